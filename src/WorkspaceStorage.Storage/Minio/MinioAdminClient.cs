@@ -43,6 +43,12 @@ public sealed class MinioAdminClient
             throw new ArgumentException("endpoint must be an absolute http or https URL", nameof(options));
         }
 
+        if (options.Endpoint.UserInfo.Length > 0)
+        {
+            // It would end up in health details and error messages; the admin key belongs in AdminCredentials.
+            throw new ArgumentException("endpoint must not carry user information; pass the admin key as AdminCredentials", nameof(options));
+        }
+
         this.http = http;
         this.options = options;
         this.observer = observer ?? NullBackendCallObserver.Instance;

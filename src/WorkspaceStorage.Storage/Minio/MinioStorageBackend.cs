@@ -242,7 +242,7 @@ public sealed class MinioStorageBackend : IStorageBackend
             changed |= await admin.DetachPolicyAsync(MinioPolicyTarget.User(names.Identity), [names.Policy], cancellationToken);
         }
 
-        changed |= await admin.RemoveCannedPolicyAsync(names.Policy, cancellationToken);
+        changed |= await RemovePolicyAsync(names.Policy, cancellationToken);
         changed |= await admin.RemoveUserAsync(names.Identity, cancellationToken);
 
         if (data == DataDeletion.Delete)
@@ -258,6 +258,38 @@ public sealed class MinioStorageBackend : IStorageBackend
         }
 
         return changed ? EnsureOutcome.Deleted : EnsureOutcome.Unchanged;
+    }
+
+    /// <summary>
+    /// Removes the workspace policy. Someone may have attached it to another user or group by hand, and MinIO refuses to
+    /// remove a policy in use: then (only then, it costs an encrypted read) detach it from every entity and try again.
+    /// </summary>
+    private async Task<bool> RemovePolicyAsync(string policy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await admin.RemoveCannedPolicyAsync(policy, cancellationToken);
+        }
+        catch (MinioAdminException ex) when (ex.ErrorCode == MinioAdminException.PolicyInUse)
+        {
+            var entities = await admin.GetPolicyEntitiesAsync(null, null, [policy], cancellationToken);
+            foreach (var mapping in entities.PolicyMappings.Where(m => string.Equals(m.Policy, policy, StringComparison.Ordinal)))
+            {
+                foreach (var user in mapping.Users)
+                {
+                    await admin.DetachPolicyAsync(MinioPolicyTarget.User(user), [policy], cancellationToken);
+                    logger.LogWarning("Detached {Policy} from foreign user {User} before removing it", policy, user);
+                }
+
+                foreach (var group in mapping.Groups)
+                {
+                    await admin.DetachPolicyAsync(MinioPolicyTarget.Group(group), [policy], cancellationToken);
+                    logger.LogWarning("Detached {Policy} from group {Group} before removing it", policy, group);
+                }
+            }
+
+            return await admin.RemoveCannedPolicyAsync(policy, cancellationToken);
+        }
     }
 
     public async Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken)

@@ -264,10 +264,17 @@ internal sealed partial class FakeMinioAdminServer : IAsyncDisposable
             case ("GET", "idp/builtin/policy-entities"):
             {
                 var users = request.Query.Where(p => p.Key == "user").Select(p => p.Value).Where(Users.ContainsKey);
+                var policies = request.Query.Where(p => p.Key == "policy").Select(p => p.Value).Where(Policies.ContainsKey);
                 return Sealed(JsonSerializer.Serialize(new
                 {
                     timestamp = DateTimeOffset.UtcNow,
                     userMappings = users.Select(u => new { user = u, policies = Users[u].Policies }),
+                    policyMappings = policies.Select(p => new
+                    {
+                        policy = p,
+                        users = Users.Where(u => u.Value.Policies.Contains(p)).Select(u => u.Key),
+                        groups = Array.Empty<string>(),
+                    }),
                 }));
             }
 

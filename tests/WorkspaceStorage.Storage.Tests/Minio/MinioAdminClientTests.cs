@@ -221,6 +221,18 @@ public sealed class MinioAdminClientTests
         Assert.All(counter.Calls, c => Assert.Equal("minio", c.BackendType));
     }
 
+    [Fact]
+    public void Endpoint_with_credentials_in_the_url_is_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new MinioAdminClient(new HttpClient(), new MinioAdminOptions
+        {
+            Endpoint = new Uri("http://admin:hunter2-secret@127.0.0.1:9000"),
+            AdminCredentials = new AwsCredentials(AdminKey, AdminSecret),
+        }));
+
+        Assert.DoesNotContain("hunter2-secret", error.Message, StringComparison.Ordinal);
+    }
+
     private static string Query(RecordedRequest request, string key) => request.Query.FirstOrDefault(p => p.Key == key).Value ?? "";
 
     private static MinioAdminClient Client(RecordingAdminServer server, string region = "us-east-1", IBackendCallObserver? observer = null) =>

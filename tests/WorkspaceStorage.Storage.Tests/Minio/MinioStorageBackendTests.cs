@@ -256,6 +256,21 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delete_succeeds_when_someone_attached_the_workspace_policy_to_another_user()
+    {
+        var backend = Backend();
+        await backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct);
+        fake.Users["hand-made-user"] = new FakeUser { Secret = "hand-made-secret" };
+        fake.Users["hand-made-user"].Policies.Add(Names.Policy);
+
+        Assert.Equal(EnsureOutcome.Deleted, await backend.DeleteWorkspaceAsync(Workspace, DataDeletion.Retain, Ct));
+
+        Assert.False(fake.Policies.ContainsKey(Names.Policy));
+        Assert.Empty(fake.Users["hand-made-user"].Policies);
+        Assert.False(fake.Users.ContainsKey(Names.Identity));
+    }
+
+    [Fact]
     public async Task Delete_with_retain_keeps_the_data_and_leaves_other_workspaces_alone()
     {
         var backend = Backend();
