@@ -20,6 +20,9 @@ public static class Conditions
     public const string False = "False";
     public const string Unknown = "Unknown";
 
+    /// <summary>metav1.Condition's limit; a longer message would make the API server refuse the whole status.</summary>
+    public const int MaxMessageLength = 32768;
+
     public static V1Condition? Find(this IConditionedStatus? status, string type) =>
         status?.Conditions?.FirstOrDefault(c => c.Type == type);
 
@@ -79,6 +82,11 @@ public static class Conditions
 
         status.Conditions ??= [];
         message ??= string.Empty;
+        if (message.Length > MaxMessageLength)
+        {
+            message = message[..(MaxMessageLength - 3)] + "...";
+        }
+
         var existing = status.Conditions.FirstOrDefault(c => c.Type == type);
         if (existing is null)
         {

@@ -108,4 +108,13 @@ public sealed class ConditionsTests
         Assert.Single(status.Conditions);
         Assert.Equal(7, status.ObservedGeneration);
     }
+
+    [Fact]
+    public void Overlong_messages_are_cut_to_what_the_api_server_accepts()
+    {
+        var status = new WorkspaceStorageStatus();
+        status.MarkStalled(1, ConditionReasons.InvalidSpec, new string('x', 40000), T0);
+        Assert.Equal(Conditions.MaxMessageLength, status.Find(ConditionTypes.Ready)!.Message.Length);
+        Assert.EndsWith("...", status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
+    }
 }
