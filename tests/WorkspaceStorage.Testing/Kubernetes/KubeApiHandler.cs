@@ -34,6 +34,16 @@ internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, I
                 await WriteJsonAsync(context, error.Code, JsonSerializer.SerializeToUtf8Bytes(error.ToStatus()));
             }
         }
+        catch (Exception error) when (error is not OperationCanceledException and not JsonException)
+        {
+            // A bug in the test server itself: answer 500 with the reason so the failing test shows it.
+            server.RecordUnexpected(error);
+            if (!context.Response.HasStarted)
+            {
+                var status = new KubeApiException(500, "InternalError", $"test API server bug: {error}").ToStatus();
+                await WriteJsonAsync(context, 500, JsonSerializer.SerializeToUtf8Bytes(status));
+            }
+        }
         catch (JsonException error)
         {
             if (!context.Response.HasStarted)

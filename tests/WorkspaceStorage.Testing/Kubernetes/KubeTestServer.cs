@@ -39,6 +39,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
     private readonly List<InjectedFault> _faults = [];
     private readonly Lock _faultGate = new();
+    private readonly List<Exception> _unexpected = [];
     private readonly TimeProvider _clock;
 
     private KubeTestServer(WebApplication app, ObjectStore store, Dictionary<(string, string, string), ResourceType> types, TimeProvider clock)
@@ -119,7 +120,8 @@ public sealed class KubeTestServer : IAsyncDisposable
             server: {BaseAddress.ToString().TrimEnd('/')}
         users:
         - name: {contextName}
-          user: {"{}"}
+          user:
+            token: kube-test-server
         contexts:
         - name: {contextName}
           context:
@@ -214,6 +216,26 @@ public sealed class KubeTestServer : IAsyncDisposable
     public int TotalRequestCount => _counts.Values.Sum();
 
     public void ResetRequestCounts() => _counts.Clear();
+
+    /// <summary>Exceptions the server itself threw while handling requests (a bug here, not in the client). Tests may assert it is empty.</summary>
+    public IReadOnlyList<Exception> UnexpectedErrors
+    {
+        get
+        {
+            lock (_unexpected)
+            {
+                return [.. _unexpected];
+            }
+        }
+    }
+
+    internal void RecordUnexpected(Exception error)
+    {
+        lock (_unexpected)
+        {
+            _unexpected.Add(error);
+        }
+    }
 
     internal void Count(KubeRequest request) =>
         _counts.AddOrUpdate((request.Verb, request.Type, request.Subresource), 1, static (_, n) => n + 1);

@@ -322,7 +322,7 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
 
                 if (type.TracksGeneration && SpecChanged(current.Json, next))
                 {
-                    nextMeta["generation"] = (currentMeta["generation"]?.GetValue<long>() ?? 0) + 1;
+                    nextMeta["generation"] = ReadLong(currentMeta["generation"]) + 1;
                 }
             }
 
@@ -541,6 +541,9 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
 
         return false;
     }
+
+    private static long ReadLong(JsonNode? node) =>
+        node is null ? 0 : long.Parse(node.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
     private static JsonObject Metadata(JsonObject obj)
     {
