@@ -18,8 +18,8 @@ public static partial class LogRedaction
             return "";
         }
 
-        var masked = NamedSecret().Replace(message, match => $"{match.Groups["name"].Value}{match.Groups["sep"].Value}{Mask}");
-        masked = BearerToken().Replace(masked, $"Bearer {Mask}");
+        var masked = BearerToken().Replace(message, $"Bearer {Mask}");
+        masked = NamedSecret().Replace(masked, match => $"{match.Groups["name"].Value}{match.Groups["sep"].Value}{Mask}");
         masked = KeyLikeRun().Replace(masked, Mask);
         return masked.Length <= 500 ? masked : masked[..500] + "…";
     }
