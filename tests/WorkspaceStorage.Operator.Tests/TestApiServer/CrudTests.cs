@@ -388,6 +388,39 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task In_process_modify_follows_update_semantics()
+    {
+        var ct = Api.Timeout();
+        _server.Seed(TestWorkspaceStorage.New("m"));
+        var edited = _server.Modify<TestWorkspaceStorage>("default", "m", o =>
+        {
+            o.Spec!.Access = "ReadOnly";
+            o.Status = new TestWorkspaceStorageStatus { Phase = "Ignored" };
+        });
+        Assert.Equal(2, edited.Metadata.Generation);
+        Assert.Null(edited.Status);
+
+        var withStatus = _server.ModifyStatus<TestWorkspaceStorage>("default", "m", o => o.Status = new TestWorkspaceStorageStatus { Phase = "Ready" });
+        Assert.Equal(2, withStatus.Metadata.Generation);
+        using var generic = Api.WorkspaceStorageClient(_client);
+        Assert.Equal("Ready", (await generic.ReadNamespacedAsync<TestWorkspaceStorage>("default", "m", ct)).Status!.Phase);
+    }
+
+    [Fact]
+    public async Task Delete_preconditions_are_checked()
+    {
+        var ct = Api.Timeout();
+        var secret = await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "pre" } }, "default", cancellationToken: ct);
+        var (code, _, _) = await Api.FailureOf(() => _client.CoreV1.DeleteNamespacedSecretAsync("pre", "default",
+            new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = Guid.NewGuid().ToString() } }, cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.Conflict, code);
+        Assert.NotNull(_server.Get<V1Secret>("default", "pre"));
+        await _client.CoreV1.DeleteNamespacedSecretAsync("pre", "default",
+            new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = secret.Metadata.Uid, ResourceVersion = secret.Metadata.ResourceVersion } }, cancellationToken: ct);
+        Assert.Null(_server.Get<V1Secret>("default", "pre"));
+    }
+
+    [Fact]
     public async Task Kubeconfig_text_points_a_client_at_the_server()
     {
         var ct = Api.Timeout();

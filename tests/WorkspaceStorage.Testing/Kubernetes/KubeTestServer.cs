@@ -40,6 +40,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     private readonly List<InjectedFault> _faults = [];
     private readonly Lock _faultGate = new();
     private readonly List<Exception> _unexpected = [];
+    private readonly ConcurrentDictionary<Type, ResourceType> _typesByClrType = new();
     private readonly TimeProvider _clock;
 
     private KubeTestServer(WebApplication app, ObjectStore store, Dictionary<(string, string, string), ResourceType> types, TimeProvider clock)
@@ -171,6 +172,34 @@ public sealed class KubeTestServer : IAsyncDisposable
 
     public int Count(ResourceType type, string? ns = null) =>
         _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Count;
+
+    /// <summary>
+    /// Changes a stored object the way a PUT by someone else would (e.g. a user editing the spec): generation grows on
+    /// spec changes, .status changes are ignored for types with a status subresource, watchers see MODIFIED.
+    /// No resourceVersion check. Returns the stored result.
+    /// </summary>
+    public T Modify<T>(string? ns, string name, Action<T> change) where T : class => ModifyCore(ns, name, change, statusOnly: false);
+
+    /// <summary>Changes only .status, the way a PUT to /status would.</summary>
+    public T ModifyStatus<T>(string? ns, string name, Action<T> change) where T : class => ModifyCore(ns, name, change, statusOnly: true);
+
+    private T ModifyCore<T>(string? ns, string name, Action<T> change, bool statusOnly) where T : class
+    {
+        var type = TypeOf(typeof(T), null);
+        var stored = _store.Update(type, type.Namespaced ? ns ?? "" : "", name, statusOnly, isPatch: true, current =>
+        {
+            var typed = FromJson<T>(current);
+            change(typed);
+            var json = ToJson(typed);
+            if (json["metadata"] is JsonObject meta)
+            {
+                meta.Remove("resourceVersion");
+            }
+
+            return json;
+        });
+        return FromJson<T>(stored.Json);
+    }
 
     /// <summary>Deletes like a DELETE call would (finalizers only mark it). Returns false when it did not exist.</summary>
     public bool Delete(ResourceType type, string? ns, string name)
@@ -314,6 +343,22 @@ public sealed class KubeTestServer : IAsyncDisposable
     }
 
     private ResourceType TypeOf(Type clrType, JsonObject? json)
+    {
+        if (_typesByClrType.TryGetValue(clrType, out var cached))
+        {
+            return cached;
+        }
+
+        var resolved = ResolveType(clrType, json);
+        if (clrType.GetCustomAttribute<KubernetesEntityAttribute>() is not null)
+        {
+            _typesByClrType.TryAdd(clrType, resolved);
+        }
+
+        return resolved;
+    }
+
+    private ResourceType ResolveType(Type clrType, JsonObject? json)
     {
         var entity = clrType.GetCustomAttribute<KubernetesEntityAttribute>();
         string? apiVersion = entity is null ? null : entity.Group.Length == 0 ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}";
