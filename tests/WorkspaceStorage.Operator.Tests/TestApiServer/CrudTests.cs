@@ -288,6 +288,31 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lists_page_with_limit_and_continue()
+    {
+        var ct = Api.Timeout();
+        for (var i = 0; i < 7; i++)
+        {
+            _server.Seed(new V1Secret { Metadata = new V1ObjectMeta { Name = $"s{i}", NamespaceProperty = "default" } });
+        }
+
+        var names = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await _client.CoreV1.ListNamespacedSecretAsync("default", limit: 3, continueParameter: token, cancellationToken: ct);
+            names.AddRange(page.Items.Select(s => s.Metadata.Name));
+            token = page.Metadata.ContinueProperty;
+            pages++;
+        }
+        while (!string.IsNullOrEmpty(token));
+
+        Assert.Equal(3, pages);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"s{i}"), names);
+    }
+
+    [Fact]
     public async Task Finalizers_keep_the_object_until_they_are_removed()
     {
         var ct = Api.Timeout();

@@ -11,6 +11,8 @@ internal sealed class StoredObject
 {
     public StoredObject(JsonObject json, long resourceVersion)
     {
+        // Parsed JsonNodes build their children lazily; build them now so later concurrent reads never race.
+        Materialize(json);
         Json = json;
         ResourceVersion = resourceVersion;
         var meta = json["metadata"] as JsonObject;
@@ -20,6 +22,27 @@ internal sealed class StoredObject
             ? labels.Where(l => l.Value is not null).ToDictionary(l => l.Key, l => l.Value!.ToString(), StringComparer.Ordinal)
             : EmptyLabels;
         Bytes = JsonSerializer.SerializeToUtf8Bytes(json);
+    }
+
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    Materialize(child);
+                }
+
+                break;
+        }
     }
 
     public static readonly IReadOnlyDictionary<string, string> EmptyLabels = new Dictionary<string, string>();
