@@ -167,6 +167,19 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_of_another_kind_is_refused_not_coerced()
+    {
+        var ct = Api.Timeout();
+        var wrongKind = new TestStorageBackend { Metadata = new V1ObjectMeta { Name = "wrong" } };
+        var (code, reason, body) = await Api.FailureOf(() => _client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            wrongKind, Api.Group, Api.Version, "default", Api.WorkspaceStorages, cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal("BadRequest", reason);
+        Assert.Contains("kind", body, StringComparison.Ordinal);
+        Assert.Empty(_server.Objects<TestWorkspaceStorage>());
+    }
+
+    [Fact]
     public async Task Status_subresource_is_isolated_from_the_main_resource()
     {
         var ct = Api.Timeout();

@@ -35,7 +35,7 @@ public sealed class KubeTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ObjectStore _store;
-    private readonly Dictionary<(string Group, string Version, string Plural), ResourceType> _types;
+    private readonly ConcurrentDictionary<(string Group, string Version, string Plural), ResourceType> _types;
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
     private readonly List<InjectedFault> _faults = [];
     private readonly Lock _faultGate = new();
@@ -43,7 +43,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Type, ResourceType> _typesByClrType = new();
     private readonly TimeProvider _clock;
 
-    private KubeTestServer(WebApplication app, ObjectStore store, Dictionary<(string, string, string), ResourceType> types, TimeProvider clock)
+    private KubeTestServer(WebApplication app, ObjectStore store, ConcurrentDictionary<(string, string, string), ResourceType> types, TimeProvider clock)
     {
         _app = app;
         _store = store;
@@ -62,7 +62,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     /// <summary>Watch streams currently open.</summary>
     public int OpenWatchCount => _store.OpenWatchCount;
 
-    public IReadOnlyCollection<ResourceType> Resources => _types.Values;
+    public IReadOnlyCollection<ResourceType> Resources => [.. _types.Values];
 
     public static async Task<KubeTestServer> StartAsync(KubeTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -77,7 +77,7 @@ public sealed class KubeTestServer : IAsyncDisposable
         });
         var app = builder.Build();
         var store = new ObjectStore(options.WatchHistoryLimit, options.Clock);
-        var types = new Dictionary<(string, string, string), ResourceType>();
+        var types = new ConcurrentDictionary<(string, string, string), ResourceType>();
         var server = new KubeTestServer(app, store, types, options.Clock);
         foreach (var type in options.Resources)
         {
@@ -95,12 +95,9 @@ public sealed class KubeTestServer : IAsyncDisposable
     /// <summary>Serves another resource type (e.g. a further CRD). Safe before or after start.</summary>
     public void Register(ResourceType type)
     {
-        lock (_types)
-        {
-            _types[(type.Group, type.Version, type.Plural)] = type;
-        }
-
+        // The store first, so a request routed to the new type always finds its table.
         _store.Register(type);
+        _types[(type.Group, type.Version, type.Plural)] = type;
     }
 
     // ---------- clients ----------
@@ -369,12 +366,9 @@ public sealed class KubeTestServer : IAsyncDisposable
             kind = json["kind"]?.GetValue<string>();
         }
 
-        lock (_types)
-        {
-            return _types.Values.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind && (entity?.PluralName is null || entity.PluralName == t.Plural))
-                   ?? throw new InvalidOperationException(
-                       $"{clrType.Name} ({apiVersion ?? "no apiVersion"}, {kind ?? "no kind"}) is not a registered resource type; register it or pass a ResourceType");
-        }
+        return _types.Values.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind && (entity?.PluralName is null || entity.PluralName == t.Plural))
+               ?? throw new InvalidOperationException(
+                   $"{clrType.Name} ({apiVersion ?? "no apiVersion"}, {kind ?? "no kind"}) is not a registered resource type; register it or pass a ResourceType");
     }
 
     private static (string Plural, string? Subresource) SplitResource(string resource)

@@ -188,6 +188,7 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
         lock (_gate)
         {
             var table = Table(type);
+            CheckTypeMatches(type, body);
             var meta = Metadata(body);
             var name = meta["name"]?.GetValue<string>();
             if (string.IsNullOrEmpty(name))
@@ -278,6 +279,7 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
             }
 
             var desired = build((JsonObject)current.Json.DeepClone());
+            CheckTypeMatches(type, desired);
             var desiredMeta = Metadata(desired);
             var desiredName = desiredMeta["name"]?.GetValue<string>();
             if (!string.IsNullOrEmpty(desiredName) && desiredName != name)
@@ -563,6 +565,22 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
         }
 
         return false;
+    }
+
+    /// <summary>Like the real server: a body whose apiVersion or kind names another type is refused, not coerced.</summary>
+    private static void CheckTypeMatches(ResourceType type, JsonObject body)
+    {
+        var apiVersion = body["apiVersion"]?.ToString();
+        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != type.ApiVersion)
+        {
+            throw KubeApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion})");
+        }
+
+        var kind = body["kind"]?.ToString();
+        if (!string.IsNullOrEmpty(kind) && kind != type.Kind)
+        {
+            throw KubeApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({type.Kind})");
+        }
     }
 
     private static long ReadLong(JsonNode? node) =>
