@@ -423,6 +423,12 @@ public sealed class CrudTests : IAsyncLifetime
         Assert.Equal("Ready", read.Status!.Phase);
         Assert.Equal(0, _server.WriteCount("workspacestorages"));
         Assert.Equal(1, _server.RequestCount("get", "workspacestorages"));
+
+        // Seeding again replaces the content but keeps the object's identity.
+        var reseeded = _server.Seed(TestWorkspaceStorage.New("seeded", "team-b", "w2"));
+        Assert.Equal(seeded.Metadata.Uid, reseeded.Metadata.Uid);
+        Assert.Equal("w2", reseeded.Spec!.Workspace);
+        Assert.True(long.Parse(reseeded.Metadata.ResourceVersion) > long.Parse(seeded.Metadata.ResourceVersion));
     }
 
     [Fact]

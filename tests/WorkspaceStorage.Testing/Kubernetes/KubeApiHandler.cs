@@ -125,6 +125,12 @@ internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, I
         var type = request.Type;
         var ns = type.Namespaced ? request.Namespace ?? "" : "";
         var statusOnly = request.Subresource == "status";
+        if (!string.IsNullOrEmpty(context.Request.Query["dryRun"]))
+        {
+            // Loud instead of silently persisting what the caller meant as a trial.
+            throw KubeApiException.BadRequest("dryRun is not supported by the test API server");
+        }
+
         switch (request.Verb)
         {
             case "list":

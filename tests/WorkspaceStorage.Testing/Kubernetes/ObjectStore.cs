@@ -232,6 +232,19 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
 
             body["apiVersion"] = type.ApiVersion;
             body["kind"] = type.Kind;
+            if (existing is not null)
+            {
+                // Re-seeding an object keeps its identity unless the seed names another one.
+                var existingMeta = (JsonObject)existing.Json["metadata"]!;
+                foreach (var field in (string[])["uid", "creationTimestamp", "generation"])
+                {
+                    if (meta[field] is null && existingMeta[field] is { } kept)
+                    {
+                        meta[field] = kept.DeepClone();
+                    }
+                }
+            }
+
             if (!seed || meta["uid"] is null)
             {
                 meta["uid"] = Guid.NewGuid().ToString();
