@@ -12,9 +12,9 @@ namespace WorkspaceStorage.Storage.CephRgw;
 /// <summary>
 /// Workspace identities on Ceph RGW (measured on Pacific 16.2.15). Per workspace W:
 /// <list type="bullet">
-/// <item>an RGW user (<see cref="BackendNames.Identity"/>) with <c>max-buckets=-1</c> and the caller's long-lived keys;</item>
-/// <item>an inline IAM user policy (<see cref="BackendNames.Policy"/>) from <see cref="WorkspacePolicyBuilder"/>;</item>
-/// <item>an IAM role (<see cref="BackendNames.Role"/>) with the same policy, trusted only for the admin user, which
+/// <item>an RGW user (<see cref="RgwNames.Identity"/>) with <c>max-buckets=-1</c> and the caller's long-lived keys;</item>
+/// <item>an inline IAM user policy (<see cref="RgwNames.Policy"/>, restored after every key change because RGW drops it then) from <see cref="WorkspacePolicyBuilder"/>;</item>
+/// <item>an IAM role (<see cref="RgwNames.Role"/>) with the same policy, trusted only for the admin user, which
 /// assumes it for temporary credentials with a session policy for the requested access: the session's rights are
 /// role ∩ session policy, so a session can narrow but never leave W (a wide session policy was measured to grant nothing more).</item>
 /// </list>
@@ -133,6 +133,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         }
 
         await admin.AddKeyAsync(names.Identity, key, cancellationToken);
+        await RestoreUserPolicyAsync(names, cancellationToken);
         logger.LogInformation("{Action} key {AccessKeyId} of RGW user {Identity}", existing is null ? "Added" : "Re-secreted", key.AccessKeyId, names.Identity);
         return existing is null ? EnsureOutcome.Created : EnsureOutcome.Updated;
     }
@@ -152,6 +153,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         {
             return EnsureOutcome.Unchanged;
         }
+
+        await RestoreUserPolicyAsync(names, cancellationToken);
 
         logger.LogInformation("Revoked key {AccessKeyId} of RGW user {Identity}", accessKeyId, names.Identity);
         return EnsureOutcome.Deleted;
@@ -247,7 +250,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         }
     }
 
-    private async Task<EnsureOutcome> EnsureRoleAsync(BackendNames names, string policy, CancellationToken cancellationToken)
+    private async Task<EnsureOutcome> EnsureRoleAsync(RgwNames names, string policy, CancellationToken cancellationToken)
     {
         var outcome = EnsureOutcome.Unchanged;
         var trust = TrustPolicy(await AdminArnAsync(cancellationToken));
@@ -283,6 +286,23 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         return outcome;
     }
 
+    /// <summary>
+    /// RGW Pacific drops a user's IAM policies whenever the Admin Ops API rewrites the user (add key, remove key,
+    /// modify: measured), which would leave a rotated key with no rights at all. The role keeps the same document
+    /// out of harm's way, so copy it back. Between the two calls the user has no policy: access fails closed.
+    /// </summary>
+    private async Task RestoreUserPolicyAsync(RgwNames names, CancellationToken cancellationToken)
+    {
+        var policy = await iam.GetRolePolicyAsync(names.Role, names.Policy, cancellationToken);
+        if (policy is null)
+        {
+            logger.LogWarning("RGW role {Role} has no policy to restore onto user {Identity}; the next EnsureIdentity repairs it", names.Role, names.Identity);
+            return;
+        }
+
+        await iam.PutUserPolicyAsync(names.Identity, names.Policy, policy, cancellationToken);
+    }
+
     /// <summary>The admin user's ARN, found once from its access key (trust policies name users, not keys).</summary>
     private async Task<string> AdminArnAsync(CancellationToken cancellationToken)
     {
@@ -312,12 +332,12 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     private static string TrustPolicy(string principalArn) =>
         $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["{{principalArn}}"]},"Action":["sts:AssumeRole"]}]}""";
 
-    private static string RoleArn(BackendNames names) => $"arn:aws:iam:::role/{names.Role}";
+    private static string RoleArn(RgwNames names) => $"arn:aws:iam:::role/{names.Role}";
 
-    private BackendNames CheckLimits(WorkspaceId workspace)
+    private RgwNames CheckLimits(WorkspaceId workspace)
     {
         ArgumentNullException.ThrowIfNull(workspace);
-        var names = BackendNames.For(workspace, MaxNameLength);
+        var names = RgwNames.For(workspace, MaxNameLength);
         if (names.Role.Length > MaxNameLength || names.Policy.Length > MaxNameLength)
         {
             throw new BackendValidationException("workspace", $"maps to names longer than RGW's {MaxNameLength} characters");

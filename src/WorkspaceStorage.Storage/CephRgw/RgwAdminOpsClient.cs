@@ -18,7 +18,8 @@ public sealed class RgwAdminOpsClient(RgwConnection connection)
     public Task<RgwUser?> GetUserAsync(string uid, CancellationToken cancellationToken) =>
         GetUserByAsync("uid", uid, "get-user", cancellationToken);
 
-    /// <summary>The user owning <paramref name="accessKey"/>, or null when no user has it.</summary>
+    /// <summary>The user owning <paramref name="accessKey"/> (used to find the admin's own uid).</summary>
+    /// <remarks>RGW Pacific answers 403 AccessDenied, not 404, for a key no user has, so that case raises <see cref="BackendAuthenticationException"/>.</remarks>
     public Task<RgwUser?> GetUserByAccessKeyAsync(string accessKey, CancellationToken cancellationToken) =>
         GetUserByAsync("access-key", accessKey, "get-user-by-key", cancellationToken);
 
