@@ -35,8 +35,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     private readonly RgwStsClient sts;
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<CephRgwStorageBackend> logger;
-    private readonly SemaphoreSlim adminArnLock = new(1, 1);
-    private string? adminArn;
+    private readonly SemaphoreSlim adminUserLock = new(1, 1);
+    private RgwUser? adminUser;
 
     public CephRgwStorageBackend(CephRgwBackendOptions options, HttpClient http, IAdminBucketOperations buckets,
         IBackendCallObserver observer, ILogger<CephRgwStorageBackend> logger, TimeProvider? time = null)
@@ -176,7 +176,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         var sessionName = "wso-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         try
         {
-            var credentials = await sts.AssumeRoleAsync(RoleArn(names), sessionName, duration, sessionPolicy, cancellationToken);
+            var roleArn = RoleArn(names, (await AdminUserAsync(cancellationToken)).Tenant);
+            var credentials = await sts.AssumeRoleAsync(roleArn, sessionName, duration, sessionPolicy, cancellationToken);
             logger.LogInformation("Issued {Access} temporary credentials {AccessKeyId} for workspace {Workspace} until {Expiration}",
                 access, credentials.Credentials.AccessKeyId, workspace.Value, credentials.Expiration);
             return credentials;
@@ -253,7 +254,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     private async Task<EnsureOutcome> EnsureRoleAsync(RgwNames names, string policy, CancellationToken cancellationToken)
     {
         var outcome = EnsureOutcome.Unchanged;
-        var trust = TrustPolicy(await AdminArnAsync(cancellationToken));
+        var trust = TrustPolicy((await AdminUserAsync(cancellationToken)).Arn);
         var role = await iam.GetRoleAsync(names.Role, cancellationToken);
         if (role is null)
         {
@@ -303,36 +304,32 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         await iam.PutUserPolicyAsync(names.Identity, names.Policy, policy, cancellationToken);
     }
 
-    /// <summary>The admin user's ARN, found once from its access key (trust policies name users, not keys).</summary>
-    private async Task<string> AdminArnAsync(CancellationToken cancellationToken)
+    /// <summary>The admin user (its uid and tenant name the trust principal and the role ARNs), looked up once from its access key.</summary>
+    private async Task<RgwUser> AdminUserAsync(CancellationToken cancellationToken)
     {
-        if (adminArn is { } known)
+        if (adminUser is { } known)
         {
             return known;
         }
 
-        await adminArnLock.WaitAsync(cancellationToken);
+        await adminUserLock.WaitAsync(cancellationToken);
         try
         {
-            if (adminArn is null)
-            {
-                var self = await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken)
-                    ?? throw new BackendAuthenticationException($"{Type}: the admin access key {options.Admin.AccessKeyId} belongs to no user");
-                adminArn = self.Arn;
-            }
-
-            return adminArn;
+            adminUser ??= await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken)
+                ?? throw new BackendAuthenticationException($"{Type}: the admin access key {options.Admin.AccessKeyId} belongs to no user");
+            return adminUser;
         }
         finally
         {
-            adminArnLock.Release();
+            adminUserLock.Release();
         }
     }
 
     private static string TrustPolicy(string principalArn) =>
         $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["{{principalArn}}"]},"Action":["sts:AssumeRole"]}]}""";
 
-    private static string RoleArn(RgwNames names) => $"arn:aws:iam:::role/{names.Role}";
+    /// <summary>Roles live in the tenant of the admin that created them.</summary>
+    private static string RoleArn(RgwNames names, string tenant) => $"arn:aws:iam::{tenant}:role/{names.Role}";
 
     private RgwNames CheckLimits(WorkspaceId workspace)
     {

@@ -151,18 +151,32 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
             DateTimeOffset.UtcNow, expires ?? TimeSpan.FromMinutes(5));
     }
 
-    /// <summary>Sends a request signed with <paramref name="credentials"/> whose path goes on the wire exactly as given.</summary>
-    public async Task<(HttpStatusCode Status, string Body)> SendRawAsync(HttpMethod method, string rawPath, AwsCredentials credentials, string? body = null)
+    /// <summary>
+    /// Sends a request whose path goes on the wire exactly as <paramref name="wirePath"/>, signed over
+    /// <paramref name="signedPath"/> (default: the wire path). Signing the decoded form while sending an encoded one
+    /// gets past the signature check when the server decodes before it verifies, so the policy itself is what is tested.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, string Body)> SendRawAsync(HttpMethod method, string wirePath, AwsCredentials credentials,
+        string? body = null, string? signedPath = null)
     {
-        var endpoint = Server.Endpoint.GetLeftPart(UriPartial.Authority);
-        using var message = new HttpRequestMessage(method, HttpRequestSigning.UnescapedUri(endpoint + rawPath));
+        var endpoint = Server.Endpoint;
+        using var message = new HttpRequestMessage(method, HttpRequestSigning.UnescapedUri(endpoint.GetLeftPart(UriPartial.Authority) + wirePath));
         var payload = body is null ? [] : System.Text.Encoding.UTF8.GetBytes(body);
         if (body is not null)
         {
             message.Content = new ByteArrayContent(payload);
         }
 
-        new SigV4Signer().Sign(message, credentials, new SigV4Scope(Server.Region, "s3"), SigV4Signer.HashHex(payload), DateTimeOffset.UtcNow);
+        var now = DateTimeOffset.UtcNow;
+        var host = $"{endpoint.Host}:{endpoint.Port}";
+        var payloadHash = SigV4Signer.HashHex(payload);
+        var amzDate = now.UtcDateTime.ToString(SigV4Signer.DateFormat, System.Globalization.CultureInfo.InvariantCulture);
+        message.Headers.TryAddWithoutValidation("x-amz-date", amzDate);
+        message.Headers.TryAddWithoutValidation("x-amz-content-sha256", payloadHash);
+        var headers = new List<KeyValuePair<string, string>> { new("host", host), new("x-amz-date", amzDate), new("x-amz-content-sha256", payloadHash) };
+        var signable = new SigV4Request(method.Method, host, signedPath ?? wirePath, [], headers, payloadHash);
+        message.Headers.TryAddWithoutValidation("Authorization",
+            new SigV4Signer().ComputeAuthorization(signable, credentials, new SigV4Scope(Server.Region, "s3"), now));
         using var response = await http.SendAsync(message, Ct);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
     }

@@ -33,6 +33,20 @@ public sealed class RgwConfinementTests
         var get = await h.GetUrlAsync(h.Presign("GET", w.Prefix + "presigned.txt", key));
         Assert.Equal((HttpStatusCode.OK, "via url"), get);
 
+        // A multipart upload (Hypha's large-file path) under W/ works with the same key.
+        var upload = await s3.InitiateMultipartUploadAsync(h.Bucket, w.Prefix + "big.bin", Ct);
+        var part = await s3.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = h.Bucket, Key = w.Prefix + "big.bin", UploadId = upload.UploadId, PartNumber = 1,
+            InputStream = new MemoryStream(new byte[1024]),
+        }, Ct);
+        await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+        {
+            BucketName = h.Bucket, Key = w.Prefix + "big.bin", UploadId = upload.UploadId,
+            PartETags = [new PartETag(1, part.ETag)],
+        }, Ct);
+        Assert.Equal(1024, (await s3.GetObjectMetadataAsync(h.Bucket, w.Prefix + "big.bin", Ct)).ContentLength);
+
         await s3.DeleteObjectAsync(h.Bucket, w.Prefix + "dir/a.txt", Ct);
         Assert.Null(await h.ReadAsAdminAsync(w.Prefix + "dir/a.txt"));
     }
@@ -95,10 +109,12 @@ public sealed class RgwConfinementTests
         Assert.True(sdkPut.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"SDK put: {sdkPut}");
         Assert.True(sdkGet.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"SDK get: {sdkGet}");
 
-        // Raw on the wire, signed exactly as sent: literal dots and %2E%2E, in several spellings.
-        foreach (var path in new[]
+        // Raw on the wire: literal dots and %2E%2E in several spellings, each signed once as sent and once over the
+        // decoded path (what a server that decodes before verifying checks), so a refusal comes from the policy.
+        var literal = $"/{h.Bucket}/{w.Value}/../{w2.Value}/x";
+        foreach (var wire in new[]
                  {
-                     $"/{h.Bucket}/{w.Value}/../{w2.Value}/x",
+                     literal,
                      $"/{h.Bucket}/{w.Value}/%2E%2E/{w2.Value}/x",
                      $"/{h.Bucket}/{w.Value}/%2e%2e/{w2.Value}/x",
                      $"/{h.Bucket}/{w.Value}/.%2E/{w2.Value}/x",
@@ -106,18 +122,38 @@ public sealed class RgwConfinementTests
                      $"/{h.Bucket}/{w.Value}/..%2F{w2.Value}%2Fx",
                  })
         {
-            var put = await h.SendRawAsync(HttpMethod.Put, path, key, "pwned");
-            var get = await h.SendRawAsync(HttpMethod.Get, path, key);
-            Assert.DoesNotContain("original", get.Body, StringComparison.Ordinal);
-            Assert.True(put.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"raw put {path}: {put.Status}");
-            Assert.True(get.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"raw get {path}: {get.Status}");
+            foreach (var signed in new[] { wire, literal })
+            {
+                var put = await h.SendRawAsync(HttpMethod.Put, wire, key, "pwned", signed);
+                var get = await h.SendRawAsync(HttpMethod.Get, wire, key, signedPath: signed);
+                TestContext.Current.TestOutputHelper?.WriteLine(
+                    $"{wire} signed as {(signed == wire ? "sent" : "decoded")}: PUT {(int)put.Status} {Code(put.Body)}, GET {(int)get.Status} {Code(get.Body)}");
+                Assert.DoesNotContain("original", get.Body, StringComparison.Ordinal);
+                Assert.True(put.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"raw put {wire}: {put.Status}");
+                Assert.True(get.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"raw get {wire}: {get.Status}");
+            }
         }
+
+        // Listing is prefix matching on the literal string: a dotted prefix lists nothing of W2's.
+        var dotted = await S3Outcome.Of(async () =>
+        {
+            var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = h.Bucket, Prefix = $"{w.Prefix}../{w2.Value}/" }, Ct);
+            Assert.DoesNotContain(listed.S3Objects ?? [], o => o.Key == w2.Prefix + "x");
+        });
+        Assert.True(dotted.Status is HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"dotted list: {dotted}");
 
         // W2's object is untouched, and nothing new appeared under W2/.
         Assert.Equal("original", await h.ReadAsAdminAsync(w2.Prefix + "x"));
         Assert.Equal([w2.Prefix + "x"], await h.KeysAsAdminAsync(w2.Prefix));
         // Whatever was written landed under W/ (as a literal key), which is W's own business.
         Assert.All(await h.KeysAsAdminAsync(""), k => Assert.True(k.StartsWith(w.Prefix, StringComparison.Ordinal) || k == w2.Prefix + "x", k));
+    }
+
+    private static string Code(string body)
+    {
+        var start = body.IndexOf("<Code>", StringComparison.Ordinal);
+        var end = body.IndexOf("</Code>", StringComparison.Ordinal);
+        return start >= 0 && end > start ? body[(start + 6)..end] : string.Empty;
     }
 
     [Fact]
