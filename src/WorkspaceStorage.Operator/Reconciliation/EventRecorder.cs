@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
@@ -74,7 +75,8 @@ public sealed class ResourceEventRecorder(IResourceClient<Corev1Event> events, I
 
             var created = await events.CreateAsync(new Corev1Event
             {
-                Metadata = new V1ObjectMeta { GenerateName = $"{metadata.Name}.", NamespaceProperty = @namespace },
+                // client-go's naming: the object's name and a unique suffix (the store may not support generateName).
+                Metadata = new V1ObjectMeta { Name = $"{metadata.Name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", NamespaceProperty = @namespace },
                 InvolvedObject = new V1ObjectReference
                 {
                     ApiVersion = involved.ApiVersion,
@@ -100,7 +102,7 @@ public sealed class ResourceEventRecorder(IResourceClient<Corev1Event> events, I
 
             recent[dedupeKey] = new Recorded(created.Metadata.Name, 1, now);
         }
-        catch (Exception error) when (error is ResourceClientException or OperationCanceledException)
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
             // An event is a courtesy; the status carries the same facts.
             recent.TryRemove(dedupeKey, out _);
