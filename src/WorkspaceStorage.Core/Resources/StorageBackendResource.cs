@@ -94,6 +94,7 @@ public sealed record StorageBackendSpec
 
     [JsonPropertyName("caBundle")]
     [Description("PEM certificates to trust for the endpoint's TLS, in addition to the system roots.")]
+    [CrdLength(MinLength = 1, MaxLength = 262144)]
     [CrdValidation("self.contains('-----BEGIN CERTIFICATE-----')", "must hold PEM certificates")]
     public string? CaBundle { get; init; }
 }
