@@ -51,6 +51,7 @@ public sealed record StorageBackendSpec
     public const string HttpUrlRule = "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''";
 
     [JsonPropertyName("type")]
+    [JsonConverter(typeof(TolerantEnumConverter<StorageBackendType>))]
     [Description("Which admin API the server speaks: minio (MinIO, AIStor, pgsty/silo, RustFS) or ceph-rgw.")]
     [CrdRequired]
     public StorageBackendType Type { get; init; }
