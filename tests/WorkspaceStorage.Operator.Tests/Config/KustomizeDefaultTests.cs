@@ -107,7 +107,10 @@ public sealed class KustomizeDefaultTests
         var container = Single("Deployment", "workspace-storage-operator")["spec"]!["template"]!["spec"]!["containers"]![0]!;
         var args = container["args"]!.AsArray().Select(a => (string)a!).ToArray();
 
-        var parsed = new CommandLineOptions(_ => null, _ => throw new FileNotFoundException()).Parse(args);
+        // POD_NAMESPACE comes from the downward API in the Deployment.
+        var env = container["env"]!.AsArray().Select(e => (string)e!["name"]!).ToHashSet();
+        Assert.Contains(CommandLineOptions.PodNamespaceEnvironmentVariable, env);
+        var parsed = new CommandLineOptions(name => env.Contains(name) ? "from-pod" : null, _ => throw new FileNotFoundException()).Parse(args);
 
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Errors));
         Assert.True(parsed.Options!.LeaderElect);
