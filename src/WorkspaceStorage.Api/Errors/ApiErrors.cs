@@ -4,9 +4,10 @@ using System.Text.Json.Serialization;
 namespace WorkspaceStorage.Api.Errors;
 
 /// <summary>The one error body every failing route returns, as Hypha does: <c>{"success": false, "detail": "..."}</c>.</summary>
-public sealed record ApiError([property: JsonPropertyName("detail")] string Detail)
+public sealed record ApiError([property: JsonPropertyName("detail"), JsonPropertyOrder(1)] string Detail)
 {
     [JsonPropertyName("success")]
+    [JsonPropertyOrder(0)]
     public bool Success => false;
 }
 

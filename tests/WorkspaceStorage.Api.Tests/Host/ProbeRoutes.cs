@@ -35,6 +35,13 @@ internal static class ProbeRoutes
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read);
 
+        // The shape the file routes will have: a catch-all path after the workspace.
+        app.MapGet("/{workspace}/files/{**path}", (HttpContext context, string? path) =>
+        {
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+            return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
+        }).RequireWorkspacePermission(Permission.Read);
+
         app.MapGet("/probe/throw", IResult () => throw new InvalidOperationException("database password is hunter2"));
         app.MapGet("/probe/unavailable", IResult () => throw new BackendUnavailableException("rgw at 10.0.0.1 timed out"));
         app.MapGet("/probe/count", (int count) => Results.Json(new { count }));
