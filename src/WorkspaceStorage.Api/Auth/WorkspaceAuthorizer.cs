@@ -70,31 +70,40 @@ public static class WorkspacePermissionEndpointExtensions
     public const string WorkspaceRouteValue = "workspace";
 
     /// <summary>
-    /// Runs before the handler: validates the <c>{workspace}</c> route value (400), checks the caller holds at
-    /// least <paramref name="required"/> on it (403), and makes the result available as
-    /// <c>HttpContext.GetWorkspaceAccess()</c>.
+    /// Before the handler runs — and before its parameters are bound, so no body is read for a caller who may not
+    /// call it — validates the <c>{workspace}</c> route value (400), checks the caller holds at least
+    /// <paramref name="required"/> on it (403), and makes the result available as <c>HttpContext.GetWorkspaceAccess()</c>.
+    /// Enforced by middleware from endpoint metadata, so it also holds for plain <see cref="RequestDelegate"/> endpoints.
     /// </summary>
     public static TBuilder RequireWorkspacePermission<TBuilder>(this TBuilder builder, Permission required)
-        where TBuilder : IEndpointConventionBuilder
-    {
+        where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new RequiredWorkspacePermission(required));
-        builder.AddEndpointFilter(async (invocation, next) =>
-        {
-            var context = invocation.HttpContext;
-            var workspace = context.Request.RouteValues[WorkspaceRouteValue] as string;
-            var access = await context.RequestServices.GetRequiredService<WorkspaceAuthorizer>()
-                .AuthorizeAsync(context, workspace, required, context.RequestAborted);
-            if (access.Denial is not null)
-            {
-                return access.Denial;
-            }
-
-            context.Features.Set(access);
-            return await next(invocation);
-        });
-        return builder;
-    }
 }
 
-/// <summary>Endpoint metadata recording the permission an endpoint requires (for docs and tests).</summary>
+/// <summary>Endpoint metadata: the permission an endpoint requires on its <c>{workspace}</c>.</summary>
 public sealed record RequiredWorkspacePermission(Permission Permission);
+
+/// <summary>Enforces <see cref="RequiredWorkspacePermission"/> metadata; runs after authentication, before the endpoint.</summary>
+internal sealed class WorkspacePermissionMiddleware(RequestDelegate next, WorkspaceAuthorizer authorizer)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var required = context.GetEndpoint()?.Metadata.GetMetadata<RequiredWorkspacePermission>();
+        if (required is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var workspace = context.Request.RouteValues[WorkspacePermissionEndpointExtensions.WorkspaceRouteValue] as string;
+        var access = await authorizer.AuthorizeAsync(context, workspace, required.Permission, context.RequestAborted);
+        if (access.Denial is not null)
+        {
+            await access.Denial.ExecuteAsync(context);
+            return;
+        }
+
+        context.Features.Set(access);
+        await next(context);
+    }
+}

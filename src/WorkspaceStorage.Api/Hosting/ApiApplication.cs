@@ -91,6 +91,7 @@ public static class ApiApplication
             return ApiErrors.WriteAsync(status.HttpContext, code, string.IsNullOrEmpty(detail) ? "error" : detail.ToLowerInvariant());
         });
         app.UseMiddleware<HyphaAuthenticationMiddleware>();
+        app.UseMiddleware<WorkspacePermissionMiddleware>();
         app.UseUnlimitedRequestBodyWhereAllowed();
     }
 

@@ -140,6 +140,40 @@ public sealed class AuthenticationOverHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Permission_holds_for_plain_request_delegate_endpoints()
+    {
+        using var anonymous = await SendAsync(HttpMethod.Get, $"/{Workspace}/probe/delegate", token: null);
+        using var reader = await SendAsync(HttpMethod.Get, $"/{Workspace}/probe/delegate", api.Tokens.ForWorkspace(Workspace, "r"));
+        using var writer = await SendAsync(HttpMethod.Get, $"/{Workspace}/probe/delegate", api.Tokens.ForWorkspace(Workspace, "rw"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, reader.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, writer.StatusCode);
+    }
+
+    [Fact]
+    public async Task Permission_is_checked_before_the_body_is_read()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/{Workspace}/probe/json")
+        {
+            Content = new StringContent("{ this is not json", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + api.Tokens.ForWorkspace(Workspace, "r"));
+        using var forbidden = await api.Client.SendAsync(request, Ct);
+
+        using var allowed = new HttpRequestMessage(HttpMethod.Post, $"/{Workspace}/probe/json")
+        {
+            Content = new StringContent("{ this is not json", Encoding.UTF8, "application/json"),
+        };
+        allowed.Headers.TryAddWithoutValidation("Authorization", "Bearer " + api.Tokens.ForWorkspace(Workspace, "rw"));
+        using var badBody = await api.Client.SendAsync(allowed, Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badBody.StatusCode);
+        AssertErrorShape(await badBody.Content.ReadAsStringAsync(Ct));
+    }
+
+    [Fact]
     public async Task Invalid_workspace_in_the_route_is_400()
     {
         using var response = await GetAsync("/Not_A_Workspace/probe/read", api.Tokens.Create("u-1", "ws:*#a"));

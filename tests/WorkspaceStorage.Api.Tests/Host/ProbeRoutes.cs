@@ -16,6 +16,15 @@ internal static class ProbeRoutes
         app.MapPut("/{workspace}/probe/write", Describe).RequireWorkspacePermission(Permission.ReadWrite);
         app.MapDelete("/{workspace}/probe/admin", Describe).RequireWorkspacePermission(Permission.Admin);
 
+        // A plain RequestDelegate endpoint (endpoint filters would not run here; the check must still hold).
+        app.MapMethods("/{workspace}/probe/delegate", ["GET"], (RequestDelegate)(context =>
+            context.Response.WriteAsJsonAsync(new { granted = context.GetWorkspaceAccess().Granted.ToCode() })))
+            .RequireWorkspacePermission(Permission.ReadWrite);
+
+        // A JSON-bodied endpoint: the permission check must come before the body is bound.
+        app.MapPost("/{workspace}/probe/json", (ProbeBody body) => Results.Json(new { body.Name }))
+            .RequireWorkspacePermission(Permission.ReadWrite);
+
         // The imperative form, for handlers whose needed permission depends on an argument.
         app.MapGet("/{workspace}/probe/presign", async (HttpContext context, string workspace, string client_method) =>
         {
@@ -63,6 +72,8 @@ internal static class ProbeRoutes
             return Results.Ok();
         });
     }
+
+    internal sealed record ProbeBody(string Name);
 
     private static IResult Describe(HttpContext context)
     {
