@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace WorkspaceStorage.Core.Resources;
 
 /// <summary>What the workspace's credentials may do under its prefix.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<WorkspaceAccess>))]
+[JsonConverter(typeof(TolerantEnumConverter<WorkspaceAccess>))]
 public enum WorkspaceAccess
 {
     ReadWrite,
@@ -12,7 +12,7 @@ public enum WorkspaceAccess
 
 /// <summary>What happens to the data under the workspace prefix when the WorkspaceStorage is deleted.</summary>
 /// <remarks>Identities and policies the operator created are always removed; only the data follows this choice.</remarks>
-[JsonConverter(typeof(JsonStringEnumConverter<DeletionPolicy>))]
+[JsonConverter(typeof(TolerantEnumConverter<DeletionPolicy>))]
 public enum DeletionPolicy
 {
     Retain,
@@ -20,7 +20,7 @@ public enum DeletionPolicy
 }
 
 /// <summary>Groups of keys written into the credential Secret, each in a format some consumer already reads.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<SecretKeySet>))]
+[JsonConverter(typeof(TolerantEnumConverter<SecretKeySet>))]
 public enum SecretKeySet
 {
     /// <summary>AWS SDK environment names: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION.</summary>
@@ -41,7 +41,7 @@ public enum SecretKeySet
 }
 
 /// <summary>Which admin API the backend speaks.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<StorageBackendType>))]
+[JsonConverter(typeof(TolerantEnumConverter<StorageBackendType>))]
 public enum StorageBackendType
 {
     /// <summary>MinIO admin API (MinIO, AIStor, pgsty/silo, RustFS).</summary>

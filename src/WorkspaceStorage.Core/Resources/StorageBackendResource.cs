@@ -51,6 +51,7 @@ public sealed record StorageBackendSpec
     public const string HttpUrlRule = "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''";
 
     [JsonPropertyName("type")]
+    [JsonConverter(typeof(TolerantEnumConverter<StorageBackendType>))]
     [Description("Which admin API the server speaks: minio (MinIO, AIStor, pgsty/silo, RustFS) or ceph-rgw.")]
     [CrdRequired]
     public StorageBackendType Type { get; init; }
@@ -94,6 +95,7 @@ public sealed record StorageBackendSpec
 
     [JsonPropertyName("caBundle")]
     [Description("PEM certificates to trust for the endpoint's TLS, in addition to the system roots.")]
+    [CrdLength(MinLength = 1, MaxLength = 262144)]
     [CrdValidation("self.contains('-----BEGIN CERTIFICATE-----')", "must hold PEM certificates")]
     public string? CaBundle { get; init; }
 }

@@ -75,6 +75,7 @@ public sealed record WorkspaceStorageSpec
     public BackendReference? BackendRef { get; init; }
 
     [JsonPropertyName("access")]
+    [JsonConverter(typeof(TolerantEnumConverter<WorkspaceAccess>))]
     [Description("What the credentials may do under the prefix.")]
     [CrdDefault("ReadWrite")]
     public WorkspaceAccess Access { get; init; } = WorkspaceAccess.ReadWrite;
@@ -88,6 +89,7 @@ public sealed record WorkspaceStorageSpec
     public CredentialsSpec? Credentials { get; init; }
 
     [JsonPropertyName("deletionPolicy")]
+    [JsonConverter(typeof(TolerantEnumConverter<DeletionPolicy>))]
     [Description("Retain keeps the data under the prefix when this resource is deleted; Delete removes it. Identities and policies are always removed.")]
     [CrdDefault("Retain")]
     public DeletionPolicy DeletionPolicy { get; init; } = DeletionPolicy.Retain;
@@ -115,6 +117,7 @@ public sealed record SecretSpec
     public string? Name { get; init; }
 
     [JsonPropertyName("keySets")]
+    [JsonConverter(typeof(TolerantEnumListConverter<SecretKeySet>))]
     [Description("Which key formats to write: aws (AWS SDK environment names), s3 (S3_BUCKET, S3_PREFIX, S3_ENDPOINT), cosi (COSI_S3_*), hypha (credential.json). Defaults to all.")]
     [CrdDefault(new[] { "aws", "s3", "cosi", "hypha" })]
     [CrdListType("set")]

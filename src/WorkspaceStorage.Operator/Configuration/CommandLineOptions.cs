@@ -21,6 +21,8 @@ public sealed class CommandLineOptions
     public const string SecretAccessKeyEnvironmentVariable = "WSO_SECRET_ACCESS_KEY";
     public const string AccessKeyIdEnvironmentVariable = "WSO_ACCESS_KEY_ID";
     public const string DefaultLeaderElectionId = "workspace-storage-operator";
+    public const string PodNamespaceEnvironmentVariable = "POD_NAMESPACE";
+    public const string PodNameEnvironmentVariable = "POD_NAME";
 
     private readonly Func<string, string?> getEnvironmentVariable;
     private readonly Func<string, string> readFile;
@@ -67,7 +69,7 @@ public sealed class CommandLineOptions
 
     public Option<string?> LeaderElectionId { get; } = new("--leader-election-id") { Description = $"Name of the Lease (default {DefaultLeaderElectionId})." };
 
-    public Option<string?> LeaderElectionNamespace { get; } = new("--leader-election-namespace") { Description = "Namespace of the Lease (default: the pod's own namespace)." };
+    public Option<string?> LeaderElectionNamespace { get; } = new("--leader-election-namespace") { Description = $"Namespace of the Lease (default: env {PodNamespaceEnvironmentVariable}, the pod's own namespace)." };
 
     public Option<int> MetricsPort { get; } = new("--metrics-port") { Description = "Port of /metrics.", DefaultValueFactory = _ => 8080 };
 
@@ -96,10 +98,14 @@ public sealed class CommandLineOptions
 
         var leaseName = parsed.GetValue(LeaderElectionId) ?? DefaultLeaderElectionId;
         AddIfError(errors, "--leader-election-id", StorageFieldRules.ObjectNameError(leaseName));
-        var leaseNamespace = parsed.GetValue(LeaderElectionNamespace);
+        var leaseNamespace = parsed.GetValue(LeaderElectionNamespace) ?? NonEmpty(getEnvironmentVariable(PodNamespaceEnvironmentVariable));
         if (leaseNamespace is not null)
         {
             AddIfError(errors, "--leader-election-namespace", StorageFieldRules.NamespaceError(leaseNamespace));
+        }
+        else if (parsed.GetValue(LeaderElect))
+        {
+            errors.Add($"--leader-election-namespace: required with --leader-elect when env {PodNamespaceEnvironmentVariable} is not set (outside a pod)");
         }
 
         var watchNamespace = parsed.GetValue(WatchNamespace);
@@ -110,7 +116,7 @@ public sealed class CommandLineOptions
 
         return errors.Count > 0
             ? new(null, errors)
-            : new(new OperatorOptions(defaultBackend, parsed.GetValue(LeaderElect), leaseName, leaseNamespace, metricsPort, healthPort, watchNamespace), []);
+            : new(new OperatorOptions(defaultBackend, parsed.GetValue(LeaderElect), leaseName, leaseNamespace, NonEmpty(getEnvironmentVariable(PodNameEnvironmentVariable)), metricsPort, healthPort, watchNamespace), []);
     }
 
     private DefaultBackendOptions? ParseDefaultBackend(ParseResult parsed, List<string> errors)

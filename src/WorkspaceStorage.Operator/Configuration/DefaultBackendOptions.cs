@@ -19,11 +19,14 @@ public sealed record DefaultBackendOptions(
     bool PathStyle);
 
 /// <summary>Process settings: leader election, probe and metrics ports, what to watch.</summary>
+/// <param name="LeaderElectionNamespace">Where the Lease lives: the flag, else env POD_NAMESPACE (downward API); never null with <paramref name="LeaderElect"/>.</param>
+/// <param name="PodName">This replica's identity in the Lease (env POD_NAME), or null to let the runner pick one.</param>
 public sealed record OperatorOptions(
     DefaultBackendOptions? DefaultBackend,
     bool LeaderElect,
     string LeaderElectionId,
     string? LeaderElectionNamespace,
+    string? PodName,
     int MetricsPort,
     int HealthPort,
     string? WatchNamespace)

@@ -18,7 +18,13 @@ public sealed record SignedRequest(
     bool IsWrite,
     byte[]? Body = null,
     string? ContentType = null,
-    IReadOnlyList<KeyValuePair<string, string>>? Headers = null);
+    IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
+{
+    // The URL can carry a secret (RGW Admin Ops takes secret-key in the query) and the body a key or policy:
+    // printing a request shows neither.
+    public override string ToString() =>
+        $"SignedRequest {{ {Method} {Operation}, Path = {new Uri(Url).AbsolutePath}, IsWrite = {IsWrite}, Body = {Body?.Length ?? 0} bytes }}";
+}
 
 /// <summary>A buffered response: admin and control responses are small.</summary>
 public sealed record SignedResponse(int StatusCode, byte[] Body, string? ContentType)

@@ -44,7 +44,8 @@ public sealed class CommandLineOptionsTests
             "--endpoint-url", "http://rgw.storage.svc:7480/", "--endpoint-url-public", "https://s3.example.org",
             "--access-key-id", "ADMIN", "--secret-access-key", Secret, "--s3-admin-type", "ceph-rgw",
             "--workspace-bucket", "my-workspaces", "--region-name", "EU", "--leader-elect",
-        ]).Options!;
+        ],
+        environment: new() { ["POD_NAMESPACE"] = "workspace-storage-system", ["POD_NAME"] = "operator-abc" }).Options!;
 
         var backend = options.DefaultBackend!;
         Assert.Equal(StorageBackendType.CephRgw, backend.Type);
@@ -55,6 +56,7 @@ public sealed class CommandLineOptionsTests
         Assert.Equal(("ADMIN", Secret), (backend.AdminCredentials.AccessKeyId, backend.AdminCredentials.SecretAccessKey));
         Assert.True(backend.PathStyle);
         Assert.True(options.LeaderElect);
+        Assert.Equal(("workspace-storage-system", "operator-abc"), (options.LeaderElectionNamespace, options.PodName));
         Assert.DoesNotContain(Secret, options.ToString(), StringComparison.Ordinal);
     }
 
@@ -160,5 +162,13 @@ public sealed class CommandLineOptionsTests
     {
         Assert.NotEmpty(Errors(["--no-such-flag"]));
         Assert.NotEmpty(Errors(["--metrics-port", "many"]));
+    }
+
+    [Fact]
+    public void Leader_election_needs_a_namespace_from_the_flag_or_the_pod()
+    {
+        Assert.Contains(Errors(["--leader-elect"]), e => e.StartsWith("--leader-election-namespace: required with --leader-elect", StringComparison.Ordinal));
+        Assert.Equal("ops", Parse(["--leader-elect", "--leader-election-namespace", "ops"], environment: new() { ["POD_NAMESPACE"] = "pod-ns" }).Options!.LeaderElectionNamespace);
+        Assert.Equal("pod-ns", Parse(["--leader-elect"], environment: new() { ["POD_NAMESPACE"] = "pod-ns" }).Options!.LeaderElectionNamespace);
     }
 }

@@ -196,4 +196,21 @@ public sealed class CrdSchemaAgreementTests
             Assert.True(crd == (core is null), $"'{candidate}': CRD says {crd}, Core says {core ?? "valid"}");
         }
     }
+
+    [Fact]
+    public void Unknown_enum_values_read_as_a_validation_error_not_an_exception()
+    {
+        // A newer CRD, or a server that skips schema validation, may hold values this version does not know.
+        var resource = KubernetesJson.Deserialize<WorkspaceStorageResource>(
+            """{"apiVersion":"workspacestorage.hypha.amun.ai/v1alpha1","kind":"WorkspaceStorage","metadata":{"name":"ws-a"},"spec":{"access":"WriteOnly","deletionPolicy":"delete","secret":{"keySets":["aws","vault"]}}}""");
+
+        var result = WorkspaceStorageValidator.Validate(resource, hasDefaultBackend: true);
+
+        Assert.Equal(["spec.access", "spec.deletionPolicy", "spec.secret.keySets"], result.Errors.Select(e => e.Field));
+        Assert.Contains("\"access\":\"(unknown)\"", KubernetesJson.Serialize(resource), StringComparison.Ordinal);
+
+        var backend = KubernetesJson.Deserialize<StorageBackendResource>(
+            """{"metadata":{"name":"b"},"spec":{"type":"garage","endpoint":"http://g:3900","adminCredentialsSecretRef":{"name":"a","namespace":"n"}}}""");
+        Assert.Equal("spec.type", Assert.Single(StorageBackendValidator.Validate(backend).Errors).Field);
+    }
 }

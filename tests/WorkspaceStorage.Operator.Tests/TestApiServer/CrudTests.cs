@@ -465,6 +465,22 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Raw_json_seeds_are_served_to_typed_clients()
+    {
+        var ct = Api.Timeout();
+        var stored = _server.Seed(KubeResources.Leases, new System.Text.Json.Nodes.JsonObject
+        {
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "raw", ["namespace"] = "kube-system" },
+            ["spec"] = new System.Text.Json.Nodes.JsonObject { ["holderIdentity"] = "someone" },
+        });
+        Assert.Equal("Lease", stored["kind"]!.GetValue<string>());
+        var lease = await _client.CoordinationV1.ReadNamespacedLeaseAsync("raw", "kube-system", cancellationToken: ct);
+        Assert.Equal("someone", lease.Spec.HolderIdentity);
+        Assert.Equal("someone", _server.Get(KubeResources.Leases, "kube-system", "raw")!["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Single(_server.Objects<V1Lease>(KubeResources.Leases, "kube-system"));
+    }
+
+    [Fact]
     public async Task Kubeconfig_text_points_a_client_at_the_server()
     {
         var ct = Api.Timeout();

@@ -72,6 +72,11 @@ public sealed class RgwConfinementTests
         await S3Outcome.Denied(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = h.Bucket, Prefix = wx.Prefix }, Ct), "list Wx/");
         await S3Outcome.Denied(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = h.Bucket, Prefix = other.Prefix }, Ct), "list W2/");
         await S3Outcome.Denied(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = h.Bucket, Prefix = "etc/" }, Ct), "list etc/");
+        await S3Outcome.Denied(() => s3.ListVersionsAsync(new ListVersionsRequest { BucketName = h.Bucket }, Ct), "list versions of the bucket");
+        await S3Outcome.Denied(() => s3.ListVersionsAsync(new ListVersionsRequest { BucketName = h.Bucket, Prefix = wx.Prefix }, Ct), "list versions of Wx/");
+        await S3Outcome.Denied(() => s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = h.Bucket }, Ct), "list multipart uploads");
+        await S3Outcome.Denied(() => s3.GetBucketPolicyAsync(h.Bucket, Ct), "read the bucket policy");
+        await S3Outcome.Denied(() => s3.GetBucketAclAsync(new GetBucketAclRequest { BucketName = h.Bucket }, Ct), "read the bucket ACL");
         foreach (var victim in new[] { wx.Prefix + "secret.txt", other.Prefix + "secret.txt", w.Value + "-sibling.txt" })
         {
             await S3Outcome.Denied(() => s3.GetObjectAsync(h.Bucket, victim, Ct), "get " + victim);

@@ -154,6 +154,16 @@ public sealed class KubeTestServer : IAsyncDisposable
 
     public T? Get<T>(string name) where T : class => Get<T>(null, name);
 
+    /// <summary>For CLR types without a [KubernetesEntity] attribute.</summary>
+    public T? Get<T>(ResourceType type, string? ns, string name) where T : class
+    {
+        var found = _store.Get(type, type.Namespaced ? ns ?? "" : "", name);
+        return found is null ? null : FromJson<T>(found.Json);
+    }
+
+    /// <summary>Seeds a typed object as <paramref name="type"/> (for CLR types without a [KubernetesEntity] attribute).</summary>
+    public T Seed<T>(ResourceType type, T obj) where T : class => FromJson<T>(SeedJson(type, ToJson(obj)).Json);
+
     public JsonObject? Get(ResourceType type, string? ns, string name) =>
         _store.Get(type, type.Namespaced ? ns ?? "" : "", name)?.Json.DeepClone() as JsonObject;
 
@@ -166,6 +176,9 @@ public sealed class KubeTestServer : IAsyncDisposable
         var type = TypeOf(typeof(T), null);
         return _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Select(o => FromJson<T>(o.Json)).ToList();
     }
+
+    public IReadOnlyList<T> Objects<T>(ResourceType type, string? ns = null) where T : class =>
+        _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Select(o => FromJson<T>(o.Json)).ToList();
 
     public int Count(ResourceType type, string? ns = null) =>
         _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Count;
