@@ -167,6 +167,19 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_body_of_another_kind_is_refused_not_coerced()
+    {
+        var ct = Api.Timeout();
+        var wrongKind = new TestStorageBackend { Metadata = new V1ObjectMeta { Name = "wrong" } };
+        var (code, reason, body) = await Api.FailureOf(() => _client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            wrongKind, Api.Group, Api.Version, "default", Api.WorkspaceStorages, cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal("BadRequest", reason);
+        Assert.Contains("kind", body, StringComparison.Ordinal);
+        Assert.Empty(_server.Objects<TestWorkspaceStorage>());
+    }
+
+    [Fact]
     public async Task Status_subresource_is_isolated_from_the_main_resource()
     {
         var ct = Api.Timeout();
@@ -288,6 +301,31 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lists_page_with_limit_and_continue()
+    {
+        var ct = Api.Timeout();
+        for (var i = 0; i < 7; i++)
+        {
+            _server.Seed(new V1Secret { Metadata = new V1ObjectMeta { Name = $"s{i}", NamespaceProperty = "default" } });
+        }
+
+        var names = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await _client.CoreV1.ListNamespacedSecretAsync("default", limit: 3, continueParameter: token, cancellationToken: ct);
+            names.AddRange(page.Items.Select(s => s.Metadata.Name));
+            token = page.Metadata.ContinueProperty;
+            pages++;
+        }
+        while (!string.IsNullOrEmpty(token));
+
+        Assert.Equal(3, pages);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"s{i}"), names);
+    }
+
+    [Fact]
     public async Task Finalizers_keep_the_object_until_they_are_removed()
     {
         var ct = Api.Timeout();
@@ -385,6 +423,61 @@ public sealed class CrudTests : IAsyncLifetime
         Assert.Equal("Ready", read.Status!.Phase);
         Assert.Equal(0, _server.WriteCount("workspacestorages"));
         Assert.Equal(1, _server.RequestCount("get", "workspacestorages"));
+
+        // Seeding again replaces the content but keeps the object's identity.
+        var reseeded = _server.Seed(TestWorkspaceStorage.New("seeded", "team-b", "w2"));
+        Assert.Equal(seeded.Metadata.Uid, reseeded.Metadata.Uid);
+        Assert.Equal("w2", reseeded.Spec!.Workspace);
+        Assert.True(long.Parse(reseeded.Metadata.ResourceVersion) > long.Parse(seeded.Metadata.ResourceVersion));
+    }
+
+    [Fact]
+    public async Task In_process_modify_follows_update_semantics()
+    {
+        var ct = Api.Timeout();
+        _server.Seed(TestWorkspaceStorage.New("m"));
+        var edited = _server.Modify<TestWorkspaceStorage>("default", "m", o =>
+        {
+            o.Spec!.Access = "ReadOnly";
+            o.Status = new TestWorkspaceStorageStatus { Phase = "Ignored" };
+        });
+        Assert.Equal(2, edited.Metadata.Generation);
+        Assert.Null(edited.Status);
+
+        var withStatus = _server.ModifyStatus<TestWorkspaceStorage>("default", "m", o => o.Status = new TestWorkspaceStorageStatus { Phase = "Ready" });
+        Assert.Equal(2, withStatus.Metadata.Generation);
+        using var generic = Api.WorkspaceStorageClient(_client);
+        Assert.Equal("Ready", (await generic.ReadNamespacedAsync<TestWorkspaceStorage>("default", "m", ct)).Status!.Phase);
+    }
+
+    [Fact]
+    public async Task Delete_preconditions_are_checked()
+    {
+        var ct = Api.Timeout();
+        var secret = await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "pre" } }, "default", cancellationToken: ct);
+        var (code, _, _) = await Api.FailureOf(() => _client.CoreV1.DeleteNamespacedSecretAsync("pre", "default",
+            new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = Guid.NewGuid().ToString() } }, cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.Conflict, code);
+        Assert.NotNull(_server.Get<V1Secret>("default", "pre"));
+        await _client.CoreV1.DeleteNamespacedSecretAsync("pre", "default",
+            new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = secret.Metadata.Uid, ResourceVersion = secret.Metadata.ResourceVersion } }, cancellationToken: ct);
+        Assert.Null(_server.Get<V1Secret>("default", "pre"));
+    }
+
+    [Fact]
+    public async Task Raw_json_seeds_are_served_to_typed_clients()
+    {
+        var ct = Api.Timeout();
+        var stored = _server.Seed(KubeResources.Leases, new System.Text.Json.Nodes.JsonObject
+        {
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "raw", ["namespace"] = "kube-system" },
+            ["spec"] = new System.Text.Json.Nodes.JsonObject { ["holderIdentity"] = "someone" },
+        });
+        Assert.Equal("Lease", stored["kind"]!.GetValue<string>());
+        var lease = await _client.CoordinationV1.ReadNamespacedLeaseAsync("raw", "kube-system", cancellationToken: ct);
+        Assert.Equal("someone", lease.Spec.HolderIdentity);
+        Assert.Equal("someone", _server.Get(KubeResources.Leases, "kube-system", "raw")!["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Single(_server.Objects<V1Lease>(KubeResources.Leases, "kube-system"));
     }
 
     [Fact]

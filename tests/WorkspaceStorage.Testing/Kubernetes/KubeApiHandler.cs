@@ -125,6 +125,12 @@ internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, I
         var type = request.Type;
         var ns = type.Namespaced ? request.Namespace ?? "" : "";
         var statusOnly = request.Subresource == "status";
+        if (!string.IsNullOrEmpty(context.Request.Query["dryRun"]))
+        {
+            // Loud instead of silently persisting what the caller meant as a trial.
+            throw KubeApiException.BadRequest("dryRun is not supported by the test API server");
+        }
+
         switch (request.Verb)
         {
             case "list":
@@ -164,16 +170,46 @@ internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, I
     private async Task ListAsync(HttpContext context, KubeRequest request)
     {
         var type = request.Type;
+        var query = context.Request.Query;
         var (items, rv) = store.List(type, type.Namespaced ? request.Namespace : null,
-            LabelSelector.Parse(context.Request.Query["labelSelector"]), FieldSelector.Parse(context.Request.Query["fieldSelector"]));
+            LabelSelector.Parse(query["labelSelector"]), FieldSelector.Parse(query["fieldSelector"]));
+
+        // limit/continue: pages of the sorted list. Later pages show the current objects (not a snapshot) but keep
+        // the first page's resourceVersion, so a watch from it still delivers every change made meanwhile.
+        var start = 0;
+        if (!string.IsNullOrEmpty(query["continue"]))
+        {
+            (rv, var afterNamespace, var afterName) = ParseContinue(query["continue"]!);
+            while (start < items.Count && Compare(items[start], afterNamespace, afterName) <= 0)
+            {
+                start++;
+            }
+        }
+
+        var end = items.Count;
+        string? continueToken = null;
+        if (int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0 && start + limit < items.Count)
+        {
+            end = start + limit;
+            var last = items[end - 1];
+            continueToken = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{rv}|{last.Namespace}|{last.Name}"));
+        }
+
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         var writer = context.Response.BodyWriter;
-        var head = $"{{\"apiVersion\":\"{type.ApiVersion}\",\"kind\":\"{type.Kind}List\",\"metadata\":{{\"resourceVersion\":\"{rv.ToString(CultureInfo.InvariantCulture)}\"}},\"items\":[";
-        writer.Write(Encoding.UTF8.GetBytes(head));
-        for (var i = 0; i < items.Count; i++)
+        var listMeta = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) };
+        if (continueToken is not null)
         {
-            if (i > 0)
+            listMeta["continue"] = continueToken;
+            listMeta["remainingItemCount"] = items.Count - end;
+        }
+
+        var head = $"{{\"apiVersion\":\"{type.ApiVersion}\",\"kind\":\"{type.Kind}List\",\"metadata\":{listMeta.ToJsonString()},\"items\":[";
+        writer.Write(Encoding.UTF8.GetBytes(head));
+        for (var i = start; i < end; i++)
+        {
+            if (i > start)
             {
                 writer.Write(","u8);
             }
@@ -187,6 +223,25 @@ internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, I
 
         writer.Write("]}"u8);
         await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private static int Compare(StoredObject item, string ns, string name)
+    {
+        var byNamespace = string.CompareOrdinal(item.Namespace, ns);
+        return byNamespace != 0 ? byNamespace : string.CompareOrdinal(item.Name, name);
+    }
+
+    private static (long ResourceVersion, string Namespace, string Name) ParseContinue(string token)
+    {
+        try
+        {
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('|');
+            return (long.Parse(parts[0], CultureInfo.InvariantCulture), parts[1], parts[2]);
+        }
+        catch (Exception error) when (error is FormatException or IndexOutOfRangeException or OverflowException)
+        {
+            throw KubeApiException.BadRequest("continue key is not valid");
+        }
     }
 
     private async Task WatchAsync(HttpContext context, KubeRequest request)

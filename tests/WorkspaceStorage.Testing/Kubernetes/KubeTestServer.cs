@@ -35,14 +35,15 @@ public sealed class KubeTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ObjectStore _store;
-    private readonly Dictionary<(string Group, string Version, string Plural), ResourceType> _types;
+    private readonly ConcurrentDictionary<(string Group, string Version, string Plural), ResourceType> _types;
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
     private readonly List<InjectedFault> _faults = [];
     private readonly Lock _faultGate = new();
     private readonly List<Exception> _unexpected = [];
+    private readonly ConcurrentDictionary<Type, ResourceType> _typesByClrType = new();
     private readonly TimeProvider _clock;
 
-    private KubeTestServer(WebApplication app, ObjectStore store, Dictionary<(string, string, string), ResourceType> types, TimeProvider clock)
+    private KubeTestServer(WebApplication app, ObjectStore store, ConcurrentDictionary<(string, string, string), ResourceType> types, TimeProvider clock)
     {
         _app = app;
         _store = store;
@@ -61,7 +62,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     /// <summary>Watch streams currently open.</summary>
     public int OpenWatchCount => _store.OpenWatchCount;
 
-    public IReadOnlyCollection<ResourceType> Resources => _types.Values;
+    public IReadOnlyCollection<ResourceType> Resources => [.. _types.Values];
 
     public static async Task<KubeTestServer> StartAsync(KubeTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -76,7 +77,7 @@ public sealed class KubeTestServer : IAsyncDisposable
         });
         var app = builder.Build();
         var store = new ObjectStore(options.WatchHistoryLimit, options.Clock);
-        var types = new Dictionary<(string, string, string), ResourceType>();
+        var types = new ConcurrentDictionary<(string, string, string), ResourceType>();
         var server = new KubeTestServer(app, store, types, options.Clock);
         foreach (var type in options.Resources)
         {
@@ -94,12 +95,9 @@ public sealed class KubeTestServer : IAsyncDisposable
     /// <summary>Serves another resource type (e.g. a further CRD). Safe before or after start.</summary>
     public void Register(ResourceType type)
     {
-        lock (_types)
-        {
-            _types[(type.Group, type.Version, type.Plural)] = type;
-        }
-
+        // The store first, so a request routed to the new type always finds its table.
         _store.Register(type);
+        _types[(type.Group, type.Version, type.Plural)] = type;
     }
 
     // ---------- clients ----------
@@ -156,6 +154,16 @@ public sealed class KubeTestServer : IAsyncDisposable
 
     public T? Get<T>(string name) where T : class => Get<T>(null, name);
 
+    /// <summary>For CLR types without a [KubernetesEntity] attribute.</summary>
+    public T? Get<T>(ResourceType type, string? ns, string name) where T : class
+    {
+        var found = _store.Get(type, type.Namespaced ? ns ?? "" : "", name);
+        return found is null ? null : FromJson<T>(found.Json);
+    }
+
+    /// <summary>Seeds a typed object as <paramref name="type"/> (for CLR types without a [KubernetesEntity] attribute).</summary>
+    public T Seed<T>(ResourceType type, T obj) where T : class => FromJson<T>(SeedJson(type, ToJson(obj)).Json);
+
     public JsonObject? Get(ResourceType type, string? ns, string name) =>
         _store.Get(type, type.Namespaced ? ns ?? "" : "", name)?.Json.DeepClone() as JsonObject;
 
@@ -169,8 +177,39 @@ public sealed class KubeTestServer : IAsyncDisposable
         return _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Select(o => FromJson<T>(o.Json)).ToList();
     }
 
+    public IReadOnlyList<T> Objects<T>(ResourceType type, string? ns = null) where T : class =>
+        _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Select(o => FromJson<T>(o.Json)).ToList();
+
     public int Count(ResourceType type, string? ns = null) =>
         _store.List(type, ns, LabelSelector.Everything, FieldSelector.Everything).Items.Count;
+
+    /// <summary>
+    /// Changes a stored object the way a PUT by someone else would (e.g. a user editing the spec): generation grows on
+    /// spec changes, .status changes are ignored for types with a status subresource, watchers see MODIFIED.
+    /// No resourceVersion check. Returns the stored result.
+    /// </summary>
+    public T Modify<T>(string? ns, string name, Action<T> change) where T : class => ModifyCore(ns, name, change, statusOnly: false);
+
+    /// <summary>Changes only .status, the way a PUT to /status would.</summary>
+    public T ModifyStatus<T>(string? ns, string name, Action<T> change) where T : class => ModifyCore(ns, name, change, statusOnly: true);
+
+    private T ModifyCore<T>(string? ns, string name, Action<T> change, bool statusOnly) where T : class
+    {
+        var type = TypeOf(typeof(T), null);
+        var stored = _store.Update(type, type.Namespaced ? ns ?? "" : "", name, statusOnly, isPatch: true, current =>
+        {
+            var typed = FromJson<T>(current);
+            change(typed);
+            var json = ToJson(typed);
+            if (json["metadata"] is JsonObject meta)
+            {
+                meta.Remove("resourceVersion");
+            }
+
+            return json;
+        });
+        return FromJson<T>(stored.Json);
+    }
 
     /// <summary>Deletes like a DELETE call would (finalizers only mark it). Returns false when it did not exist.</summary>
     public bool Delete(ResourceType type, string? ns, string name)
@@ -315,6 +354,22 @@ public sealed class KubeTestServer : IAsyncDisposable
 
     private ResourceType TypeOf(Type clrType, JsonObject? json)
     {
+        if (_typesByClrType.TryGetValue(clrType, out var cached))
+        {
+            return cached;
+        }
+
+        var resolved = ResolveType(clrType, json);
+        if (clrType.GetCustomAttribute<KubernetesEntityAttribute>() is not null)
+        {
+            _typesByClrType.TryAdd(clrType, resolved);
+        }
+
+        return resolved;
+    }
+
+    private ResourceType ResolveType(Type clrType, JsonObject? json)
+    {
         var entity = clrType.GetCustomAttribute<KubernetesEntityAttribute>();
         string? apiVersion = entity is null ? null : entity.Group.Length == 0 ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}";
         var kind = entity?.Kind;
@@ -324,12 +379,9 @@ public sealed class KubeTestServer : IAsyncDisposable
             kind = json["kind"]?.GetValue<string>();
         }
 
-        lock (_types)
-        {
-            return _types.Values.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind && (entity?.PluralName is null || entity.PluralName == t.Plural))
-                   ?? throw new InvalidOperationException(
-                       $"{clrType.Name} ({apiVersion ?? "no apiVersion"}, {kind ?? "no kind"}) is not a registered resource type; register it or pass a ResourceType");
-        }
+        return _types.Values.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind && (entity?.PluralName is null || entity.PluralName == t.Plural))
+               ?? throw new InvalidOperationException(
+                   $"{clrType.Name} ({apiVersion ?? "no apiVersion"}, {kind ?? "no kind"}) is not a registered resource type; register it or pass a ResourceType");
     }
 
     private static (string Plural, string? Subresource) SplitResource(string resource)

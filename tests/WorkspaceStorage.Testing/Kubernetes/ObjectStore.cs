@@ -11,6 +11,8 @@ internal sealed class StoredObject
 {
     public StoredObject(JsonObject json, long resourceVersion)
     {
+        // Parsed JsonNodes build their children lazily; build them now so later concurrent reads never race.
+        Materialize(json);
         Json = json;
         ResourceVersion = resourceVersion;
         var meta = json["metadata"] as JsonObject;
@@ -20,6 +22,27 @@ internal sealed class StoredObject
             ? labels.Where(l => l.Value is not null).ToDictionary(l => l.Key, l => l.Value!.ToString(), StringComparer.Ordinal)
             : EmptyLabels;
         Bytes = JsonSerializer.SerializeToUtf8Bytes(json);
+    }
+
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    Materialize(child);
+                }
+
+                break;
+        }
     }
 
     public static readonly IReadOnlyDictionary<string, string> EmptyLabels = new Dictionary<string, string>();
@@ -165,6 +188,7 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
         lock (_gate)
         {
             var table = Table(type);
+            CheckTypeMatches(type, body);
             var meta = Metadata(body);
             var name = meta["name"]?.GetValue<string>();
             if (string.IsNullOrEmpty(name))
@@ -208,6 +232,19 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
 
             body["apiVersion"] = type.ApiVersion;
             body["kind"] = type.Kind;
+            if (existing is not null)
+            {
+                // Re-seeding an object keeps its identity unless the seed names another one.
+                var existingMeta = (JsonObject)existing.Json["metadata"]!;
+                foreach (var field in (string[])["uid", "creationTimestamp", "generation"])
+                {
+                    if (meta[field] is null && existingMeta[field] is { } kept)
+                    {
+                        meta[field] = kept.DeepClone();
+                    }
+                }
+            }
+
             if (!seed || meta["uid"] is null)
             {
                 meta["uid"] = Guid.NewGuid().ToString();
@@ -255,6 +292,7 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
             }
 
             var desired = build((JsonObject)current.Json.DeepClone());
+            CheckTypeMatches(type, desired);
             var desiredMeta = Metadata(desired);
             var desiredName = desiredMeta["name"]?.GetValue<string>();
             if (!string.IsNullOrEmpty(desiredName) && desiredName != name)
@@ -540,6 +578,22 @@ internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider cl
         }
 
         return false;
+    }
+
+    /// <summary>Like the real server: a body whose apiVersion or kind names another type is refused, not coerced.</summary>
+    private static void CheckTypeMatches(ResourceType type, JsonObject body)
+    {
+        var apiVersion = body["apiVersion"]?.ToString();
+        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != type.ApiVersion)
+        {
+            throw KubeApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion})");
+        }
+
+        var kind = body["kind"]?.ToString();
+        if (!string.IsNullOrEmpty(kind) && kind != type.Kind)
+        {
+            throw KubeApiException.BadRequest($"the kind in the data ({kind}) does not match the expected kind ({type.Kind})");
+        }
     }
 
     private static long ReadLong(JsonNode? node) =>
