@@ -48,7 +48,7 @@ public sealed record InformerEvent<T>(InformerEventType Type, T Object, T? Previ
 public interface IResourceCache<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    /// <summary>True once the first list has been loaded into the cache.</summary>
+    /// <summary>True once the first list has been loaded into the cache, while the informer runs.</summary>
     bool HasSynced { get; }
 
     /// <summary>The cached object, or null.</summary>
@@ -160,6 +160,8 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
         }
         finally
         {
+            // A stopped informer's cache is no longer kept current.
+            hasSynced = false;
             await resyncStop.CancelAsync().ConfigureAwait(false);
             await resync.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -174,7 +176,9 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
             {
                 var list = await source.ListAsync(options.Namespace, options.LabelSelector, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref lists);
-                ReplaceAll(list.Items);
+                // The first list of a run hands out every object (a new leader must look at all of them);
+                // a relist after 410 reports only differences.
+                ReplaceAll(list.Items, reportUnchanged: !hasSynced);
                 LastResourceVersion = list.ResourceVersion;
                 if (!hasSynced)
                 {
@@ -285,14 +289,17 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
     // Our own exceptions carry only status, reason and the server's short message; others may quote anything.
     private static string SafeMessage(Exception error) => error is ResourceClientException ? error.Message : error.GetType().Name;
 
-    private void ReplaceAll(IReadOnlyList<T> items)
+    private void ReplaceAll(IReadOnlyList<T> items, bool reportUnchanged)
     {
         var seen = new HashSet<ResourceKey>();
         foreach (var item in items)
         {
             var key = ResourceKey.Of(item);
             seen.Add(key);
-            Upsert(key, item);
+            if (!Upsert(key, item) && reportUnchanged)
+            {
+                Notify(new InformerEvent<T>(InformerEventType.Resync, item));
+            }
         }
 
         foreach (var key in cache.Keys.Where(key => !seen.Contains(key)).ToList())
@@ -322,22 +329,25 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
         }
     }
 
-    private void Upsert(ResourceKey key, T item)
+    // Returns whether a change was reported.
+    private bool Upsert(ResourceKey key, T item)
     {
         if (cache.TryGetValue(key, out var previous))
         {
             cache[key] = item;
-            if (!string.Equals(previous.Metadata.ResourceVersion, item.Metadata.ResourceVersion, StringComparison.Ordinal)
-                || string.IsNullOrEmpty(item.Metadata.ResourceVersion))
+            if (string.Equals(previous.Metadata.ResourceVersion, item.Metadata.ResourceVersion, StringComparison.Ordinal)
+                && !string.IsNullOrEmpty(item.Metadata.ResourceVersion))
             {
-                Notify(new InformerEvent<T>(InformerEventType.Updated, item, previous));
+                return false;
             }
+
+            Notify(new InformerEvent<T>(InformerEventType.Updated, item, previous));
+            return true;
         }
-        else
-        {
-            cache[key] = item;
-            Notify(new InformerEvent<T>(InformerEventType.Added, item));
-        }
+
+        cache[key] = item;
+        Notify(new InformerEvent<T>(InformerEventType.Added, item));
+        return true;
     }
 
     private async Task ResyncLoopAsync(TimeSpan period, CancellationToken cancellationToken)

@@ -20,7 +20,9 @@ public sealed record LeaderElectionOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long the leader keeps trying to renew before it gives up leading. Must be below
-    /// <see cref="LeaseDuration"/>: the gap is the time the old leader has to stop before a standby may start.</summary>
+    /// <see cref="LeaseDuration"/>: the gap is the time the old leader has to stop before a standby may start, so the
+    /// controllers' <see cref="WorkQueueOptions.ShutdownTimeout"/> (after which in-flight reconciles are cancelled)
+    /// must be shorter than <c>LeaseDuration − RenewDeadline</c>.</summary>
     public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Pause between attempts to acquire or renew.</summary>
@@ -44,6 +46,12 @@ public sealed record LeaderElectionOptions
         if (RetryPeriod <= TimeSpan.Zero || RenewDeadline <= RetryPeriod || LeaseDuration <= RenewDeadline)
         {
             throw new ArgumentException("Leader election needs 0 < RetryPeriod < RenewDeadline < LeaseDuration.", nameof(LeaseDuration));
+        }
+
+        if (LeaseDuration.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            // The Lease stores whole seconds; a fraction would silently shorten the lease standbys honour.
+            throw new ArgumentException("LeaseDuration must be a whole number of seconds (the Lease stores seconds).", nameof(LeaseDuration));
         }
     }
 }

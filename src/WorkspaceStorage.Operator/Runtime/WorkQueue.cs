@@ -13,8 +13,9 @@ public sealed record WorkQueueOptions
     public ExponentialBackoff Backoff { get; init; } = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromMinutes(5));
 
     /// <summary>On shutdown, how long in-flight work may run before its token is cancelled, and again how long it
-    /// then gets to wind down before <see cref="WorkQueue{TKey}.RunAsync"/> returns regardless.</summary>
-    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// then gets to wind down before <see cref="WorkQueue{TKey}.RunAsync"/> returns regardless. Under leader election
+    /// keep it below <c>LeaseDuration − RenewDeadline</c> (5 s by default): a standby may start after that gap.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(4);
 }
 
 /// <summary>

@@ -241,6 +241,32 @@ public sealed class ControllerTests
     }
 
     [Fact]
+    public async Task A_stopped_controller_can_run_again_and_catches_up_on_changes_made_meanwhile()
+    {
+        var store = new InMemoryResourceStore<Widget>(Widget.Descriptor);
+        await store.CreateAsync(Widget.Create("ns", "a"), Ct);
+        var reconciler = new ScriptedReconciler((_, _) => Task.FromResult(ReconcileResult.Done));
+        var controller = new Controller<Widget>("widgets", new Informer<Widget>(store, "widgets", new InformerOptions { ResyncPeriod = null }), reconciler, FastController());
+
+        using (var first = new CancellationTokenSource())
+        {
+            var run = controller.RunAsync(first.Token);
+            await Eventually.TrueAsync(() => reconciler.Calls(new ResourceKey("ns", "a")) == 1, "first term reconciles a");
+            await first.CancelAsync();
+            await run;
+        }
+
+        Assert.False(controller.HasSynced);
+        await store.CreateAsync(Widget.Create("ns", "b"), Ct); // while nobody runs
+
+        using var second = new CancellationTokenSource();
+        var again = controller.RunAsync(second.Token);
+        await Eventually.TrueAsync(() => reconciler.Calls(new ResourceKey("ns", "b")) == 1 && reconciler.Calls(new ResourceKey("ns", "a")) == 2, "second term reconciles everything");
+        await second.CancelAsync();
+        await again;
+    }
+
+    [Fact]
     public async Task Periodic_resync_reconciles_unchanged_objects_again()
     {
         await using var kube = await KubeHarness.StartAsync();
