@@ -704,7 +704,7 @@ public sealed class S3ObjectClient
                 lastError = new BackendUnavailableException($"S3 {operation}: no progress within the timeout");
                 continue;
             }
-            catch (HttpRequestException ex) when (FindInner<InvalidDataException>(ex) is { } shortBody)
+            catch (Exception ex) when ((ex as InvalidDataException ?? FindInner<InvalidDataException>(ex)) is { } shortBody)
             {
                 Report(operation, isWrite, started, "ShortBody");
                 throw new BackendValidationException("contentLength", $"must match the body: {shortBody.Message}");

@@ -5,6 +5,7 @@ using System.Text;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Testing.S3;
 
 namespace WorkspaceStorage.Storage.Tests.S3;
 
@@ -307,6 +308,44 @@ public sealed class S3ObjectClientRgwTests
         Assert.Equal(EnsureOutcome.Created, await s3.Bucket.EnsureBucketAsync(Cancel));
         Assert.Equal(EnsureOutcome.Unchanged, await s3.Bucket.EnsureBucketAsync(Cancel));
         Assert.True(await s3.Admin.HeadBucketAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task Ensure_bucket_with_a_key_that_may_not_create_buckets()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+        await using var user = await RgwTestUser.CreateAsync(s3, s3.Plain);
+
+        // The bucket exists and the key may use it but not create buckets (Hypha crash-looped on this): Unchanged, and no write.
+        await user.AllowListingAsync(s3.Location.Bucket);
+        var onExisting = new AdminBucketOperations(s3.Factory.Create(s3.Location, user.Credentials));
+        s3.Calls.Reset();
+        Assert.Equal(EnsureOutcome.Unchanged, await onExisting.EnsureBucketAsync(Cancel));
+        Assert.Equal(0, s3.Calls.Writes);
+
+        // A bucket that does not exist and cannot be made: the refusal comes back with S3's code.
+        var missing = s3.Location with { Bucket = RgwTestServer.UniqueBucketName("nope") };
+        var onMissing = new AdminBucketOperations(s3.Factory.Create(missing, user.Credentials));
+        var ex = await Assert.ThrowsAsync<S3RequestException>(() => onMissing.EnsureBucketAsync(Cancel));
+        Assert.False(string.IsNullOrEmpty(ex.ErrorCode));
+        Assert.False(await s3.Factory.Create(missing, s3.Server.Admin).HeadBucketAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task A_body_shorter_than_declared_is_refused_and_an_empty_object_is_fine()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+
+        var ex = await Assert.ThrowsAsync<BackendValidationException>(() =>
+            s3.Admin.PutAsync("ws-a/short.bin", new PatternStream(100), 200, null, Cancel));
+        Assert.Equal("contentLength", ex.Field);
+        Assert.Null(await s3.Admin.HeadAsync("ws-a/short.bin", Cancel));
+
+        await s3.Admin.PutAsync("ws-a/empty.txt", Stream.Null, 0, "text/plain", Cancel);
+        Assert.Equal(0, (await s3.Admin.HeadAsync("ws-a/empty.txt", Cancel))!.ContentLength);
+        await using var get = await s3.Admin.GetAsync("ws-a/empty.txt", null, Cancel);
+        Assert.Equal(S3GetStatus.Ok, get.Status);
+        Assert.Empty(await ReadAll(get.Body));
     }
 
     [Fact]
