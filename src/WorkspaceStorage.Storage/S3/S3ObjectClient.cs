@@ -150,13 +150,14 @@ public sealed class S3ObjectClient
     }
 
     /// <summary>Every page under <paramref name="prefix"/>, fetched as the caller walks them.</summary>
-    public async IAsyncEnumerable<S3ListPage> ListAllAsync(string prefix, string? delimiter = null,
+    /// <param name="pageSize">Keys per request, 1 to 1000 (S3's default when null).</param>
+    public async IAsyncEnumerable<S3ListPage> ListAllAsync(string prefix, string? delimiter = null, int? pageSize = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         string? token = null;
         do
         {
-            var page = await ListAsync(prefix, delimiter, token, null, cancellationToken);
+            var page = await ListAsync(prefix, delimiter, token, pageSize, cancellationToken);
             yield return page;
             token = page.NextContinuationToken;
         }

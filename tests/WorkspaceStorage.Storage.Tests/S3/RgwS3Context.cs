@@ -55,7 +55,7 @@ internal sealed class RgwS3Context : IAsyncDisposable
         {
             // RGW keeps objects in RAM: leave nothing behind.
             var keys = new List<string>();
-            await foreach (var page in Admin.ListAllAsync("", null, CancellationToken.None))
+            await foreach (var page in Admin.ListAllAsync("", null, null, CancellationToken.None))
             {
                 keys.AddRange(page.Objects.Select(o => o.Key));
             }

@@ -288,7 +288,7 @@ public sealed class S3ObjectClientRgwTests
 
         Assert.Equal(3, deleted);
         var remaining = new List<string>();
-        await foreach (var page in s3.Admin.ListAllAsync("", null, Cancel))
+        await foreach (var page in s3.Admin.ListAllAsync("", null, null, Cancel))
         {
             remaining.AddRange(page.Objects.Select(o => o.Key));
         }
@@ -297,6 +297,26 @@ public sealed class S3ObjectClientRgwTests
         Assert.Null(await s3.Admin.ListPartsAsync("ws-a/pending.bin", victimUpload, Cancel));
         Assert.NotNull(await s3.Admin.ListPartsAsync("ws-ab/pending.bin", survivorUpload, Cancel));
         Assert.Equal(0, await s3.Bucket.DeletePrefixAsync("ws-a/", Cancel)); // again: nothing left, no error
+    }
+
+    [Fact]
+    public async Task Delete_prefix_walks_every_page_while_deleting()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+        for (var i = 0; i < 7; i++)
+        {
+            await s3.Admin.PutAsync($"ws-p/{i:D2}/f", new MemoryStream([1]), 1, null, Cancel);
+        }
+
+        await s3.Admin.PutAsync("ws-q/f", new MemoryStream([1]), 1, null, Cancel);
+        var operations = new AdminBucketOperations(s3.Admin) { PageSize = 2 };
+        s3.Calls.Reset();
+
+        Assert.Equal(7, await operations.DeletePrefixAsync("ws-p/", Cancel));
+
+        Assert.Equal(4, s3.Calls.Calls.Count(c => c.Operation == "DeleteObjects"));
+        Assert.Empty((await s3.Admin.ListAsync("ws-p/", null, null, null, Cancel)).Objects);
+        Assert.Single((await s3.Admin.ListAsync("ws-q/", null, null, null, Cancel)).Objects);
     }
 
     [Fact]
