@@ -520,18 +520,20 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         IEnumerable<WorkspaceStorageResource> all = claims is not null
             ? claims.List()
             : (await storages.ListAsync(null, null, cancellationToken).ConfigureAwait(false)).Items;
-        var mine = ClaimOrder(resource);
-        WorkspaceStorageResource? oldest = null;
-        foreach (var other in all)
-        {
-            if (other.Metadata.Uid == resource.Metadata.Uid || !Claims(other, workspace, backendName))
-            {
-                continue;
-            }
+        var mine = ClaimOrder(resource, workspace);
+        var others = all.Where(other => other.Metadata.Uid != resource.Metadata.Uid && Claims(other, workspace, backendName)).ToList();
 
-            if (ClaimOrder(other).CompareTo(mine) < 0 && (oldest is null || ClaimOrder(other).CompareTo(ClaimOrder(oldest)) < 0))
+        // Rare (normally no other claimant), so judge on the stored objects: the cache may lag behind a deletion or
+        // behind the status that says who holds the workspace.
+        WorkspaceStorageResource? oldest = null;
+        foreach (var candidate in others)
+        {
+            var live = await storages.GetAsync(ResourceKey.Of(candidate), cancellationToken).ConfigureAwait(false);
+            if (live is not null && live.Metadata.Uid == candidate.Metadata.Uid && Claims(live, workspace, backendName)
+                && ClaimOrder(live, workspace).CompareTo(mine) < 0
+                && (oldest is null || ClaimOrder(live, workspace).CompareTo(ClaimOrder(oldest, workspace)) < 0))
             {
-                oldest = other;
+                oldest = live;
             }
         }
 
@@ -545,8 +547,14 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         return otherWorkspace == workspace.Value && otherBackend == backendName;
     }
 
-    private static (DateTime Created, string Key) ClaimOrder(WorkspaceStorageResource resource) =>
-        (resource.Metadata.CreationTimestamp ?? DateTime.MaxValue, $"{resource.Metadata.NamespaceProperty}/{resource.Metadata.Name}");
+    /// <summary>
+    /// Who wins a workspace: the one already holding it (provisioned it: status names the workspace and a key), then
+    /// the oldest (creationTimestamp has whole seconds only), then by namespace/name, so every reconcile agrees.
+    /// </summary>
+    private static (int Holds, DateTime Created, string Key) ClaimOrder(WorkspaceStorageResource resource, WorkspaceId workspace) =>
+        (resource.Status is { AccessKeyId: not null } status && status.Workspace == workspace.Value ? 0 : 1,
+            resource.Metadata.CreationTimestamp ?? DateTime.MaxValue,
+            $"{resource.Metadata.NamespaceProperty}/{resource.Metadata.Name}");
 
     /// <summary>Run again at the earliest of the next rotation and the previous key's revocation; otherwise the resync finds drift.</summary>
     private ReconcileResult NextRun(ResolvedWorkspaceStorage spec, KeyResult keys)
