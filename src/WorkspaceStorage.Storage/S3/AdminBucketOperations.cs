@@ -16,6 +16,13 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
 
     public async Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken)
     {
+        // Read before write: S3 (us-east-1) and RGW answer 200 to CreateBucket on a bucket you own, so only a
+        // HeadBucket first tells "already there" (Unchanged) from "made now" (Created).
+        if (await BucketExistsAsync(cancellationToken))
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
         var bucket = adminClient.Location.Bucket;
         var (created, code) = await adminClient.CreateBucketAsync(cancellationToken);
         if (created)
@@ -30,19 +37,10 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         }
 
         // A key that may not create buckets (or a store that refuses CreateBucket on an existing one, like GCS)
-        // must still start when the bucket is there: Hypha crash-looped for days on exactly this.
+        // must still start when the bucket is there: Hypha crash-looped for days on exactly this. Ask again, in
+        // case another replica created it meanwhile.
         log.LogInformation("CreateBucket {Bucket} refused with {Code}; checking whether it exists", bucket, code);
-        bool exists;
-        try
-        {
-            exists = await adminClient.HeadBucketAsync(cancellationToken);
-        }
-        catch (StorageBackendException ex) when (ex is not BackendUnavailableException)
-        {
-            exists = false;
-        }
-
-        if (exists)
+        if (await BucketExistsAsync(cancellationToken))
         {
             return EnsureOutcome.Unchanged;
         }
@@ -51,6 +49,19 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         {
             ErrorCode = code,
         };
+    }
+
+    /// <summary>HeadBucket, with "not allowed to look" counted as "not known to exist" (transient failures still throw).</summary>
+    private async Task<bool> BucketExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await adminClient.HeadBucketAsync(cancellationToken);
+        }
+        catch (StorageBackendException ex) when (!ex.IsTransient)
+        {
+            return false;
+        }
     }
 
     public async Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)

@@ -389,7 +389,14 @@ public sealed class S3ObjectClient
             throw Fail(HttpStatusCode.OK, response.Body, "CompleteMultipartUpload", key);
         }
 
-        return new S3CompletedUpload(key, S3Xml.Value(root, "ETag") ?? string.Empty, S3Xml.Value(root, "Location"));
+        var etag = S3Xml.Value(root, "ETag");
+        if (string.IsNullOrEmpty(etag))
+        {
+            // RGW Pacific sends an empty <ETag/>; the object's own metadata has it.
+            etag = (await HeadAsync(key, cancellationToken))?.ETag ?? string.Empty;
+        }
+
+        return new S3CompletedUpload(key, etag, S3Xml.Value(root, "Location"));
     }
 
     /// <summary>Aborts an upload and frees its parts. False when no such upload exists (already completed or aborted).</summary>
