@@ -99,7 +99,7 @@ public sealed class OperatorApplication
     private void ConfigureLogging(ILoggingBuilder logging)
     {
         logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft", LogLevel.Warning); // Kestrel and host chatter
         if (environment.ConfigureLogging is { } configure)
         {
             configure(logging);

@@ -46,6 +46,11 @@ public sealed class LocalOutputDirectory
         var path = PathOf(folder, key);
         var directory = Path.GetDirectoryName(path)!;
         CreateDirectory(directory, confidential);
+        if (confidential && !OperatingSystem.IsWindows())
+        {
+            // The folder of the type too (secrets/), not only the namespace folder below it.
+            File.SetUnixFileMode(Path.Combine(Root, folder), OwnerOnlyDirectory);
+        }
         var temporary = Path.Combine(directory, $".{key.Name}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
