@@ -23,7 +23,16 @@ public static class YamlJson
     public static IReadOnlyList<JsonObject> ParseDocuments(string yaml)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (Exception error) when (error is InvalidOperationException or ArgumentException or FormatException)
+        {
+            // YamlDotNet's scanner throws these on some malformed input; callers handle one error type.
+            throw new YamlException("The text is not valid YAML.", error);
+        }
+
         var documents = new List<JsonObject>();
         foreach (var document in stream.Documents)
         {
