@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -86,7 +85,8 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     private readonly IStorageBackendFactory factory;
     private readonly DefaultBackendOptions? defaultBackend;
     private readonly ILogger logger;
-    private readonly ConcurrentDictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
+    private readonly Lock cacheGate = new();
 
     public StorageBackendResolver(IResourceClient<StorageBackendResource> backends, IResourceClient<V1Secret> secrets,
         IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger)
@@ -111,19 +111,17 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
             ? DefaultSettings()
             : await ClusterSettingsAsync(backendName, cancellationToken).ConfigureAwait(false);
 
-        var entry = cache.AddOrUpdate(
-            name,
-            _ => NewEntry(version, settings),
-            (_, existing) =>
+        CacheEntry entry;
+        // A lock, not AddOrUpdate: its factory may run twice under contention and build (and leak) a second client.
+        lock (cacheGate)
+        {
+            if (!cache.TryGetValue(name, out entry!) || entry.Version != version)
             {
-                if (existing.Version == version)
-                {
-                    return existing;
-                }
-
-                existing.Owned.Dispose();
-                return NewEntry(version, settings);
-            });
+                entry?.Owned.Dispose();
+                entry = NewEntry(version, settings);
+                cache[name] = entry;
+            }
+        }
 
         await entry.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
         return new ResolvedBackend(name, entry.Owned.Backend);
@@ -132,20 +130,26 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     /// <summary>Forgets a backend (its StorageBackend was deleted).</summary>
     public void Evict(string name)
     {
-        if (cache.TryRemove(name, out var entry))
+        lock (cacheGate)
         {
-            entry.Owned.Dispose();
+            if (cache.Remove(name, out var entry))
+            {
+                entry.Owned.Dispose();
+            }
         }
     }
 
     public void Dispose()
     {
-        foreach (var entry in cache.Values)
+        lock (cacheGate)
         {
-            entry.Owned.Dispose();
-        }
+            foreach (var entry in cache.Values)
+            {
+                entry.Owned.Dispose();
+            }
 
-        cache.Clear();
+            cache.Clear();
+        }
     }
 
     private CacheEntry NewEntry(string version, BackendSettings settings)

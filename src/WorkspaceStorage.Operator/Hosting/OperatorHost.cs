@@ -69,13 +69,15 @@ public sealed record OperatorHostOptions
 /// The operator minus the process: informers (WorkspaceStorages; StorageBackends mapped to the WorkspaceStorages that
 /// use them; owned Secrets mapped to their owner), work queues and the two reconcilers, built from
 /// <see cref="OperatorStores"/>. Program (leader election, probes, metrics) runs <see cref="RunAsync"/> while leading.
+/// Events go to <c>events</c> when given, else to <see cref="OperatorStores.Events"/> through <see cref="ResourceEventRecorder"/>,
+/// else nowhere.
 /// </summary>
 public sealed class OperatorHost : IDisposable
 {
     private readonly StorageBackendFactory factory;
 
     public OperatorHost(OperatorStores stores, OperatorHostOptions options, ILoggerFactory loggers, IBackendCallObserver? backendCalls = null,
-        IControllerMetrics? metrics = null, TimeProvider? time = null)
+        IControllerMetrics? metrics = null, TimeProvider? time = null, IEventRecorder? events = null)
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(options);
@@ -83,9 +85,9 @@ public sealed class OperatorHost : IDisposable
         var clock = time ?? TimeProvider.System;
         factory = new StorageBackendFactory(backendCalls ?? NullBackendCallObserver.Instance, loggers, options.BackendRetry, clock);
         Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>());
-        Events = stores.Events is null
+        Events = events ?? (stores.Events is null
             ? NullEventRecorder.Instance
-            : new ResourceEventRecorder(stores.Events, loggers.CreateLogger<ResourceEventRecorder>(), clock);
+            : new ResourceEventRecorder(stores.Events, loggers.CreateLogger<ResourceEventRecorder>(), clock));
 
         InformerOptions Informer(string? @namespace, string? selector) => new()
         {

@@ -9,33 +9,9 @@ using WorkspaceStorage.Operator.Runtime;
 
 namespace WorkspaceStorage.Operator.Reconciliation;
 
-/// <summary>Normal or Warning, as core/v1 Events spell them.</summary>
-public enum EventSeverity
-{
-    Normal,
-    Warning,
-}
-
 /// <summary>
-/// Tells users what the operator did to an object (<c>kubectl describe</c>). Best effort: never throws, never blocks a
-/// reconcile for long. Messages must not hold secrets (callers pass ids and reasons only).
-/// </summary>
-public interface IEventRecorder
-{
-    Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, EventSeverity severity, string reason, string message, CancellationToken cancellationToken);
-}
-
-/// <summary>Records nothing.</summary>
-public sealed class NullEventRecorder : IEventRecorder
-{
-    public static NullEventRecorder Instance { get; } = new();
-
-    public Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, EventSeverity severity, string reason, string message, CancellationToken cancellationToken) =>
-        Task.CompletedTask;
-}
-
-/// <summary>
-/// Writes core/v1 Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
+/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or the
+/// local mode's store), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
 /// same (object, reason, message) within <see cref="DedupeWindow"/> bumps the earlier event's count instead of creating
 /// another, as client-go's recorder does.
 /// </summary>
@@ -57,6 +33,7 @@ public sealed class ResourceEventRecorder(IResourceClient<Corev1Event> events, I
         var metadata = involved.Metadata;
         var @namespace = string.IsNullOrEmpty(metadata.NamespaceProperty) ? "default" : metadata.NamespaceProperty;
         var now = clock.GetUtcNow().UtcDateTime;
+        message = LogRedaction.Redact(message);
         var dedupeKey = $"{metadata.Uid}|{severity}|{reason}|{message}";
         try
         {

@@ -119,7 +119,7 @@ public sealed class Controller<T> : IRunnable
             }
 
             logger.LogInformation("Controller {Controller}: synced; starting {Workers} worker(s)", Name, options.Queue.Workers);
-            await current.RunAsync(ReconcileKeyAsync, cancellationToken).ConfigureAwait(false);
+            await current.RunAsync((key, stopping) => ReconcileKeyAsync(current, key, stopping), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -140,9 +140,8 @@ public sealed class Controller<T> : IRunnable
         }
     }
 
-    private async Task ReconcileKeyAsync(ResourceKey key, CancellationToken stopping)
+    private async Task ReconcileKeyAsync(WorkQueue<ResourceKey> current, ResourceKey key, CancellationToken stopping)
     {
-        var current = queue!;
         var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(options.ReconcileTimeout);

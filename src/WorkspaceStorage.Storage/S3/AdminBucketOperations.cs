@@ -14,6 +14,9 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
 
     private readonly ILogger log = logger ?? NullLogger<AdminBucketOperations>.Instance;
 
+    /// <summary>Keys listed (and deleted) per round of <see cref="DeletePrefixAsync"/>; smaller in tests to cross page boundaries.</summary>
+    internal int PageSize { get; init; } = S3ObjectClient.MaxDeleteBatch;
+
     public async Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken)
     {
         // Read before write: S3 (us-east-1) and RGW answer 200 to CreateBucket on a bucket you own, so only a
@@ -68,14 +71,15 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
     {
         ValidatePrefix(prefix);
         var deleted = 0;
-        await foreach (var page in adminClient.ListAllAsync(prefix, delimiter: null, cancellationToken))
+        await foreach (var page in adminClient.ListAllAsync(prefix, delimiter: null, PageSize, cancellationToken))
         {
             if (page.Objects.Count == 0)
             {
                 continue;
             }
 
-            var result = await adminClient.DeleteManyAsync(page.Objects.Select(o => o.Key), cancellationToken);
+            // Deleting the page just listed does not disturb the continuation token: it points after the page's last key.
+            var result = await adminClient.DeleteManyAsync(page.Objects.Select(o => o.Key), PageSize, cancellationToken);
             deleted += result.Deleted;
             if (result.Errors.Count > 0)
             {

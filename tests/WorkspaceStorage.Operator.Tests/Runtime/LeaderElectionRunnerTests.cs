@@ -123,6 +123,78 @@ public sealed class LeaderElectionRunnerTests
         await run.WaitAsync(TimeSpan.FromSeconds(5), Ct);
     }
 
+    /// <summary>Reconciles slowly and forever, noting which replica reconciles when.</summary>
+    private sealed class BusyReconciler(string replica, ConcurrentDictionary<string, int> active, Action overlap) : IReconciler<Widget>
+    {
+        public int Count;
+
+        public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<Widget> request, CancellationToken cancellationToken)
+        {
+            active.AddOrUpdate(replica, 1, (_, n) => n + 1);
+            try
+            {
+                if (active.Any(entry => entry.Key != replica && entry.Value > 0))
+                {
+                    overlap();
+                }
+
+                Interlocked.Increment(ref Count);
+                await Task.Delay(100, cancellationToken);
+                return ReconcileResult.RequeueAfter(TimeSpan.FromMilliseconds(50));
+            }
+            finally
+            {
+                active.AddOrUpdate(replica, 0, (_, n) => n - 1);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Two_replicas_running_real_controllers_never_reconcile_at_the_same_time_across_a_failover()
+    {
+        await using var kube = await KubeHarness.StartAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            await kube.Widgets().CreateAsync(Widget.Create(kube.Namespace, $"w{i}"), Ct);
+        }
+
+        var active = new ConcurrentDictionary<string, int>();
+        var overlaps = 0;
+        var lease = "lease-" + Guid.NewGuid().ToString("N")[..6];
+        using var clientA = kube.Server.CreateClient();
+        using var clientB = kube.Server.CreateClient();
+
+        (LeaderElectionRunner Runner, BusyReconciler Reconciler) Replica(string name, k8s.Kubernetes client)
+        {
+            var reconciler = new BusyReconciler(name, active, () => Interlocked.Increment(ref overlaps));
+            var widgets = new KubernetesResourceClient<Widget>(client, Widget.Descriptor);
+            var controller = new Controller<Widget>("widgets", new Informer<Widget>(widgets, "widgets", new InformerOptions { Namespace = kube.Namespace }), reconciler, new ControllerOptions
+            {
+                Queue = new WorkQueueOptions { Workers = 4, ShutdownTimeout = TimeSpan.FromMilliseconds(400) },
+            });
+            return (new LeaderElectionRunner(client, Options(name, lease), controller.RunAsync), reconciler);
+        }
+
+        var a = Replica("replica-a", clientA);
+        var b = Replica("replica-b", clientB);
+        using var stopA = new CancellationTokenSource();
+        using var stopB = new CancellationTokenSource();
+        var runA = a.Runner.RunAsync(stopA.Token);
+        var runB = b.Runner.RunAsync(stopB.Token);
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref a.Reconciler.Count) + Volatile.Read(ref b.Reconciler.Count) >= 12, "the leader reconciles");
+        var (leader, standby, stopLeader, runLeader, runStandby, stopStandby) = a.Runner.IsLeader ? (a, b, stopA, runA, runB, stopB) : (b, a, stopB, runB, runA, stopA);
+        Assert.Equal(0, Volatile.Read(ref standby.Reconciler.Count));
+
+        await stopLeader.CancelAsync(); // mid-reconcile: four workers are busy
+        await runLeader.WaitAsync(TimeSpan.FromSeconds(5), Ct);
+        await Eventually.TrueAsync(() => Volatile.Read(ref standby.Reconciler.Count) >= 12, "the standby took over and reconciles", TimeSpan.FromSeconds(10));
+
+        await stopStandby.CancelAsync();
+        await runStandby.WaitAsync(TimeSpan.FromSeconds(5), Ct);
+        Assert.Equal(0, overlaps);
+    }
+
     [Fact]
     public void Durations_out_of_order_are_refused()
     {

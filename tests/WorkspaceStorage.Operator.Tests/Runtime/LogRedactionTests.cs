@@ -28,3 +28,25 @@ public sealed class LogRedactionTests
         Assert.Equal(message, LogRedaction.Redact(message));
     }
 }
+
+public sealed class ResourceDescriptorTests
+{
+    [Fact]
+    public void A_descriptor_is_read_from_the_model_attribute_and_core_types_map_to_the_core_group()
+    {
+        Assert.Equal(Widget.Descriptor, ResourceDescriptor.For<Widget>(namespaced: true));
+        Assert.Equal(ResourceDescriptor.Secrets, ResourceDescriptor.For<k8s.Models.V1Secret>(namespaced: true));
+        Assert.Equal("v1", ResourceDescriptor.Secrets.ApiVersion);
+        Assert.Throws<ArgumentException>(() => ResourceDescriptor.For<string>(namespaced: true));
+    }
+
+    [Fact]
+    public void Keys_print_and_parse_as_namespace_slash_name()
+    {
+        Assert.Equal("ns/a", new ResourceKey("ns", "a").ToString());
+        Assert.Equal("cluster-wide", new ResourceKey(null, "cluster-wide").ToString());
+        Assert.Equal(new ResourceKey("ns", "a"), ResourceKey.Parse("ns/a"));
+        Assert.Null(ResourceKey.Parse("b").Namespace);
+        Assert.Equal(new ResourceKey(null, "x"), new ResourceKey("", "x"));
+    }
+}

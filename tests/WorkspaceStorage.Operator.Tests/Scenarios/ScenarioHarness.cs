@@ -134,6 +134,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         runTask = Task.Run(() => Host.RunAsync(running.Token), CancellationToken.None);
     }
 
+    /// <summary>Stops the controllers; the host (its backend cache, informer caches and reconciler) stays usable.</summary>
     public async Task StopOperatorAsync()
     {
         if (running is null)
@@ -143,7 +144,6 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
         await running.CancelAsync();
         await runTask!.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        Host!.Dispose();
         running.Dispose();
         running = null;
     }
@@ -293,13 +293,13 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopOperatorAsync();
+        Host?.Dispose();
         try
         {
             var backend = await DirectBackendAsync();
-            foreach (var workspace in workspaces.Distinct())
-            {
-                await backend.DeleteWorkspaceAsync(workspace, DataDeletion.Delete, CancellationToken.None);
-            }
+            // RGW users are global: remove every identity this test made (the bucket is the test's own and stays).
+            await Parallel.ForEachAsync(workspaces.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+                async (workspace, token) => await backend.DeleteWorkspaceAsync(workspace, DataDeletion.Retain, token));
         }
         catch (Exception error) when (error is StorageBackendException or OperationCanceledException)
         {

@@ -5,6 +5,7 @@ using System.Text;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Testing.S3;
 
 namespace WorkspaceStorage.Storage.Tests.S3;
 
@@ -287,7 +288,7 @@ public sealed class S3ObjectClientRgwTests
 
         Assert.Equal(3, deleted);
         var remaining = new List<string>();
-        await foreach (var page in s3.Admin.ListAllAsync("", null, Cancel))
+        await foreach (var page in s3.Admin.ListAllAsync("", null, null, Cancel))
         {
             remaining.AddRange(page.Objects.Select(o => o.Key));
         }
@@ -299,6 +300,26 @@ public sealed class S3ObjectClientRgwTests
     }
 
     [Fact]
+    public async Task Delete_prefix_walks_every_page_while_deleting()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+        for (var i = 0; i < 7; i++)
+        {
+            await s3.Admin.PutAsync($"ws-p/{i:D2}/f", new MemoryStream([1]), 1, null, Cancel);
+        }
+
+        await s3.Admin.PutAsync("ws-q/f", new MemoryStream([1]), 1, null, Cancel);
+        var operations = new AdminBucketOperations(s3.Admin) { PageSize = 2 };
+        s3.Calls.Reset();
+
+        Assert.Equal(7, await operations.DeletePrefixAsync("ws-p/", Cancel));
+
+        Assert.Equal(4, s3.Calls.Calls.Count(c => c.Operation == "DeleteObjects"));
+        Assert.Empty((await s3.Admin.ListAsync("ws-p/", null, null, null, Cancel)).Objects);
+        Assert.Single((await s3.Admin.ListAsync("ws-q/", null, null, null, Cancel)).Objects);
+    }
+
+    [Fact]
     public async Task Ensure_bucket_creates_once_then_reports_unchanged()
     {
         await using var s3 = await RgwS3Context.CreateAsync(createBucket: false);
@@ -307,6 +328,44 @@ public sealed class S3ObjectClientRgwTests
         Assert.Equal(EnsureOutcome.Created, await s3.Bucket.EnsureBucketAsync(Cancel));
         Assert.Equal(EnsureOutcome.Unchanged, await s3.Bucket.EnsureBucketAsync(Cancel));
         Assert.True(await s3.Admin.HeadBucketAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task Ensure_bucket_with_a_key_that_may_not_create_buckets()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+        await using var user = await RgwTestUser.CreateAsync(s3, s3.Plain);
+
+        // The bucket exists and the key may use it but not create buckets (Hypha crash-looped on this): Unchanged, and no write.
+        await user.AllowListingAsync(s3.Location.Bucket);
+        var onExisting = new AdminBucketOperations(s3.Factory.Create(s3.Location, user.Credentials));
+        s3.Calls.Reset();
+        Assert.Equal(EnsureOutcome.Unchanged, await onExisting.EnsureBucketAsync(Cancel));
+        Assert.Equal(0, s3.Calls.Writes);
+
+        // A bucket that does not exist and cannot be made: the refusal comes back with S3's code.
+        var missing = s3.Location with { Bucket = RgwTestServer.UniqueBucketName("nope") };
+        var onMissing = new AdminBucketOperations(s3.Factory.Create(missing, user.Credentials));
+        var ex = await Assert.ThrowsAsync<S3RequestException>(() => onMissing.EnsureBucketAsync(Cancel));
+        Assert.False(string.IsNullOrEmpty(ex.ErrorCode));
+        Assert.False(await s3.Factory.Create(missing, s3.Server.Admin).HeadBucketAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task A_body_shorter_than_declared_is_refused_and_an_empty_object_is_fine()
+    {
+        await using var s3 = await RgwS3Context.CreateAsync();
+
+        var ex = await Assert.ThrowsAsync<BackendValidationException>(() =>
+            s3.Admin.PutAsync("ws-a/short.bin", new PatternStream(100), 200, null, Cancel));
+        Assert.Equal("contentLength", ex.Field);
+        Assert.Null(await s3.Admin.HeadAsync("ws-a/short.bin", Cancel));
+
+        await s3.Admin.PutAsync("ws-a/empty.txt", Stream.Null, 0, "text/plain", Cancel);
+        Assert.Equal(0, (await s3.Admin.HeadAsync("ws-a/empty.txt", Cancel))!.ContentLength);
+        await using var get = await s3.Admin.GetAsync("ws-a/empty.txt", null, Cancel);
+        Assert.Equal(S3GetStatus.Ok, get.Status);
+        Assert.Empty(await ReadAll(get.Body));
     }
 
     [Fact]
@@ -332,6 +391,23 @@ public sealed class S3ObjectClientRgwTests
         Assert.DoesNotContain("forged-secret-value", forged.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(s3.Server.Admin.SecretAccessKey, forged.ToString(), StringComparison.Ordinal);
     }
+
+    private static async Task<byte[]> ReadAll(Stream body)
+    {
+        using var copy = new MemoryStream();
+        await body.CopyToAsync(copy, Cancel);
+        return copy.ToArray();
+    }
+}
+
+/// <summary>Memory figures are process-wide, so this runs alone, after the parallel tests.</summary>
+[CollectionDefinition(nameof(S3StreamingMemoryTests), DisableParallelization = true)]
+public sealed class S3StreamingMemoryCollection;
+
+[Collection(nameof(S3StreamingMemoryTests))]
+public sealed class S3StreamingMemoryTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Streaming_64_MiB_up_and_down_keeps_memory_flat()
@@ -382,12 +458,5 @@ public sealed class S3ObjectClientRgwTests
         Assert.True(managedGrowth < 16L * 1024 * 1024, $"managed heap grew by {managedGrowth} bytes");
         Assert.True(workingSetGrowth < 32L * 1024 * 1024, $"working set grew by {workingSetGrowth} bytes");
         await s3.Admin.DeleteAsync("ws-a/large.bin", Cancel);
-    }
-
-    private static async Task<byte[]> ReadAll(Stream body)
-    {
-        using var copy = new MemoryStream();
-        await body.CopyToAsync(copy, Cancel);
-        return copy.ToArray();
     }
 }
