@@ -8,8 +8,6 @@ using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Operator.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
-using IEventRecorder = WorkspaceStorage.Operator.Reconciliation.IEventRecorder;
-using NullEventRecorder = WorkspaceStorage.Operator.Reconciliation.NullEventRecorder;
 
 namespace WorkspaceStorage.Operator.Hosting;
 
