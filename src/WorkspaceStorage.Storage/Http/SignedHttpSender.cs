@@ -114,7 +114,11 @@ public sealed class SignedHttpSender(
 
         foreach (var (name, value) in request.Headers ?? [])
         {
-            message.Headers.TryAddWithoutValidation(name, value);
+            // Content headers (Content-MD5 of S3's multi-object delete) are refused on the request and belong on the content.
+            if (!message.Headers.TryAddWithoutValidation(name, value))
+            {
+                message.Content?.Headers.TryAddWithoutValidation(name, value);
+            }
         }
 
         signer.Sign(message, request.Credentials, request.Scope, SigV4Signer.HashHex(payload), clock.GetUtcNow());

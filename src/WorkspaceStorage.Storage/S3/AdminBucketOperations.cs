@@ -1,0 +1,126 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Storage.S3;
+
+/// <summary>Bucket chores over plain S3, with a client that holds the admin's credentials.</summary>
+public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<AdminBucketOperations>? logger = null) : IAdminBucketOperations
+{
+    private static readonly HashSet<string> AlreadyThereCodes = new(StringComparer.Ordinal)
+    {
+        "BucketAlreadyOwnedByYou", "BucketAlreadyExists", "BucketNameUnavailable",
+    };
+
+    private readonly ILogger log = logger ?? NullLogger<AdminBucketOperations>.Instance;
+
+    /// <summary>Keys listed (and deleted) per round of <see cref="DeletePrefixAsync"/>; smaller in tests to cross page boundaries.</summary>
+    internal int PageSize { get; init; } = S3ObjectClient.MaxDeleteBatch;
+
+    public async Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken)
+    {
+        // Read before write: S3 (us-east-1) and RGW answer 200 to CreateBucket on a bucket you own, so only a
+        // HeadBucket first tells "already there" (Unchanged) from "made now" (Created).
+        if (await BucketExistsAsync(cancellationToken))
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
+        var bucket = adminClient.Location.Bucket;
+        var (created, code) = await adminClient.CreateBucketAsync(cancellationToken);
+        if (created)
+        {
+            log.LogInformation("Created bucket {Bucket}", bucket);
+            return EnsureOutcome.Created;
+        }
+
+        if (AlreadyThereCodes.Contains(code!))
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
+        // A key that may not create buckets (or a store that refuses CreateBucket on an existing one, like GCS)
+        // must still start when the bucket is there: Hypha crash-looped for days on exactly this. Ask again, in
+        // case another replica created it meanwhile.
+        log.LogInformation("CreateBucket {Bucket} refused with {Code}; checking whether it exists", bucket, code);
+        if (await BucketExistsAsync(cancellationToken))
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
+        throw new S3RequestException($"S3 CreateBucket {bucket}: refused ({code}) and the bucket is not reachable")
+        {
+            ErrorCode = code,
+        };
+    }
+
+    /// <summary>HeadBucket, with "not allowed to look" counted as "not known to exist" (transient failures still throw).</summary>
+    private async Task<bool> BucketExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await adminClient.HeadBucketAsync(cancellationToken);
+        }
+        catch (StorageBackendException ex) when (!ex.IsTransient)
+        {
+            return false;
+        }
+    }
+
+    public async Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        ValidatePrefix(prefix);
+        var deleted = 0;
+        await foreach (var page in adminClient.ListAllAsync(prefix, delimiter: null, PageSize, cancellationToken))
+        {
+            if (page.Objects.Count == 0)
+            {
+                continue;
+            }
+
+            // Deleting the page just listed does not disturb the continuation token: it points after the page's last key.
+            var result = await adminClient.DeleteManyAsync(page.Objects.Select(o => o.Key), PageSize, cancellationToken);
+            deleted += result.Deleted;
+            if (result.Errors.Count > 0)
+            {
+                var first = result.Errors[0];
+                throw new S3RequestException(
+                    $"S3 DeleteObjects under {prefix}: {result.Errors.Count} objects could not be deleted (first: {first.Key}: {first.Code})")
+                {
+                    ErrorCode = first.Code,
+                };
+            }
+        }
+
+        foreach (var upload in await adminClient.ListMultipartUploadsAsync(prefix, cancellationToken))
+        {
+            // The listing is by prefix already; checking again costs nothing and keeps "W/" from ever touching "Wx/".
+            if (upload.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                await adminClient.AbortMultipartUploadAsync(upload.Key, upload.UploadId, cancellationToken);
+            }
+        }
+
+        log.LogInformation("Deleted {Count} objects under {Prefix} in bucket {Bucket}", deleted, prefix, adminClient.Location.Bucket);
+        return deleted;
+    }
+
+    /// <summary>"" would empty the whole bucket and "W" would also match "Wx/…": only a non-empty prefix ending in '/' is accepted.</summary>
+    internal static void ValidatePrefix(string prefix)
+    {
+        if (string.IsNullOrEmpty(prefix))
+        {
+            throw new BackendValidationException("prefix", "must not be empty (that would delete the whole bucket)");
+        }
+
+        if (!prefix.EndsWith('/'))
+        {
+            throw new BackendValidationException("prefix", "must end with '/' (otherwise it also matches sibling prefixes)");
+        }
+
+        if (prefix.Trim('/').Length == 0)
+        {
+            throw new BackendValidationException("prefix", "must name a folder, not only slashes");
+        }
+    }
+}
