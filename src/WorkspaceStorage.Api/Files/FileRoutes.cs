@@ -74,14 +74,14 @@ public static class FileRoutes
 
         // One "bytes=a-b", "a-" or "-n" range is passed on; anything else (several ranges, garbage) gets the whole file, as RFC 9110 allows.
         S3ByteRange? range = S3ByteRange.TryParse(context.Request.Headers.Range.ToString(), out var parsed) ? parsed : null;
-        await using var result = await storage.Client.GetAsync(file.Key, range, cancellationToken);
+        await using var result = await WorkspaceObjects.GetAsync(storage.Client, file.Key, range, cancellationToken);
         var response = context.Response;
-        switch (result.Status)
+        switch (result?.Status)
         {
-            case S3GetStatus.NotFound:
+            case null:
                 return ApiErrors.NotFound($"File not found: {path}");
             case S3GetStatus.RangeNotSatisfiable:
-                var size = result.ObjectSize ?? (await storage.Client.HeadAsync(file.Key, cancellationToken))?.ContentLength;
+                var size = result.ObjectSize ?? (await WorkspaceObjects.HeadAsync(storage.Client, file.Key, cancellationToken))?.ContentLength;
                 if (size is { } total)
                 {
                     response.Headers.ContentRange = $"bytes */{total.ToString(CultureInfo.InvariantCulture)}";
@@ -117,7 +117,7 @@ public static class FileRoutes
             return Results.StatusCode(empty ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
         }
 
-        var metadata = await storage.Client.HeadAsync(file.Key, context.RequestAborted);
+        var metadata = await WorkspaceObjects.HeadAsync(storage.Client, file.Key, context.RequestAborted);
         if (metadata is null)
         {
             return Results.StatusCode(StatusCodes.Status404NotFound);

@@ -20,7 +20,7 @@ public static class WorkspaceFiles
     {
         if (!path.IsDirectory)
         {
-            if (await client.HeadAsync(path.Key, cancellationToken) is null)
+            if (await WorkspaceObjects.HeadAsync(client, path.Key, cancellationToken) is null)
             {
                 return false;
             }
@@ -39,12 +39,10 @@ public static class WorkspaceFiles
             }
 
             any = true;
-            var result = await client.DeleteManyAsync(page.Objects.Select(o => o.Key), cancellationToken);
-            if (result.Errors.Count > 0)
-            {
-                throw new Errors.ApiException(StatusCodes.Status500InternalServerError,
-                    $"could not delete {result.Errors.Count} objects ({result.Errors[0].Code})");
-            }
+            // One DeleteObject per key: RGW refuses a multi-object delete (POST ?delete, a bucket-level call) to a
+            // key whose policy covers only W/*, while it allows each single delete.
+            await Parallel.ForEachAsync(page.Objects, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+                async (entry, ct) => await client.DeleteAsync(entry.Key, ct));
         }
 
         return any;

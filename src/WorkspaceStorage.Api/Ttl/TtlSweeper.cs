@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Storage;
 using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
 
@@ -117,7 +118,21 @@ public sealed class TtlSweeper(
 
         var now = clock.GetUtcNow();
         var uploadsPossible = now <= marker.UploadDeadline + options.Value.TtlUploadGrace;
-        var head = await admin.HeadAsync(marker.Key, cancellationToken);
+        // W's objects are read and deleted with W's own key (RGW: objects belong to their uploader, and the bucket
+        // owner may not even HEAD them). A workspace that no longer exists has nothing left for its marker to do.
+        var handle = await directory.FindAsync(WorkspaceId.Parse(marker.Workspace), cancellationToken);
+        if (handle is null)
+        {
+            if (!uploadsPossible)
+            {
+                await admin.DeleteAsync(markerKey, cancellationToken);
+            }
+
+            return false;
+        }
+
+        var owner = clients.Create(handle.Location, handle.Key);
+        var head = await WorkspaceObjects.HeadAsync(owner, marker.Key, cancellationToken);
         // LastModified has whole seconds; an object older than the URLs is someone else's upload, not this ttl's.
         var issuedSecond = marker.IssuedAt.AddTicks(-(marker.IssuedAt.Ticks % TimeSpan.TicksPerSecond)).AddSeconds(-1);
         var deleted = false;
@@ -128,7 +143,7 @@ public sealed class TtlSweeper(
                 return false; // not due yet
             }
 
-            await admin.DeleteAsync(marker.Key, cancellationToken);
+            await owner.DeleteAsync(marker.Key, cancellationToken);
             logger.LogInformation("TTL expired: deleted {Key} ({Ttl} s after upload)", marker.Key, marker.TtlSeconds);
             deleted = true;
             // The URL may still be valid: keep the marker so a second upload through it expires too.
