@@ -634,21 +634,22 @@ public sealed class S3ObjectClient
         var (code, serverMessage) = S3Xml.ReadError(body);
         var statusNumber = (int)status;
         code ??= StatusName(statusNumber);
+        var what = subject.Length == 0 ? operation : $"{operation} {subject}";
         if (statusNumber is 401 or 403 && AuthenticationCodes.Contains(code))
         {
-            return new BackendAuthenticationException($"S3 {operation} {subject}: the credentials were refused ({code})")
+            return new BackendAuthenticationException($"S3 {what}: the credentials were refused ({code})")
             {
                 StatusCode = statusNumber,
                 ErrorCode = code,
             };
         }
 
-        if (statusNumber >= 500)
+        if (statusNumber >= 500 || statusNumber == 429 || code == "SlowDown")
         {
-            return new BackendUnavailableException($"S3 {operation} {subject}: HTTP {statusNumber} {code}") { StatusCode = statusNumber, ErrorCode = code };
+            return new BackendUnavailableException($"S3 {what}: HTTP {statusNumber} {code}") { StatusCode = statusNumber, ErrorCode = code };
         }
 
-        return new S3RequestException($"S3 {operation} {subject}: HTTP {statusNumber} {code}")
+        return new S3RequestException($"S3 {what}: HTTP {statusNumber} {code}")
         {
             StatusCode = statusNumber,
             ErrorCode = code,
