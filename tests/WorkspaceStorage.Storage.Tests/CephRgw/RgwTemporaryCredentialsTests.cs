@@ -23,6 +23,7 @@ public sealed class RgwTemporaryCredentialsTests
         var before = DateTimeOffset.UtcNow;
         var issued = await h.Backend.IssueTemporaryCredentialsAsync(w, AccessLevel.ReadWrite, TimeSpan.FromSeconds(1200), Ct);
         var after = DateTimeOffset.UtcNow;
+        TestContext.Current.TestOutputHelper?.WriteLine($"AssumeRole took {(after - before).TotalMilliseconds:0} ms");
         Assert.NotNull(issued.Credentials.SessionToken);
         Assert.InRange(issued.Expiration, before.AddSeconds(1200 - 5), after.AddSeconds(1200 + 5));
         Assert.DoesNotContain(issued.Credentials.SecretAccessKey, issued.Credentials.ToString(), StringComparison.Ordinal);
