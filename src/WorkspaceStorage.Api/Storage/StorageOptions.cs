@@ -25,6 +25,14 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan TtlUploadGrace { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Name of the Kubernetes Lease that elects the one replica running the TTL sweep. Used when the API runs in a
+    /// cluster (KUBERNETES_SERVICE_HOST set); the namespace is <see cref="TtlSweepLeaseNamespace"/> or the pod's own.
+    /// </summary>
+    public string TtlSweepLeaseName { get; set; } = "workspace-storage-api-ttl-sweep";
+
+    public string? TtlSweepLeaseNamespace { get; set; }
+
     /// <summary>HMAC key for multipart upload tokens; derived from the Hypha JWT secret when empty.</summary>
     public string? UploadTokenKey { get; set; }
 

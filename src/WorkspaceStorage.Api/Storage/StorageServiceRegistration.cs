@@ -38,7 +38,7 @@ public static class StorageServiceRegistration
             sp.GetRequiredService<IWorkspaceStorageDirectory>(),
             sp.GetRequiredService<IOptions<ApiOptions>>().Value.PublicWorkspaces));
         services.TryAddSingleton<IPresignedUrlRewriter, IdentityPresignedUrlRewriter>();
-        services.TryAddSingleton<ISweepLease, ProcessSweepLease>();
+        services.TryAddSingleton<ISweepLease>(CreateSweepLease);
         services.TryAddSingleton<WorkspaceStorageResolver>();
         services.TryAddSingleton<MultipartUploadTokens>();
         services.TryAddSingleton<MultipartUploads>();
@@ -55,6 +55,22 @@ public static class StorageServiceRegistration
         endpoints.MapFileRoutes();
         endpoints.MapMultipartRoutes();
         return endpoints;
+    }
+
+    /// <summary>In a cluster a Kubernetes Lease elects one sweeping replica; elsewhere (local mode) this process sweeps alone.</summary>
+    private static ISweepLease CreateSweepLease(IServiceProvider services)
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+        {
+            return new ProcessSweepLease();
+        }
+
+        var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        var config = k8s.KubernetesClientConfiguration.InClusterConfig();
+        var ns = options.TtlSweepLeaseNamespace ?? config.Namespace ?? "default";
+        var identity = Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : $"{Environment.MachineName}-{Guid.NewGuid():N}";
+        return new KubernetesSweepLease(new k8s.Kubernetes(config), ns, options.TtlSweepLeaseName, identity,
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<KubernetesSweepLease>>());
     }
 
     private sealed class PublicWorkspacesOf(IWorkspaceStorageDirectory directory, IEnumerable<string> configured) : IWorkspaceDirectory
