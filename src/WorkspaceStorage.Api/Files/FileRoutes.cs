@@ -139,7 +139,7 @@ public static class FileRoutes
             return ApiErrors.BadRequest("path", "must name a file, not a directory (it is empty or ends in '/')");
         }
 
-        var storage = await ResolveAsync(context, resolver);
+        var storage = (await ResolveAsync(context, resolver)).RequireWritable();
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
         var contentType = string.IsNullOrEmpty(request.ContentType) ? WorkspaceFiles.GuessContentType(file.Name) : request.ContentType;
@@ -173,7 +173,7 @@ public static class FileRoutes
     private static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
-        var storage = await ResolveAsync(context, resolver);
+        var storage = (await ResolveAsync(context, resolver)).RequireWritable();
         var removed = await WorkspaceFiles.RemoveAsync(storage.Client, file, context.RequestAborted);
         if (!removed && !file.IsDirectory)
         {

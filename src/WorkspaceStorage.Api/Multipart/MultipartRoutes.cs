@@ -47,7 +47,7 @@ public static class MultipartRoutes
         var partCount = arguments.Int("part_count", 1, 1, MultipartUploads.MaxParts);
         var expiry = arguments.Int("expires_in", S3StorageService.DefaultExpirySeconds, 1, S3StorageService.MaxExpirySeconds);
         var ttl = arguments.OptionalInt("ttl", 1, S3StorageService.MaxTtlSeconds);
-        var storage = await resolver.ResolveAsync(workspace, context.RequestAborted);
+        var storage = (await resolver.ResolveAsync(workspace, context.RequestAborted)).RequireWritable();
         return Results.Json(await uploads.StartAsync(storage, path, partCount, expiry, ttl, context.RequestAborted));
     }
 
@@ -58,7 +58,7 @@ public static class MultipartRoutes
         arguments.RejectUnknown(["upload_id", "parts"]);
         var uploadId = arguments.RequiredString("upload_id");
         var parts = MultipartUploads.ReadParts(arguments.Raw("parts"));
-        var storage = await resolver.ResolveAsync(workspace, context.RequestAborted);
+        var storage = (await resolver.ResolveAsync(workspace, context.RequestAborted)).RequireWritable();
         return Results.Json(await uploads.CompleteAsync(storage, uploadId, parts, context.RequestAborted));
     }
 }

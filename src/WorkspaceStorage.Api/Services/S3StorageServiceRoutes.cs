@@ -57,6 +57,11 @@ public static class S3StorageServiceRoutes
         }
 
         var storage = await resolver.ResolveAsync(access.AllowedWorkspace, cancellationToken);
+        if (required >= Permission.ReadWrite)
+        {
+            storage.RequireWritable();
+        }
+
         return await found.Invoke(new S3StorageCall(access, storage, arguments, cancellationToken));
     }
 }

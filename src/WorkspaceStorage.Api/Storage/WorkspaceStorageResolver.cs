@@ -9,6 +9,11 @@ namespace WorkspaceStorage.Api.Storage;
 public sealed record ResolvedWorkspace(WorkspaceStorageHandle Handle, S3ObjectClient Client)
 {
     public WorkspaceId Workspace => Handle.Workspace;
+
+    /// <summary>403 before any URL or call when W itself is read-only (its key could not write anyway).</summary>
+    public ResolvedWorkspace RequireWritable() => Handle.Access == AccessLevel.ReadWrite
+        ? this
+        : throw new ApiException(StatusCodes.Status403Forbidden, $"workspace {Workspace} is read-only");
 }
 
 /// <summary>Finds W's storage (404 when W has none) and makes the S3 client for W's own key.</summary>

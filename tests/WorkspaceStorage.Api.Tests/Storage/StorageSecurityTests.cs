@@ -7,6 +7,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
+using AccessLevel = WorkspaceStorage.Core.Workspaces.AccessLevel;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
@@ -264,6 +265,33 @@ public sealed class StorageSecurityTests
         var denied = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.DeleteObjectAsync(h.Location.Bucket, w.Prefix + "doc.txt", Ct));
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
         Assert.Equal("doc"u8.ToArray(), await h.ReadObjectAsync(w.Prefix + "doc.txt"));
+    }
+
+    [Fact]
+    public async Task A_read_only_workspace_refuses_writes_even_to_rw_callers_and_its_credentials_are_read_only()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        var w = (await h.AddWorkspaceAsync("rows", AccessLevel.ReadOnly)).Workspace;
+        var writer = h.Token(w, "rw");
+
+        using (var put = await h.PutFileAsync(w, "x.txt", [1], writer))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, put.StatusCode);
+        }
+
+        using (var presign = await h.CallAsync(w, "put_file", writer, new { file_path = "x.txt" }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, presign.StatusCode);
+        }
+
+        using (var create = await h.SendAsync(HttpMethod.Post, $"/{w}/create-multipart-upload?path=x.txt&part_count=1", writer))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, create.StatusCode);
+        }
+
+        var credential = await h.CallOkAsync(w, "generate_credential", writer);
+        Assert.Equal("r", credential.GetProperty("access").GetString());
+        Assert.Empty((await h.CallOkAsync(w, "list_files", writer)).EnumerateArray());
     }
 
     [Fact]
