@@ -1,0 +1,27 @@
+using WorkspaceStorage.Core.Workspaces;
+
+namespace WorkspaceStorage.Api.Auth;
+
+/// <summary>
+/// What the API knows about a workspace beyond the caller's token. Today only whether it is public (readable by
+/// anyone, including anonymous callers). Replace the default registration to back it with real data.
+/// </summary>
+public interface IWorkspaceDirectory
+{
+    ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken);
+}
+
+/// <summary>The default: no workspace is public.</summary>
+public sealed class PrivateWorkspaceDirectory : IWorkspaceDirectory
+{
+    public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+}
+
+/// <summary>A fixed set of public workspaces (configuration <c>Api:PublicWorkspaces</c>, or tests).</summary>
+public sealed class StaticWorkspaceDirectory(IEnumerable<string> publicWorkspaces) : IWorkspaceDirectory
+{
+    private readonly HashSet<string> publicWorkspaces = new(publicWorkspaces, StringComparer.Ordinal);
+
+    public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(publicWorkspaces.Contains(workspace.Value));
+}

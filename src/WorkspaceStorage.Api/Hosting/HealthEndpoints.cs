@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace WorkspaceStorage.Api.Hosting;
+
+/// <summary>
+/// <c>/healthz</c> (liveness: the process serves HTTP) and <c>/readyz</c> (readiness: every health check tagged
+/// <see cref="ReadinessTag"/> passes). Other parts register readiness checks with
+/// <see cref="AddReadinessCheck{T}"/>.
+/// </summary>
+public static class HealthEndpoints
+{
+    public const string ReadinessTag = "ready";
+
+    /// <summary>Registers a readiness check; <c>/readyz</c> answers 503 while it reports Unhealthy.</summary>
+    public static IServiceCollection AddReadinessCheck<T>(this IServiceCollection services, string name)
+        where T : class, IHealthCheck
+    {
+        services.AddHealthChecks().AddCheck<T>(name, tags: [ReadinessTag]);
+        return services;
+    }
+
+    internal static void MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+            .WithMetadata(Auth.SkipHyphaAuthenticationMetadata.Instance);
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessTag), ResponseWriter = WriteAsync })
+            .WithMetadata(Auth.SkipHyphaAuthenticationMetadata.Instance);
+    }
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var body = new Dictionary<string, object>
+        {
+            ["status"] = report.Status.ToString(),
+            ["checks"] = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        };
+        return JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: context.RequestAborted);
+    }
+}

@@ -1,0 +1,4 @@
+using WorkspaceStorage.Api.Hosting;
+
+var app = ApiApplication.Build(args);
+await app.RunAsync();

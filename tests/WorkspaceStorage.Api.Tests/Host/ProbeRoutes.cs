@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using WorkspaceStorage.Api.Auth;
+using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Api.Paths;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Api.Tests.Host;
+
+/// <summary>Routes tests map onto the real app to exercise the foundations the way route handlers will use them.</summary>
+internal static class ProbeRoutes
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/{workspace}/probe/read", Describe).RequireWorkspacePermission(Permission.Read);
+        app.MapPut("/{workspace}/probe/write", Describe).RequireWorkspacePermission(Permission.ReadWrite);
+        app.MapDelete("/{workspace}/probe/admin", Describe).RequireWorkspacePermission(Permission.Admin);
+
+        // A plain RequestDelegate endpoint (endpoint filters would not run here; the check must still hold).
+        app.MapMethods("/{workspace}/probe/delegate", ["GET"], (RequestDelegate)(context =>
+            context.Response.WriteAsJsonAsync(new { granted = context.GetWorkspaceAccess().Granted.ToCode() })))
+            .RequireWorkspacePermission(Permission.ReadWrite);
+
+        // A JSON-bodied endpoint: the permission check must come before the body is bound.
+        app.MapPost("/{workspace}/probe/json", (ProbeBody body) => Results.Json(new { body.Name }))
+            .RequireWorkspacePermission(Permission.ReadWrite);
+
+        // The imperative form, for handlers whose needed permission depends on an argument.
+        app.MapGet("/{workspace}/probe/presign", async (HttpContext context, string workspace, string client_method) =>
+        {
+            var required = client_method switch
+            {
+                "get_object" => Permission.Read,
+                "put_object" => Permission.ReadWrite,
+                _ => throw new Api.Errors.ApiArgumentException("client_method", "must be get_object or put_object"),
+            };
+            var access = await context.RequirePermissionAsync(workspace, required);
+            return access.Denial ?? Results.Json(new { granted = access.Granted.ToCode() });
+        });
+
+        app.MapGet("/{workspace}/probe/path", (HttpContext context, string? path) =>
+        {
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+            return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
+        }).RequireWorkspacePermission(Permission.Read);
+
+        // The shape the file routes will have: a catch-all path after the workspace.
+        app.MapGet("/{workspace}/files/{**path}", (HttpContext context, string? path) =>
+        {
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+            return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
+        }).RequireWorkspacePermission(Permission.Read);
+
+        app.MapGet("/probe/throw", IResult () => throw new InvalidOperationException("database password is hunter2"));
+        app.MapGet("/probe/unavailable", IResult () => throw new BackendUnavailableException("rgw at 10.0.0.1 timed out"));
+        app.MapGet("/probe/count", (int count) => Results.Json(new { count }));
+        app.MapPost("/probe/upload", async (HttpContext context) =>
+        {
+            long total = 0;
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+            }
+
+            return Results.Json(new { total });
+        }).AllowUnlimitedRequestBody();
+        app.MapPost("/probe/small-upload", async (HttpContext context) =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+            return Results.Ok();
+        });
+    }
+
+    internal sealed record ProbeBody(string Name);
+
+    private static IResult Describe(HttpContext context)
+    {
+        var access = context.GetWorkspaceAccess();
+        return Results.Json(new
+        {
+            user = access.Principal.UserId,
+            workspace = access.AllowedWorkspace.Value,
+            granted = access.Granted.ToCode(),
+            anonymous = access.Principal.IsAnonymous,
+        });
+    }
+}
