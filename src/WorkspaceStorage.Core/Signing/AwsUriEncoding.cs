@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace WorkspaceStorage.Core.Signing;
@@ -8,6 +9,7 @@ public static class AwsUriEncoding
     private const string Hex = "0123456789ABCDEF";
 
     /// <summary>Escapes a query key or value, or a path when <paramref name="keepSlash"/> is set (S3 object keys).</summary>
+    /// <remarks>Presigning escapes on every call, so this works in stack buffers and allocates only the result.</remarks>
     public static string Escape(string value, bool keepSlash = false)
     {
         if (IsAllUnreserved(value, keepSlash))
@@ -15,21 +17,43 @@ public static class AwsUriEncoding
             return value; // the common case allocates nothing
         }
 
-        var bytes = Encoding.UTF8.GetBytes(value);
-        var builder = new StringBuilder(bytes.Length * 3);
-        foreach (var b in bytes)
+        byte[]? rentedBytes = null;
+        char[]? rentedChars = null;
+        try
         {
-            if (IsUnreserved(b) || (keepSlash && b == '/'))
+            var maxBytes = Encoding.UTF8.GetMaxByteCount(value.Length);
+            var bytes = maxBytes <= 768 ? stackalloc byte[768] : (rentedBytes = ArrayPool<byte>.Shared.Rent(maxBytes));
+            bytes = bytes[..Encoding.UTF8.GetBytes(value, bytes)];
+            var chars = bytes.Length <= 256 ? stackalloc char[768] : (rentedChars = ArrayPool<char>.Shared.Rent(bytes.Length * 3));
+            var length = 0;
+            foreach (var b in bytes)
             {
-                builder.Append((char)b);
+                if (IsUnreserved(b) || (keepSlash && b == '/'))
+                {
+                    chars[length++] = (char)b;
+                }
+                else
+                {
+                    chars[length++] = '%';
+                    chars[length++] = Hex[b >> 4];
+                    chars[length++] = Hex[b & 0xF];
+                }
             }
-            else
+
+            return new string(chars[..length]);
+        }
+        finally
+        {
+            if (rentedBytes is not null)
             {
-                builder.Append('%').Append(Hex[b >> 4]).Append(Hex[b & 0xF]);
+                ArrayPool<byte>.Shared.Return(rentedBytes);
+            }
+
+            if (rentedChars is not null)
+            {
+                ArrayPool<char>.Shared.Return(rentedChars);
             }
         }
-
-        return builder.ToString();
     }
 
     private static bool IsAllUnreserved(string value, bool keepSlash)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -37,6 +38,10 @@ public sealed class SigV4Signer
     /// <summary>
     /// Builds a presigned URL (query-string authentication) that signs only the host header, as S3 clients do.
     /// </summary>
+    /// <remarks>
+    /// The API presigns on every file request, so this path avoids LINQ, sorts a handful of pairs in place and
+    /// hashes in stack buffers: the URL itself, the escaped query and a small pair array are its only allocations.
+    /// </remarks>
     /// <param name="baseUrl">scheme://host[:port], no trailing slash.</param>
     /// <param name="canonicalPath">The escaped path, e.g. "/bucket/ws-a/file%20name.txt".</param>
     /// <param name="extraQuery">Additional unescaped query parameters (partNumber, uploadId …).</param>
@@ -48,28 +53,55 @@ public sealed class SigV4Signer
             throw new ArgumentOutOfRangeException(nameof(expires), expires, "a presigned URL must expire within 1 s to 7 days");
         }
 
-        var query = new List<KeyValuePair<string, string>>((extraQuery?.Count ?? 0) + 7)
-        {
-            new("X-Amz-Algorithm", Algorithm),
-            new("X-Amz-Credential", $"{credentials.AccessKeyId}/{CredentialScope(scope, time)}"),
-            new("X-Amz-Date", time.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture)),
-            new("X-Amz-Expires", ((long)expires.TotalSeconds).ToString(CultureInfo.InvariantCulture)),
-            new("X-Amz-SignedHeaders", "host"),
-        };
+        var utc = time.UtcDateTime;
+        var amzDate = FormatAmzDate(utc);
+        var credentialScope = string.Concat([amzDate[..8], "/", scope.Region, "/", scope.Service, "/aws4_request"]);
+        var extraCount = extraQuery?.Count ?? 0;
+        var query = new KeyValuePair<string, string>[5 + (credentials.SessionToken is null ? 0 : 1) + extraCount];
+        query[0] = new("X-Amz-Algorithm", Algorithm);
+        query[1] = new("X-Amz-Credential", AwsUriEncoding.Escape(string.Concat(credentials.AccessKeyId, "/", credentialScope)));
+        query[2] = new("X-Amz-Date", amzDate);
+        query[3] = new("X-Amz-Expires", ((long)expires.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+        query[4] = new("X-Amz-SignedHeaders", "host");
+        var next = 5;
         if (credentials.SessionToken is not null)
         {
-            query.Add(new("X-Amz-Security-Token", credentials.SessionToken));
+            query[next++] = new("X-Amz-Security-Token", AwsUriEncoding.Escape(credentials.SessionToken));
         }
 
-        if (extraQuery is not null)
+        for (var i = 0; i < extraCount; i++)
         {
-            query.AddRange(extraQuery);
+            var pair = extraQuery![i];
+            query[next++] = new(AwsUriEncoding.Escape(pair.Key), AwsUriEncoding.Escape(pair.Value));
         }
 
-        var canonicalQuery = CanonicalQuery(query);
-        var canonicalRequest = CanonicalRequest(method, canonicalPath, canonicalQuery, $"host:{host}\n", "host", UnsignedPayload);
-        var signature = Sign(canonicalRequest, credentials.SecretAccessKey, scope, time);
-        return string.Concat(baseUrl, canonicalPath, "?", canonicalQuery, "&X-Amz-Signature=", signature);
+        var canonicalQuery = JoinSorted(query);
+        Span<char> signature = stackalloc char[64];
+        var path = canonicalPath.Length == 0 ? "/" : canonicalPath;
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(
+            method.Length + path.Length + canonicalQuery.Length + host.Length + UnsignedPayload.Length + 16));
+        try
+        {
+            // The canonical request goes straight into bytes: it is only ever hashed.
+            var at = Encoding.UTF8.GetBytes(method, buffer);
+            buffer[at++] = (byte)'\n';
+            at += Encoding.UTF8.GetBytes(path, buffer.AsSpan(at));
+            buffer[at++] = (byte)'\n';
+            at += Encoding.UTF8.GetBytes(canonicalQuery, buffer.AsSpan(at));
+            "\nhost:"u8.CopyTo(buffer.AsSpan(at));
+            at += 6;
+            at += Encoding.UTF8.GetBytes(host, buffer.AsSpan(at));
+            "\n\nhost\n"u8.CopyTo(buffer.AsSpan(at));
+            at += 7;
+            at += Encoding.UTF8.GetBytes(UnsignedPayload, buffer.AsSpan(at));
+            Sign(buffer.AsSpan(0, at), credentials.SecretAccessKey, scope, utc, amzDate, credentialScope, signature);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return string.Concat([baseUrl, canonicalPath, "?", canonicalQuery, "&X-Amz-Signature=", new string(signature)]);
     }
 
     /// <summary>Lower-case hex SHA-256, as x-amz-content-sha256 wants it.</summary>
@@ -91,12 +123,55 @@ public sealed class SigV4Signer
             escaped[i] = new(AwsUriEncoding.Escape(query[i].Key), AwsUriEncoding.Escape(query[i].Value));
         }
 
-        Array.Sort(escaped, static (a, b) =>
+        return JoinSorted(escaped);
+    }
+
+    /// <summary>Sorts escaped pairs by key then value (ordinal, as SigV4 wants) and joins them as k=v&amp;k=v.</summary>
+    private static string JoinSorted(KeyValuePair<string, string>[] pairs)
+    {
+        // Insertion sort: queries hold a handful of pairs, and this needs no comparer allocation.
+        for (var i = 1; i < pairs.Length; i++)
         {
-            var byKey = string.CompareOrdinal(a.Key, b.Key);
-            return byKey != 0 ? byKey : string.CompareOrdinal(a.Value, b.Value);
+            var current = pairs[i];
+            var j = i - 1;
+            while (j >= 0 && ComparePairs(pairs[j], current) > 0)
+            {
+                pairs[j + 1] = pairs[j];
+                j--;
+            }
+
+            pairs[j + 1] = current;
+        }
+
+        var length = pairs.Length - 1;
+        foreach (var (key, value) in pairs)
+        {
+            length += key.Length + 1 + value.Length;
+        }
+
+        return string.Create(length, pairs, static (span, items) =>
+        {
+            var at = 0;
+            for (var i = 0; i < items.Length; i++)
+            {
+                if (i > 0)
+                {
+                    span[at++] = '&';
+                }
+
+                items[i].Key.AsSpan().CopyTo(span[at..]);
+                at += items[i].Key.Length;
+                span[at++] = '=';
+                items[i].Value.AsSpan().CopyTo(span[at..]);
+                at += items[i].Value.Length;
+            }
         });
-        return string.Join('&', escaped.Select(static p => string.Concat(p.Key, "=", p.Value)));
+    }
+
+    private static int ComparePairs(KeyValuePair<string, string> a, KeyValuePair<string, string> b)
+    {
+        var byKey = string.CompareOrdinal(a.Key, b.Key);
+        return byKey != 0 ? byKey : string.CompareOrdinal(a.Value, b.Value);
     }
 
     internal static (string Canonical, string Signed) CanonicalHeaders(IReadOnlyList<KeyValuePair<string, string>> headers)
@@ -151,16 +226,76 @@ public sealed class SigV4Signer
 
     private string Sign(string canonicalRequest, string secretKey, SigV4Scope scope, DateTimeOffset time)
     {
-        var amzDate = time.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture);
-        var stringToSign = string.Concat(Algorithm, "\n", amzDate, "\n", CredentialScope(scope, time), "\n",
-            HashHex(Encoding.UTF8.GetBytes(canonicalRequest)));
-        var key = SigningKey(secretKey, scope, amzDate[..8]);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
+        var utc = time.UtcDateTime;
+        Span<char> signature = stackalloc char[64];
+        var requestBytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(canonicalRequest.Length));
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(canonicalRequest, requestBytes);
+            Sign(requestBytes.AsSpan(0, written), secretKey, scope, utc, FormatAmzDate(utc), CredentialScope(scope, time), signature);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(requestBytes);
+        }
+
+        return new string(signature);
     }
 
-    private byte[] SigningKey(string secretKey, SigV4Scope scope, string date)
+    /// <summary>Writes the 64 hex characters of the signature; hashing works in stack or pooled buffers.</summary>
+    private void Sign(ReadOnlySpan<byte> canonicalRequest, string secretKey, SigV4Scope scope, DateTime utc, string amzDate, string credentialScope,
+        Span<char> signature)
     {
-        var id = new SigningKeyId(secretKey, date, scope.Region, scope.Service);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(canonicalRequest, hash);
+
+        Span<char> hashHex = stackalloc char[64];
+        Convert.TryToHexStringLower(hash, hashHex, out _);
+        var stringToSign = ArrayPool<byte>.Shared.Rent(Algorithm.Length + amzDate.Length + Encoding.UTF8.GetMaxByteCount(credentialScope.Length) + 70);
+        try
+        {
+            var at = Encoding.UTF8.GetBytes(Algorithm, stringToSign);
+            stringToSign[at++] = (byte)'\n';
+            at += Encoding.UTF8.GetBytes(amzDate, stringToSign.AsSpan(at));
+            stringToSign[at++] = (byte)'\n';
+            at += Encoding.UTF8.GetBytes(credentialScope, stringToSign.AsSpan(at));
+            stringToSign[at++] = (byte)'\n';
+            at += Encoding.UTF8.GetBytes(hashHex, stringToSign.AsSpan(at));
+            HMACSHA256.HashData(SigningKey(secretKey, scope, utc), stringToSign.AsSpan(0, at), hash);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(stringToSign);
+        }
+
+        Convert.TryToHexStringLower(hash, signature, out _);
+    }
+
+    /// <summary>yyyyMMdd'T'HHmmss'Z' without the cost of a custom DateTime format string.</summary>
+    private static string FormatAmzDate(DateTime utc) => string.Create(16, utc, static (span, t) =>
+    {
+        Digits(span, t.Year, 4);
+        Digits(span[4..], t.Month, 2);
+        Digits(span[6..], t.Day, 2);
+        span[8] = 'T';
+        Digits(span[9..], t.Hour, 2);
+        Digits(span[11..], t.Minute, 2);
+        Digits(span[13..], t.Second, 2);
+        span[15] = 'Z';
+    });
+
+    private static void Digits(Span<char> span, int value, int count)
+    {
+        for (var i = count - 1; i >= 0; i--)
+        {
+            span[i] = (char)('0' + value % 10);
+            value /= 10;
+        }
+    }
+
+    private byte[] SigningKey(string secretKey, SigV4Scope scope, DateTime utc)
+    {
+        var id = new SigningKeyId(secretKey, utc.Year * 10000 + utc.Month * 100 + utc.Day, scope.Region, scope.Service);
         if (signingKeys.TryGetValue(id, out var cached))
         {
             return cached;
@@ -171,6 +306,7 @@ public sealed class SigV4Signer
             signingKeys.Clear(); // yesterday's keys: cheap to derive again, never worth growing without bound
         }
 
+        var date = utc.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
         var kDate = HMACSHA256.HashData(Encoding.UTF8.GetBytes("AWS4" + secretKey), Encoding.UTF8.GetBytes(date));
         var kRegion = HMACSHA256.HashData(kDate, Encoding.UTF8.GetBytes(scope.Region));
         var kService = HMACSHA256.HashData(kRegion, Encoding.UTF8.GetBytes(scope.Service));
@@ -179,7 +315,8 @@ public sealed class SigV4Signer
         return kSigning;
     }
 
-    private sealed record SigningKeyId(string Secret, string Date, string Region, string Service)
+    /// <summary>A struct key: looking a signing key up allocates nothing. ToString leaves the secret out.</summary>
+    private readonly record struct SigningKeyId(string Secret, int Date, string Region, string Service)
     {
         public override string ToString() => $"SigningKeyId {{ Date = {Date}, Region = {Region}, Service = {Service} }}";
     }

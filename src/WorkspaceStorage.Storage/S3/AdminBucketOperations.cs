@@ -14,8 +14,18 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
 
     private readonly ILogger log = logger ?? NullLogger<AdminBucketOperations>.Instance;
 
+    /// <summary>Keys listed (and deleted) per round of <see cref="DeletePrefixAsync"/>; smaller in tests to cross page boundaries.</summary>
+    internal int PageSize { get; init; } = S3ObjectClient.MaxDeleteBatch;
+
     public async Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken)
     {
+        // Read before write: S3 (us-east-1) and RGW answer 200 to CreateBucket on a bucket you own, so only a
+        // HeadBucket first tells "already there" (Unchanged) from "made now" (Created).
+        if (await BucketExistsAsync(cancellationToken))
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
         var bucket = adminClient.Location.Bucket;
         var (created, code) = await adminClient.CreateBucketAsync(cancellationToken);
         if (created)
@@ -30,19 +40,10 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         }
 
         // A key that may not create buckets (or a store that refuses CreateBucket on an existing one, like GCS)
-        // must still start when the bucket is there: Hypha crash-looped for days on exactly this.
+        // must still start when the bucket is there: Hypha crash-looped for days on exactly this. Ask again, in
+        // case another replica created it meanwhile.
         log.LogInformation("CreateBucket {Bucket} refused with {Code}; checking whether it exists", bucket, code);
-        bool exists;
-        try
-        {
-            exists = await adminClient.HeadBucketAsync(cancellationToken);
-        }
-        catch (StorageBackendException ex) when (ex is not BackendUnavailableException)
-        {
-            exists = false;
-        }
-
-        if (exists)
+        if (await BucketExistsAsync(cancellationToken))
         {
             return EnsureOutcome.Unchanged;
         }
@@ -53,18 +54,32 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         };
     }
 
+    /// <summary>HeadBucket, with "not allowed to look" counted as "not known to exist" (transient failures still throw).</summary>
+    private async Task<bool> BucketExistsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await adminClient.HeadBucketAsync(cancellationToken);
+        }
+        catch (StorageBackendException ex) when (!ex.IsTransient)
+        {
+            return false;
+        }
+    }
+
     public async Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);
         var deleted = 0;
-        await foreach (var page in adminClient.ListAllAsync(prefix, delimiter: null, cancellationToken))
+        await foreach (var page in adminClient.ListAllAsync(prefix, delimiter: null, PageSize, cancellationToken))
         {
             if (page.Objects.Count == 0)
             {
                 continue;
             }
 
-            var result = await adminClient.DeleteManyAsync(page.Objects.Select(o => o.Key), cancellationToken);
+            // Deleting the page just listed does not disturb the continuation token: it points after the page's last key.
+            var result = await adminClient.DeleteManyAsync(page.Objects.Select(o => o.Key), PageSize, cancellationToken);
             deleted += result.Deleted;
             if (result.Errors.Count > 0)
             {

@@ -150,13 +150,14 @@ public sealed class S3ObjectClient
     }
 
     /// <summary>Every page under <paramref name="prefix"/>, fetched as the caller walks them.</summary>
-    public async IAsyncEnumerable<S3ListPage> ListAllAsync(string prefix, string? delimiter = null,
+    /// <param name="pageSize">Keys per request, 1 to 1000 (S3's default when null).</param>
+    public async IAsyncEnumerable<S3ListPage> ListAllAsync(string prefix, string? delimiter = null, int? pageSize = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         string? token = null;
         do
         {
-            var page = await ListAsync(prefix, delimiter, token, null, cancellationToken);
+            var page = await ListAsync(prefix, delimiter, token, pageSize, cancellationToken);
             yield return page;
             token = page.NextContinuationToken;
         }
@@ -389,7 +390,14 @@ public sealed class S3ObjectClient
             throw Fail(HttpStatusCode.OK, response.Body, "CompleteMultipartUpload", key);
         }
 
-        return new S3CompletedUpload(key, S3Xml.Value(root, "ETag") ?? string.Empty, S3Xml.Value(root, "Location"));
+        var etag = S3Xml.Value(root, "ETag");
+        if (string.IsNullOrEmpty(etag))
+        {
+            // RGW Pacific sends an empty <ETag/>; the object's own metadata has it.
+            etag = (await HeadAsync(key, cancellationToken))?.ETag ?? string.Empty;
+        }
+
+        return new S3CompletedUpload(key, etag, S3Xml.Value(root, "Location"));
     }
 
     /// <summary>Aborts an upload and frees its parts. False when no such upload exists (already completed or aborted).</summary>
@@ -626,21 +634,22 @@ public sealed class S3ObjectClient
         var (code, serverMessage) = S3Xml.ReadError(body);
         var statusNumber = (int)status;
         code ??= StatusName(statusNumber);
+        var what = subject.Length == 0 ? operation : $"{operation} {subject}";
         if (statusNumber is 401 or 403 && AuthenticationCodes.Contains(code))
         {
-            return new BackendAuthenticationException($"S3 {operation} {subject}: the credentials were refused ({code})")
+            return new BackendAuthenticationException($"S3 {what}: the credentials were refused ({code})")
             {
                 StatusCode = statusNumber,
                 ErrorCode = code,
             };
         }
 
-        if (statusNumber >= 500)
+        if (statusNumber >= 500 || statusNumber == 429 || code == "SlowDown")
         {
-            return new BackendUnavailableException($"S3 {operation} {subject}: HTTP {statusNumber} {code}") { StatusCode = statusNumber, ErrorCode = code };
+            return new BackendUnavailableException($"S3 {what}: HTTP {statusNumber} {code}") { StatusCode = statusNumber, ErrorCode = code };
         }
 
-        return new S3RequestException($"S3 {operation} {subject}: HTTP {statusNumber} {code}")
+        return new S3RequestException($"S3 {what}: HTTP {statusNumber} {code}")
         {
             StatusCode = statusNumber,
             ErrorCode = code,
@@ -697,7 +706,7 @@ public sealed class S3ObjectClient
                 lastError = new BackendUnavailableException($"S3 {operation}: no progress within the timeout");
                 continue;
             }
-            catch (HttpRequestException ex) when (FindInner<InvalidDataException>(ex) is { } shortBody)
+            catch (Exception ex) when ((ex as InvalidDataException ?? FindInner<InvalidDataException>(ex)) is { } shortBody)
             {
                 Report(operation, isWrite, started, "ShortBody");
                 throw new BackendValidationException("contentLength", $"must match the body: {shortBody.Message}");
