@@ -135,8 +135,9 @@ public sealed class S3ProxyForwarder(
     {
         var response = context.Response;
         response.StatusCode = (int)upstream.StatusCode;
-        CopyResponseHeaders(upstream.Headers, response.Headers);
-        CopyResponseHeaders(upstream.Content.Headers, response.Headers);
+        var connectionListed = new HashSet<string>(upstream.Headers.Connection, StringComparer.OrdinalIgnoreCase);
+        CopyResponseHeaders(upstream.Headers, response.Headers, connectionListed);
+        CopyResponseHeaders(upstream.Content.Headers, response.Headers, connectionListed);
         var bodyless = HttpMethods.IsHead(context.Request.Method) || response.StatusCode is 204 or 304 || response.StatusCode < 200;
         if (upstream.Content.Headers.ContentLength is { } length && response.StatusCode is not (204 or < 200))
         {
@@ -215,12 +216,12 @@ public sealed class S3ProxyForwarder(
         return tokens;
     }
 
-    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to)
+    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to, HashSet<string> connectionListed)
     {
         foreach (var (name, values) in from.NonValidated)
         {
             // The API's CORS policy answers for /s3 as for every route; S3's own CORS headers would contradict it.
-            if (ResponseHeadersNotCopied.Contains(name) || name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
+            if (ResponseHeadersNotCopied.Contains(name) || connectionListed.Contains(name) || name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -264,7 +265,7 @@ public sealed class S3ProxyForwarder(
         foreach (var segment in segments.AsSpan(s3Index + 1))
         {
             var decoded = Uri.UnescapeDataString(segment);
-            if (decoded is "." or ".." || segment.Contains('\\', StringComparison.Ordinal))
+            if (decoded is "." or ".." || decoded.Contains('\\', StringComparison.Ordinal))
             {
                 return null;
             }
