@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Presigning;
@@ -36,7 +35,11 @@ public static class S3ProxyEndpoints
     public static IEndpointRouteBuilder MapS3Proxy(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (!endpoints.ServiceProvider.GetRequiredService<IOptions<ApiOptions>>().Value.S3Proxy.Enabled)
+        // Read the switch from configuration, not IOptions: resolving the options here would validate them while the
+        // app is being built, and start-up validation belongs to StartAsync.
+        // A value that is not a boolean fails options binding at start-up with the key named.
+        var enabled = endpoints.ServiceProvider.GetRequiredService<IConfiguration>()[$"{S3ProxyOptions.SectionName}:{nameof(S3ProxyOptions.Enabled)}"];
+        if (!bool.TryParse(enabled, out var on) || !on)
         {
             return endpoints;
         }
