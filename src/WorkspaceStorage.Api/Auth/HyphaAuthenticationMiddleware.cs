@@ -8,6 +8,17 @@ public sealed class SkipHyphaAuthenticationMetadata
     public static SkipHyphaAuthenticationMetadata Instance { get; } = new();
 }
 
+public static class HyphaAuthenticationEndpointExtensions
+{
+    /// <summary>
+    /// Do not authenticate this endpoint's requests: for routes whose access control is something else entirely,
+    /// such as the <c>/s3/...</c> proxy (the presigned signature), where a stale <c>access_token</c> cookie in the
+    /// browser must not turn a valid presigned URL into a 401. Handlers of such routes cannot call GetHyphaPrincipal.
+    /// </summary>
+    public static TBuilder SkipHyphaAuthentication<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(SkipHyphaAuthenticationMetadata.Instance);
+}
+
 /// <summary>The verified caller, stored on the request's features.</summary>
 public sealed record HyphaAuthenticationFeature(HyphaPrincipal Principal, TokenSource Source);
 

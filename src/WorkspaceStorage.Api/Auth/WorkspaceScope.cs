@@ -1,4 +1,4 @@
-using System.Collections.Frozen;
+using System.Collections.ObjectModel;
 
 namespace WorkspaceStorage.Api.Auth;
 
@@ -20,9 +20,9 @@ public sealed class WorkspaceScope
 
     private const int MaxWorkspaceLength = 128;
 
-    public static WorkspaceScope Empty { get; } = new(FrozenDictionary<string, Permission>.Empty, null, null);
+    public static WorkspaceScope Empty { get; } = new(ReadOnlyDictionary<string, Permission>.Empty, null, null);
 
-    private WorkspaceScope(FrozenDictionary<string, Permission> grants, string? currentWorkspace, string? clientId)
+    private WorkspaceScope(IReadOnlyDictionary<string, Permission> grants, string? currentWorkspace, string? clientId)
     {
         Grants = grants;
         CurrentWorkspace = currentWorkspace;
@@ -82,7 +82,8 @@ public sealed class WorkspaceScope
             }
         }
 
-        parsed = new WorkspaceScope(grants.ToFrozenDictionary(StringComparer.Ordinal), currentWorkspace, clientId);
+        // Wrapped read-only: a frozen dictionary costs more to build than a token with a handful of grants ever saves.
+        parsed = new WorkspaceScope(grants.AsReadOnly(), currentWorkspace, clientId);
         return true;
     }
 

@@ -102,9 +102,9 @@ public static class ApiApplication
         var metrics = app.Services.GetRequiredService<ApiMetrics>();
 
         app.MapHealthEndpoints();
-        app.MapMetrics("/metrics", metrics.Registry).WithMetadata(SkipHyphaAuthenticationMetadata.Instance);
-        app.MapOpenApi().WithMetadata(SkipHyphaAuthenticationMetadata.Instance);
-        app.MapScalarApiReference().WithMetadata(SkipHyphaAuthenticationMetadata.Instance);
+        app.MapMetrics("/metrics", metrics.Registry).SkipHyphaAuthentication();
+        app.MapOpenApi().SkipHyphaAuthentication();
+        app.MapScalarApiReference().SkipHyphaAuthentication();
         app.MapS3StorageServiceDescription();
         app.MapS3Proxy();
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using WorkspaceStorage.Api.Auth;
 
 namespace WorkspaceStorage.Api.Hosting;
 
@@ -24,9 +25,9 @@ public static class HealthEndpoints
     internal static void MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
-            .WithMetadata(Auth.SkipHyphaAuthenticationMetadata.Instance);
+            .SkipHyphaAuthentication();
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadinessTag), ResponseWriter = WriteAsync })
-            .WithMetadata(Auth.SkipHyphaAuthenticationMetadata.Instance);
+            .SkipHyphaAuthentication();
     }
 
     private static Task WriteAsync(HttpContext context, HealthReport report)

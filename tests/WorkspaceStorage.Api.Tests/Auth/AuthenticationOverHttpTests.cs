@@ -174,6 +174,15 @@ public sealed class AuthenticationOverHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Routes_that_skip_authentication_ignore_stale_credentials()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/s3/bucket/ws-alpha/file.bin?X-Amz-Signature=abc");
+        request.Headers.Add("Cookie", "access_token=" + Forge("expired"));
+        using var response = await api.Client.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Invalid_workspace_in_the_route_is_400()
     {
         using var response = await GetAsync("/Not_A_Workspace/probe/read", api.Tokens.Create("u-1", "ws:*#a"));

@@ -51,6 +51,8 @@ internal static class ProbeRoutes
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read);
 
+        app.MapGet("/s3/{bucket}/{**key}", (string bucket, string key) => Results.Json(new { bucket, key })).SkipHyphaAuthentication();
+
         app.MapGet("/probe/throw", IResult () => throw new InvalidOperationException("database password is hunter2"));
         app.MapGet("/probe/unavailable", IResult () => throw new BackendUnavailableException("rgw at 10.0.0.1 timed out"));
         app.MapGet("/probe/count", (int count) => Results.Json(new { count }));
