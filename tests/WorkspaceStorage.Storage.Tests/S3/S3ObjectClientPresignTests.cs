@@ -124,6 +124,23 @@ public sealed class S3ObjectClientPresignTests : IDisposable
         Assert.Contains("X-Amz-Security-Token=tok%2Fen%2B", url, StringComparison.Ordinal);
     }
 
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
+
+/// <summary>A quick in-process presign rate (reported, not asserted); alone, so other tests do not share the CPU time it measures.</summary>
+[Collection(nameof(S3StreamingMemoryTests))]
+public sealed class S3PresignRateTests : IDisposable
+{
+    private static readonly S3Location Location = new(new Uri("http://10.0.0.5:7480"), new Uri("https://s3.example.org"), "us-east-1", "hypha-workspaces");
+    private static readonly AwsCredentials WorkspaceKey = new("WSKEYID", "workspace-secret-never-shown");
+
+    private readonly S3ClientFactory factory = new();
+
+    public void Dispose() => factory.Dispose();
+
     [Fact]
     public void Presign_rate_on_this_machine()
     {
@@ -155,10 +172,5 @@ public sealed class S3ObjectClientPresignTests : IDisposable
             $"presign: {count / watch.Elapsed.TotalSeconds:N0}/s wall, {count / cpu.TotalSeconds:N0}/s per CPU-second (process), " +
             $"{bytesPerCall} B allocated per URL, {count} URLs");
         Assert.True(count > 0);
-    }
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -392,6 +392,23 @@ public sealed class S3ObjectClientRgwTests
         Assert.DoesNotContain(s3.Server.Admin.SecretAccessKey, forged.ToString(), StringComparison.Ordinal);
     }
 
+    private static async Task<byte[]> ReadAll(Stream body)
+    {
+        using var copy = new MemoryStream();
+        await body.CopyToAsync(copy, Cancel);
+        return copy.ToArray();
+    }
+}
+
+/// <summary>Memory figures are process-wide, so this runs alone, after the parallel tests.</summary>
+[CollectionDefinition(nameof(S3StreamingMemoryTests), DisableParallelization = true)]
+public sealed class S3StreamingMemoryCollection;
+
+[Collection(nameof(S3StreamingMemoryTests))]
+public sealed class S3StreamingMemoryTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
     [Fact]
     public async Task Streaming_64_MiB_up_and_down_keeps_memory_flat()
     {
@@ -441,12 +458,5 @@ public sealed class S3ObjectClientRgwTests
         Assert.True(managedGrowth < 16L * 1024 * 1024, $"managed heap grew by {managedGrowth} bytes");
         Assert.True(workingSetGrowth < 32L * 1024 * 1024, $"working set grew by {workingSetGrowth} bytes");
         await s3.Admin.DeleteAsync("ws-a/large.bin", Cancel);
-    }
-
-    private static async Task<byte[]> ReadAll(Stream body)
-    {
-        using var copy = new MemoryStream();
-        await body.CopyToAsync(copy, Cancel);
-        return copy.ToArray();
     }
 }
