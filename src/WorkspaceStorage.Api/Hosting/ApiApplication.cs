@@ -6,6 +6,7 @@ using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Services;
+using WorkspaceStorage.Api.Storage;
 
 namespace WorkspaceStorage.Api.Hosting;
 
@@ -63,11 +64,8 @@ public static class ApiApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<HyphaTokenVerifier>();
         services.AddSingleton<WorkspaceAuthorizer>();
-        services.TryAddSingleton<IWorkspaceDirectory>(sp =>
-        {
-            var publicWorkspaces = sp.GetRequiredService<IOptions<ApiOptions>>().Value.PublicWorkspaces;
-            return publicWorkspaces.Count == 0 ? new PrivateWorkspaceDirectory() : new StaticWorkspaceDirectory(publicWorkspaces);
-        });
+        // The storage routes' directory also answers "is W public?" (plus Api:PublicWorkspaces).
+        services.AddWorkspaceStorage();
         services.AddSingleton<ApiMetrics>();
 
         services.AddCors();
@@ -106,6 +104,7 @@ public static class ApiApplication
         app.MapOpenApi().SkipHyphaAuthentication();
         app.MapScalarApiReference().SkipHyphaAuthentication();
         app.MapS3StorageServiceDescription();
+        app.MapWorkspaceStorage();
         app.MapS3Proxy();
     }
 

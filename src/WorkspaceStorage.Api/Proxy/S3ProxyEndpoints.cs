@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Presigning;
+using WorkspaceStorage.Api.Storage;
 
 namespace WorkspaceStorage.Api.Proxy;
 
@@ -19,7 +21,7 @@ public static class S3ProxyEndpoints
     /// </summary>
     public static IServiceCollection AddS3Proxy(this IServiceCollection services)
     {
-        services.TryAddSingleton<IS3ProxyTargets>(sp => StaticS3ProxyTargets.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        services.TryAddSingleton<IS3ProxyTargets>(sp => StaticS3ProxyTargets.FromStorageOptions(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.TryAddSingleton<S3ProxyTransport>();
         services.TryAddSingleton<S3ProxyForwarder>();
         services.RemoveAll<IPresignedUrlRewriter>();
@@ -46,7 +48,7 @@ public static class S3ProxyEndpoints
 
         endpoints.MapMethods(RoutePattern, Methods,
                 (HttpContext context, string bucket, S3ProxyForwarder forwarder) => forwarder.ForwardAsync(context, bucket))
-            .WithMetadata(SkipHyphaAuthenticationMetadata.Instance)
+            .SkipHyphaAuthentication()
             .AllowUnlimitedRequestBody()
             .ExcludeFromDescription()
             .WithName("S3Proxy");

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using WorkspaceStorage.Api.Storage;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Proxy;
@@ -78,25 +78,16 @@ public sealed class StaticS3ProxyTargets : IS3ProxyTargets
     public S3ProxyTarget? FindBucket(string bucket) => byBucket.GetValueOrDefault(bucket);
 
     /// <summary>
-    /// The buckets of the storage backends in configuration (<c>Storage:Backends:{name}:Endpoint|PublicEndpoint|Region|Bucket</c>,
-    /// the section the storage routes read). Entries without a valid endpoint are skipped: the storage routes'
-    /// own validation reports them.
+    /// The buckets of the storage backends the storage routes are configured with (<c>Storage:Backends</c>): internal
+    /// endpoint, public endpoint (the internal one when unset), region and bucket of each.
     /// </summary>
-    public static StaticS3ProxyTargets FromConfiguration(IConfiguration configuration)
+    public static StaticS3ProxyTargets FromStorageOptions(StorageOptions storage)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var locations = new List<S3Location>();
-        foreach (var backend in configuration.GetSection("Storage:Backends").GetChildren())
+        ArgumentNullException.ThrowIfNull(storage);
+        return new StaticS3ProxyTargets(storage.Backends.Values.Select(backend =>
         {
-            if (!Uri.TryCreate(backend["Endpoint"], UriKind.Absolute, out var endpoint))
-            {
-                continue;
-            }
-
-            var publicEndpoint = Uri.TryCreate(backend["PublicEndpoint"], UriKind.Absolute, out var p) ? p : endpoint;
-            locations.Add(new S3Location(endpoint, publicEndpoint, backend["Region"] ?? "us-east-1", backend["Bucket"] ?? "hypha-workspaces"));
-        }
-
-        return new StaticS3ProxyTargets(locations);
+            var endpoint = new Uri(backend.Endpoint!);
+            return new S3Location(endpoint, new Uri(backend.PublicEndpoint ?? backend.Endpoint!), backend.Region, backend.Bucket);
+        }));
     }
 }

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Storage.Backends;
 
@@ -369,6 +370,31 @@ public sealed class S3ProxyForwardingTests
         var metrics = await api.Client.GetStringAsync("/metrics", Cancel);
         Assert.Contains("workspace_storage_api_streamed_bytes_total{direction=\"upload\"} 1000", metrics, StringComparison.Ordinal);
         Assert.Contains("workspace_storage_api_streamed_bytes_total{direction=\"download\"} ", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BucketsComeFromTheStorageBackendsConfiguration()
+    {
+        await using var fake = await FakeS3.StartAsync();
+        await using var api = await TestApi.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Api:S3Proxy:Enabled"] = "true",
+            ["Storage:Backends:main:Endpoint"] = fake.Endpoint.ToString(),
+            ["Storage:Backends:main:PublicEndpoint"] = "https://s3.example.org",
+            ["Storage:Backends:main:Bucket"] = "configured-bucket",
+            ["Storage:Backends:main:AdminAccessKeyId"] = "admin",
+            ["Storage:Backends:main:AdminSecretAccessKey"] = "admin-secret",
+        });
+
+        using var served = await api.Client.GetAsync("/s3/configured-bucket/ws-a/x?X-Amz-Signature=1", Cancel);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("s3.example.org", fake.Single().Header("Host"));
+        using var other = await api.Client.GetAsync("/s3/hypha-workspaces/ws-a/x", Cancel);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+
+        var rewriter = api.App.Services.GetRequiredService<Presigning.IPresignedUrlRewriter>();
+        Assert.Equal("http://127.0.0.1:8080/s3/configured-bucket/ws-a/x?X-Amz-Signature=1",
+            rewriter.Rewrite(Core.Workspaces.WorkspaceId.Parse("ws-a"), "https://s3.example.org/configured-bucket/ws-a/x?X-Amz-Signature=1"));
     }
 
     private static async Task<string> ErrorDetail(HttpResponseMessage response)
