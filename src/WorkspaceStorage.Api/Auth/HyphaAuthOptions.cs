@@ -15,6 +15,9 @@ public sealed class HyphaAuthOptions
     /// <summary>Environment variable naming a file that holds the secret (e.g. a mounted Kubernetes Secret).</summary>
     public const string SecretFileVariable = "HYPHA_JWT_SECRET_FILE";
 
+    /// <summary>The variable Hypha itself reads, accepted too so one Secret can serve Hypha and this API.</summary>
+    public const string HyphaSecretVariable = "JWT_SECRET";
+
     public const string DefaultIssuer = "https://amun.ai/";
     public const string DefaultAudience = "https://amun-ai.eu.auth0.com/api/v2/";
 
@@ -50,7 +53,7 @@ internal sealed class HyphaAuthOptionsSetup(IConfiguration configuration) : IPos
     {
         if (string.IsNullOrEmpty(options.JwtSecret) && string.IsNullOrEmpty(options.JwtSecretFile))
         {
-            options.JwtSecret = configuration[HyphaAuthOptions.SecretVariable];
+            options.JwtSecret = configuration[HyphaAuthOptions.SecretVariable] ?? configuration[HyphaAuthOptions.HyphaSecretVariable];
             options.JwtSecretFile = configuration[HyphaAuthOptions.SecretFileVariable];
         }
 

@@ -26,6 +26,10 @@ public static class PermissionCodes
         permission = code switch
         {
             "r" => Permission.Read,
+
+            // Newer Hypha issues "r+" (read, plus adding to some collections). Nothing here maps to "add"
+            // without also allowing overwrite and delete, so it reads as read-only: the safe side.
+            "r+" => Permission.Read,
             "rw" => Permission.ReadWrite,
             "a" => Permission.Admin,
             _ => Permission.None,

@@ -28,8 +28,14 @@ public static class TokenExtractor
 {
     public const string CookieName = "access_token";
 
+    /// <remarks>
+    /// The cookie counts only for GET and HEAD. CORS echoes any origin with credentials (as Hypha does), so a cookie
+    /// honoured on writes would let any web page upload or delete as a signed-in user; writes need a header.
+    /// </remarks>
     public static ExtractedToken Extract(HttpRequest request) =>
-        Extract(request.Headers.Authorization, request.Cookies[CookieName]);
+        Extract(request.Headers.Authorization, IsSafeMethod(request.Method) ? request.Cookies[CookieName] : null);
+
+    private static bool IsSafeMethod(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
 
     public static ExtractedToken Extract(StringValues authorization, string? cookie)
     {

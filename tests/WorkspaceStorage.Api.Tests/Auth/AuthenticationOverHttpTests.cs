@@ -207,13 +207,38 @@ public sealed class AuthenticationOverHttpTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Access_token_cookie_authenticates()
+    public async Task Access_token_cookie_authenticates_reads()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/{Workspace}/probe/write");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/{Workspace}/probe/read");
         request.Headers.Add("Cookie", $"theme=dark; access_token={api.Tokens.ForWorkspace(Workspace, "rw")}");
 
         using var response = await api.Client.SendAsync(request, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_cookie_alone_cannot_write_so_another_site_cannot_upload_as_a_signed_in_user()
+    {
+        // A cross-site form or fetch carries the browser's cookie, never an Authorization header.
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/{Workspace}/probe/write");
+        request.Headers.Add("Origin", "https://evil.example");
+        request.Headers.Add("Cookie", $"access_token={api.Tokens.ForWorkspace(Workspace, "rw")}");
+
+        using var response = await api.Client.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_r_plus_grant_reads_but_cannot_write()
+    {
+        var token = api.Tokens.Create("u-1", $"ws:{Workspace}#r+");
+        using var read = await GetAsync($"/{Workspace}/probe/read", token);
+        using var write = new HttpRequestMessage(HttpMethod.Put, $"/{Workspace}/probe/write");
+        write.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        using var written = await api.Client.SendAsync(write, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, written.StatusCode);
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed class PermissionModelTests
     [InlineData("ws:ws-data")]
     [InlineData("ws:ws-data#")]
     [InlineData("ws:ws-data#n")]
-    [InlineData("ws:ws-data#r+")]
+    [InlineData("ws:ws-data#w")]
     [InlineData("ws:#a")]
     [InlineData("ws:ws_data#r")]
     [InlineData("ws:ws.data#r")]

@@ -57,6 +57,25 @@ public sealed class CrudTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Secret_stringData_is_folded_into_data_and_not_stored()
+    {
+        var ct = Api.Timeout();
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "typed-in" },
+            Data = new Dictionary<string, byte[]> { ["kept"] = "k"u8.ToArray(), ["both"] = "old"u8.ToArray() },
+            StringData = new Dictionary<string, string> { ["both"] = "new", ["plain"] = "p" },
+        }, "team-a", cancellationToken: ct);
+
+        var read = await _client.CoreV1.ReadNamespacedSecretAsync("typed-in", "team-a", cancellationToken: ct);
+
+        Assert.Null(read.StringData);
+        Assert.Equal("k", Encoding.UTF8.GetString(read.Data["kept"]));
+        Assert.Equal("new", Encoding.UTF8.GetString(read.Data["both"]));
+        Assert.Equal("p", Encoding.UTF8.GetString(read.Data["plain"]));
+    }
+
+    [Fact]
     public async Task Creating_an_existing_name_is_409_AlreadyExists()
     {
         var ct = Api.Timeout();

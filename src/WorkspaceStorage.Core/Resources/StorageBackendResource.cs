@@ -1,0 +1,155 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Models;
+using WorkspaceStorage.Core.Resources.Schema;
+
+namespace WorkspaceStorage.Core.Resources;
+
+/// <summary>An S3 server and the admin credentials the operator uses to create workspace identities on it.</summary>
+[KubernetesEntity(Group = ApiGroup.Group, ApiVersion = ApiGroup.Version, Kind = ApiGroup.StorageBackendKind, PluralName = ApiGroup.StorageBackendPlural)]
+[Description("StorageBackend is an S3 server (MinIO admin API or Ceph RGW) with one shared bucket holding every workspace's prefix.")]
+public sealed class StorageBackendResource : IKubernetesObject<V1ObjectMeta>, ISpec<StorageBackendSpec>, IStatus<StorageBackendStatus?>
+{
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
+
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = ApiGroup.StorageBackendKind;
+
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    [JsonPropertyName("spec")]
+    [CrdRequired]
+    public StorageBackendSpec Spec { get; set; } = new();
+
+    [JsonPropertyName("status")]
+    public StorageBackendStatus? Status { get; set; }
+}
+
+[KubernetesEntity(Group = ApiGroup.Group, ApiVersion = ApiGroup.Version, Kind = ApiGroup.StorageBackendListKind, PluralName = ApiGroup.StorageBackendPlural)]
+public sealed class StorageBackendResourceList : IKubernetesObject<V1ListMeta>, IItems<StorageBackendResource>
+{
+    [JsonPropertyName("apiVersion")]
+    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
+
+    [JsonPropertyName("kind")]
+    public string Kind { get; set; } = ApiGroup.StorageBackendListKind;
+
+    [JsonPropertyName("metadata")]
+    public V1ListMeta Metadata { get; set; } = new();
+
+    [JsonPropertyName("items")]
+    public IList<StorageBackendResource> Items { get; set; } = [];
+}
+
+public sealed record StorageBackendSpec
+{
+    public const string DefaultRegion = "us-east-1";
+    public const string DefaultBucket = "hypha-workspaces";
+    public const string HttpUrlRule = "isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''";
+
+    [JsonPropertyName("type")]
+    [JsonConverter(typeof(TolerantEnumConverter<StorageBackendType>))]
+    [Description("Which admin API the server speaks: minio (MinIO, AIStor, pgsty/silo, RustFS) or ceph-rgw.")]
+    [CrdRequired]
+    public StorageBackendType Type { get; init; }
+
+    [JsonPropertyName("endpoint")]
+    [Description("S3 URL the operator uses (http or https, no path).")]
+    [CrdRequired]
+    [CrdLength(MinLength = 1, MaxLength = 2048)]
+    [CrdValidation(HttpUrlRule, "must be an http:// or https:// URL with a host")]
+    public string Endpoint { get; init; } = string.Empty;
+
+    [JsonPropertyName("publicEndpoint")]
+    [Description("S3 URL written into Secrets and presigned URLs; defaults to endpoint.")]
+    [CrdLength(MinLength = 1, MaxLength = 2048)]
+    [CrdValidation(HttpUrlRule, "must be an http:// or https:// URL with a host")]
+    public string? PublicEndpoint { get; init; }
+
+    [JsonPropertyName("region")]
+    [Description("Region used for signing and written into Secrets.")]
+    [CrdDefault(DefaultRegion)]
+    [CrdPattern(StorageFieldRules.RegionPattern)]
+    [CrdLength(MinLength = 1, MaxLength = 64)]
+    public string Region { get; init; } = DefaultRegion;
+
+    [JsonPropertyName("bucket")]
+    [Description("The shared bucket; workspace W lives under the prefix 'W/'.")]
+    [CrdDefault(DefaultBucket)]
+    [CrdPattern(StorageFieldRules.BucketPattern)]
+    [CrdLength(MinLength = 3, MaxLength = 63)]
+    public string Bucket { get; init; } = DefaultBucket;
+
+    [JsonPropertyName("adminCredentialsSecretRef")]
+    [Description("Secret with the admin (root) key pair.")]
+    [CrdRequired]
+    public AdminCredentialsSecretReference AdminCredentialsSecretRef { get; init; } = new();
+
+    [JsonPropertyName("pathStyle")]
+    [Description("Path-style addressing (http://host/bucket/key) instead of virtual-hosted (http://bucket.host/key).")]
+    [CrdDefault(true)]
+    public bool PathStyle { get; init; } = true;
+
+    [JsonPropertyName("caBundle")]
+    [Description("PEM certificates to trust for the endpoint's TLS, in addition to the system roots.")]
+    [CrdLength(MinLength = 1, MaxLength = 262144)]
+    [CrdValidation("self.contains('-----BEGIN CERTIFICATE-----')", "must hold PEM certificates")]
+    public string? CaBundle { get; init; }
+}
+
+public sealed record AdminCredentialsSecretReference
+{
+    [JsonPropertyName("name")]
+    [CrdRequired]
+    [CrdLength(MinLength = 1, MaxLength = 253)]
+    [CrdPattern(KubernetesNames.Dns1123SubdomainPattern)]
+    public string Name { get; init; } = string.Empty;
+
+    [JsonPropertyName("namespace")]
+    [CrdRequired]
+    [CrdLength(MinLength = 1, MaxLength = 63)]
+    [CrdPattern(KubernetesNames.Dns1123LabelPattern)]
+    public string Namespace { get; init; } = string.Empty;
+
+    [JsonPropertyName("accessKeyIdKey")]
+    [CrdDefault(ExistingSecretReference.DefaultAccessKeyIdKey)]
+    [CrdPattern(KubernetesNames.SecretKeyPattern)]
+    [CrdLength(MinLength = 1, MaxLength = 253)]
+    public string AccessKeyIdKey { get; init; } = ExistingSecretReference.DefaultAccessKeyIdKey;
+
+    [JsonPropertyName("secretAccessKeyKey")]
+    [CrdDefault(ExistingSecretReference.DefaultSecretAccessKeyKey)]
+    [CrdPattern(KubernetesNames.SecretKeyPattern)]
+    [CrdLength(MinLength = 1, MaxLength = 253)]
+    public string SecretAccessKeyKey { get; init; } = ExistingSecretReference.DefaultSecretAccessKeyKey;
+}
+
+public sealed class StorageBackendStatus : IConditionedStatus
+{
+    [JsonPropertyName("conditions")]
+    [CrdListType("map", "type")]
+    public List<V1Condition> Conditions { get; set; } = [];
+
+    [JsonPropertyName("observedGeneration")]
+    [CrdFormat("int64")]
+    public long? ObservedGeneration { get; set; }
+}
+
+/// <summary>A status with kstatus conditions; see <see cref="Conditions"/>.</summary>
+public interface IConditionedStatus
+{
+    List<V1Condition> Conditions { get; set; }
+
+    long? ObservedGeneration { get; set; }
+}
+
+/// <summary>Kubernetes name rules, as patterns the CRD and the validators share.</summary>
+public static class KubernetesNames
+{
+    public const string Dns1123SubdomainPattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+    public const string Dns1123LabelPattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+    public const string SecretKeyPattern = "^[-._a-zA-Z0-9]+$";
+}

@@ -1,0 +1,68 @@
+using k8s;
+using k8s.Models;
+
+namespace WorkspaceStorage.Operator.Runtime;
+
+/// <summary>
+/// Brings one object's world in line with its spec. Called with the object's key; the same key is never reconciled
+/// twice at once. Must be idempotent: the controller calls it again after resyncs, restarts and failures.
+/// </summary>
+public interface IReconciler<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    /// <summary>
+    /// Reconciles <see cref="ReconcileRequest{T}.Key"/>. Return <see cref="ReconcileResult.Done"/> when converged,
+    /// <see cref="ReconcileResult.Requeue"/> to run again after the key's backoff, or
+    /// <see cref="ReconcileResult.RequeueAfter"/> to run again after a fixed delay. Throwing is a failure: the key
+    /// backs off exponentially and the exception's type and (redacted) message are logged, so messages must not
+    /// hold secrets. <see cref="ResourceConflictException"/> is expected now and then and logged quietly.
+    /// </summary>
+    Task<ReconcileResult> ReconcileAsync(ReconcileRequest<T> request, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What to reconcile: the key and the informer's cached copy (null when the object is no longer in the cache,
+/// i.e. it was deleted). The cached copy is shared: clone it (<see cref="ResourceCopy.Clone{T}"/>) before changing it.
+/// </summary>
+public sealed record ReconcileRequest<T>(ResourceKey Key, T? Cached)
+    where T : class;
+
+/// <summary>How a reconcile ended.</summary>
+public enum ReconcileOutcome
+{
+    Done,
+    Requeue,
+    RequeueAfter,
+}
+
+/// <summary>The result of a reconcile.</summary>
+public sealed record ReconcileResult
+{
+    private ReconcileResult(ReconcileOutcome outcome, TimeSpan delay)
+    {
+        Outcome = outcome;
+        Delay = delay;
+    }
+
+    public ReconcileOutcome Outcome { get; }
+
+    /// <summary>The delay of <see cref="ReconcileOutcome.RequeueAfter"/>; zero otherwise.</summary>
+    public TimeSpan Delay { get; }
+
+    /// <summary>Converged: nothing to do until something changes (or the next resync).</summary>
+    public static ReconcileResult Done { get; } = new(ReconcileOutcome.Done, TimeSpan.Zero);
+
+    /// <summary>Not yet converged (waiting on something): run again after the key's backoff delay.</summary>
+    public static ReconcileResult Requeue { get; } = new(ReconcileOutcome.Requeue, TimeSpan.Zero);
+
+    /// <summary>Run again after <paramref name="delay"/> (e.g. a credential rotation due then). Resets the backoff.</summary>
+    public static ReconcileResult RequeueAfter(TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(delay), delay, "RequeueAfter needs a positive delay.");
+        }
+
+        return new ReconcileResult(ReconcileOutcome.RequeueAfter, delay);
+    }
+}

@@ -1,0 +1,344 @@
+using System.Net;
+using System.Net.Http;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace WorkspaceStorage.Operator.Runtime;
+
+/// <summary>Timeouts of the Kubernetes adapter.</summary>
+public sealed record ResourceClientOptions
+{
+    /// <summary>Upper bound of one request (get, list, write).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the server keeps one watch open (sent as timeoutSeconds); the informer then resumes.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Extra time past <see cref="WatchTimeout"/> before the client itself gives up on a silent watch.</summary>
+    public TimeSpan WatchGrace { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> on KubernetesClient, through the
+/// custom-objects endpoints: they address any resource by group/version/plural, the core group included
+/// (KubernetesClient maps an empty group to /api/v1), so one adapter serves WorkspaceStorage, StorageBackend,
+/// Secrets and ConfigMaps alike.
+/// </summary>
+public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceWatcher<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly IKubernetes kubernetes;
+    private readonly ResourceClientOptions options;
+
+    public KubernetesResourceClient(IKubernetes kubernetes, ResourceDescriptor resource, ResourceClientOptions? options = null)
+    {
+        this.kubernetes = kubernetes ?? throw new ArgumentNullException(nameof(kubernetes));
+        Resource = resource ?? throw new ArgumentNullException(nameof(resource));
+        this.options = options ?? new ResourceClientOptions();
+    }
+
+    public ResourceDescriptor Resource { get; }
+
+    private ICustomObjectsOperations Api => kubernetes.CustomObjects;
+
+    public async Task<T?> GetAsync(ResourceKey key, CancellationToken cancellationToken)
+    {
+        CheckScope(key.Namespace);
+        try
+        {
+            return await CallAsync("get", key, async token => Resource.Namespaced
+                ? (await Api.GetNamespacedCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
+                : (await Api.GetClusterCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (ResourceNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<ResourceList<T>> ListAsync(string? @namespace, string? labelSelector, CancellationToken cancellationToken)
+    {
+        var list = await CallAsync("list", null, async token =>
+        {
+            HttpOperationResponse<ObjectList> response;
+            if (!Resource.Namespaced)
+            {
+                response = await Api.ListClusterCustomObjectWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+            }
+            else if (@namespace is null)
+            {
+                response = await Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+            }
+            else
+            {
+                response = await Api.ListNamespacedCustomObjectWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, @namespace, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+            }
+
+            return response.Body;
+        }, cancellationToken).ConfigureAwait(false);
+        return new ResourceList<T>(list.Items?.ToList() ?? [], list.Metadata?.ResourceVersion ?? "");
+    }
+
+    public Task<T> CreateAsync(T resource, CancellationToken cancellationToken)
+    {
+        var key = ResourceKey.Of(resource);
+        CheckScope(key.Namespace);
+        Stamp(resource);
+        return CallAsync("create", key, async token => Resource.Namespaced
+            ? (await Api.CreateNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, cancellationToken: token).ConfigureAwait(false)).Body
+            : (await Api.CreateClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, cancellationToken: token).ConfigureAwait(false)).Body,
+            cancellationToken);
+    }
+
+    public Task<T> ReplaceAsync(T resource, CancellationToken cancellationToken)
+    {
+        var key = ResourceKey.Of(resource);
+        CheckScope(key.Namespace);
+        Stamp(resource);
+        return CallAsync("replace", key, async token => Resource.Namespaced
+            ? (await Api.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
+            : (await Api.ReplaceClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            cancellationToken);
+    }
+
+    public Task<T> ReplaceStatusAsync(T resource, CancellationToken cancellationToken)
+    {
+        var key = ResourceKey.Of(resource);
+        CheckScope(key.Namespace);
+        Stamp(resource);
+        return CallAsync("replace status", key, async token => Resource.Namespaced
+            ? (await Api.ReplaceNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
+            : (await Api.ReplaceClusterCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            cancellationToken);
+    }
+
+    public Task<T> PatchAsync(ResourceKey key, ResourcePatch patch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        CheckScope(key.Namespace);
+        var body = new V1Patch(patch.Json, patch.Type == ResourcePatchType.JsonPatch ? V1Patch.PatchType.JsonPatch : V1Patch.PatchType.MergePatch);
+        return CallAsync("patch", key, async token => Resource.Namespaced
+            ? (await Api.PatchNamespacedCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
+            : (await Api.PatchClusterCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(ResourceKey key, CancellationToken cancellationToken)
+    {
+        CheckScope(key.Namespace);
+        try
+        {
+            await CallAsync<object?>("delete", key, async token =>
+            {
+                using var response = Resource.Namespaced
+                    ? await Api.DeleteNamespacedCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)
+                    : await Api.DeleteClusterCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false);
+                return null;
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ResourceNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public async IAsyncEnumerable<ResourceWatchEvent<T>> WatchAsync(string? @namespace, string resourceVersion, string? labelSelector, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resourceVersion);
+        var timeoutSeconds = (int)Math.Max(1, options.WatchTimeout.TotalSeconds);
+        using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        watchCts.CancelAfter(options.WatchTimeout + options.WatchGrace);
+        var token = watchCts.Token;
+
+        // KubernetesClient reports an in-stream ERROR event (a Status) through onError, not as an event.
+        Exception? streamError = null;
+        void OnError(Exception error) => streamError ??= error;
+
+        Task<HttpOperationResponse<object>> response;
+        if (!Resource.Namespaced)
+        {
+            response = Api.ListClusterCustomObjectWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
+        }
+        else if (@namespace is null)
+        {
+            response = Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
+        }
+        else
+        {
+            response = Api.ListNamespacedCustomObjectWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, @namespace, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
+        }
+
+#pragma warning disable CS0618 // The replacement KubernetesClient names is per typed API; custom objects only have this form.
+        var events = response.WatchAsync<T, object>(OnError, token);
+#pragma warning restore CS0618
+        var enumerator = events.GetAsyncEnumerator(token);
+        try
+        {
+            for (; ; )
+            {
+                bool hasEvent;
+                try
+                {
+                    hasEvent = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (OperationCanceledException) when (streamError is null)
+                {
+                    // Our own client-side bound on a watch the server did not close: end it, the caller resumes.
+                    yield break;
+                }
+                catch (Exception error)
+                {
+                    throw Translate(streamError ?? error, "watch", null);
+                }
+
+                if (streamError is not null)
+                {
+                    throw Translate(streamError, "watch", null);
+                }
+
+                if (!hasEvent)
+                {
+                    yield break;
+                }
+
+                var (type, item) = enumerator.Current;
+                var mapped = type switch
+                {
+                    WatchEventType.Added => ResourceWatchEventType.Added,
+                    WatchEventType.Modified => ResourceWatchEventType.Modified,
+                    WatchEventType.Deleted => ResourceWatchEventType.Deleted,
+                    WatchEventType.Bookmark => ResourceWatchEventType.Bookmark,
+                    _ => (ResourceWatchEventType?)null,
+                };
+                if (mapped is null || item?.Metadata is null)
+                {
+                    continue;
+                }
+
+                yield return new ResourceWatchEvent<T>(mapped.Value, item, item.Metadata.ResourceVersion ?? resourceVersion);
+            }
+        }
+        finally
+        {
+            await enumerator.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void CheckScope(string? @namespace)
+    {
+        if (Resource.Namespaced && @namespace is null)
+        {
+            throw new ArgumentException($"{Resource.Plural} are namespaced: metadata.namespace must be set.", nameof(@namespace));
+        }
+
+        if (!Resource.Namespaced && @namespace is not null)
+        {
+            throw new ArgumentException($"{Resource.Plural} are cluster-scoped: metadata.namespace must be empty.", nameof(@namespace));
+        }
+    }
+
+    // The API server needs apiVersion and kind in a write body; models built in code often leave them out.
+    private void Stamp(T resource)
+    {
+        if (string.IsNullOrEmpty(resource.ApiVersion))
+        {
+            resource.ApiVersion = Resource.ApiVersion;
+        }
+
+        if (string.IsNullOrEmpty(resource.Kind))
+        {
+            resource.Kind = Resource.Kind;
+        }
+    }
+
+    private async Task<TResult> CallAsync<TResult>(string verb, ResourceKey? key, Func<CancellationToken, Task<TResult>> call, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.RequestTimeout);
+        try
+        {
+            return await call(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ResourceClientException($"{verb} {Describe(key)}: no answer within {options.RequestTimeout.TotalSeconds:0.#}s.");
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            throw Translate(error, verb, key);
+        }
+    }
+
+    private string Describe(ResourceKey? key) => key is null ? Resource.Plural : $"{Resource.Plural} {key}";
+
+    private ResourceClientException Translate(Exception error, string verb, ResourceKey? key)
+    {
+        var (status, reason, message) = error switch
+        {
+            HttpOperationException http => ReadStatus(http),
+            KubernetesException kube => (kube.Status?.Code, kube.Status?.Reason, kube.Status?.Message),
+            _ => ((int?)null, null, null),
+        };
+        var what = $"{verb} {Describe(key)}";
+        if (status is null)
+        {
+            // Transport failures: keep the exception type only; its message may quote request data.
+            return error is ResourceClientException known ? known : new ResourceClientException($"{what} failed: {error.GetType().Name}.");
+        }
+
+        var detail = $"{what}: {status} {reason}{(string.IsNullOrEmpty(message) ? "" : $" ({Truncate(message)})")}";
+        return status switch
+        {
+            404 => new ResourceNotFoundException(detail),
+            409 when string.Equals(reason, "AlreadyExists", StringComparison.Ordinal) => new ResourceAlreadyExistsException(detail),
+            409 => new ResourceConflictException(detail),
+            410 => new ResourceGoneException(detail),
+            429 or >= 500 => new ResourceClientException(detail, status),
+            _ => new ResourceRejectedException(detail, status.Value),
+        };
+    }
+
+    private static (int? Status, string? Reason, string? Message) ReadStatus(HttpOperationException error)
+    {
+        var code = (int?)error.Response?.StatusCode;
+        try
+        {
+            var body = error.Response?.Content;
+            if (!string.IsNullOrEmpty(body) && body.TrimStart().StartsWith('{'))
+            {
+                var status = KubernetesJson.Deserialize<V1Status>(body);
+                if (status is not null && string.Equals(status.Kind, "Status", StringComparison.Ordinal))
+                {
+                    return (code ?? status.Code, status.Reason, status.Message);
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not a Status body: the code alone is enough.
+        }
+
+        return (code, code is null ? null : ((HttpStatusCode)code.Value).ToString(), null);
+    }
+
+    private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
+
+    /// <summary>Generic list body: KubernetesClient has no list type for a custom resource.</summary>
+    private sealed class ObjectList
+    {
+        [JsonPropertyName("metadata")]
+        public V1ListMeta? Metadata { get; set; }
+
+        [JsonPropertyName("items")]
+        public List<T>? Items { get; set; }
+    }
+}

@@ -1,0 +1,14 @@
+using k8s;
+
+namespace WorkspaceStorage.Operator.Runtime;
+
+/// <summary>Deep copies of Kubernetes objects, for changing an object read from a shared cache.</summary>
+public static class ResourceCopy
+{
+    public static T Clone<T>(T resource)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        return KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(resource));
+    }
+}

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using WorkspaceStorage.Operator.Runtime;
+
+namespace WorkspaceStorage.Operator.Tests.Runtime;
+
+/// <summary>The in-memory store keeps the same contract the Kubernetes adapter does.</summary>
+public sealed class InMemoryResourceStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static InMemoryResourceStore<Widget> NewStore(int historyLimit = 10_000) => new(Widget.Descriptor, historyLimit);
+
+    [Fact]
+    public async Task Writes_bump_the_resource_version_stale_writes_conflict_and_status_is_separate()
+    {
+        var store = NewStore();
+        var key = new ResourceKey("ns", "w");
+        var created = await store.CreateAsync(Widget.Create("ns", "w"), Ct);
+        Assert.Equal(1, created.Metadata.Generation);
+        await Assert.ThrowsAsync<ResourceAlreadyExistsException>(() => store.CreateAsync(Widget.Create("ns", "w"), Ct));
+
+        var stale = ResourceCopy.Clone(created);
+        created.Spec!.Size = "large";
+        created.Status = new WidgetStatus { Phase = "ignored on replace" };
+        var replaced = await store.ReplaceAsync(created, Ct);
+        Assert.NotEqual(created.Metadata.ResourceVersion, replaced.Metadata.ResourceVersion);
+        Assert.Equal(2, replaced.Metadata.Generation);
+        Assert.Null(replaced.Status);
+
+        stale.Spec!.Size = "tiny";
+        await Assert.ThrowsAsync<ResourceConflictException>(() => store.ReplaceAsync(stale, Ct));
+
+        replaced.Status = new WidgetStatus { Phase = "Ready" };
+        var withStatus = await store.ReplaceStatusAsync(replaced, Ct);
+        Assert.Equal("Ready", withStatus.Status?.Phase);
+        Assert.Equal(2, withStatus.Metadata.Generation);
+        await Assert.ThrowsAsync<ResourceConflictException>(() => store.ReplaceStatusAsync(replaced, Ct));
+
+        var patched = await store.PatchAsync(key, ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}},"status":{"phase":"no"}}"""), Ct);
+        Assert.Equal("gold", patched.Metadata.Labels["tier"]);
+        Assert.Equal("Ready", patched.Status?.Phase);
+        Assert.Equal(2, patched.Metadata.Generation);
+
+        Assert.Single((await store.ListAsync("ns", "tier=gold", Ct)).Items);
+        Assert.Empty((await store.ListAsync("ns", "tier!=gold", Ct)).Items);
+        await Assert.ThrowsAsync<ResourceNotFoundException>(() => store.PatchAsync(new ResourceKey("ns", "nope"), ResourcePatch.Merge("{}"), Ct));
+    }
+
+    [Fact]
+    public async Task A_finalizer_holds_a_deleted_object_until_it_is_removed()
+    {
+        var store = NewStore();
+        var key = new ResourceKey("ns", "w");
+        var widget = Widget.Create("ns", "w");
+        widget.Metadata.Finalizers = ["example.com/cleanup"];
+        await store.CreateAsync(widget, Ct);
+
+        Assert.True(await store.DeleteAsync(key, Ct));
+        var deleting = await store.GetAsync(key, Ct);
+        Assert.NotNull(deleting?.Metadata.DeletionTimestamp);
+
+        deleting!.Metadata.Finalizers = [];
+        await store.ReplaceAsync(deleting, Ct);
+        Assert.Null(await store.GetAsync(key, Ct));
+        Assert.False(await store.DeleteAsync(key, Ct));
+    }
+
+    [Fact]
+    public async Task An_informer_on_the_store_resumes_after_dropped_watches_and_relists_after_compaction()
+    {
+        var store = NewStore();
+        await store.CreateAsync(Widget.Create("ns", "stays"), Ct);
+        await store.CreateAsync(Widget.Create("ns", "vanishes"), Ct);
+        var informer = new Informer<Widget>(store, "widgets", new InformerOptions
+        {
+            ResyncPeriod = null,
+            Backoff = new ExponentialBackoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)),
+            MinimumHealthyWatch = TimeSpan.Zero,
+        });
+        var events = new ConcurrentQueue<InformerEvent<Widget>>();
+        informer.AddEventHandler(events.Enqueue);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(Ct).WaitAsync(TimeSpan.FromSeconds(5), Ct);
+
+        await Eventually.TrueAsync(() => store.DropWatches() == 1, "a watch to drop");
+        await store.CreateAsync(Widget.Create("ns", "during-drop"), Ct);
+        await Eventually.TrueAsync(() => events.Any(e => e.Type == InformerEventType.Added && e.Object.Metadata.Name == "during-drop"), "resumed");
+        Assert.Equal(1, informer.ListCount);
+
+        store.CompactHistory(expireNextWatches: 1);
+        store.DropWatches();
+        await store.DeleteAsync(new ResourceKey("ns", "vanishes"), Ct);
+        await Eventually.TrueAsync(() => events.Any(e => e.Type == InformerEventType.Deleted && e.Object.Metadata.Name == "vanishes"), "gap delete seen");
+        await Eventually.TrueAsync(() => informer.ListCount == 2, "relisted after 410");
+        Assert.Equal(["during-drop", "stays"], informer.List().Select(w => w.Metadata.Name).Order().ToArray());
+
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task A_watch_with_a_selector_sees_objects_enter_and_leave_it()
+    {
+        var store = NewStore();
+        var start = store.CurrentResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var widget = await store.CreateAsync(Widget.Create("ns", "w"), Ct);
+        var labelled = await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}}}"""), Ct);
+        await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":null}}}"""), Ct);
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(TimeSpan.FromMilliseconds(500));
+        var seen = new List<ResourceWatchEventType>();
+        try
+        {
+            await foreach (var change in store.WatchAsync("ns", start, "tier=gold", cts.Token))
+            {
+                seen.Add(change.Type);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The watch runs until cancelled.
+        }
+
+        Assert.Equal([ResourceWatchEventType.Added, ResourceWatchEventType.Deleted], seen);
+        Assert.NotEqual(widget.Metadata.ResourceVersion, labelled.Metadata.ResourceVersion);
+    }
+
+    [Fact]
+    public async Task Old_resource_versions_are_gone_once_history_is_bounded()
+    {
+        var store = NewStore(historyLimit: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            await store.CreateAsync(Widget.Create("ns", $"w{i}"), Ct);
+        }
+
+        await Assert.ThrowsAsync<ResourceGoneException>(async () =>
+        {
+            await foreach (var _ in store.WatchAsync(null, "1", null, Ct))
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public void Set_based_selectors_are_refused_with_the_rule()
+    {
+        var error = Assert.Throws<ArgumentException>(() => LabelSelector.Parse("tier in (gold,silver)"));
+        Assert.Contains("labelSelector", error.Message, StringComparison.Ordinal);
+        Assert.True(LabelSelector.Parse("a=b,!c").Matches(new Dictionary<string, string> { ["a"] = "b" }));
+        Assert.False(LabelSelector.Parse("a=b,!c").Matches(new Dictionary<string, string> { ["a"] = "b", ["c"] = "" }));
+    }
+}
