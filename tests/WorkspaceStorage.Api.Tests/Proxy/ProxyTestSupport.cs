@@ -27,7 +27,8 @@ internal sealed class ProxyApi : IAsyncDisposable
 
     public IPresignedUrlRewriter Rewriter => Api.App.Services.GetRequiredService<IPresignedUrlRewriter>();
 
-    public static async Task<ProxyApi> StartAsync(IEnumerable<S3Location> locations, bool enabled = true, TimeSpan? headersTimeout = null)
+    public static async Task<ProxyApi> StartAsync(IEnumerable<S3Location> locations, bool enabled = true, TimeSpan? headersTimeout = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var baseUrl = $"http://127.0.0.1:{FreePort()}/";
         var settings = new Dictionary<string, string?>
@@ -46,6 +47,7 @@ internal sealed class ProxyApi : IAsyncDisposable
             {
                 builder.WebHost.UseUrls(baseUrl.TrimEnd('/'));
                 builder.Services.AddSingleton<IS3ProxyTargets>(targets);
+                configure?.Invoke(builder);
             },
             settings: settings);
         return new ProxyApi(api);
