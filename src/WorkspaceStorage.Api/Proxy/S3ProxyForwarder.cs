@@ -226,7 +226,9 @@ public sealed class S3ProxyForwarder(
                 continue;
             }
 
-            to[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values]);
+            var copied = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values]);
+            // CORS already said "Vary: Origin"; S3's Vary adds to it rather than replacing it.
+            to[name] = string.Equals(name, "Vary", StringComparison.OrdinalIgnoreCase) ? StringValues.Concat(to[name], copied) : copied;
         }
     }
 

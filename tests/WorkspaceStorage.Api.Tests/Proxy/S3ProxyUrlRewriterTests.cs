@@ -129,3 +129,21 @@ public sealed class S3ProxyUrlRewriterTests
         return count;
     }
 }
+
+public sealed class S3ProxyOptionsTests
+{
+    [Theory]
+    [InlineData("Api:S3Proxy:ResponseHeadersTimeout", "00:00:00")]
+    [InlineData("Api:S3Proxy:ConnectTimeout", "-00:00:01")]
+    [InlineData("Api:S3Proxy:PooledConnectionLifetime", "02:00:00")]
+    public async Task BadProxyTimeoutStopsStartUp(string key, string value)
+    {
+        await using var app = Host.TestApi.Build(Testing.Hypha.HyphaTokenFactory.NewSecret(), settings: new Dictionary<string, string?>
+        {
+            ["Api:S3Proxy:Enabled"] = "true",
+            [key] = value,
+        });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+}
