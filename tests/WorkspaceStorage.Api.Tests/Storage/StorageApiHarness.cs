@@ -29,8 +29,11 @@ internal sealed class StorageApiHarness : IAsyncDisposable
     private readonly HttpClient backendHttp;
     private readonly Dictionary<string, string?> settings;
 
-    private StorageApiHarness(RgwTestServer server, Dictionary<string, string?> settings)
+    private readonly Action<WebApplicationBuilder>? configure;
+
+    private StorageApiHarness(RgwTestServer server, Dictionary<string, string?> settings, Action<WebApplicationBuilder>? configure)
     {
+        this.configure = configure;
         Server = server;
         this.settings = settings;
         Location = new S3Location(server.Endpoint, server.Endpoint, server.Region, RgwTestServer.UniqueBucketName("api"));
@@ -61,7 +64,8 @@ internal sealed class StorageApiHarness : IAsyncDisposable
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static async Task<StorageApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null)
+    public static async Task<StorageApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var settings = new Dictionary<string, string?> { ["Storage:TtlSweepPeriod"] = "00:00:01" };
         foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
@@ -69,7 +73,7 @@ internal sealed class StorageApiHarness : IAsyncDisposable
             settings[key] = value;
         }
 
-        var harness = new StorageApiHarness(RgwTestServer.Require(), settings);
+        var harness = new StorageApiHarness(RgwTestServer.Require(), settings, configure);
         await harness.Backend.EnsureBucketAsync(Ct);
         harness.Api = await harness.StartApiAsync();
         return harness;
@@ -92,7 +96,11 @@ internal sealed class StorageApiHarness : IAsyncDisposable
     private bool stopped;
 
     private Task<TestApi> StartApiAsync() =>
-        TestApi.StartAsync(configure: b => b.Services.AddSingleton<IWorkspaceStorageDirectory>(Directory), settings: settings);
+        TestApi.StartAsync(configure: b =>
+        {
+            b.Services.AddSingleton<IWorkspaceStorageDirectory>(Directory);
+            configure?.Invoke(b);
+        }, settings: settings);
 
     /// <summary>A provisioned workspace "ws-{stem}{random}{suffix}" with its own key, registered in the directory.</summary>
     public async Task<WorkspaceStorageHandle> AddWorkspaceAsync(string stem, AccessLevel access = AccessLevel.ReadWrite, bool isPublic = false,

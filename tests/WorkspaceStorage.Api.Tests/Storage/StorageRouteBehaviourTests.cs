@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
@@ -271,6 +272,26 @@ public sealed class StorageRouteBehaviourTests
         Assert.Equal(1, file.GetProperty("size").GetInt64());
         Assert.InRange(file.GetProperty("last_modified").GetDouble(), DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds());
         Assert.Empty((await h.CallOkAsync(w, "list_files", token, new { path = "missing" })).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Every_presigned_URL_passes_through_the_registered_rewriter()
+    {
+        await using var h = await StorageApiHarness.StartAsync(configure: b =>
+            b.Services.AddSingleton<WorkspaceStorage.Api.Presigning.IPresignedUrlRewriter>(new MarkingRewriter()));
+        var w = (await h.AddWorkspaceAsync("rew")).Workspace;
+        var token = h.Token(w, "rw");
+
+        Assert.EndsWith("#rewritten-for-" + w, (await h.CallOkAsync(w, "generate_presigned_url", token, new { path = "a" })).GetString());
+        Assert.EndsWith("#rewritten-for-" + w, (await h.CallOkAsync(w, "get_file", token, new { file_path = "a" })).GetString());
+        Assert.EndsWith("#rewritten-for-" + w, (await h.CallOkAsync(w, "put_file", token, new { file_path = new[] { "a" } })).GetProperty("a").GetString());
+        var parts = (await h.CallOkAsync(w, "put_file_start_multipart", token, new { file_path = "m", part_count = 2 })).GetProperty("parts");
+        Assert.All(parts.EnumerateArray(), p => Assert.EndsWith("#rewritten-for-" + w, p.GetProperty("url").GetString()));
+    }
+
+    private sealed class MarkingRewriter : WorkspaceStorage.Api.Presigning.IPresignedUrlRewriter
+    {
+        public string Rewrite(WorkspaceId workspace, string presignedUrl) => presignedUrl + "#rewritten-for-" + workspace;
     }
 
     private sealed class NonSeekableStream(byte[] content) : Stream
