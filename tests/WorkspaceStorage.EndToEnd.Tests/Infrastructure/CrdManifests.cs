@@ -1,34 +1,26 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using WorkspaceStorage.Operator.LocalMode;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
-/// The CustomResourceDefinitions of crds/, as the API server receives them from `kubectl apply -f crds/`.
+/// The CustomResourceDefinitions of crds/, as `kubectl apply -f crds/` sends them: loaded with the client's own
+/// <see cref="KubernetesYaml.LoadAllFromString"/> (CrdManifestsTests checks that nothing of the YAML is lost on the way).
 /// </summary>
-/// <remarks>
-/// Not <c>KubernetesYaml.LoadAllFromString</c>: it reads untyped fields such as a schema's <c>default</c> into
-/// <c>object</c> as YAML strings, so <c>default: true</c> would reach the API server as <c>"true"</c> and the CRD
-/// would be refused (a boolean field with a string default). The YAML goes through a typed YAML→JSON tree instead
-/// (YAML 1.2 core schema: plain true is a boolean), then the client's own JSON model.
-/// </remarks>
 internal static class CrdManifests
 {
+    public static IEnumerable<string> Files() => Directory.GetFiles(RepositoryRoot.Combine("crds"), "*.yaml").Order(StringComparer.Ordinal);
+
     public static IReadOnlyList<V1CustomResourceDefinition> Load()
     {
         var crds = new List<V1CustomResourceDefinition>();
-        foreach (var file in Directory.GetFiles(RepositoryRoot.Combine("crds"), "*.yaml").Order(StringComparer.Ordinal))
+        foreach (var file in Files())
         {
-            foreach (var document in YamlJson.ParseDocuments(File.ReadAllText(file)))
+            foreach (var document in KubernetesYaml.LoadAllFromString(File.ReadAllText(file)))
             {
-                if (document["kind"]?.GetValue<string>() != "CustomResourceDefinition")
-                {
-                    throw new InvalidOperationException($"{file}: expected only CustomResourceDefinitions, found {document["kind"]}");
-                }
-
-                crds.Add(KubernetesJson.Deserialize<V1CustomResourceDefinition>(document.ToJsonString()));
+                crds.Add(document as V1CustomResourceDefinition
+                    ?? throw new InvalidOperationException($"{file}: expected only CustomResourceDefinitions, found {document?.GetType().Name ?? "an empty document"}"));
             }
         }
 
