@@ -6,7 +6,21 @@ RESULTS := out/test-results
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: test deps build s3-up s3-down clean
+.PHONY: run test bench crds deps build s3-up s3-down clean
+
+## run: with a kubeconfig (WSO_RUN_MODE=cluster), run the operator against that cluster; on a machine with no
+## cluster, start the local Ceph RGW, provision config/samples/ in local mode, start the companion API, and print
+## how to use the credentials. Ctrl-C stops everything.
+run:
+	scripts/run-local.sh
+
+## bench: every benchmark of issue 5 against the local Ceph RGW; prints a table, writes bench/results/*.json.
+bench: deps
+	scripts/bench.sh
+
+## crds: regenerate crds/ and config/crd/bases/ from the C# model (a test fails when they drift).
+crds:
+	WSO_UPDATE_CRDS=1 $(DOTNET) test tests/WorkspaceStorage.Operator.Tests --filter FullyQualifiedName~Crds -v quiet
 
 ## deps: install what the tests need (Ceph RGW, Go + madmin-go as the MinIO oracle). Idempotent.
 deps:

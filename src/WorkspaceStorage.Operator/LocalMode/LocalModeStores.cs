@@ -36,7 +36,8 @@ public sealed record LocalModeOptions(string ManifestDirectory, string OutputDir
 /// <item>A manifest removed = its object deleted; a finalizer keeps the object terminating until the reconciler removes
 ///   it; then the output files go, and so do the Secrets it owned (there is no garbage collector otherwise).</item>
 /// <item>A file that does not parse keeps its previous objects (a half-saved edit is not a deletion); the warning
-///   names the file and position, never the content.</item>
+///   names the file and position, never the content. Before deleting anything the directory is read a second time,
+///   <see cref="LocalModeOptions.Debounce"/> later, so a file caught mid-save (truncated, renamed away) deletes nothing.</item>
 /// <item>At start, WorkspaceStorages and managed Secrets in the output directory are loaded back, so a restart keeps
 ///   the keys it issued, and a manifest deleted while the operator was down still runs its finalizer.</item>
 /// </list>
@@ -124,6 +125,13 @@ public sealed class LocalModeStores : IDisposable
         try
         {
             var desired = ReadManifests();
+            if (applied.Keys.Any(k => !desired.ContainsKey(k)))
+            {
+                // Something would be deleted: look again after a moment. Editors and `cp` replace files in steps
+                // (truncate then write, rename away then back), and a deletion runs the finalizer for real.
+                await Task.Delay(options.Debounce, cancellationToken).ConfigureAwait(false);
+                desired = ReadManifests();
+            }
 
             // Admin Secrets before the backends that name them, backends before the storages that use them.
             foreach (var kind in ManifestKind.All)

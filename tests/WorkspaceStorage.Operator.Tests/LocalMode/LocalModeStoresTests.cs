@@ -174,6 +174,32 @@ public sealed class LocalModeStoresTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_caught_mid_save_deletes_nothing()
+    {
+        await File.WriteAllTextAsync(manifests.Combine("b.yaml"), Backend, Ct);
+        var file = manifests.Combine("ws.yaml");
+        var content = Storage("ws-saved");
+        await File.WriteAllTextAsync(file, content, Ct);
+        using var stores = NewStores();
+        await stores.StartAsync(Ct);
+
+        await File.WriteAllTextAsync(file, "", Ct); // `cp` truncates first …
+        var scan = stores.ScanAsync(Ct);
+        await Task.Delay(50, Ct);
+        await File.WriteAllTextAsync(file, content, Ct); // … and writes a moment later
+        await scan;
+
+        var storage = await stores.WorkspaceStorages.GetAsync(new ResourceKey("default", "ws-saved"), Ct);
+        Assert.NotNull(storage);
+        Assert.Null(storage.Metadata.DeletionTimestamp);
+
+        // A file that stays gone is a deletion.
+        File.Delete(file);
+        await stores.ScanAsync(Ct);
+        Assert.Null(await stores.WorkspaceStorages.GetAsync(new ResourceKey("default", "ws-saved"), Ct));
+    }
+
+    [Fact]
     public async Task A_restart_restores_storages_and_their_secrets_with_matching_owner_uids_and_runs_pending_deletions()
     {
         await File.WriteAllTextAsync(manifests.Combine("b.yaml"), Backend, Ct);

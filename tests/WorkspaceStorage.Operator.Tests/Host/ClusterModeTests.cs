@@ -1,0 +1,60 @@
+using System.Net;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Operator.Tests.LocalMode;
+using WorkspaceStorage.Testing.Kubernetes;
+
+namespace WorkspaceStorage.Operator.Tests.Host;
+
+/// <summary>Cluster mode through a kubeconfig, with leader election: the controllers run once the Lease is held.</summary>
+public sealed class ClusterModeTests : IDisposable
+{
+    private readonly TempDirectory folder = new("cluster");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => folder.Dispose();
+
+    [Fact]
+    public async Task With_leader_election_the_operator_takes_the_lease_becomes_ready_and_reconciles()
+    {
+        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var kubeconfig = folder.Combine("kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, kube.KubeconfigYaml(), Ct);
+        kube.Seed(new WorkspaceStorageResource
+        {
+            Metadata = new V1ObjectMeta { Name = "ws-cluster", NamespaceProperty = "team" },
+            Spec = new WorkspaceStorageSpec { BackendRef = new BackendReference { Name = "absent-backend" } },
+        });
+
+        var app = new OperatorApplication(new OperatorEnvironment
+        {
+            GetEnvironmentVariable = name => name == "POD_NAME" ? "operator-test-pod" : null,
+            ConfigureLogging = logging => logging.AddProvider(NullLoggerProvider.Instance),
+        });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = app.RunAsync(["--kubeconfig", kubeconfig, "--leader-elect", "--lease-namespace", "wso-system", "--lease-name", "wso-test",
+            "--health-addr", "127.0.0.1:0"], stop.Token);
+        var address = await app.Listening.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await http.GetAsync(new Uri(address, "/readyz"), Ct)).StatusCode != HttpStatusCode.OK
+            || kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration != 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not ready, or the WorkspaceStorage was not reconciled");
+            await Task.Delay(100, Ct);
+        }
+
+        var lease = kube.Get<V1Lease>("wso-system", "wso-test");
+        Assert.Equal("operator-test-pod", lease?.Spec?.HolderIdentity);
+        var status = kube.Get<WorkspaceStorageResource>("team", "ws-cluster")!.Status!;
+        Assert.False(status.IsTrue(ConditionTypes.Ready)); // its backend does not exist
+
+        await stop.CancelAsync();
+        Assert.Equal(OperatorApplication.ExitOk, await run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+    }
+}

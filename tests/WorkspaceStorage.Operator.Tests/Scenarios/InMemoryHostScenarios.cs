@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Operator.Configuration;
+using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Operator.Reconciliation;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Testing.S3;
+
+namespace WorkspaceStorage.Operator.Tests.Scenarios;
+
+/// <summary>
+/// OperatorHost built from plain <see cref="IResourceClient{T}"/>/<see cref="IResourceWatcher{T}"/> stores (as the local
+/// directory mode will) and the command line's default backend: a WorkspaceStorage without backendRef becomes Ready.
+/// </summary>
+public sealed class InMemoryHostScenarios
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Default_backend_and_in_memory_stores_provision_a_workspace_without_backendRef()
+    {
+        var rgw = RgwTestServer.Require();
+        var storages = new InMemoryResourceStore<WorkspaceStorageResource>(OperatorStores.WorkspaceStorageDescriptor);
+        var backends = new InMemoryResourceStore<StorageBackendResource>(OperatorStores.StorageBackendDescriptor);
+        var secrets = new InMemoryResourceStore<V1Secret>(ResourceDescriptor.Secrets);
+        var stores = new OperatorStores(storages, storages, backends, backends, secrets, secrets, Events: null);
+        var bucket = RgwTestServer.UniqueBucketName("mem");
+        var defaults = new DefaultBackendOptions(StorageBackendType.CephRgw, rgw.Endpoint.ToString(), rgw.Endpoint.ToString(), rgw.Region, bucket, rgw.Admin, PathStyle: true);
+        using var host = new OperatorHost(stores, new OperatorHostOptions { DefaultBackend = defaults, BackendRetry = ScenarioHarness.FastRetry },
+            NullLoggerFactory.Instance);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = Task.Run(() => host.RunAsync(stop.Token), Ct);
+        var workspace = WorkspaceId.Parse($"ws-mem{Guid.NewGuid().ToString("N")[..10]}");
+        try
+        {
+            await storages.CreateAsync(new WorkspaceStorageResource
+            {
+                Metadata = new V1ObjectMeta { Name = "local", NamespaceProperty = "default" },
+                Spec = new WorkspaceStorageSpec { Workspace = workspace.Value },
+            }, Ct);
+
+            var watch = Stopwatch.StartNew();
+            WorkspaceStorageResource? ready;
+            while (!((ready = await storages.GetAsync(new ResourceKey("default", "local"), Ct))?.Status?.IsTrue(ConditionTypes.Ready) ?? false))
+            {
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "not Ready in 20 s: " +
+                    string.Join("; ", ready?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}") ?? []));
+                await Task.Delay(50, Ct);
+            }
+
+            Assert.Equal("", ready!.Status!.Backend);
+            Assert.Equal(bucket, ready.Status.Bucket);
+            var key = CredentialSecretLayout.ReadCredentials((await secrets.GetAsync(new ResourceKey("default", "local-s3"), Ct))!.Data)!;
+            using var client = rgw.CreateAwsS3Client(key);
+            var put = await client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = workspace.Prefix + "x.txt", ContentBody = "x" }, Ct);
+            Assert.Equal(HttpStatusCode.OK, put.HttpStatusCode);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            var backend = (await host.Resolver.ResolveAsync(null, CancellationToken.None)).Backend;
+            await backend.DeleteWorkspaceAsync(workspace, DataDeletion.Delete, CancellationToken.None);
+        }
+    }
+}
