@@ -4,6 +4,7 @@ using Prometheus;
 using Scalar.AspNetCore;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
+using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Services;
 using WorkspaceStorage.Api.Storage;
 
@@ -72,6 +73,7 @@ public static class ApiApplication
         services.AddHealthChecks();
         services.AddOpenApi();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddS3Proxy();
     }
 
     private static void ConfigurePipeline(WebApplication app)
@@ -103,6 +105,7 @@ public static class ApiApplication
         app.MapScalarApiReference().SkipHyphaAuthentication();
         app.MapS3StorageServiceDescription();
         app.MapWorkspaceStorage();
+        app.MapS3Proxy();
     }
 
     /// <summary>CORS as Hypha sets it: origin echoed (or the configured list), credentials, any method and header (Range included), and the range/ETag headers exposed.</summary>

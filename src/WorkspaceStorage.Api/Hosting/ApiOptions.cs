@@ -18,6 +18,9 @@ public sealed class ApiOptions
     /// so browser apps served from anywhere keep working; list origins to narrow it.
     /// </summary>
     public List<string> CorsOrigins { get; set; } = [];
+
+    /// <summary>The <c>/s3</c> proxy (<c>Api:S3Proxy</c>), off by default.</summary>
+    public Proxy.S3ProxyOptions S3Proxy { get; set; } = new();
 }
 
 internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
@@ -54,6 +57,7 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
             }
         }
 
+        options.S3Proxy.Validate(failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
