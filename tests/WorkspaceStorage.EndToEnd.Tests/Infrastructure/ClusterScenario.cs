@@ -142,6 +142,25 @@ internal sealed class ClusterScenario : IAsyncDisposable
             return (done, resource, DescribeStatus(resource));
         }, Ct);
 
+    /// <summary>`kubectl wait --for=condition=Ready wsb/&lt;name&gt;`.</summary>
+    public Task WaitBackendReadyAsync() =>
+        Eventually.WaitAsync($"StorageBackend {BackendName} to be Ready", Converge, async ct =>
+        {
+            var backend = await Kubernetes.CustomObjects.GetClusterCustomObjectAsync<StorageBackendResource>(ApiGroup.Group, ApiGroup.Version,
+                ApiGroup.StorageBackendPlural, BackendName, ct);
+            var conditions = backend.Status?.Conditions ?? [];
+            var ready = conditions.Any(c => c.Type == ConditionTypes.Ready && c.Status == "True")
+                && backend.Status!.ObservedGeneration == backend.Metadata.Generation;
+            return (ready, JsonSerializer.Serialize(conditions.Select(c => new { c.Type, c.Status, c.Reason, c.Message })));
+        }, Ct);
+
+    /// <summary>Every event message in this scenario's namespace (what `kubectl get events` shows).</summary>
+    public async Task<IReadOnlyList<string>> EventMessagesAsync()
+    {
+        var events = await Kubernetes.CoreV1.ListNamespacedEventAsync(Namespace, cancellationToken: Ct);
+        return [.. events.Items.Select(e => $"{e.Reason}: {e.Message}")];
+    }
+
     public Task WaitGoneAsync(string name) =>
         Eventually.WaitAsync($"WorkspaceStorage {Namespace}/{name} to be gone (finalizer removed)", Converge, async ct =>
         {
