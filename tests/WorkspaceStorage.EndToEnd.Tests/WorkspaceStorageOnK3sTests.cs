@@ -221,6 +221,12 @@ public sealed class WorkspaceStorageOnK3sTests(K3sCluster cluster)
             ["credentials"] = new JsonObject { ["rotationInterval"] = "720h", ["existingSecretRef"] = new JsonObject { ["name"] = "mine" } },
         }));
         Assert.Contains("rotationInterval cannot be combined with existingSecretRef", byok, StringComparison.Ordinal);
+
+        // Its backend never existed, so nothing was provisioned: let it go without the operator (as docs/deploy.md
+        // describes for a stuck finalizer) rather than waiting for the cleanup's timeout.
+        await scenario.DeleteWorkspaceStorageAsync(name);
+        await scenario.PatchWorkspaceStorageAsync(name, """{"metadata":{"finalizers":null}}""");
+        await scenario.WaitGoneAsync(name);
     }
 
     private void AssertNoSecretInLogs(AwsCredentials workspace, AwsCredentials admin)
