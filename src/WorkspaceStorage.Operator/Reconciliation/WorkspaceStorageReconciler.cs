@@ -233,6 +233,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
         else
         {
+            var provisionedSomething = await HasProvisionedAsync(resource, validation.Value, cancellationToken).ConfigureAwait(false);
             try
             {
                 var backend = await resolver.ResolveAsync(backendName, cancellationToken).ConfigureAwait(false);
@@ -241,6 +242,12 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
                 message = policy == DeletionPolicy.Delete
                     ? $"Removed the identity, keys and policies of workspace '{workspace}' and every object under {workspace.Prefix}"
                     : $"Removed the identity, keys and policies of workspace '{workspace}'; data under {workspace.Prefix} retained";
+            }
+            catch (BackendConfigurationException error) when (!provisionedSomething)
+            {
+                // A backend that never existed (a typo in backendRef) must not block deletion forever: nothing was
+                // recorded as made there (no status, no Secret), so there is nothing to orphan.
+                message = $"Nothing was provisioned ({error.Message}); finalizer removed";
             }
             catch (Exception error) when (error is BackendConfigurationException or StorageBackendException)
             {
@@ -283,6 +290,24 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         await events.RecordAsync(resource, EventSeverity.Normal, "Deleted", message, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Finalized WorkspaceStorage {Namespace}/{Name}: {Outcome}", resource.Metadata.NamespaceProperty, resource.Metadata.Name, message);
         return ReconcileResult.Done;
+    }
+
+    /// <summary>Whether anything may exist on the backend for <paramref name="resource"/>: a status naming the workspace, or its Secret (written before any key).</summary>
+    private async Task<bool> HasProvisionedAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage? spec, CancellationToken cancellationToken)
+    {
+        if (resource.Status?.Workspace is not null || resource.Status?.AccessKeyId is not null)
+        {
+            return true;
+        }
+
+        var secretName = resource.Status?.SecretName ?? spec?.SecretName;
+        if (secretName is null)
+        {
+            return false;
+        }
+
+        var secret = await secrets.GetAsync(new ResourceKey(resource.Metadata.NamespaceProperty, secretName), cancellationToken).ConfigureAwait(false);
+        return secret is not null && IsOwnedBy(secret, resource);
     }
 
     /// <summary>The key state after this reconcile.</summary>

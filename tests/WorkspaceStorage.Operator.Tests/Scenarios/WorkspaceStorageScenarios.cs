@@ -307,6 +307,13 @@ public sealed class WorkspaceStorageScenarios
         Assert.Empty(h.BackendCalls.Calls);
         Assert.True(h.Get("bad-id")!.Status.IsTrue(ConditionTypes.Stalled));
         Assert.True(h.Get("no-backend")!.Status.IsTrue(ConditionTypes.Stalled));
+
+        // A backendRef typo must not block deletion: nothing was made, so the finalizer goes.
+        Assert.Contains(ResourceMetadata.Finalizer, h.Get("no-backend")!.Metadata.Finalizers);
+        await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "no-backend"), Ct);
+        await ScenarioHarness.ReconcileOnceAsync(reconciler, "no-backend");
+        Assert.Null(h.Get("no-backend"));
+        Assert.Empty(h.BackendCalls.Calls);
     }
 
     [Fact]
