@@ -89,7 +89,8 @@ osd data = $DIR/osd/\$cluster-\$id
 
 [osd]
 osd objectstore = memstore
-memstore device bytes = 1073741824
+# Objects live in RAM; the device only allocates what is written. 3 GiB leaves room for the 256 MiB streaming tests.
+memstore device bytes = 3221225472
 
 [client]
 objecter tick interval = 0.5
@@ -99,6 +100,11 @@ rgw frontends = beast endpoint=127.0.0.1:$PORT
 rgw thread pool size = 64
 rgw sts key = $STS_KEY
 rgw s3 auth use sts = true
+# Deleted objects wait for garbage collection (2 h by default) and keep their RAM meanwhile: collect within seconds,
+# or repeated streaming tests fill the memstore and RGW stops answering.
+rgw gc obj min wait = 2
+rgw gc processor period = 2
+rgw gc processor max time = 2
 rgw data = $DIR/rgw
 CONF
 }
