@@ -40,7 +40,7 @@ public sealed class StreamingMemoryTests
             GC.Collect();
             using var sampler = new MemorySampler();
 
-            using (var generated = new GeneratedStream(Size, seed: 42))
+            using (var generated = new PatternStream(Size, seed: 42))
             using (var request = h.Request(HttpMethod.Put, $"/{w}/files/big/blob.bin", token, new StreamContent(generated, 81920)))
             {
                 request.Content!.Headers.ContentLength = Size;
@@ -50,7 +50,7 @@ public sealed class StreamingMemoryTests
 
             var uploadPeak = sampler.Snapshot();
             byte[] expectedHash;
-            using (var reference = new GeneratedStream(Size, seed: 42))
+            using (var reference = new PatternStream(Size, seed: 42))
             {
                 expectedHash = await SHA256.HashDataAsync(reference, Ct);
             }
@@ -132,58 +132,5 @@ public sealed class StreamingMemoryTests
                 stop.Token.WaitHandle.WaitOne(20);
             }
         }
-    }
-
-    /// <summary>Deterministic pseudo-random bytes produced on demand (xorshift), so neither side ever holds the body.</summary>
-    private sealed class GeneratedStream(long length, ulong seed) : Stream
-    {
-        private long position;
-        private ulong state = seed | 1;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position { get => position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = (int)Math.Min(buffer.Length, length - position);
-            for (var i = 0; i < n; i++)
-            {
-                if ((position + i) % 8 == 0)
-                {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                }
-
-                buffer[i] = (byte)(state >> (int)(((position + i) % 8) * 8));
-            }
-
-            position += n;
-            return n;
-        }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

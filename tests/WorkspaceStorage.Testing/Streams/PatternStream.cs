@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
 
-namespace WorkspaceStorage.Storage.Tests.S3;
+namespace WorkspaceStorage.Testing.Streams;
 
 /// <summary>
 /// A read-only, non-seekable stream of <c>length</c> deterministic bytes, generated on the fly: large uploads in
 /// tests without holding the data. <see cref="OnRead"/> lets a test sample memory while the transfer runs.
 /// </summary>
-internal sealed class PatternStream(long length, int seed = 7) : Stream
+public sealed class PatternStream(long length, int seed = 7) : Stream
 {
     private long position;
 
@@ -23,6 +23,18 @@ internal sealed class PatternStream(long length, int seed = 7) : Stream
     public override long Position { get => position; set => throw new NotSupportedException(); }
 
     public static byte At(long index, int seed) => (byte)((index * 31) ^ (index >> 11) ^ seed);
+
+    /// <summary>The first <paramref name="length"/> bytes of the pattern, for small bodies held in memory.</summary>
+    public static byte[] Bytes(int length, int seed = 7)
+    {
+        var bytes = new byte[length];
+        for (var i = 0; i < length; i++)
+        {
+            bytes[i] = At(i, seed);
+        }
+
+        return bytes;
+    }
 
     /// <summary>SHA-256 of the whole pattern, computed in chunks.</summary>
     public static byte[] Hash(long length, int seed = 7)
