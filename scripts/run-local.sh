@@ -12,11 +12,16 @@
 #   3. runs the operator with --local-dir on the samples (config/samples, rewritten into out/run-samples when the RGW
 #      port or keys differ from the samples') and --output-dir out/local,
 #   4. waits until every sample WorkspaceStorage is Ready, prints what was provisioned and a usage line (checked),
-#   5. keeps running (edit or delete files in the samples directory and watch out/local follow) until Ctrl-C;
-#      then stops the operator and, if this script started it, the RGW.
+#   5. starts the companion API on 127.0.0.1:$WSO_API_PORT reading out/local (local workspace source, /s3 proxy on),
+#      with a JWT secret generated for the session (out/api-jwt-secret, mode 0600, never printed), waits for /readyz,
+#      mints a dev token for the usage workspace (WorkspaceStorage.Api dev-token) into out/local/dev-token-<W> (0600),
+#      and prints curl lines for it (checked before they are shown),
+#   6. keeps running (edit or delete files in the samples directory and watch out/local follow) until Ctrl-C;
+#      then stops the API, the operator and, if this script started it, the RGW.
 #
 # Settings (environment): WSO_S3_PORT / WSO_S3_DIR (RGW, see s3-test-server.sh), WSO_OUTPUT_DIR (default out/local),
-# WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180).
+# WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180),
+# WSO_API_PORT (default 9527), WSO_API=0 (do not start the API).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,8 +76,14 @@ if ! scripts/s3-test-server.sh status >/dev/null 2>&1; then
 fi
 
 operator_pid=""
+api_pid=""
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$api_pid" ] && kill -0 "$api_pid" 2>/dev/null; then
+    log "stopping the API (pid $api_pid)"
+    kill -TERM "$api_pid" 2>/dev/null || true
+    wait "$api_pid" 2>/dev/null || true
+  fi
   if [ -n "$operator_pid" ] && kill -0 "$operator_pid" 2>/dev/null; then
     log "stopping the operator (pid $operator_pid)"
     kill -TERM "$operator_pid" 2>/dev/null || true
@@ -149,6 +160,79 @@ else
 fi
 rm -f "$check"
 
+# ---- the companion API, reading the operator's output (local workspace source) ----
+API_PORT=${WSO_API_PORT:-9527}
+API_URL=http://127.0.0.1:$API_PORT
+API_PROJECT=src/WorkspaceStorage.Api
+API_LOG=out/api-local.log
+api_usage=""
+if [ "${WSO_API:-1}" != 0 ]; then
+  log "building the companion API"
+  dotnet build "$API_PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$API_PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly; die "API build failed"; }
+  API_DLL=$API_PROJECT/bin/Release/net10.0/WorkspaceStorage.Api.dll
+  # Secrets go to 0600 files, never to the terminal or a command line.
+  umask 077
+  JWT_FILE=$ROOT/out/api-jwt-secret
+  [ -s "$JWT_FILE" ] || head -c 48 /dev/urandom | base64 | tr -d '\n=' > "$JWT_FILE"
+  ADMIN_FILE=$ROOT/out/api-backend-admin-secret
+  printf '%s' "$WSO_TEST_S3_ADMIN_SECRET_KEY" > "$ADMIN_FILE"
+  chmod 600 "$JWT_FILE" "$ADMIN_FILE"
+  umask 022
+  backend=$(field "$(ls "$OUT"/workspacestorages/*/*.yaml | head -n 1)" backend)
+  backend=${backend:-local-ceph}
+  bucket_of_backend=$first_bucket
+  first_workspace=""
+  for f in "$OUT"/workspacestorages/*/*.yaml; do
+    if [ "$OUT/secrets/$(basename "$(dirname "$f")")/$(field "$f" secretName).yaml" = "$first_secret" ]; then first_workspace=$(field "$f" workspace); fi
+  done
+  (
+    export ASPNETCORE_URLS=$API_URL DOTNET_ENVIRONMENT=Production
+    export Api__WorkspaceSource=local Api__LocalOutputDir=$ROOT/$OUT Api__PublicBaseUrl=$API_URL Api__S3Proxy__Enabled=true
+    export Hypha__JwtSecretFile=$JWT_FILE
+    exec env "Storage__Backends__${backend}__Type=ceph-rgw" \
+      "Storage__Backends__${backend}__Endpoint=$ENDPOINT" \
+      "Storage__Backends__${backend}__Region=$WSO_TEST_S3_REGION" \
+      "Storage__Backends__${backend}__Bucket=$bucket_of_backend" \
+      "Storage__Backends__${backend}__AdminAccessKeyId=$WSO_TEST_S3_ADMIN_ACCESS_KEY" \
+      "Storage__Backends__${backend}__AdminSecretAccessKeyFile=$ADMIN_FILE" \
+      dotnet "$API_DLL"
+  ) >"$API_LOG" 2>&1 &
+  api_pid=$!
+  log "API started (pid $api_pid) on $API_URL, logs: $API_LOG"
+  deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -sf -m 2 "$API_URL/readyz" >/dev/null; do
+    kill -0 "$api_pid" 2>/dev/null || { tail -n 20 "$API_LOG" >&2; die "the API exited"; }
+    [ $SECONDS -lt $deadline ] || { tail -n 20 "$API_LOG" >&2; die "timed out after ${READY_TIMEOUT}s waiting for $API_URL/readyz"; }
+    sleep 0.5
+  done
+
+  TOKEN_FILE=$OUT/dev-token-$first_workspace
+  ( umask 077; Hypha__JwtSecretFile=$JWT_FILE dotnet "$API_DLL" dev-token --workspace "$first_workspace" --permission rw --ttl 8h > "$TOKEN_FILE" ) \
+    || die "could not mint a dev token"
+  # The curl lines, run before they are shown: upload a file, then list the workspace through the s3-storage service.
+  check=$(mktemp); echo "uploaded through the API by scripts/run-local.sh at $(date -u +%FT%TZ)" > "$check"
+  TOKEN=$(cat "$TOKEN_FILE")
+  put_out=$(curl -s -H "Authorization: Bearer $TOKEN" -T "$check" "$API_URL/$first_workspace/files/run-local-api-check.txt" || true)
+  list_out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API_URL/$first_workspace/services/s3-storage/list_files" || true)
+  unset TOKEN
+  rm -f "$check"
+  if [[ $put_out == *'"success":true'* ]] && [[ $list_out == *run-local-api-check.txt* ]]; then
+    api_verified="checked: uploaded $first_workspace/files/run-local-api-check.txt and listed it through the API"
+  else
+    api_verified="WARNING: the API check failed (PUT: ${put_out:0:200}; list: ${list_out:0:200})"
+  fi
+  api_usage=$(cat <<APIUSAGE
+
+Use a workspace through the companion API ($API_URL, Hypha token for $first_workspace in $TOKEN_FILE, 8h):
+  TOKEN=\$(cat $TOKEN_FILE)
+  curl -H "Authorization: Bearer \$TOKEN" -T ./file $API_URL/$first_workspace/files/file
+  curl -H "Authorization: Bearer \$TOKEN" "$API_URL/$first_workspace/services/s3-storage/list_files"
+($api_verified)
+API logs: $API_LOG
+APIUSAGE
+)
+fi
+
 cat <<USAGE
 
 Use a workspace's storage (its own key, confined to its prefix):
@@ -156,9 +240,10 @@ Use a workspace's storage (its own key, confined to its prefix):
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 cp ./file "s3://$first_bucket/${first_prefix}file"
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 ls "s3://$first_bucket/$first_prefix"
 ($verified)
+$api_usage
 
 Edit or delete manifests in $SAMPLES and watch $OUT follow. Probes and metrics: http://$HEALTH/{healthz,readyz,metrics}
-Running; Ctrl-C stops the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
+Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
 USAGE
 
 wait "$operator_pid"

@@ -7,6 +7,7 @@ using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Services;
 using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;
 
@@ -46,6 +47,8 @@ public static class ApiApplication
 
         AddServices(builder.Services);
         configure?.Invoke(builder);
+        // After configure: its settings may choose the source, and a directory it registered wins.
+        builder.Services.AddWorkspaceSource(WorkspaceSourceSelection.Choose(builder.Configuration));
 
         var app = builder.Build();
         ConfigurePipeline(app);

@@ -17,7 +17,8 @@ namespace WorkspaceStorage.Api.Storage;
 public static class StorageServiceRegistration
 {
     /// <summary>
-    /// Registers the storage services. Replace <see cref="IWorkspaceStorageDirectory"/> (tests: an
+    /// Registers the storage services (the <see cref="IWorkspaceStorageDirectory"/> itself comes from
+    /// <see cref="WorkspaceSourceSelection.AddWorkspaceSource"/>, once configuration is complete). Replace <see cref="IWorkspaceStorageDirectory"/> (tests: an
     /// <see cref="InMemoryWorkspaceDirectory"/>), <see cref="ISweepLease"/> (a Kubernetes Lease in a cluster) or
     /// <see cref="IPresignedUrlRewriter"/> (the /s3 proxy) after this runs.
     /// </summary>
@@ -26,13 +27,6 @@ public static class StorageServiceRegistration
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.TryAddSingleton(_ => new S3ClientFactory());
-        services.TryAddSingleton<IWorkspaceStorageDirectory>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return string.IsNullOrEmpty(storage.LocalModeDirectory)
-                ? new InMemoryWorkspaceDirectory()
-                : ActivatorUtilities.CreateInstance<LocalModeWorkspaceDirectory>(sp);
-        });
         // Authorisation asks the same directory whether W is public (plus the configured Api:PublicWorkspaces).
         services.TryAddSingleton<IWorkspaceDirectory>(sp => new PublicWorkspacesOf(
             sp.GetRequiredService<IWorkspaceStorageDirectory>(),

@@ -34,7 +34,9 @@ public sealed class KustomizeDefaultTests
                 "Deployment/workspace-storage-api",
                 "Deployment/workspace-storage-operator",
                 "Namespace/workspace-storage-system",
+                "Role/workspace-storage-api-ttl-sweep",
                 "Role/workspace-storage-leader-election",
+                "RoleBinding/workspace-storage-api-ttl-sweep",
                 "RoleBinding/workspace-storage-leader-election",
                 "Service/workspace-storage-api",
                 "ServiceAccount/workspace-storage-api",
@@ -170,6 +172,24 @@ public sealed class KustomizeDefaultTests
     {
         var grants = Grants(Single("ClusterRole", "workspace-storage-api"));
         Assert.All(grants, g => Assert.Matches(":(get|list|watch)$", g));
+        // The informers of the Kubernetes workspace directory need exactly these.
+        foreach (var resource in new[] { "workspacestorage.hypha.amun.ai/workspacestorages", "workspacestorage.hypha.amun.ai/storagebackends", "/secrets" })
+        {
+            foreach (var verb in new[] { "get", "list", "watch" })
+            {
+                Assert.Contains($"{resource}:{verb}", grants);
+            }
+        }
+    }
+
+    [Fact]
+    public void Api_may_only_hold_the_TTL_sweep_lease_in_its_own_namespace()
+    {
+        Assert.Equal(
+            new SortedSet<string>(StringComparer.Ordinal) { "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update" },
+            Grants(Single("Role", "workspace-storage-api-ttl-sweep")));
+        var binding = Single("RoleBinding", "workspace-storage-api-ttl-sweep");
+        Assert.Equal("workspace-storage-api", (string?)binding["subjects"]![0]!["name"]);
     }
 
     [Fact]

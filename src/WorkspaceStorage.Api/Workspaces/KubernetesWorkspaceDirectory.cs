@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Text;
+using k8s.Models;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Api.Workspaces;
+
+/// <summary>The API's view of the cluster: watchers for the three informers and a client for admin Secrets.</summary>
+public sealed record KubernetesDirectorySources(
+    IResourceWatcher<WorkspaceStorageResource> WorkspaceStorages,
+    IResourceWatcher<StorageBackendResource> StorageBackends,
+    IResourceWatcher<V1Secret> SecretWatcher,
+    IResourceClient<V1Secret> Secrets)
+{
+    public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
+        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
+
+    public static ResourceDescriptor StorageBackendDescriptor { get; } =
+        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.StorageBackendPlural, ApiGroup.StorageBackendKind, Namespaced: false);
+
+    public static KubernetesDirectorySources FromKubernetes(k8s.IKubernetes kubernetes, ResourceClientOptions? options = null)
+    {
+        var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
+        return new KubernetesDirectorySources(
+            new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options),
+            new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options),
+            secrets, secrets);
+    }
+}
+
+/// <summary>
+/// Workspaces from the cluster: informers on WorkspaceStorages, StorageBackends and the operator's credential Secrets
+/// (label <c>app.kubernetes.io/managed-by=workspace-storage-operator</c>). W is served only by a WorkspaceStorage whose
+/// Ready condition is True and whose <c>status.workspace</c> is W; W's key comes from its Secret (<c>status.secretName</c>),
+/// so a rotation is picked up with the Secret's watch event. Backends (temporary credentials, TTL bookkeeping) are built
+/// with the operator's <see cref="IStorageBackendFactory"/> from the StorageBackend and its admin Secret, read on demand
+/// and rebuilt when the StorageBackend's generation or the admin Secret's resourceVersion changes.
+/// </summary>
+public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, IDisposable
+{
+    private readonly Informer<WorkspaceStorageResource> storages;
+    private readonly Informer<StorageBackendResource> backends;
+    private readonly Informer<V1Secret> secrets;
+    private readonly IResourceClient<V1Secret> secretClient;
+    private readonly IStorageBackendFactory factory;
+    private readonly TimeProvider clock;
+    private readonly ILogger logger;
+    private readonly ConcurrentDictionary<string, BackendEntry> backendCache = new(StringComparer.Ordinal);
+    private readonly IDisposable storageEvents;
+    private volatile Dictionary<string, ResourceKey>? index;
+
+    public KubernetesWorkspaceDirectory(KubernetesDirectorySources sources, IStorageBackendFactory factory, string? watchNamespace,
+        TimeProvider clock, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        this.factory = factory;
+        this.clock = clock;
+        secretClient = sources.Secrets;
+        logger = loggers.CreateLogger<KubernetesWorkspaceDirectory>();
+        storages = new Informer<WorkspaceStorageResource>(sources.WorkspaceStorages, ApiGroup.WorkspaceStoragePlural,
+            new InformerOptions { Namespace = watchNamespace }, loggers.CreateLogger("Informer.WorkspaceStorages"));
+        backends = new Informer<StorageBackendResource>(sources.StorageBackends, ApiGroup.StorageBackendPlural,
+            new InformerOptions(), loggers.CreateLogger("Informer.StorageBackends"));
+        secrets = new Informer<V1Secret>(sources.SecretWatcher, "secrets",
+            new InformerOptions { Namespace = watchNamespace, LabelSelector = $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}" },
+            loggers.CreateLogger("Informer.Secrets"));
+        // The workspace → WorkspaceStorage index is rebuilt lazily after any change.
+        storageEvents = storages.AddEventHandler(_ => index = null);
+    }
+
+    /// <summary>How long an admin Secret read is trusted before its resourceVersion is checked again.</summary>
+    public TimeSpan AdminSecretRecheck { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>True once all three informers listed their resources (readiness).</summary>
+    public bool HasSynced => storages.HasSynced && backends.HasSynced && secrets.HasSynced;
+
+    /// <summary>Runs the informers until <paramref name="cancellationToken"/> ends.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(storages.RunAsync(cancellationToken), backends.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken));
+
+    public async Task WaitForSyncAsync(CancellationToken cancellationToken)
+    {
+        await storages.WaitForSyncAsync(cancellationToken);
+        await backends.WaitForSyncAsync(cancellationToken);
+        await secrets.WaitForSyncAsync(cancellationToken);
+    }
+
+    public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(FindReady(workspace) is { } resource && IsPublic(resource));
+
+    public async ValueTask<WorkspaceStorageHandle?> FindAsync(WorkspaceId workspace, CancellationToken cancellationToken)
+    {
+        if (FindReady(workspace) is not { } resource)
+        {
+            return null;
+        }
+
+        var status = resource.Status!;
+        var ns = resource.Metadata.NamespaceProperty;
+        var secretName = status.SecretName ?? resource.Spec.Secret?.Name ?? resource.Metadata.Name;
+        var key = secrets.Get(new ResourceKey(ns, secretName)) is { } secret ? CredentialSecretLayout.ReadCredentials(secret.Data) : null;
+        if (key is null)
+        {
+            logger.LogWarning("WorkspaceStorage {Namespace}/{Name} is Ready but its Secret {Secret} is missing or has no key",
+                ns, resource.Metadata.Name, secretName);
+            return null;
+        }
+
+        var backendName = status.Backend ?? resource.Spec.BackendRef?.Name;
+        if (string.IsNullOrEmpty(backendName) || backends.Get(new ResourceKey(null, backendName)) is not { } backendResource)
+        {
+            logger.LogWarning("WorkspaceStorage {Namespace}/{Name}: StorageBackend '{Backend}' is not known", ns, resource.Metadata.Name, backendName);
+            return null;
+        }
+
+        var backend = await BackendAsync(backendResource, cancellationToken);
+        var location = backend.Location with
+        {
+            Bucket = status.Bucket ?? backend.Location.Bucket,
+            PublicEndpoint = Uri.TryCreate(status.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : backend.Location.PublicEndpoint,
+        };
+        var access = resource.Spec.Access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite;
+        return new WorkspaceStorageHandle(workspace, location, key, access, IsPublic(resource), backend.Issuer,
+            location.Bucket == backend.Location.Bucket ? backend.Admin : null);
+    }
+
+    public async ValueTask<IReadOnlyList<BucketBookkeeping>> ListBookkeepingBucketsAsync(CancellationToken cancellationToken)
+    {
+        var buckets = new List<BucketBookkeeping>();
+        foreach (var resource in backends.List())
+        {
+            var backend = await BackendAsync(resource, cancellationToken);
+            if (backend.Admin is not null)
+            {
+                buckets.Add(new BucketBookkeeping(backend.Location, backend.Admin));
+            }
+        }
+
+        return [.. buckets.DistinctBy(b => (b.Location.Endpoint.GetLeftPart(UriPartial.Authority), b.Location.Bucket))];
+    }
+
+    public void Dispose()
+    {
+        storageEvents.Dispose();
+        foreach (var entry in backendCache.Values)
+        {
+            entry.Owned?.Dispose();
+        }
+    }
+
+    private static bool IsPublic(WorkspaceStorageResource resource) =>
+        resource.Metadata.Annotations?.TryGetValue(LocalModeWorkspaceDirectory.PublicAnnotation, out var value) == true
+        && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+
+    private WorkspaceStorageResource? FindReady(WorkspaceId workspace)
+    {
+        var current = index ?? BuildIndex();
+        return current.TryGetValue(workspace.Value, out var key) && storages.Get(key) is { } resource && IsServing(resource, workspace.Value)
+            ? resource
+            : null;
+    }
+
+    private static bool IsServing(WorkspaceStorageResource resource, string workspace) =>
+        resource.Metadata.DeletionTimestamp is null
+        && resource.Status is { } status
+        && status.IsTrue(ConditionTypes.Ready)
+        && string.Equals(status.Workspace, workspace, StringComparison.Ordinal);
+
+    private Dictionary<string, ResourceKey> BuildIndex()
+    {
+        var built = new Dictionary<string, ResourceKey>(StringComparer.Ordinal);
+        foreach (var resource in storages.List())
+        {
+            if (resource.Status?.Workspace is { Length: > 0 } workspace && IsServing(resource, workspace))
+            {
+                built[workspace] = ResourceKey.Of(resource);
+            }
+        }
+
+        index = built;
+        return built;
+    }
+
+    private async Task<BackendEntry> BackendAsync(StorageBackendResource resource, CancellationToken cancellationToken)
+    {
+        var name = resource.Metadata.Name;
+        var spec = resource.Spec;
+        var now = clock.GetUtcNow();
+        if (backendCache.TryGetValue(name, out var cached) && cached.Generation == resource.Metadata.Generation && now - cached.CheckedAt < AdminSecretRecheck)
+        {
+            return cached;
+        }
+
+        var secretRef = spec.AdminCredentialsSecretRef;
+        V1Secret? secret = null;
+        try
+        {
+            secret = await secretClient.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning("Could not read the admin Secret {Namespace}/{Secret} of StorageBackend {Backend}: {Error}",
+                secretRef.Namespace, secretRef.Name, name, ex.GetType().Name);
+            if (cached is not null)
+            {
+                return cached;
+            }
+        }
+
+        var version = $"{resource.Metadata.Generation}/{secret?.Metadata.ResourceVersion}";
+        if (cached is not null && cached.Version == version)
+        {
+            var refreshed = cached with { CheckedAt = now };
+            backendCache[name] = refreshed;
+            return refreshed;
+        }
+
+        var endpoint = new Uri(spec.Endpoint);
+        var location = new S3Location(endpoint, new Uri(spec.PublicEndpoint ?? spec.Endpoint), spec.Region, spec.Bucket, spec.PathStyle);
+        var admin = secret is null ? null : ReadPair(secret, secretRef.AccessKeyIdKey, secretRef.SecretAccessKeyKey);
+        OwnedBackend? owned = null;
+        ITemporaryCredentialIssuer issuer = NoTemporaryCredentialIssuer.Instance;
+        if (admin is not null)
+        {
+            owned = factory.Create(new BackendSettings(spec.Type, endpoint, location.PublicEndpoint, spec.Region, spec.Bucket, admin, spec.PathStyle, spec.CaBundle));
+            issuer = new BackendTemporaryCredentialIssuer(owned.Backend);
+            logger.LogInformation("Built backend client for StorageBackend {Backend} (generation {Generation})", name, resource.Metadata.Generation);
+        }
+        else
+        {
+            logger.LogWarning("StorageBackend {Backend}: admin Secret {Namespace}/{Secret} missing or incomplete; no temporary credentials or TTL",
+                name, secretRef.Namespace, secretRef.Name);
+        }
+
+        var entry = new BackendEntry(resource.Metadata.Generation, version, now, location, admin, issuer, owned);
+        if (backendCache.TryGetValue(name, out var previous) && !ReferenceEquals(previous, entry))
+        {
+            // In-flight calls may still hold the previous backend briefly; its pool is the shared one unless it had a CA bundle.
+            previous.Owned?.Dispose();
+        }
+
+        backendCache[name] = entry;
+        return entry;
+    }
+
+    private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
+    {
+        var data = new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal);
+        foreach (var (key, value) in secret.StringData ?? new Dictionary<string, string>())
+        {
+            data.TryAdd(key, Encoding.UTF8.GetBytes(value));
+        }
+
+        return CredentialSecretLayout.ReadCredentials(data, idKey, secretKey);
+    }
+
+    private sealed record BackendEntry(long? Generation, string Version, DateTimeOffset CheckedAt, S3Location Location, AwsCredentials? Admin,
+        ITemporaryCredentialIssuer Issuer, OwnedBackend? Owned)
+    {
+        public override string ToString() => $"BackendEntry {{ Version = {Version}, Bucket = {Location.Bucket} }}";
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Storage.S3;
+
+namespace WorkspaceStorage.Api.Workspaces;
+
+/// <summary>Where the API reads workspaces from (<c>Api:WorkspaceSource</c>).</summary>
+public enum WorkspaceSource
+{
+    /// <summary>Held in memory, filled by the host (tests, benchmarks).</summary>
+    Memory,
+
+    /// <summary>The operator's local-mode output directory (<c>Api:LocalOutputDir</c> or <c>Storage:LocalModeDirectory</c>).</summary>
+    Local,
+
+    /// <summary>The cluster: informers on WorkspaceStorages, StorageBackends and the operator's Secrets.</summary>
+    Kubernetes,
+}
+
+/// <summary>
+/// Chooses and registers the <see cref="IWorkspaceStorageDirectory"/>. <c>Api:WorkspaceSource</c> = kubernetes | local |
+/// memory; without it: local when a local output directory is configured, kubernetes when KUBERNETES_SERVICE_HOST is set
+/// or a kubeconfig is given (<c>--kubeconfig</c> / <c>Kubernetes:Kubeconfig</c>), memory otherwise.
+/// </summary>
+public static class WorkspaceSourceSelection
+{
+    public static WorkspaceSource Choose(IConfiguration configuration)
+    {
+        var configured = configuration["Api:WorkspaceSource"];
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return Enum.TryParse<WorkspaceSource>(configured, ignoreCase: true, out var source) && Enum.IsDefined(source)
+                ? source
+                : throw new OptionsValidationException("Api:WorkspaceSource", typeof(WorkspaceSource),
+                    [$"Api:WorkspaceSource must be one of kubernetes, local, memory (was '{configured}')"]);
+        }
+
+        if (!string.IsNullOrEmpty(LocalDirectory(configuration)))
+        {
+            return WorkspaceSource.Local;
+        }
+
+        return !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(Kubeconfig(configuration))
+            ? WorkspaceSource.Kubernetes
+            : WorkspaceSource.Memory;
+    }
+
+    internal static string? LocalDirectory(IConfiguration configuration) =>
+        configuration["Api:LocalOutputDir"] is { Length: > 0 } dir ? dir : configuration["Storage:LocalModeDirectory"];
+
+    internal static string? Kubeconfig(IConfiguration configuration) =>
+        configuration["Kubernetes:Kubeconfig"] is { Length: > 0 } path ? path : configuration["kubeconfig"];
+
+    /// <summary>Registers the directory for <paramref name="source"/> (as a fallback: a host's own registration wins).</summary>
+    public static IServiceCollection AddWorkspaceSource(this IServiceCollection services, WorkspaceSource source)
+    {
+        switch (source)
+        {
+            case WorkspaceSource.Local:
+                services.TryAddSingleton<IWorkspaceStorageDirectory>(sp =>
+                {
+                    var configuration = sp.GetRequiredService<IConfiguration>();
+                    var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+                    var root = LocalDirectory(configuration) ?? throw new InvalidOperationException("Api:LocalOutputDir is not set");
+                    return new LocalModeWorkspaceDirectory(root,
+                        new ConfiguredBackends(storage, sp.GetRequiredService<S3ClientFactory>(), sp.GetRequiredService<ILoggerFactory>()),
+                        sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalModeWorkspaceDirectory>>());
+                });
+                break;
+            case WorkspaceSource.Kubernetes:
+                services.TryAddSingleton(sp =>
+                {
+                    var configuration = sp.GetRequiredService<IConfiguration>();
+                    var kubeconfig = Kubeconfig(configuration);
+                    var config = string.IsNullOrEmpty(kubeconfig)
+                        ? k8s.KubernetesClientConfiguration.InClusterConfig()
+                        : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+                    return KubernetesDirectorySources.FromKubernetes(new k8s.Kubernetes(config));
+                });
+                services.TryAddSingleton(sp =>
+                {
+                    var loggers = sp.GetRequiredService<ILoggerFactory>();
+                    var clock = sp.GetRequiredService<TimeProvider>();
+                    return new KubernetesWorkspaceDirectory(sp.GetRequiredService<KubernetesDirectorySources>(),
+                        new StorageBackendFactory(NullBackendCallObserver.Instance, loggers, time: clock),
+                        sp.GetRequiredService<IConfiguration>()["Kubernetes:WatchNamespace"] is { Length: > 0 } ns ? ns : null,
+                        clock, loggers);
+                });
+                services.TryAddSingleton<IWorkspaceStorageDirectory>(sp => sp.GetRequiredService<KubernetesWorkspaceDirectory>());
+                services.AddHostedService<KubernetesDirectoryRunner>();
+                services.AddReadinessCheck<KubernetesDirectorySyncCheck>("workspace-informers");
+                break;
+            default:
+                services.TryAddSingleton<IWorkspaceStorageDirectory, InMemoryWorkspaceDirectory>();
+                break;
+        }
+
+        return services;
+    }
+}
+
+/// <summary>Runs the Kubernetes directory's informers for the life of the process.</summary>
+internal sealed class KubernetesDirectoryRunner(KubernetesWorkspaceDirectory directory) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => directory.RunAsync(stoppingToken);
+}
+
+/// <summary>/readyz stays 503 until the informers listed WorkspaceStorages, StorageBackends and Secrets once.</summary>
+internal sealed class KubernetesDirectorySyncCheck(KubernetesWorkspaceDirectory directory) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(directory.HasSynced
+            ? HealthCheckResult.Healthy("informers synced")
+            : HealthCheckResult.Unhealthy("waiting for the WorkspaceStorage, StorageBackend and Secret informers to sync"));
+}

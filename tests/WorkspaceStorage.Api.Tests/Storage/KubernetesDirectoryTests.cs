@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
+using WorkspaceStorage.Api.Tests.Host;
+using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Testing.Kubernetes;
+
+namespace WorkspaceStorage.Api.Tests.Storage;
+
+/// <summary>
+/// The API with <c>Api:WorkspaceSource=kubernetes</c> against the in-process Kubernetes API server and the real RGW:
+/// WorkspaceStorages, StorageBackends and Secrets are seeded as the operator would write them.
+/// </summary>
+public sealed class KubernetesDirectoryTests
+{
+    private const string Namespace = "team-a";
+    private const string AdminNamespace = "wso-system";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Ready_workspace_gets_presigned_urls_signed_with_its_own_key_and_not_ready_or_deleted_ones_get_404()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var backendName = SeedBackend(kube, h);
+        var ready = await h.AddWorkspaceAsync("kready");
+        var notReady = await h.AddWorkspaceAsync("knotready");
+        SeedWorkspace(kube, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
+        SeedWorkspace(kube, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
+
+        await using var api = await StartApiAsync(kube);
+        var token = api.Tokens.ForWorkspace(ready.Workspace.Value, "rw");
+
+        var url = await PresignPutAsync(api, ready.Workspace, token, "k8s/hello.txt");
+        Assert.Contains(Uri.EscapeDataString(ready.Key.AccessKeyId + "/"), url, StringComparison.Ordinal);
+        using (var urlClient = StorageApiHarness.UrlClient())
+        using (var put = await urlClient.PutAsync(new Uri(url), new StringContent("via the cluster directory"), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        Assert.Equal("via the cluster directory", Encoding.UTF8.GetString((await h.ReadObjectAsync($"{ready.Workspace}/k8s/hello.txt"))!));
+
+        var notReadyToken = api.Tokens.ForWorkspace(notReady.Workspace.Value, "rw");
+        using (var response = await CallAsync(api, notReady.Workspace, "list_files", notReadyToken))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        Assert.True(kube.Delete(KubeResources.WorkspaceStorages, Namespace, "ready"));
+        await EventuallyAsync(async () =>
+        {
+            using var response = await CallAsync(api, ready.Workspace, "list_files", token);
+            return response.StatusCode == HttpStatusCode.NotFound;
+        }, "the deleted WorkspaceStorage is no longer served");
+    }
+
+    [Fact]
+    public async Task A_rotated_key_in_the_Secret_is_used_after_the_watch_event()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var backendName = SeedBackend(kube, h);
+        var w = await h.AddWorkspaceAsync("krotate");
+        SeedWorkspace(kube, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        await using var api = await StartApiAsync(kube);
+        var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
+        Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
+
+        var rotated = AccessKeyGenerator.Generate();
+        await h.Backend.EnsureKeyAsync(w.Workspace, rotated, Ct);
+        kube.Seed(CredentialSecret("rotating-creds", rotated));
+
+        await EventuallyAsync(async () =>
+            (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(rotated.AccessKeyId + "/"), StringComparison.Ordinal),
+            "presigned URLs are signed with the rotated key");
+        using var urlClient = StorageApiHarness.UrlClient();
+        using var put = await urlClient.PutAsync(new Uri(await PresignPutAsync(api, w.Workspace, token, "b.txt")), new StringContent("rotated"), Ct);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readyz_waits_for_the_informers_to_sync()
+    {
+        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var failing = kube.FailRequests(503, r => r.Type == KubeResources.Secrets);
+        await using var api = await StartApiAsync(kube);
+        using (var response = await api.Client.GetAsync("/readyz", Ct))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        failing.Dispose();
+        await EventuallyAsync(async () =>
+        {
+            using var response = await api.Client.GetAsync("/readyz", Ct);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "/readyz turns ready once the Secret informer lists");
+    }
+
+    private static async Task<TestApi> StartApiAsync(KubeTestServer kube)
+    {
+        var api = await TestApi.StartAsync(
+            configure: b => b.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(kube.CreateClient())),
+            settings: new Dictionary<string, string?> { ["Api:WorkspaceSource"] = "kubernetes" });
+        return api;
+    }
+
+    private static async Task WaitReadyAsync(TestApi api) =>
+        await EventuallyAsync(async () =>
+        {
+            using var response = await api.Client.GetAsync("/readyz", Ct);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "/readyz");
+
+    private static async Task<string> PresignPutAsync(TestApi api, WorkspaceId workspace, string token, string path)
+    {
+        await WaitReadyAsync(api);
+        using var response = await CallAsync(api, workspace, "generate_presigned_url", token, new { path, client_method = "put_object" });
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"generate_presigned_url: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.GetString()!;
+    }
+
+    private static async Task<HttpResponseMessage> CallAsync(TestApi api, WorkspaceId workspace, string method, string token, object? arguments = null)
+    {
+        await WaitReadyAsync(api);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/{workspace}/services/s3-storage/{method}")
+        {
+            Content = JsonContent.Create(arguments ?? new Dictionary<string, object>()),
+        };
+        request.Headers.Authorization = new("Bearer", token);
+        return await api.Client.SendAsync(request, Ct);
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting: {what}");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    private static string SeedBackend(KubeTestServer kube, StorageApiHarness h)
+    {
+        var name = "rgw-" + StorageApiHarness.RandomPart();
+        kube.Seed(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
+            Data = new Dictionary<string, byte[]>
+            {
+                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(h.Server.Admin.AccessKeyId),
+                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(h.Server.Admin.SecretAccessKey),
+            },
+        });
+        kube.Seed(new StorageBackendResource
+        {
+            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
+            Spec = new StorageBackendSpec
+            {
+                Type = StorageBackendType.CephRgw,
+                Endpoint = h.Server.Endpoint.ToString(),
+                Region = h.Server.Region,
+                Bucket = h.Location.Bucket,
+                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
+            },
+        });
+        return name;
+    }
+
+    private static void SeedWorkspace(KubeTestServer kube, string name, WorkspaceId workspace, AwsCredentials key, string backend, string bucket, bool isReady)
+    {
+        var status = new WorkspaceStorageStatus
+        {
+            Workspace = workspace.Value,
+            Backend = backend,
+            Bucket = bucket,
+            Prefix = workspace.Prefix,
+            SecretName = name + "-creds",
+            AccessKeyId = key.AccessKeyId,
+        };
+        status.Set(ConditionTypes.Ready, isReady ? "True" : "False", isReady ? ConditionReasons.Reconciled : ConditionReasons.BackendUnavailable,
+            "seeded by the test", null, DateTimeOffset.UtcNow);
+        kube.Seed(new WorkspaceStorageResource
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace },
+            Spec = new WorkspaceStorageSpec { Workspace = workspace.Value, BackendRef = new BackendReference { Name = backend } },
+            Status = status,
+        });
+        kube.Seed(CredentialSecret(name + "-creds", key));
+    }
+
+    private static V1Secret CredentialSecret(string name, AwsCredentials key) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = Namespace,
+            Labels = new Dictionary<string, string> { [ResourceMetadata.ManagedByLabel] = ResourceMetadata.ManagedByValue },
+        },
+        Data = new Dictionary<string, byte[]>
+        {
+            [CredentialSecretLayout.AwsAccessKeyId] = Encoding.UTF8.GetBytes(key.AccessKeyId),
+            [CredentialSecretLayout.AwsSecretAccessKey] = Encoding.UTF8.GetBytes(key.SecretAccessKey),
+        },
+    };
+}
