@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using System.Globalization;
 using System.Text.Json;
 using WorkspaceStorage.Api.Errors;
@@ -27,7 +28,10 @@ public sealed class ServiceArguments
             values[name] = FromQuery(name, raw);
         }
 
-        if (HttpMethods.IsPost(request.Method) && (request.ContentLength is null or > 0))
+        // A POST with its arguments in the query string and no body at all (curl -X POST, no Content-Length and not
+        // chunked) is Hypha's documented form for the multipart routes: only a body that can exist is parsed.
+        var canHaveBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        if (HttpMethods.IsPost(request.Method) && canHaveBody && (request.ContentLength is null or > 0))
         {
             if (request.ContentLength > MaxBodyBytes)
             {

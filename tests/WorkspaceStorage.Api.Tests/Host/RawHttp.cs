@@ -9,14 +9,24 @@ namespace WorkspaceStorage.Api.Tests.Host;
 /// </summary>
 internal static class RawHttp
 {
-    public static async Task<(int Status, string Body)> GetAsync(Uri server, string target, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    public static Task<(int Status, string Body)> GetAsync(Uri server, string target, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken) =>
+        SendAsync(server, "GET", target, headers, body: null, cancellationToken);
+
+    /// <summary>
+    /// Sends one request as written. A null <paramref name="body"/> sends no Content-Length at all, as <c>curl -X POST</c>
+    /// without data does (HttpClient always adds <c>Content-Length: 0</c>). HTTP/1.1 responses may come chunked: compare
+    /// bodies by content, not byte for byte.
+    /// </summary>
+    public static async Task<(int Status, string Body)> SendAsync(Uri server, string method, string target, IReadOnlyDictionary<string, string> headers,
+        string? body, CancellationToken cancellationToken, string version = "HTTP/1.0")
     {
         using var client = new TcpClient();
         await client.ConnectAsync(server.Host, server.Port, cancellationToken);
         await using var stream = client.GetStream();
 
+        var bytes = body is null ? [] : Encoding.UTF8.GetBytes(body);
         var request = new StringBuilder()
-            .Append("GET ").Append(target).Append(" HTTP/1.0\r\n")
+            .Append(method).Append(' ').Append(target).Append(' ').Append(version).Append("\r\n")
             .Append("Host: ").Append(server.Authority).Append("\r\n")
             .Append("Connection: close\r\n");
         foreach (var (name, value) in headers)
@@ -24,8 +34,14 @@ internal static class RawHttp
             request.Append(name).Append(": ").Append(value).Append("\r\n");
         }
 
+        if (body is not null)
+        {
+            request.Append("Content-Length: ").Append(bytes.Length).Append("\r\n");
+        }
+
         request.Append("\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), cancellationToken);
+        await stream.WriteAsync(bytes, cancellationToken);
 
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var response = await reader.ReadToEndAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Api.Tests.Host;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -187,6 +188,21 @@ public sealed class HyphaChecklistTests
         Assert.Equal(HttpStatusCode.OK, download.StatusCode);
         Assert.Equal("video/mp4", download.Content.Headers.ContentType?.MediaType);
         Assert.Equal(content, await download.Content.ReadAsByteArrayAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Multipart_HTTP_create_takes_its_arguments_from_the_query_of_a_POST_with_no_body_at_all()
+    {
+        // curl -X POST "…/create-multipart-upload?path=…&part_count=…" sends neither a body nor a Content-Length.
+        await using var h = await StorageApiHarness.StartAsync();
+        var w = (await h.AddWorkspaceAsync("mpuq")).Workspace;
+
+        var (status, body) = await RawHttp.SendAsync(h.Api.BaseAddress, "POST", $"/{w}/create-multipart-upload?path=q.bin&part_count=2",
+            new Dictionary<string, string> { ["Authorization"] = "Bearer " + h.Token(w, "rw") }, body: null, Ct, version: "HTTP/1.1");
+
+        Assert.Equal(200, status);
+        Assert.Contains("\"upload_id\"", body, StringComparison.Ordinal);
+        Assert.Contains("part_number", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Api.Tests.Host;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -342,24 +343,6 @@ public sealed class StorageSecurityTests
         Assert.NotEqual(handle!.Key.AccessKeyId, first.GetProperty("access_key_id").GetString());
     }
 
-    private static async Task<(int Status, string Body)> RawAsync(Uri server, string method, string target, string token, string? body)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(server.Host, server.Port, Ct);
-        await using var stream = client.GetStream();
-        var bytes = body is null ? [] : Encoding.UTF8.GetBytes(body);
-        var request = new StringBuilder()
-            .Append(method).Append(' ').Append(target).Append(" HTTP/1.0\r\n")
-            .Append("Host: ").Append(server.Authority).Append("\r\n")
-            .Append("Authorization: Bearer ").Append(token).Append("\r\n")
-            .Append("Content-Length: ").Append(bytes.Length).Append("\r\n")
-            .Append("Connection: close\r\n\r\n");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), Ct);
-        await stream.WriteAsync(bytes, Ct);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var response = await reader.ReadToEndAsync(Ct);
-        var status = int.Parse(response.AsSpan(9, 3), provider: null);
-        var bodyStart = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        return (status, bodyStart < 0 ? string.Empty : response[(bodyStart + 4)..]);
-    }
+    private static Task<(int Status, string Body)> RawAsync(Uri server, string method, string target, string token, string? body) =>
+        RawHttp.SendAsync(server, method, target, new Dictionary<string, string> { ["Authorization"] = "Bearer " + token }, body ?? string.Empty, Ct);
 }
