@@ -9,8 +9,8 @@
 # Local mode (the default; also the fallback without a kubeconfig), for a fresh machine:
 #   1. installs what is missing (scripts/install-deps.sh; awscli),
 #   2. starts the project's local Ceph RGW (scripts/s3-test-server.sh up) unless it already runs,
-#   3. runs the operator with --local-dir on the samples (config/samples, rewritten into out/run-samples when the RGW
-#      port or keys differ from the samples') and --output-dir out/local,
+#   3. runs the operator with --local-dir on a copy of the samples (config/samples → out/run-samples, pointed at this
+#      RGW) and --output-dir out/local,
 #   4. waits until every sample WorkspaceStorage is Ready, prints what was provisioned and a usage line (checked),
 #   5. starts the companion API on 127.0.0.1:$WSO_API_PORT reading out/local (local workspace source, /s3 proxy on),
 #      with a JWT secret generated for the session (out/api-jwt-secret, mode 0600, never printed), waits for /readyz,
@@ -98,20 +98,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The samples point at http://127.0.0.1:7480 with the test server's admin keys; rewrite them when this RGW differs.
+# The operator watches a copy of the samples, so editing or deleting manifests to try it never touches the
+# repository; the copy points at this RGW (the samples name http://127.0.0.1:7480 and the test server's admin keys).
 eval "$(scripts/s3-test-server.sh env)"
-if [ "$WSO_S3_PORT" != 7480 ] || ! grep -q "$WSO_TEST_S3_ADMIN_ACCESS_KEY" "$SAMPLES"/*.yaml; then
-  generated=out/run-samples
-  rm -rf "$generated"; mkdir -p "$generated"
-  for f in "$SAMPLES"/*.yaml; do
-    [ "$(basename "$f")" = kustomization.yaml ] && continue
-    sed -e "s#http://127.0.0.1:7480#$ENDPOINT#g" \
-        -e "s#AWS_ACCESS_KEY_ID: .*#AWS_ACCESS_KEY_ID: $WSO_TEST_S3_ADMIN_ACCESS_KEY#" \
-        -e "s#AWS_SECRET_ACCESS_KEY: .*#AWS_SECRET_ACCESS_KEY: $WSO_TEST_S3_ADMIN_SECRET_KEY#" "$f" > "$generated/$(basename "$f")"
-  done
-  chmod 600 "$generated"/*.yaml
-  SAMPLES=$generated
-fi
+generated=out/run-samples
+rm -rf "$generated"; mkdir -p "$generated"
+for f in "$SAMPLES"/*.yaml; do
+  [ "$(basename "$f")" = kustomization.yaml ] && continue
+  sed -e "s#http://127.0.0.1:7480#$ENDPOINT#g" \
+      -e "s#AWS_ACCESS_KEY_ID: .*#AWS_ACCESS_KEY_ID: $WSO_TEST_S3_ADMIN_ACCESS_KEY#" \
+      -e "s#AWS_SECRET_ACCESS_KEY: .*#AWS_SECRET_ACCESS_KEY: $WSO_TEST_S3_ADMIN_SECRET_KEY#" "$f" > "$generated/$(basename "$f")"
+done
+chmod 600 "$generated"/*.yaml
+SAMPLES=$generated
 
 log "building the operator"
 dotnet build "$PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly; die "build failed"; }
