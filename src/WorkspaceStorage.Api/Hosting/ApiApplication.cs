@@ -5,6 +5,7 @@ using Scalar.AspNetCore;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Services;
+using WorkspaceStorage.Api.Storage;
 
 namespace WorkspaceStorage.Api.Hosting;
 
@@ -62,11 +63,8 @@ public static class ApiApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<HyphaTokenVerifier>();
         services.AddSingleton<WorkspaceAuthorizer>();
-        services.TryAddSingleton<IWorkspaceDirectory>(sp =>
-        {
-            var publicWorkspaces = sp.GetRequiredService<IOptions<ApiOptions>>().Value.PublicWorkspaces;
-            return publicWorkspaces.Count == 0 ? new PrivateWorkspaceDirectory() : new StaticWorkspaceDirectory(publicWorkspaces);
-        });
+        // The storage routes' directory also answers "is W public?" (plus Api:PublicWorkspaces).
+        services.AddWorkspaceStorage();
         services.AddSingleton<ApiMetrics>();
 
         services.AddCors();
@@ -104,6 +102,7 @@ public static class ApiApplication
         app.MapOpenApi().SkipHyphaAuthentication();
         app.MapScalarApiReference().SkipHyphaAuthentication();
         app.MapS3StorageServiceDescription();
+        app.MapWorkspaceStorage();
     }
 
     /// <summary>CORS as Hypha sets it: origin echoed (or the configured list), credentials, any method and header (Range included), and the range/ETag headers exposed.</summary>

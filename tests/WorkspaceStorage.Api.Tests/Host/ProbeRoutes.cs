@@ -49,7 +49,7 @@ internal static class ProbeRoutes
         {
             var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
-        }).RequireWorkspacePermission(Permission.Read);
+        }).RequireWorkspacePermission(Permission.Read).WithOrder(-1); // wins over the real GET file route, which has the same template
 
         app.MapGet("/s3/{bucket}/{**key}", (string bucket, string key) => Results.Json(new { bucket, key })).SkipHyphaAuthentication();
 

@@ -1,0 +1,202 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using WorkspaceStorage.Api.Auth;
+using WorkspaceStorage.Api.Errors;
+using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Api.Paths;
+using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Storage.S3;
+
+namespace WorkspaceStorage.Api.Files;
+
+/// <summary>
+/// <c>/{workspace}/files/{path}</c>: GET (r; ranges, directory listing for paths ending in '/'), HEAD (r), PUT (rw,
+/// streamed to S3) and DELETE (rw; a whole directory when the path ends in '/'). Bodies stream both ways through a
+/// pooled buffer; nothing is held whole in memory.
+/// </summary>
+public static class FileRoutes
+{
+    public const string RouteTemplate = "/{workspace}/files/{**path}";
+
+    /// <summary>Most children a directory GET returns.</summary>
+    public const int MaxDirectoryChildren = 10000;
+
+    public static IEndpointRouteBuilder MapFileRoutes(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet(RouteTemplate, GetAsync)
+            .RequireWorkspacePermission(Permission.Read)
+            .AddEndpointFilter<StorageErrorFilter>()
+            .WithName("GetFile")
+            .WithSummary("Download a file (Range supported), or list a directory when the path ends in '/'.");
+        endpoints.MapMethods(RouteTemplate, [HttpMethods.Head], HeadAsync)
+            .RequireWorkspacePermission(Permission.Read)
+            .AddEndpointFilter<StorageErrorFilter>()
+            .WithName("HeadFile");
+        endpoints.MapPut(RouteTemplate, PutAsync)
+            .RequireWorkspacePermission(Permission.ReadWrite)
+            .AllowUnlimitedRequestBody()
+            .AddEndpointFilter<StorageErrorFilter>()
+            .WithName("PutFile")
+            .WithSummary("Upload a file; the body is streamed to S3.");
+        endpoints.MapDelete(RouteTemplate, DeleteAsync)
+            .RequireWorkspacePermission(Permission.ReadWrite)
+            .AddEndpointFilter<StorageErrorFilter>()
+            .WithName("DeleteFile")
+            .WithSummary("Delete a file, or a whole directory when the path ends in '/'.");
+        return endpoints;
+    }
+
+    private static async Task<ResolvedWorkspace> ResolveAsync(HttpContext context, WorkspaceStorageResolver resolver) =>
+        await resolver.ResolveAsync(context.GetWorkspaceAccess().AllowedWorkspace, context.RequestAborted);
+
+    private static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics)
+    {
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var storage = await ResolveAsync(context, resolver);
+        var cancellationToken = context.RequestAborted;
+        if (file.IsDirectory)
+        {
+            var children = await WorkspaceListing.ListAsync(storage.Client, file.Key, 0, MaxDirectoryChildren, cancellationToken);
+            if (children.Count == 0)
+            {
+                return ApiErrors.NotFound($"Directory not found or empty: {path}");
+            }
+
+            return Results.Json(new Dictionary<string, object>
+            {
+                ["success"] = true,
+                ["type"] = "directory",
+                ["name"] = file.Name,
+                ["children"] = children,
+            });
+        }
+
+        // One "bytes=a-b", "a-" or "-n" range is passed on; anything else (several ranges, garbage) gets the whole file, as RFC 9110 allows.
+        S3ByteRange? range = S3ByteRange.TryParse(context.Request.Headers.Range.ToString(), out var parsed) ? parsed : null;
+        await using var result = await WorkspaceObjects.GetAsync(storage.Client, file.Key, range, cancellationToken);
+        var response = context.Response;
+        switch (result?.Status)
+        {
+            case null:
+                return ApiErrors.NotFound($"File not found: {path}");
+            case S3GetStatus.RangeNotSatisfiable:
+                var size = result.ObjectSize ?? (await WorkspaceObjects.HeadAsync(storage.Client, file.Key, cancellationToken))?.ContentLength;
+                if (size is { } total)
+                {
+                    response.Headers.ContentRange = $"bytes */{total.ToString(CultureInfo.InvariantCulture)}";
+                }
+
+                return ApiErrors.RangeNotSatisfiable($"range {range} is not satisfiable");
+        }
+
+        response.StatusCode = result.HttpStatus;
+        response.ContentType = WorkspaceFiles.GuessContentType(file.Name);
+        response.ContentLength = result.ContentLength;
+        response.Headers.AcceptRanges = "bytes";
+        if (result.Status == S3GetStatus.PartialContent && result.ContentRange is not null)
+        {
+            response.Headers.ContentRange = result.ContentRange;
+        }
+
+        SetValidators(response, result.ETag, result.LastModified);
+        await StreamCopy.CopyAsync(result.Body, response.Body, long.MaxValue, n => metrics.AddStreamedBytes(StreamDirection.Download, n), cancellationToken);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    {
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var storage = await ResolveAsync(context, resolver);
+        var response = context.Response;
+        if (file.IsDirectory)
+        {
+            var page = await storage.Client.ListAsync(file.Key, "/", maxKeys: 2, cancellationToken: context.RequestAborted);
+            var empty = page.CommonPrefixes.Count == 0 && page.Objects.All(o => o.Key == file.Key);
+            response.ContentType = "application/json; charset=utf-8";
+            return Results.StatusCode(empty ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
+        }
+
+        var metadata = await WorkspaceObjects.HeadAsync(storage.Client, file.Key, context.RequestAborted);
+        if (metadata is null)
+        {
+            return Results.StatusCode(StatusCodes.Status404NotFound);
+        }
+
+        response.ContentType = WorkspaceFiles.GuessContentType(file.Name);
+        response.ContentLength = metadata.ContentLength;
+        response.Headers.AcceptRanges = "bytes";
+        SetValidators(response, metadata.ETag, metadata.LastModified);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
+        IOptions<StorageOptions> options)
+    {
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        if (file.IsDirectory)
+        {
+            return ApiErrors.BadRequest("path", "must name a file, not a directory (it is empty or ends in '/')");
+        }
+
+        var storage = await ResolveAsync(context, resolver);
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
+        var contentType = string.IsNullOrEmpty(request.ContentType) ? WorkspaceFiles.GuessContentType(file.Name) : request.ContentType;
+        string etag;
+        long length;
+        if (request.ContentLength is { } declared)
+        {
+            length = declared;
+            etag = await storage.Client.PutAsync(file.Key, request.Body, declared, contentType, cancellationToken);
+        }
+        else
+        {
+            // No length: S3 (RGW) needs one, so spool to a temporary file under a size cap, never to memory.
+            var directory = string.IsNullOrEmpty(options.Value.SpoolDirectory) ? Path.GetTempPath() : options.Value.SpoolDirectory;
+            await using var spool = new FileStream(Path.Combine(directory, "wso-upload-" + Guid.NewGuid().ToString("N")), FileMode.CreateNew,
+                FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            length = await StreamCopy.CopyAsync(request.Body, spool, options.Value.ChunkedUploadLimitBytes, null, cancellationToken);
+            spool.Position = 0;
+            etag = await storage.Client.PutAsync(file.Key, spool, length, contentType, cancellationToken);
+        }
+
+        metrics.AddStreamedBytes(StreamDirection.Upload, length);
+        if (!string.IsNullOrEmpty(etag))
+        {
+            context.Response.Headers.ETag = etag;
+        }
+
+        return Results.Json(new Dictionary<string, object> { ["success"] = true, ["message"] = "File uploaded successfully" });
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    {
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var storage = await ResolveAsync(context, resolver);
+        var removed = await WorkspaceFiles.RemoveAsync(storage.Client, file, context.RequestAborted);
+        if (!removed && !file.IsDirectory)
+        {
+            return ApiErrors.NotFound($"File not found: {path}");
+        }
+
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["success"] = true,
+            ["message"] = file.IsDirectory ? $"Directory deleted: {path}" : $"File deleted: {path}",
+        });
+    }
+
+    private static void SetValidators(HttpResponse response, string? etag, DateTimeOffset? lastModified)
+    {
+        if (!string.IsNullOrEmpty(etag))
+        {
+            response.Headers.ETag = etag;
+        }
+
+        if (lastModified is { } modified)
+        {
+            response.Headers.LastModified = modified.ToString("R", CultureInfo.InvariantCulture);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Options;
+
+namespace WorkspaceStorage.Api.Storage;
+
+/// <summary>Settings of the storage routes. Bound from the <c>Storage</c> configuration section.</summary>
+public sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>Lifetime of credentials from generate_credential (RGW raises anything under 15 min to 15 min).</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>PUT /files bodies without Content-Length are spooled to a temporary file up to this size (413 beyond).</summary>
+    public long ChunkedUploadLimitBytes { get; set; } = 5L * 1024 * 1024 * 1024;
+
+    /// <summary>Where chunked uploads are spooled; the system temp directory when empty.</summary>
+    public string? SpoolDirectory { get; set; }
+
+    /// <summary>How often the TTL sweeper runs (Hypha's --s3-cleanup-period, 300 s).</summary>
+    public TimeSpan TtlSweepPeriod { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// How long a TTL marker waits for its upload after the upload URL expired (multipart uploads may be completed
+    /// later than their part URLs expire).
+    /// </summary>
+    public TimeSpan TtlUploadGrace { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Name of the Kubernetes Lease that elects the one replica running the TTL sweep. Used when the API runs in a
+    /// cluster (KUBERNETES_SERVICE_HOST set); the namespace is <see cref="TtlSweepLeaseNamespace"/> or the pod's own.
+    /// </summary>
+    public string TtlSweepLeaseName { get; set; } = "workspace-storage-api-ttl-sweep";
+
+    public string? TtlSweepLeaseNamespace { get; set; }
+
+    /// <summary>HMAC key for multipart upload tokens; derived from the Hypha JWT secret when empty.</summary>
+    public string? UploadTokenKey { get; set; }
+
+    /// <summary>
+    /// The operator's local-mode output directory (<c>secrets/&lt;ns&gt;/&lt;name&gt;.yaml</c>,
+    /// <c>workspacestorages/&lt;ns&gt;/&lt;name&gt;.yaml</c>). When set, workspaces are read from it.
+    /// </summary>
+    public string? LocalModeDirectory { get; set; }
+
+    /// <summary>Storage backends by name (a WorkspaceStorage status names its backend), for the local-mode directory.</summary>
+    public Dictionary<string, StorageBackendSettings> Backends { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One backend the API reaches: its S3 endpoints and admin key (for temporary credentials and TTL bookkeeping).</summary>
+public sealed class StorageBackendSettings
+{
+    /// <summary>"ceph-rgw" or "minio".</summary>
+    public string Type { get; set; } = "ceph-rgw";
+
+    public string? Endpoint { get; set; }
+
+    public string? PublicEndpoint { get; set; }
+
+    public string Region { get; set; } = "us-east-1";
+
+    public string Bucket { get; set; } = "hypha-workspaces";
+
+    public string? AdminAccessKeyId { get; set; }
+
+    public string? AdminSecretAccessKey { get; set; }
+
+    /// <summary>A file holding the admin secret key (trailing newline dropped); alternative to <see cref="AdminSecretAccessKey"/>.</summary>
+    public string? AdminSecretAccessKeyFile { get; set; }
+
+    public override string ToString() => $"StorageBackendSettings {{ Type = {Type}, Endpoint = {Endpoint}, Bucket = {Bucket}, AdminAccessKeyId = {AdminAccessKeyId} }}";
+}
+
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        var failures = new List<string>();
+        if (options.CredentialLifetime < TimeSpan.FromMinutes(15) || options.CredentialLifetime > TimeSpan.FromHours(12))
+        {
+            failures.Add("Storage:CredentialLifetime must be between 00:15:00 and 12:00:00");
+        }
+
+        if (options.ChunkedUploadLimitBytes < 1)
+        {
+            failures.Add("Storage:ChunkedUploadLimitBytes must be positive");
+        }
+
+        if (options.TtlSweepPeriod < TimeSpan.FromMilliseconds(100))
+        {
+            failures.Add("Storage:TtlSweepPeriod must be at least 100 ms");
+        }
+
+        foreach (var (backendName, backend) in options.Backends)
+        {
+            if (!Uri.TryCreate(backend.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            {
+                failures.Add($"Storage:Backends:{backendName}:Endpoint must be an absolute http(s) URL");
+            }
+
+            if (backend.PublicEndpoint is not null && !Uri.TryCreate(backend.PublicEndpoint, UriKind.Absolute, out _))
+            {
+                failures.Add($"Storage:Backends:{backendName}:PublicEndpoint must be an absolute http(s) URL");
+            }
+
+            if (backend.Type is not ("ceph-rgw" or "minio"))
+            {
+                failures.Add($"Storage:Backends:{backendName}:Type must be ceph-rgw or minio");
+            }
+
+            if (string.IsNullOrEmpty(backend.AdminAccessKeyId) || (string.IsNullOrEmpty(backend.AdminSecretAccessKey) && string.IsNullOrEmpty(backend.AdminSecretAccessKeyFile)))
+            {
+                failures.Add($"Storage:Backends:{backendName} needs AdminAccessKeyId and AdminSecretAccessKey (or AdminSecretAccessKeyFile)");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

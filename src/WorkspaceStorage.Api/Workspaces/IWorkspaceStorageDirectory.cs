@@ -1,0 +1,19 @@
+using WorkspaceStorage.Api.Auth;
+using WorkspaceStorage.Core.Workspaces;
+
+namespace WorkspaceStorage.Api.Workspaces;
+
+/// <summary>
+/// The workspace directory the storage routes need: <see cref="IWorkspaceDirectory.IsPublicAsync"/> for
+/// authorisation plus W's storage. Implementations: <see cref="InMemoryWorkspaceDirectory"/> (tests, benchmarks),
+/// <see cref="LocalModeWorkspaceDirectory"/> (the operator's local-mode output directory); a Kubernetes-backed one
+/// (informers on WorkspaceStorage and Secrets) implements the same interface.
+/// </summary>
+public interface IWorkspaceStorageDirectory : IWorkspaceDirectory
+{
+    /// <summary>W's storage, or null when W has none (the routes answer 404).</summary>
+    ValueTask<WorkspaceStorageHandle?> FindAsync(WorkspaceId workspace, CancellationToken cancellationToken);
+
+    /// <summary>Every bucket with TTL bookkeeping the sweeper should visit (distinct by endpoint and bucket).</summary>
+    ValueTask<IReadOnlyList<BucketBookkeeping>> ListBookkeepingBucketsAsync(CancellationToken cancellationToken);
+}
