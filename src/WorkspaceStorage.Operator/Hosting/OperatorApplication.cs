@@ -1,0 +1,278 @@
+using System.Net;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Prometheus;
+using WorkspaceStorage.Operator.LocalMode;
+using WorkspaceStorage.Operator.Runtime;
+
+namespace WorkspaceStorage.Operator.Hosting;
+
+/// <summary>What the process gets from outside: environment, console, file reads, extra log sinks (tests).</summary>
+public sealed record OperatorEnvironment
+{
+    public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
+
+    public Func<string, string> ReadFile { get; init; } = File.ReadAllText;
+
+    /// <summary>Where usage errors go.</summary>
+    public TextWriter Error { get; init; } = Console.Error;
+
+    /// <summary>Log sinks; null: JSON lines on the console.</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}
+
+/// <summary>
+/// The operator process: parses and validates the command line, then runs the controllers against a cluster (with a
+/// Lease when <c>--leader-elect</c>) or against a manifest directory (<c>--local-dir</c>), and serves /healthz,
+/// /readyz and /metrics until cancelled. Exit codes: 0 after a clean stop, 2 for bad flags, 1 for a failure.
+/// </summary>
+public sealed class OperatorApplication
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    private readonly OperatorEnvironment environment;
+    private readonly TaskCompletionSource<Uri> listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public OperatorApplication(OperatorEnvironment? environment = null)
+    {
+        this.environment = environment ?? new OperatorEnvironment();
+    }
+
+    /// <summary>The probe listener's base address once it listens (the real port when 0 was asked for).</summary>
+    public Task<Uri> Listening => listening.Task;
+
+    /// <summary>The local mode's stores once built (tests look inside).</summary>
+    public LocalModeStores? LocalStores { get; private set; }
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var commandLine = new OperatorCommandLine(environment.GetEnvironmentVariable, environment.ReadFile);
+        if (args.Any(a => a is "-h" or "--help" or "-?" or "--version"))
+        {
+            return await commandLine.RootCommand.Parse(args.ToArray()).InvokeAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        var (options, errors) = commandLine.Parse(args);
+        if (options is null)
+        {
+            foreach (var error in errors)
+            {
+                await environment.Error.WriteLineAsync($"error: {error}").ConfigureAwait(false);
+            }
+
+            await environment.Error.WriteLineAsync("Run with --help for the flags.").ConfigureAwait(false);
+            listening.TrySetCanceled(CancellationToken.None);
+            return ExitUsage;
+        }
+
+        using var loggers = LoggerFactory.Create(ConfigureLogging);
+        var logger = loggers.CreateLogger("WorkspaceStorage.Operator");
+        try
+        {
+            return await RunAsync(options, loggers, logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitOk;
+        }
+        catch (Exception error)
+        {
+            logger.LogCritical("Operator failed: {Error}", LogRedaction.Describe(error));
+            return ExitFailure;
+        }
+        finally
+        {
+            listening.TrySetCanceled(CancellationToken.None);
+        }
+    }
+
+    private void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning); // Kestrel and host chatter
+        if (environment.ConfigureLogging is { } configure)
+        {
+            configure(logging);
+            return;
+        }
+
+        logging.AddJsonConsole(json =>
+        {
+            json.IncludeScopes = false;
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            json.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+        });
+    }
+
+    private async Task<int> RunAsync(OperatorApplicationOptions options, ILoggerFactory loggers, ILogger logger, CancellationToken cancellationToken)
+    {
+        var metrics = new OperatorMetrics();
+        var health = new HealthState();
+        var hostOptions = new OperatorHostOptions
+        {
+            DefaultBackend = options.Operator.DefaultBackend,
+            WatchNamespace = options.Operator.WatchNamespace,
+            ResyncPeriod = options.ResyncPeriod,
+            Controller = new ControllerOptions { Queue = new WorkQueueOptions { Workers = options.MaxConcurrentReconciles } },
+        };
+
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.IsLocalMode)
+        {
+            using var local = new LocalModeStores(new LocalModeOptions(options.LocalDirectory!, options.OutputDirectory) { RescanPeriod = options.LocalRescanPeriod },
+                loggers.CreateLogger("LocalMode"));
+            LocalStores = local;
+            using var host = new OperatorHost(local.ToOperatorStores(), hostOptions, loggers, metrics, metrics);
+            metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
+            health.AddControllers(host.Controllers);
+            await using var web = await StartWebAsync(options, health, metrics, loggers, stopping.Token).ConfigureAwait(false);
+            logger.LogInformation("Operator started in local mode: manifests {ManifestDirectory}, output {OutputDirectory}, probes on {Address}",
+                Path.GetFullPath(options.LocalDirectory!), local.Output.Root, await Listening.ConfigureAwait(false));
+            await local.StartAsync(stopping.Token).ConfigureAwait(false);
+            await RunUntilStoppedAsync(logger, stopping, local.RunAsync(stopping.Token), host.RunAsync(stopping.Token)).ConfigureAwait(false);
+        }
+        else
+        {
+            var configuration = KubernetesConfiguration(options);
+            using var kubernetes = new Kubernetes(configuration);
+            using var host = new OperatorHost(OperatorStores.FromKubernetes(kubernetes), hostOptions, loggers, metrics, metrics);
+            metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
+            await using var web = await StartWebAsync(options, health, metrics, loggers, stopping.Token).ConfigureAwait(false);
+            if (options.Operator.LeaderElect)
+            {
+                var election = new LeaderElectionOptions
+                {
+                    LeaseName = options.Operator.LeaderElectionId,
+                    LeaseNamespace = options.Operator.LeaderElectionNamespace!,
+                };
+                if (options.Operator.PodName is { } podName)
+                {
+                    election = election with { Identity = podName };
+                }
+
+                var runner = new LeaderElectionRunner(kubernetes, election, host.RunAsync, loggers.CreateLogger<LeaderElectionRunner>());
+                health.AddLeaderElection(runner, host.Controllers);
+                logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity})",
+                    configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity);
+                await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token)).ConfigureAwait(false);
+            }
+            else
+            {
+                health.AddControllers(host.Controllers);
+                logger.LogInformation("Operator started against {Server} without leader election", configuration.Host);
+                await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token)).ConfigureAwait(false);
+            }
+        }
+
+        logger.LogInformation("Operator stopped");
+        return cancellationToken.IsCancellationRequested ? ExitOk : ExitFailure;
+    }
+
+    /// <summary>Runs the parts until the token ends or one of them ends on its own (which stops the others).</summary>
+    private static async Task RunUntilStoppedAsync(ILogger logger, CancellationTokenSource stopping, params Task[] parts)
+    {
+        var first = await Task.WhenAny(parts).ConfigureAwait(false);
+        if (!stopping.IsCancellationRequested)
+        {
+            logger.LogError("A part of the operator ended unexpectedly ({Status}); stopping", first.Status);
+            await stopping.CancelAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.WhenAll(parts).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private KubernetesClientConfiguration KubernetesConfiguration(OperatorApplicationOptions options)
+    {
+        try
+        {
+            if (options.Kubeconfig is { } path)
+            {
+                return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+            }
+
+            if (environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment)
+            {
+                return KubernetesClientConfiguration.BuildConfigFromConfigFile(fromEnvironment.Split(Path.PathSeparator)[0]);
+            }
+
+            if (KubernetesClientConfiguration.IsInCluster())
+            {
+                return KubernetesClientConfiguration.InClusterConfig();
+            }
+
+            var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+            if (File.Exists(home))
+            {
+                return KubernetesClientConfiguration.BuildConfigFromConfigFile(home);
+            }
+        }
+        catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new InvalidOperationException($"--kubeconfig: cannot load the cluster configuration ({error.GetType().Name})", error);
+        }
+
+        throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG, run in a pod, or use --local-dir for the local mode)");
+    }
+
+    private async Task<WebApplication> StartWebAsync(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.HealthAddress);
+            if (options.MetricsAddress is { } metricsAddress)
+            {
+                Listen(kestrel, metricsAddress);
+            }
+        });
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Probe(health.Liveness()));
+        app.MapGet("/readyz", () => Probe(health.Readiness()));
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        });
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("--health-addr: the listener reported no address");
+        listening.TrySetResult(new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        return app;
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, ListenAddress address)
+    {
+        if (address.Host is null)
+        {
+            kestrel.ListenAnyIP(address.Port);
+        }
+        else
+        {
+            kestrel.Listen(address.Host, address.Port);
+        }
+    }
+
+    private static IResult Probe(HealthReport report) =>
+        report.Healthy
+            ? Results.Text("ok\n", "text/plain")
+            : Results.Text($"not ready: {string.Join(", ", report.Failing)}\n", "text/plain", statusCode: (int)HttpStatusCode.ServiceUnavailable);
+}

@@ -1,0 +1,150 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.Configuration;
+using WorkspaceStorage.Operator.Reconciliation;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Storage.Http;
+
+namespace WorkspaceStorage.Operator.Hosting;
+
+/// <summary>The stores the operator reads and writes: a Kubernetes API server, or anything else that keeps the contracts
+/// of <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> (the local directory mode).</summary>
+public sealed record OperatorStores(
+    IResourceClient<WorkspaceStorageResource> WorkspaceStorages,
+    IResourceWatcher<WorkspaceStorageResource> WorkspaceStorageWatcher,
+    IResourceClient<StorageBackendResource> StorageBackends,
+    IResourceWatcher<StorageBackendResource> StorageBackendWatcher,
+    IResourceClient<V1Secret> Secrets,
+    IResourceWatcher<V1Secret> SecretWatcher,
+    IResourceClient<Corev1Event>? Events)
+{
+    public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
+        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
+
+    public static ResourceDescriptor StorageBackendDescriptor { get; } =
+        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.StorageBackendPlural, ApiGroup.StorageBackendKind, Namespaced: false);
+
+    /// <summary>Everything through one Kubernetes client.</summary>
+    public static OperatorStores FromKubernetes(IKubernetes kubernetes, ResourceClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(kubernetes);
+        var storages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options);
+        var backends = new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options);
+        var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
+        var events = new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceEventRecorder.EventsDescriptor, options);
+        return new OperatorStores(storages, storages, backends, backends, secrets, secrets, events);
+    }
+}
+
+/// <summary>Settings of <see cref="OperatorHost"/>.</summary>
+public sealed record OperatorHostOptions
+{
+    /// <summary>The backend of WorkspaceStorages without spec.backendRef (command line); null: none.</summary>
+    public DefaultBackendOptions? DefaultBackend { get; init; }
+
+    /// <summary>Only WorkspaceStorages (and their Secrets) of this namespace; null: all.</summary>
+    public string? WatchNamespace { get; init; }
+
+    /// <summary>How often every object is reconciled again to find drift made outside Kubernetes.</summary>
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
+
+    public ControllerOptions Controller { get; init; } = new();
+
+    public WorkspaceStorageReconcilerOptions Reconciler { get; init; } = new();
+
+    /// <summary>Timeouts and retries of every backend call.</summary>
+    public RetryOptions BackendRetry { get; init; } = new();
+
+    /// <summary>Informer backoff after list/watch errors; null keeps the informer's default.</summary>
+    public ExponentialBackoff? InformerBackoff { get; init; }
+}
+
+/// <summary>
+/// The operator minus the process: informers (WorkspaceStorages; StorageBackends mapped to the WorkspaceStorages that
+/// use them; owned Secrets mapped to their owner), work queues and the two reconcilers, built from
+/// <see cref="OperatorStores"/>. Program (leader election, probes, metrics) runs <see cref="RunAsync"/> while leading.
+/// Events go to <c>events</c> when given, else to <see cref="OperatorStores.Events"/> through <see cref="ResourceEventRecorder"/>,
+/// else nowhere.
+/// </summary>
+public sealed class OperatorHost : IDisposable
+{
+    private readonly StorageBackendFactory factory;
+
+    public OperatorHost(OperatorStores stores, OperatorHostOptions options, ILoggerFactory loggers, IBackendCallObserver? backendCalls = null,
+        IControllerMetrics? metrics = null, TimeProvider? time = null, IEventRecorder? events = null)
+    {
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var clock = time ?? TimeProvider.System;
+        factory = new StorageBackendFactory(backendCalls ?? NullBackendCallObserver.Instance, loggers, options.BackendRetry, clock);
+        Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>());
+        Events = events ?? (stores.Events is null
+            ? NullEventRecorder.Instance
+            : new ResourceEventRecorder(stores.Events, loggers.CreateLogger<ResourceEventRecorder>(), clock));
+
+        InformerOptions Informer(string? @namespace, string? selector) => new()
+        {
+            Namespace = @namespace,
+            LabelSelector = selector,
+            ResyncPeriod = options.ResyncPeriod,
+            Backoff = options.InformerBackoff ?? new InformerOptions().Backoff,
+        };
+
+        WorkspaceStorageInformer = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
+            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"));
+        var backendsForStorages = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
+            Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.StorageBackends"));
+        var ownedSecrets = new Informer<V1Secret>(stores.SecretWatcher, "secrets",
+            Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
+            loggers.CreateLogger("Informer.Secrets"));
+
+        WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
+            loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);
+        var storagesInformer = WorkspaceStorageInformer;
+        WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
+                options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
+            .Watches(backendsForStorages, backend => UsersOf(storagesInformer, backend.Metadata.Name))
+            .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor));
+
+        // A second informer, not a shared one: each controller runs (and restarts) the informers it holds.
+        var backendInformer = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
+            Informer(null, null), loggers.CreateLogger("Informer.StorageBackends"));
+        StorageBackendController = new Controller<StorageBackendResource>("storagebackend", backendInformer,
+            new StorageBackendReconciler(stores.StorageBackends, Resolver, Events, loggers.CreateLogger<StorageBackendReconciler>(), clock),
+            options.Controller, metrics, loggers.CreateLogger("Controller.StorageBackend"));
+        Controllers = [WorkspaceStorageController, StorageBackendController];
+    }
+
+    public StorageBackendResolver Resolver { get; }
+
+    public IEventRecorder Events { get; }
+
+    public Informer<WorkspaceStorageResource> WorkspaceStorageInformer { get; }
+
+    public WorkspaceStorageReconciler WorkspaceStorageReconciler { get; }
+
+    public Controller<WorkspaceStorageResource> WorkspaceStorageController { get; }
+
+    public Controller<StorageBackendResource> StorageBackendController { get; }
+
+    /// <summary>For readiness (<see cref="HealthState.AddControllers"/>) and leader election.</summary>
+    public IReadOnlyList<IRunnable> Controllers { get; }
+
+    /// <summary>Runs every controller until cancelled (call again after losing and regaining leadership).</summary>
+    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(Controllers.Select(c => c.RunAsync(cancellationToken)));
+
+    public void Dispose()
+    {
+        Resolver.Dispose();
+        factory.Dispose();
+    }
+
+    /// <summary>WorkspaceStorages naming <paramref name="backendName"/> (and, for the default, none).</summary>
+    private static IEnumerable<ResourceKey> UsersOf(Informer<WorkspaceStorageResource> storages, string backendName) =>
+        storages.List().Where(ws => ws.Spec?.BackendRef?.Name == backendName).Select(ResourceKey.Of).ToList();
+}

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Operator.Runtime;
+
+namespace WorkspaceStorage.Operator.Reconciliation;
+
+/// <summary>
+/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or the
+/// local mode's store), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
+/// same (object, reason, message) within <see cref="DedupeWindow"/> bumps the earlier event's count instead of creating
+/// another, as client-go's recorder does.
+/// </summary>
+public sealed class ResourceEventRecorder(IResourceClient<Corev1Event> events, ILogger<ResourceEventRecorder> logger, TimeProvider? time = null,
+    string component = "workspace-storage-operator") : IEventRecorder
+{
+    public static ResourceDescriptor EventsDescriptor { get; } = new("", "v1", "events", "Event", Namespaced: true);
+
+    public static readonly TimeSpan DedupeWindow = TimeSpan.FromMinutes(10);
+
+    private const int MaxRemembered = 4096;
+
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<string, Recorded> recent = new(StringComparer.Ordinal);
+
+    public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(involved);
+        var metadata = involved.Metadata;
+        var @namespace = string.IsNullOrEmpty(metadata.NamespaceProperty) ? "default" : metadata.NamespaceProperty;
+        var now = clock.GetUtcNow().UtcDateTime;
+        message = LogRedaction.Redact(message);
+        var dedupeKey = $"{metadata.Uid}|{severity}|{reason}|{message}";
+        try
+        {
+            if (recent.TryGetValue(dedupeKey, out var earlier) && now - earlier.Last < DedupeWindow)
+            {
+                var count = earlier.Count + 1;
+                var patch = JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["count"] = count,
+                    ["lastTimestamp"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                });
+                await events.PatchAsync(new ResourceKey(@namespace, earlier.Name), ResourcePatch.Merge(patch), cancellationToken).ConfigureAwait(false);
+                recent[dedupeKey] = earlier with { Count = count, Last = now };
+                return;
+            }
+
+            var created = await events.CreateAsync(new Corev1Event
+            {
+                // client-go's naming: the object's name and a unique suffix (the store may not support generateName).
+                Metadata = new V1ObjectMeta { Name = $"{metadata.Name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", NamespaceProperty = @namespace },
+                InvolvedObject = new V1ObjectReference
+                {
+                    ApiVersion = involved.ApiVersion,
+                    Kind = involved.Kind,
+                    Name = metadata.Name,
+                    NamespaceProperty = metadata.NamespaceProperty,
+                    Uid = metadata.Uid,
+                    ResourceVersion = metadata.ResourceVersion,
+                },
+                Type = severity.ToString(),
+                Reason = reason,
+                Message = message,
+                Count = 1,
+                FirstTimestamp = now,
+                LastTimestamp = now,
+                Source = new V1EventSource { Component = component },
+                ReportingComponent = component,
+            }, cancellationToken).ConfigureAwait(false);
+            if (recent.Count > MaxRemembered)
+            {
+                recent.Clear();
+            }
+
+            recent[dedupeKey] = new Recorded(created.Metadata.Name, 1, now);
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+        {
+            // An event is a courtesy; the status carries the same facts.
+            recent.TryRemove(dedupeKey, out _);
+            logger.LogDebug("Could not record event {Reason} on {Name}: {ErrorType}", reason, metadata.Name, error.GetType().Name);
+        }
+    }
+
+    private sealed record Recorded(string Name, int Count, DateTime Last);
+}

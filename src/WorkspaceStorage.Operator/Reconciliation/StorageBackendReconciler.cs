@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Operator.Reconciliation;
+
+/// <summary>
+/// Reports whether a StorageBackend can be used: valid spec, admin Secret present, bucket ensured, admin endpoint
+/// healthy. Ready / Stalled (configuration the user must fix) / Reconciling (backend unreachable: backs off and retries).
+/// </summary>
+public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResource> backends, IStorageBackendResolver resolver, IEventRecorder events,
+    ILogger<StorageBackendReconciler> logger, TimeProvider? time = null) : IReconciler<StorageBackendResource>
+{
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
+    /// <summary>How soon a stalled backend is checked again without a change (admin keys may be fixed on the server side).</summary>
+    public TimeSpan StalledRetryDelay { get; init; } = TimeSpan.FromMinutes(5);
+
+    public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<StorageBackendResource> request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var resource = await backends.GetAsync(request.Key, cancellationToken).ConfigureAwait(false);
+        if (resource is null || resource.Metadata.DeletionTimestamp is not null)
+        {
+            (resolver as StorageBackendResolver)?.Evict(request.Key.Name);
+            return ReconcileResult.Done;
+        }
+
+        var generation = resource.Metadata.Generation;
+        var validation = StorageBackendValidator.Validate(resource);
+        if (!validation.IsValid)
+        {
+            await WriteAsync(resource, s => s.MarkStalled(generation, ConditionReasons.InvalidSpec, validation.Message, clock.GetUtcNow()), EventSeverity.Warning,
+                ConditionReasons.InvalidSpec, validation.Message, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+
+        try
+        {
+            var backend = await resolver.ResolveAsync(resource.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            var health = await backend.Backend.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+            if (!health.Healthy)
+            {
+                throw new BackendUnavailableException($"health check failed: {health.Detail}");
+            }
+
+            var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists";
+            await WriteAsync(resource, s => s.MarkReady(generation, ConditionReasons.Reconciled, message, clock.GetUtcNow()), EventSeverity.Normal,
+                "BackendReady", message, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.Done;
+        }
+        catch (BackendConfigurationException error)
+        {
+            // Seen from the StorageBackend itself, the field is its own admin Secret reference.
+            var message = error.Message.Replace("spec.backendRef.name: ", "", StringComparison.Ordinal);
+            await WriteAsync(resource, s => s.MarkStalled(generation, error.Reason, message, clock.GetUtcNow()), EventSeverity.Warning, error.Reason, message,
+                cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.RequeueAfter(StalledRetryDelay);
+        }
+        catch (StorageBackendException error) when (!error.IsTransient)
+        {
+            var reason = error is BackendAuthenticationException ? WorkspaceStorageConditions.AdminCredentialsRejected : ConditionReasons.BackendRejected;
+            await WriteAsync(resource, s => s.MarkStalled(generation, reason, error.Message, clock.GetUtcNow()), EventSeverity.Warning, reason, error.Message,
+                cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.RequeueAfter(StalledRetryDelay);
+        }
+        catch (StorageBackendException error)
+        {
+            await WriteAsync(resource, s =>
+                s.Set(ConditionTypes.Reconciling, Conditions.True, ConditionReasons.BackendUnavailable, error.Message, generation, clock.GetUtcNow())
+                | s.Set(ConditionTypes.Ready, Conditions.False, ConditionReasons.BackendUnavailable, error.Message, generation, clock.GetUtcNow())
+                | s.Remove(ConditionTypes.Stalled), EventSeverity.Warning, ConditionReasons.BackendUnavailable, error.Message, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(StorageBackendResource resource, Func<StorageBackendStatus, bool> change, EventSeverity severity, string reason, string message,
+        CancellationToken cancellationToken)
+    {
+        var copy = ResourceCopy.Clone(resource);
+        copy.Status ??= new StorageBackendStatus();
+        if (!change(copy.Status))
+        {
+            return;
+        }
+
+        await backends.ReplaceStatusAsync(copy, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("StorageBackend {Name}: {Reason}", resource.Metadata.Name, reason);
+        await events.RecordAsync(resource, severity, reason, message, cancellationToken).ConfigureAwait(false);
+    }
+}

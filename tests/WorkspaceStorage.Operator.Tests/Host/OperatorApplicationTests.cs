@@ -1,0 +1,145 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Operator.Tests.LocalMode;
+
+namespace WorkspaceStorage.Operator.Tests.Host;
+
+/// <summary>The command line and the probe listener, as someone starting the operator meets them.</summary>
+public sealed class OperatorApplicationTests : IDisposable
+{
+    private readonly TempDirectory manifests = new("app-manifests");
+    private readonly TempDirectory output = new("app-output");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose()
+    {
+        manifests.Dispose();
+        output.Dispose();
+    }
+
+    public static TheoryData<string[], string> BadFlags => new()
+    {
+        { ["--max-concurrent-reconciles", "0"], "--max-concurrent-reconciles" },
+        { ["--resync-period", "banana"], "--resync-period" },
+        { ["--health-addr", "nowhere"], "--health-addr" },
+        { ["--health-addr", "example.org:80"], "--health-addr" },
+        { ["--local-dir", "/nonexistent/wso-manifests"], "--local-dir" },
+        { ["--output-dir", "/tmp/x"], "--output-dir" },
+        { ["--endpoint-url", "http://127.0.0.1:7480"], "--access-key-id" },
+        { ["--s3-admin-type", "ceph-rgw"], "--s3-admin-type" },
+        { ["--no-such-flag"], "--no-such-flag" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFlags))]
+    public async Task A_bad_flag_exits_with_the_usage_code_and_names_the_flag(string[] args, string flag)
+    {
+        var error = new StringWriter();
+        var code = await new OperatorApplication(new OperatorEnvironment { Error = error, GetEnvironmentVariable = _ => null }).RunAsync(args, Ct);
+        Assert.Equal(OperatorApplication.ExitUsage, code);
+        Assert.Contains(flag, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Flags_that_make_no_sense_together_are_refused_by_name()
+    {
+        var error = new StringWriter();
+        var code = await new OperatorApplication(new OperatorEnvironment { Error = error, GetEnvironmentVariable = _ => null })
+            .RunAsync(["--local-dir", manifests.Path, "--leader-elect", "--lease-namespace", "wso", "--kubeconfig", "/dev/null"], Ct);
+        Assert.Equal(OperatorApplication.ExitUsage, code);
+        Assert.Contains("--leader-elect: not available with --local-dir", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--kubeconfig: not used with --local-dir", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_secret_given_on_the_command_line_is_not_echoed_in_errors()
+    {
+        var error = new StringWriter();
+        var code = await new OperatorApplication(new OperatorEnvironment { Error = error, GetEnvironmentVariable = _ => null })
+            .RunAsync(["--endpoint-url", "not a url", "--access-key-id", "AK", "--secret-access-key", "very-secret-value-123", "--region-name", "!!"], Ct);
+        Assert.Equal(OperatorApplication.ExitUsage, code);
+        Assert.Contains("--endpoint-url", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("very-secret-value-123", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_any_cluster_configuration_cluster_mode_fails_naming_kubeconfig()
+    {
+        var logs = new CapturingLoggerProvider();
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (File.Exists(Path.Combine(home, ".kube", "config")) || k8s.KubernetesClientConfiguration.IsInCluster())
+        {
+            Assert.Skip("this machine has a kubeconfig or runs in a pod; the no-configuration path cannot be reached");
+        }
+
+        var code = await new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) })
+            .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
+        Assert.Equal(OperatorApplication.ExitFailure, code);
+        Assert.Contains("--kubeconfig: no cluster configuration found", logs.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Local_mode_serves_liveness_readiness_and_metrics_and_stops_cleanly()
+    {
+        var logs = new CapturingLoggerProvider();
+        var app = new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = app.RunAsync(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0"], stop.Token);
+        var address = await app.Listening.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/healthz"), Ct)).StatusCode);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await http.GetAsync(new Uri(address, "/readyz"), Ct)).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "/readyz never became 200");
+            await Task.Delay(100, Ct);
+        }
+
+        var metrics = await http.GetAsync(new Uri(address, "/metrics"), Ct);
+        Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        var text = await metrics.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("workspace_storage_managed_workspaces{condition=\"Ready\"} 0", text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(address, "/secrets"), Ct)).StatusCode);
+
+        await stop.CancelAsync();
+        Assert.Equal(OperatorApplication.ExitOk, await run.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains("Operator stopped", logs.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_executable_exits_non_zero_on_a_bad_flag_and_names_it()
+    {
+        await using var process = OperatorProcess.Start("--max-concurrent-reconciles", "-3");
+        var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(OperatorApplication.ExitUsage, code);
+        Assert.Contains("--max-concurrent-reconciles", process.AllOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>Collects formatted log lines.</summary>
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> lines = new();
+
+        public string All => string.Join('\n', lines);
+
+        public ILogger CreateLogger(string categoryName) => new Capturing(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Capturing(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+        }
+    }
+}

@@ -1,0 +1,423 @@
+using System.Net;
+using k8s.Models;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Operator.Reconciliation;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Testing.Kubernetes;
+
+namespace WorkspaceStorage.Operator.Tests.Scenarios;
+
+/// <summary>
+/// The operator's behaviour as a user sees it: real KubernetesClient against the in-process API server, real Ceph RGW.
+/// (Scenario 8, relist after 410, and 10, leader election, are covered by Runtime/InformerTests and
+/// Runtime/LeaderElectionRunnerTests.)
+/// </summary>
+public sealed class WorkspaceStorageScenarios
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task S01_Create_becomes_Ready_and_the_Secret_key_works_only_under_its_prefix()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("data", h.Spec(workspace));
+
+        var ready = await h.WaitReadyAsync("data");
+        Assert.Equal(workspace.Value, ready.Status!.Workspace);
+        Assert.Equal(workspace.Prefix, ready.Status.Prefix);
+        Assert.Equal(h.Bucket, ready.Status.Bucket);
+        Assert.Equal("data-s3", ready.Status.SecretName);
+        Assert.Contains(ResourceMetadata.Finalizer, ready.Metadata.Finalizers);
+
+        var secret = h.Secret("data-s3")!;
+        var key = h.SecretKey("data-s3");
+        Assert.Equal(ready.Status.AccessKeyId, key.AccessKeyId);
+        Assert.Contains(secret.Metadata.OwnerReferences, r => r.Uid == ready.Metadata.Uid && r.Controller == true);
+        Assert.Equal(ResourceMetadata.ManagedByValue, secret.Metadata.Labels[ResourceMetadata.ManagedByLabel]);
+        Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString(secret.Data[CredentialSecretLayout.S3Prefix]));
+
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "hello.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.GetAsync(key, workspace.Prefix + "hello.txt"));
+        Assert.Equal(HttpStatusCode.Forbidden, await h.PutAsync(key, "other-ws/hello.txt"));
+        Assert.Equal(HttpStatusCode.Forbidden, await h.PutAsync(key, workspace.Value + "x/hello.txt"));
+
+        // The secret key never reaches the status or an event.
+        var statusJson = k8s.KubernetesJson.Serialize(ready.Status);
+        Assert.DoesNotContain(key.SecretAccessKey, statusJson, StringComparison.Ordinal);
+        var events = h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace);
+        Assert.Contains(events, e => e.Reason == "Provisioned");
+        Assert.DoesNotContain(events, e => e.Message.Contains(key.SecretAccessKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task S02_ReadWrite_to_ReadOnly_stops_writes_but_not_reads()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("rw", h.Spec(workspace));
+        await h.WaitReadyAsync("rw");
+        var key = h.SecretKey("rw-s3");
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "a.txt"));
+
+        var changed = h.Kube.Modify<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rw", ws => ws.Spec = ws.Spec with { Access = WorkspaceAccess.ReadOnly });
+        await h.WaitAsync("rw", ws => ScenarioHarness.IsReady(ws) && ws!.Status!.ObservedGeneration == changed.Metadata.Generation, "Ready for the ReadOnly generation");
+
+        Assert.Equal(key, h.SecretKey("rw-s3")); // same key, narrower policy
+        Assert.Equal(HttpStatusCode.Forbidden, await h.PutAsync(key, workspace.Prefix + "b.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.GetAsync(key, workspace.Prefix + "a.txt"));
+    }
+
+    [Fact]
+    public async Task S03_Delete_with_Retain_keeps_data_and_removes_the_identity_Delete_removes_only_the_prefix()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator();
+        var kept = h.NewWorkspace("k");
+        var wiped = h.NewWorkspace("d");
+        await h.CreateStorageAsync("kept", h.Spec(kept, deletion: DeletionPolicy.Retain));
+        await h.CreateStorageAsync("wiped", h.Spec(wiped, deletion: DeletionPolicy.Delete));
+        await h.WaitReadyAsync("kept");
+        await h.WaitReadyAsync("wiped");
+        var keptKey = h.SecretKey("kept-s3");
+        var wipedKey = h.SecretKey("wiped-s3");
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(keptKey, kept.Prefix + "keep.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(wipedKey, wiped.Prefix + "gone.txt"));
+        // A neighbour whose name starts with the deleted workspace's: must survive.
+        await h.PutAsAdminAsync(wiped.Value + "b/neighbour.txt");
+
+        await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "kept"), Ct);
+        await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "wiped"), Ct);
+        await h.WaitAsync("kept", ws => ws is null, "finalized and gone");
+        await h.WaitAsync("wiped", ws => ws is null, "finalized and gone");
+
+        Assert.Null(h.Secret("kept-s3"));
+        Assert.Null(h.Secret("wiped-s3"));
+        Assert.Equal([kept.Prefix + "keep.txt"], await h.KeysAsAdminAsync(kept.Prefix));
+        Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(keptKey, kept.Prefix + "keep.txt"));
+        Assert.Empty(await h.KeysAsAdminAsync(wiped.Prefix));
+        Assert.Equal([wiped.Value + "b/neighbour.txt"], await h.KeysAsAdminAsync(wiped.Value + "b/"));
+        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == "Deleted");
+    }
+
+    [Fact]
+    public async Task S04_A_policy_deleted_behind_the_operators_back_is_restored_by_the_next_resync()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator(resync: TimeSpan.FromSeconds(2));
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("drift", h.Spec(workspace));
+        await h.WaitReadyAsync("drift");
+        var key = h.SecretKey("drift-s3");
+        var names = RgwNames.For(workspace, CephRgwStorageBackend.MaxNameLength);
+
+        Assert.True(await h.Iam.DeleteUserPolicyAsync(names.Identity, names.Policy, Ct));
+        Assert.Null(await h.Iam.GetUserPolicyAsync(names.Identity, names.Policy, Ct));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await h.Iam.GetUserPolicyAsync(names.Identity, names.Policy, Ct) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the resync did not restore the user policy within 20 s");
+            await Task.Delay(200, Ct);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "after-drift.txt"));
+        Assert.Equal(key, h.SecretKey("drift-s3"));
+    }
+
+    [Fact]
+    public async Task S05_Backend_down_reports_BackendUnavailable_and_recovers_when_pointed_back()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        var closedPort = ClosedPort();
+        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = $"http://127.0.0.1:{closedPort}" });
+        h.StartOperator();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("down", h.Spec(workspace));
+
+        var down = await h.WaitAsync("down", ws => ws?.Status.Find(ConditionTypes.Reconciling)?.Reason == ConditionReasons.BackendUnavailable,
+            "Reconciling=True BackendUnavailable");
+        Assert.Equal(Conditions.False, down.Status.Find(ConditionTypes.Ready)!.Status);
+        Assert.Equal(Conditions.True, down.Status.Find(ConditionTypes.Reconciling)!.Status);
+        Assert.Null(down.Status.Find(ConditionTypes.Stalled));
+        Assert.Null(h.Secret("down-s3"));
+        var sb = await WaitBackendAsync(h, b => b?.Status.Find(ConditionTypes.Ready)?.Reason == ConditionReasons.BackendUnavailable);
+        Assert.Equal(Conditions.False, sb.Status.Find(ConditionTypes.Ready)!.Status);
+
+        // Backoff: failures are retried, but not in a hot loop.
+        var before = h.BackendCalls.Calls.Count;
+        await Task.Delay(1500, Ct);
+        Assert.InRange(h.BackendCalls.Calls.Count - before, 1, 60);
+        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.BackendUnavailable && e.Type == "Warning");
+
+        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = h.Rgw.Endpoint.ToString() });
+        var ready = await h.WaitReadyAsync("down");
+        Assert.Null(ready.Status!.Find(ConditionTypes.Reconciling));
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(h.SecretKey("down-s3"), workspace.Prefix + "up.txt"));
+        await WaitBackendAsync(h, b => b?.Status.IsTrue(ConditionTypes.Ready) == true);
+    }
+
+    [Fact]
+    public async Task S06_A_crash_between_backend_and_Secret_writes_leaves_no_orphaned_key()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("crash", h.Spec(workspace));
+        var direct = await h.DirectBackendAsync();
+
+        // 1. The Secret write fails: the backend never learns the key.
+        using (h.Kube.FailRequests(500, r => r.Type == KubeResources.Secrets && r.IsWrite, count: 1))
+        {
+            await Assert.ThrowsAnyAsync<ResourceClientException>(() => ScenarioHarness.ReconcileOnceAsync(h.NewReconciler(), "crash"));
+        }
+
+        Assert.Empty(await direct.ListKeysAsync(workspace, Ct));
+
+        // 2. The process dies right after the backend accepted the key (before status and clean-up).
+        var crashing = h.NewReconciler(backend => new CrashAfterEnsureKey(backend));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => ScenarioHarness.ReconcileOnceAsync(crashing, "crash"));
+        var written = h.SecretKey("crash-s3");
+        Assert.Equal([written.AccessKeyId], await direct.ListKeysAsync(workspace, Ct));
+
+        // 3. A key some earlier crash left on the backend, not in the Secret.
+        var orphan = AccessKeyGenerator.Generate();
+        await direct.EnsureKeyAsync(workspace, orphan, Ct);
+        Assert.Equal(2, (await direct.ListKeysAsync(workspace, Ct)).Count);
+
+        // A fresh operator converges: the Secret's key, and only it.
+        var result = await ScenarioHarness.ReconcileOnceAsync(h.NewReconciler(), "crash");
+        Assert.Equal(ReconcileOutcome.Done, result.Outcome);
+        Assert.True(ScenarioHarness.IsReady(h.Get("crash")));
+        Assert.Equal(written, h.SecretKey("crash-s3"));
+        Assert.Equal([written.AccessKeyId], await direct.ListKeysAsync(workspace, Ct));
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(written, workspace.Prefix + "ok.txt"));
+        Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(orphan, workspace.Prefix + "ok.txt"));
+    }
+
+    [Fact]
+    public async Task S07_Conflicts_on_the_status_write_are_retried_and_end_Ready()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("conflict", h.Spec(workspace));
+        var reconciler = h.NewReconciler();
+        h.Kube.InjectConflicts(KubeResources.WorkspaceStorages, ScenarioHarness.Namespace, "conflict", count: 2, onStatus: true);
+        h.Kube.ResetRequestCounts();
+
+        var result = await ScenarioHarness.ReconcileOnceAsync(reconciler, "conflict");
+
+        Assert.Equal(ReconcileOutcome.Done, result.Outcome);
+        Assert.True(ScenarioHarness.IsReady(h.Get("conflict")));
+        Assert.Equal(3, h.Kube.RequestCount("update", KubeResources.WorkspaceStorages, "status"));
+    }
+
+    [Fact]
+    public async Task S09_Rotation_overlaps_both_keys_for_the_grace_period_then_revokes_the_old_one()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator();
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("rot", h.Spec(workspace, grace: "4s"));
+        var first = await h.WaitReadyAsync("rot");
+        var oldKey = h.SecretKey("rot-s3");
+        Assert.Equal(Conditions.False, first.Status.Find(WorkspaceStorageConditions.CredentialsRotating)!.Status);
+
+        h.Kube.Modify<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rot", ws =>
+            (ws.Metadata.Annotations ??= new Dictionary<string, string>())[ResourceMetadata.RotateAnnotation] = "2026-11-23T01");
+        var rotating = await h.WaitAsync("rot", ws => ws?.Status?.LastRotationRequest == "2026-11-23T01" && ws.Status.IsTrue(WorkspaceStorageConditions.CredentialsRotating),
+            "rotation under way");
+        var newKey = h.SecretKey("rot-s3");
+        Assert.NotEqual(oldKey.AccessKeyId, newKey.AccessKeyId);
+        Assert.Equal(newKey.AccessKeyId, rotating.Status!.AccessKeyId);
+        Assert.Equal(oldKey.AccessKeyId, rotating.Status.PreviousAccessKeyId);
+        Assert.NotNull(rotating.Status.PreviousKeyRevokeAfter);
+        Assert.True(rotating.Status.CredentialsRotatedAt > first.Status!.CredentialsRotatedAt);
+        Assert.True(ScenarioHarness.IsReady(rotating));
+
+        // Both keys work during the grace period.
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(newKey, workspace.Prefix + "new.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(oldKey, workspace.Prefix + "old.txt"));
+
+        var done = await h.WaitAsync("rot", ws => ws?.Status is { PreviousAccessKeyId: null } s && s.Find(WorkspaceStorageConditions.CredentialsRotating)?.Status == Conditions.False,
+            "grace period over, condition cleared", TimeSpan.FromSeconds(20));
+        Assert.Null(done.Status!.PreviousKeyRevokeAfter);
+        Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(oldKey, workspace.Prefix + "new.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.GetAsync(newKey, workspace.Prefix + "old.txt"));
+        var events = h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace);
+        Assert.Contains(events, e => e.Reason == "CredentialsRotated");
+        Assert.Contains(events, e => e.Reason == "KeyRevoked" && e.Message.Contains(oldKey.AccessKeyId, StringComparison.Ordinal));
+        Assert.Equal([newKey.AccessKeyId], await (await h.DirectBackendAsync()).ListKeysAsync(workspace, Ct));
+    }
+
+    [Fact]
+    public async Task S11_Invalid_specs_stall_with_the_field_named_and_make_no_backend_call()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        await h.Stores.StorageBackends.CreateAsync(h.NewBackend("no-admin-secret", h.Rgw.Endpoint.ToString(), adminSecret: "missing"), Ct);
+        h.StartOperator();
+        var good = h.NewWorkspace();
+        await h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "Bad_Workspace" });
+        await h.CreateStorageAsync("no-backend", h.Spec(good) with { BackendRef = new BackendReference { Name = "does-not-exist" } });
+        await h.CreateStorageAsync("no-secret", h.Spec(good) with { BackendRef = new BackendReference { Name = "no-admin-secret" } });
+
+        static Func<WorkspaceStorageResource?, bool> StalledOn(string reason) =>
+            ws => ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True } c && c.Reason == reason && ws.Status!.ObservedGeneration == ws.Metadata.Generation;
+
+        var badId = await h.WaitAsync("bad-id", StalledOn(ConditionReasons.InvalidSpec), "Stalled InvalidSpec");
+        Assert.StartsWith("spec.workspace:", badId.Status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
+        Assert.Equal(Conditions.False, badId.Status.Find(ConditionTypes.Ready)!.Status);
+        Assert.Null(badId.Metadata.Finalizers);
+
+        var noBackend = await h.WaitAsync("no-backend", StalledOn(ConditionReasons.BackendNotFound), "Stalled BackendNotFound");
+        Assert.Equal("spec.backendRef.name: StorageBackend \"does-not-exist\" not found", noBackend.Status.Find(ConditionTypes.Stalled)!.Message);
+
+        var noSecret = await h.WaitAsync("no-secret", StalledOn(ConditionReasons.BackendNotReady), "Stalled BackendNotReady");
+        var message = noSecret.Status.Find(ConditionTypes.Stalled)!.Message;
+        Assert.StartsWith("spec.backendRef.name:", message, StringComparison.Ordinal);
+        Assert.Contains("spec.adminCredentialsSecretRef", message, StringComparison.Ordinal);
+        Assert.Contains("wso-system/missing", message, StringComparison.Ordinal);
+
+        // Let the StorageBackend controller finish too, then check: nobody touched the backend for these three.
+        await WaitBackendAsync(h, b => b?.Status.IsTrue(ConditionTypes.Ready) == true);
+        // The only calls are the StorageBackend controller's own checks of the healthy backend (bucket, admin health).
+        var calls = h.BackendCalls.Calls;
+        string[] backendChecks = ["HeadBucket", "CreateBucket", "get-user-by-key"];
+        Assert.All(calls, c => Assert.Contains(c.Operation, backendChecks));
+        Assert.Empty(await (await h.DirectBackendAsync()).ListKeysAsync(good, Ct));
+        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.InvalidSpec && e.Type == "Warning");
+    }
+
+    [Fact]
+    public async Task S11b_Invalid_specs_with_a_fresh_reconciler_make_zero_backend_calls()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        var good = h.NewWorkspace();
+        await h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "etc" });
+        await h.CreateStorageAsync("no-backend", h.Spec(good) with { BackendRef = new BackendReference { Name = "does-not-exist" } });
+        var reconciler = h.NewReconciler();
+        await ScenarioHarness.ReconcileOnceAsync(reconciler, "bad-id");
+        await ScenarioHarness.ReconcileOnceAsync(reconciler, "no-backend");
+        Assert.Empty(h.BackendCalls.Calls);
+        Assert.True(h.Get("bad-id")!.Status.IsTrue(ConditionTypes.Stalled));
+        Assert.True(h.Get("no-backend")!.Status.IsTrue(ConditionTypes.Stalled));
+    }
+
+    [Fact]
+    public async Task S12_Two_hundred_converge_and_a_full_resync_writes_nothing()
+    {
+        const int count = 200;
+        await using var h = await ScenarioHarness.CreateAsync();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        h.StartOperator(resync: TimeSpan.FromMinutes(10), workers: 8);
+        var names = Enumerable.Range(0, count).Select(i => $"ws{i:D3}").ToList();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+            async (name, _) => await h.CreateStorageAsync(name, h.Spec(h.NewWorkspace("s"))));
+
+        var deadline = TimeSpan.FromSeconds(90);
+        while (h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady) < count)
+        {
+            Assert.True(started.Elapsed < deadline, $"only {h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady)} of {count} Ready after {deadline}");
+            await Task.Delay(100, Ct);
+        }
+
+        var converge = started.Elapsed;
+        await Task.Delay(500, Ct); // events of the last reconciles
+        await h.StopOperatorAsync();
+        var firstPass = h.BackendCalls.Calls;
+        var firstWrites = firstPass.Count(c => c.IsWrite);
+
+        // One full resync, as the informer's periodic resync does it: every key through the operator's own reconciler
+        // (same backend cache and informer cache), 8 at a time. Driven directly so exactly one pass is counted.
+        h.BackendCalls.Reset();
+        h.Kube.ResetRequestCounts();
+        var resyncTime = System.Diagnostics.Stopwatch.StartNew();
+        var outcomes = new System.Collections.Concurrent.ConcurrentBag<ReconcileOutcome>();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
+            async (name, _) => outcomes.Add((await ScenarioHarness.ReconcileOnceAsync(h.Host!.WorkspaceStorageReconciler, name)).Outcome));
+        resyncTime.Stop();
+        var resyncCalls = h.BackendCalls.Calls;
+        var statusWrites = h.Kube.RequestCount("update", KubeResources.WorkspaceStorages, "status");
+        var objectWrites = h.Kube.WriteCount(KubeResources.WorkspaceStorages);
+        var secretWrites = h.Kube.WriteCount(KubeResources.Secrets);
+        var eventWrites = h.Kube.WriteCount(KubeResources.CoreEvents);
+
+        var figures = $"S12: {count} WorkspaceStorages Ready in {converge.TotalSeconds:F1} s; first pass {firstPass.Count} backend calls " +
+            $"({firstPass.Count / (double)count:F1}/workspace, {firstWrites / (double)count:F1} writes/workspace); " +
+            $"resync pass in {resyncTime.Elapsed.TotalSeconds:F1} s: {resyncCalls.Count} backend calls ({resyncCalls.Count / (double)count:F1}/workspace, " +
+            $"{resyncCalls.Count(c => c.IsWrite)} writes), {statusWrites} status writes, {objectWrites} WorkspaceStorage writes, {secretWrites} Secret writes, " +
+            $"{eventWrites} event writes, {h.Kube.TotalRequestCount} API requests";
+        TestContext.Current.TestOutputHelper?.WriteLine(figures);
+        await File.AppendAllTextAsync(Path.Combine(Path.GetTempPath(), "wso-s12-figures.txt"), $"{DateTime.UtcNow:O} {figures}\n", Ct);
+
+        Assert.All(outcomes, o => Assert.Equal(ReconcileOutcome.Done, o));
+        Assert.Equal(count, outcomes.Count);
+        Assert.DoesNotContain(resyncCalls, c => c.IsWrite);
+        Assert.Equal(0, objectWrites);
+        Assert.Equal(0, secretWrites);
+        Assert.Equal(0, eventWrites);
+        Assert.Equal(0, h.Host!.Resolver.InstancesBuilt - 1); // one backend client, built once
+    }
+
+    private static async Task<StorageBackendResource> WaitBackendAsync(ScenarioHarness h, Func<StorageBackendResource?, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var backend = h.Kube.Get<StorageBackendResource>(h.BackendName);
+            if (condition(backend))
+            {
+                return backend!;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "StorageBackend did not reach the expected status: " +
+                string.Join("; ", backend?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}") ?? []));
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A backend whose process "dies" right after EnsureKey succeeds.</summary>
+    private sealed class CrashAfterEnsureKey(IStorageBackend inner) : IStorageBackend
+    {
+        public string Type => inner.Type;
+
+        public S3Location Location => inner.Location;
+
+        public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => inner.EnsureBucketAsync(cancellationToken);
+
+        public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) =>
+            inner.EnsureIdentityAsync(workspace, access, cancellationToken);
+
+        public async Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken)
+        {
+            await inner.EnsureKeyAsync(workspace, key, cancellationToken);
+            throw new OperationCanceledException("process killed");
+        }
+
+        public Task<IReadOnlyList<string>> ListKeysAsync(WorkspaceId workspace, CancellationToken cancellationToken) => inner.ListKeysAsync(workspace, cancellationToken);
+
+        public Task<EnsureOutcome> RevokeKeyAsync(WorkspaceId workspace, string accessKeyId, CancellationToken cancellationToken) =>
+            inner.RevokeKeyAsync(workspace, accessKeyId, cancellationToken);
+
+        public Task<TemporaryCredentials> IssueTemporaryCredentialsAsync(WorkspaceId workspace, AccessLevel access, TimeSpan lifetime, CancellationToken cancellationToken) =>
+            inner.IssueTemporaryCredentialsAsync(workspace, access, lifetime, cancellationToken);
+
+        public Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken) =>
+            inner.DeleteWorkspaceAsync(workspace, data, cancellationToken);
+
+        public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => inner.CheckHealthAsync(cancellationToken);
+    }
+}
