@@ -103,13 +103,18 @@ public sealed class OperatorHost : IDisposable
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
             loggers.CreateLogger("Informer.Secrets"));
 
+        // When a claimant of a workspace goes (or changes), the next in line may take over: tell the others at once.
+        var claimChanges = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
+            Informer(options.WatchNamespace, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.WorkspaceStorageClaims"));
+
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
             loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);
         var storagesInformer = WorkspaceStorageInformer;
         WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
             .Watches(backendsForStorages, backend => UsersOf(storagesInformer, backend.Metadata.Name))
-            .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor));
+            .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor))
+            .Watches(claimChanges, changed => OtherClaimants(storagesInformer, changed));
 
         // A second informer, not a shared one: each controller runs (and restarts) the informers it holds.
         var backendInformer = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
@@ -143,6 +148,19 @@ public sealed class OperatorHost : IDisposable
         Resolver.Dispose();
         factory.Dispose();
     }
+
+    /// <summary>Other WorkspaceStorages claiming the same workspace on the same backend as <paramref name="changed"/>.</summary>
+    private static IEnumerable<ResourceKey> OtherClaimants(Informer<WorkspaceStorageResource> storages, WorkspaceStorageResource changed)
+    {
+        var workspace = WorkspaceOf(changed);
+        var backend = changed.Spec?.BackendRef?.Name;
+        return storages.List()
+            .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid && WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
+            .Select(ResourceKey.Of)
+            .ToList();
+    }
+
+    private static string? WorkspaceOf(WorkspaceStorageResource resource) => resource.Status?.Workspace ?? resource.Spec?.Workspace ?? resource.Metadata.Name;
 
     /// <summary>WorkspaceStorages naming <paramref name="backendName"/> (and, for the default, none).</summary>
     private static IEnumerable<ResourceKey> UsersOf(Informer<WorkspaceStorageResource> storages, string backendName) =>

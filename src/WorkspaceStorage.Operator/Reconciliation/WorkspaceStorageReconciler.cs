@@ -132,13 +132,33 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
                 return ReconcileResult.Done;
             }
 
-            var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken).ConfigureAwait(false);
-            var keys = await ReconcileKeysAsync(resource, spec, backend, cancellationToken).ConfigureAwait(false);
-            if (keys.Stalled is { } stall)
+            // The Secret name and a key the user brings are checked before anything is created on the backend.
+            var secret = await secrets.GetAsync(new ResourceKey(resource.Metadata.NamespaceProperty, spec.SecretName), cancellationToken).ConfigureAwait(false);
+            if (secret is not null && !IsOwnedBy(secret, resource))
             {
-                await StallAsync(resource, stall.Reason, stall.Message, cancellationToken).ConfigureAwait(false);
+                await StallAsync(resource, ConditionReasons.SecretConflict,
+                    $"spec.secret.name: Secret '{spec.SecretName}' exists and is not owned by this WorkspaceStorage; choose another name or delete it", cancellationToken)
+                    .ConfigureAwait(false);
                 return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
             }
+
+            AwsCredentials? brought = null;
+            if (spec.ExistingSecret is { } existing)
+            {
+                var source = await secrets.GetAsync(new ResourceKey(resource.Metadata.NamespaceProperty, existing.Name), cancellationToken).ConfigureAwait(false);
+                brought = CredentialSecretLayout.ReadCredentials(source?.Data, existing.AccessKeyIdKey, existing.SecretAccessKeyKey);
+                if (brought is null)
+                {
+                    await StallAsync(resource, ConditionReasons.ExistingSecretInvalid, source is null
+                        ? $"spec.credentials.existingSecretRef.name: Secret '{existing.Name}' not found"
+                        : $"spec.credentials.existingSecretRef: Secret '{existing.Name}' lacks non-empty keys '{existing.AccessKeyIdKey}' and '{existing.SecretAccessKeyKey}'",
+                        cancellationToken).ConfigureAwait(false);
+                    return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
+                }
+            }
+
+            var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken).ConfigureAwait(false);
+            var keys = await ReconcileKeysAsync(resource, spec, backend, secret, brought, cancellationToken).ConfigureAwait(false);
 
             var ready = await WriteReadyStatusAsync(resource, spec, backend, keys, cancellationToken).ConfigureAwait(false);
             if (ready.BecameReady)
@@ -265,38 +285,25 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         return ReconcileResult.Done;
     }
 
-    /// <summary>The key state after this reconcile, or why it is stalled.</summary>
-    private sealed record KeyResult(AwsCredentials Current, KeyState State, (string Reason, string Message)? Stalled = null);
+    /// <summary>The key state after this reconcile.</summary>
+    private sealed record KeyResult(AwsCredentials Current, KeyState State);
 
     /// <summary>What the Secret's annotations record besides the current key.</summary>
     private sealed record KeyState(string? PreviousAccessKeyId, DateTimeOffset? PreviousRevokeAfter, DateTimeOffset? RotatedAt, string? RotationRequest);
 
+    /// <param name="secret">The credential Secret as read (owned by <paramref name="resource"/>), or null.</param>
+    /// <param name="brought">The user's own key (spec.credentials.existingSecretRef), already read; null when the operator manages keys.</param>
     private async Task<KeyResult> ReconcileKeysAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ResolvedBackend backend,
-        CancellationToken cancellationToken)
+        V1Secret? secret, AwsCredentials? brought, CancellationToken cancellationToken)
     {
         var now = WholeSeconds(clock.GetUtcNow());
-        var @namespace = resource.Metadata.NamespaceProperty;
-        var secret = await secrets.GetAsync(new ResourceKey(@namespace, spec.SecretName), cancellationToken).ConfigureAwait(false);
-        if (secret is not null && !IsOwnedBy(secret, resource))
-        {
-            return Stalled(ConditionReasons.SecretConflict, $"spec.secret.name: Secret '{spec.SecretName}' exists and is not owned by this WorkspaceStorage; choose another name or delete it");
-        }
 
         var state = ReadState(secret);
         var current = CredentialSecretLayout.ReadCredentials(secret?.Data);
         string? rotatedReason = null;
 
-        if (spec.ExistingSecret is { } existing)
+        if (brought is not null)
         {
-            var source = await secrets.GetAsync(new ResourceKey(@namespace, existing.Name), cancellationToken).ConfigureAwait(false);
-            var brought = CredentialSecretLayout.ReadCredentials(source?.Data, existing.AccessKeyIdKey, existing.SecretAccessKeyKey);
-            if (brought is null)
-            {
-                return Stalled(ConditionReasons.ExistingSecretInvalid, source is null
-                    ? $"spec.credentials.existingSecretRef.name: Secret '{existing.Name}' not found"
-                    : $"spec.credentials.existingSecretRef: Secret '{existing.Name}' lacks non-empty keys '{existing.AccessKeyIdKey}' and '{existing.SecretAccessKeyKey}'");
-            }
-
             if (current != brought)
             {
                 state = new KeyState(null, null, now, null);
@@ -360,8 +367,6 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
 
         return new KeyResult(current, state);
-
-        static KeyResult Stalled(string reason, string message) => new(new AwsCredentials("-", "-"), new KeyState(null, null, null, null), (reason, message));
     }
 
     private async Task<V1Secret> WriteSecretAsync(WorkspaceStorageResource owner, ResolvedWorkspaceStorage spec, ResolvedBackend backend, V1Secret? existing,

@@ -39,6 +39,27 @@ public sealed class OwnershipScenarios
     }
 
     [Fact]
+    public async Task When_the_owner_is_deleted_the_next_claimant_takes_over_without_waiting_for_a_resync()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator(resync: TimeSpan.FromMinutes(10));
+        var workspace = h.NewWorkspace();
+        await h.CreateStorageAsync("first", h.Spec(workspace));
+        await h.WaitReadyAsync("first");
+        await h.CreateStorageAsync("second", h.Spec(workspace));
+        await h.WaitAsync("second", StalledOn(WorkspaceStorageConditions.WorkspaceAlreadyClaimed), "Stalled WorkspaceAlreadyClaimed");
+        var firstKey = h.SecretKey("first-s3");
+
+        await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "first"), Ct);
+        await h.WaitReadyAsync("second", TimeSpan.FromSeconds(20));
+
+        var secondKey = h.SecretKey("second-s3");
+        Assert.NotEqual(firstKey.AccessKeyId, secondKey.AccessKeyId);
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(secondKey, workspace.Prefix + "handed-over.txt"));
+        Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(firstKey, workspace.Prefix + "handed-over.txt"));
+    }
+
+    [Fact]
     public async Task A_Secret_name_taken_by_someone_else_is_not_overwritten()
     {
         await using var h = await ScenarioHarness.CreateAsync();

@@ -1,0 +1,309 @@
+using System.Collections.Concurrent;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Operator.Reconciliation;
+using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Operator.Tests.Reconciliation;
+
+/// <summary>
+/// The reconciler's decisions with a controllable clock: in-memory stores (the runtime's) and an in-memory backend,
+/// for what real time cannot show quickly (rotation intervals are at least 5 minutes) or a real server cannot be made to do.
+/// </summary>
+public sealed class ReconcilerTests
+{
+    private const string Ns = "team-b";
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>Remembers identities and keys; counts writes; can be told to fail.</summary>
+    private sealed class MemoryBackend : IStorageBackend
+    {
+        public ConcurrentDictionary<string, AccessLevel> Identities { get; } = new();
+
+        public ConcurrentDictionary<string, ConcurrentDictionary<string, string>> Keys { get; } = new();
+
+        public int Writes;
+
+        public Exception? FailWith { get; set; }
+
+        public string Type => "memory";
+
+        public S3Location Location { get; } = new(new Uri("http://s3.internal:9000"), new Uri("https://s3.example.org"), "eu-west-1", "shared");
+
+        public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => Call(() => EnsureOutcome.Unchanged);
+
+        public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) => Call(() =>
+        {
+            if (Identities.TryGetValue(workspace.Value, out var have) && have == access)
+            {
+                return EnsureOutcome.Unchanged;
+            }
+
+            Identities[workspace.Value] = access;
+            Interlocked.Increment(ref Writes);
+            return EnsureOutcome.Updated;
+        });
+
+        public Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken) => Call(() =>
+        {
+            var keys = Keys.GetOrAdd(workspace.Value, _ => new());
+            if (keys.TryGetValue(key.AccessKeyId, out var secret) && secret == key.SecretAccessKey)
+            {
+                return EnsureOutcome.Unchanged;
+            }
+
+            keys[key.AccessKeyId] = key.SecretAccessKey;
+            Interlocked.Increment(ref Writes);
+            return EnsureOutcome.Created;
+        });
+
+        public Task<IReadOnlyList<string>> ListKeysAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
+            Call<IReadOnlyList<string>>(() => Keys.TryGetValue(workspace.Value, out var keys) ? [.. keys.Keys.Order()] : []);
+
+        public Task<EnsureOutcome> RevokeKeyAsync(WorkspaceId workspace, string accessKeyId, CancellationToken cancellationToken) => Call(() =>
+        {
+            if (Keys.TryGetValue(workspace.Value, out var keys) && keys.TryRemove(accessKeyId, out _))
+            {
+                Interlocked.Increment(ref Writes);
+                return EnsureOutcome.Deleted;
+            }
+
+            return EnsureOutcome.Unchanged;
+        });
+
+        public Task<TemporaryCredentials> IssueTemporaryCredentialsAsync(WorkspaceId workspace, AccessLevel access, TimeSpan lifetime, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken) => Call(() =>
+        {
+            Interlocked.Increment(ref Writes);
+            Keys.TryRemove(workspace.Value, out _);
+            return Identities.TryRemove(workspace.Value, out _) ? EnsureOutcome.Deleted : EnsureOutcome.Unchanged;
+        });
+
+        public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(new BackendHealth(true, "ok"));
+
+        private Task<TResult> Call<TResult>(Func<TResult> action) => FailWith is { } error ? Task.FromException<TResult>(error) : Task.FromResult(action());
+    }
+
+    private sealed class StaticResolver(MemoryBackend backend) : IStorageBackendResolver
+    {
+        public bool HasDefaultBackend => true;
+
+        public Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken) =>
+            backend.FailWith is { } error ? Task.FromException<ResolvedBackend>(error) : Task.FromResult(new ResolvedBackend(backendName ?? "", backend));
+    }
+
+    private sealed class ListRecorder : IEventRecorder
+    {
+        public ConcurrentQueue<(string Reason, string Message)> Events { get; } = new();
+
+        public Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
+        {
+            Events.Enqueue((reason, message));
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class World
+    {
+        public ManualTime Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+
+        public InMemoryResourceStore<WorkspaceStorageResource> Storages { get; } = new(OperatorStores.WorkspaceStorageDescriptor);
+
+        public InMemoryResourceStore<V1Secret> Secrets { get; } = new(ResourceDescriptor.Secrets);
+
+        public MemoryBackend Backend { get; } = new();
+
+        public ListRecorder Events { get; } = new();
+
+        public WorkspaceStorageReconciler Reconciler { get; }
+
+        public World()
+        {
+            Reconciler = new WorkspaceStorageReconciler(Storages, Secrets, new StaticResolver(Backend), Events, NullLogger<WorkspaceStorageReconciler>.Instance,
+                time: Time);
+        }
+
+        public async Task CreateAsync(string name, WorkspaceStorageSpec spec) =>
+            await Storages.CreateAsync(new WorkspaceStorageResource { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns }, Spec = spec }, Ct);
+
+        public Task<ReconcileResult> ReconcileAsync(string name) =>
+            Reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, name), null), Ct);
+
+        public async Task<WorkspaceStorageResource> GetAsync(string name) => (await Storages.GetAsync(new ResourceKey(Ns, name), Ct))!;
+
+        public async Task<AwsCredentials> KeyAsync(string secret) =>
+            CredentialSecretLayout.ReadCredentials((await Secrets.GetAsync(new ResourceKey(Ns, secret), Ct))!.Data)!;
+
+        public int KubeWrites => Storages.WriteCount + Secrets.WriteCount;
+    }
+
+    [Fact]
+    public async Task RotationInterval_rotates_when_due_requeues_for_the_revocation_and_writes_nothing_in_between()
+    {
+        var w = new World();
+        await w.CreateAsync("rot", new WorkspaceStorageSpec
+        {
+            Workspace = "ws-rot",
+            Credentials = new CredentialsSpec { RotationInterval = "1h", RotationGracePeriod = "10m" },
+        });
+
+        var first = await w.ReconcileAsync("rot");
+        Assert.Equal(ReconcileOutcome.RequeueAfter, first.Outcome);
+        Assert.InRange(first.Delay, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61)); // next rotation
+        var original = await w.KeyAsync("rot-s3");
+
+        // Converged: nothing written, to Kubernetes or to the backend.
+        w.Time.Now += TimeSpan.FromMinutes(30);
+        var (kube, backend) = (w.KubeWrites, w.Backend.Writes);
+        await w.ReconcileAsync("rot");
+        Assert.Equal((kube, backend), (w.KubeWrites, w.Backend.Writes));
+
+        // Due: a new key, the old one kept for the grace period.
+        w.Time.Now += TimeSpan.FromMinutes(31);
+        var rotation = await w.ReconcileAsync("rot");
+        Assert.Equal(ReconcileOutcome.RequeueAfter, rotation.Outcome);
+        Assert.InRange(rotation.Delay, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(11)); // revocation
+        var rotated = await w.KeyAsync("rot-s3");
+        Assert.NotEqual(original.AccessKeyId, rotated.AccessKeyId);
+        Assert.Equal(new[] { original.AccessKeyId, rotated.AccessKeyId }.Order(), w.Backend.Keys["ws-rot"].Keys.Order());
+        var status = (await w.GetAsync("rot")).Status!;
+        Assert.True(status.IsTrue(WorkspaceStorageConditions.CredentialsRotating));
+        Assert.Equal(original.AccessKeyId, status.PreviousAccessKeyId);
+
+        // Grace over: the old key goes.
+        w.Time.Now += TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1);
+        await w.ReconcileAsync("rot");
+        Assert.Equal([rotated.AccessKeyId], w.Backend.Keys["ws-rot"].Keys);
+        status = (await w.GetAsync("rot")).Status!;
+        Assert.False(status.IsTrue(WorkspaceStorageConditions.CredentialsRotating));
+        Assert.Null(status.PreviousAccessKeyId);
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains(original.AccessKeyId, StringComparison.Ordinal));
+        Assert.DoesNotContain(w.Events.Events, e => e.Message.Contains(original.SecretAccessKey, StringComparison.Ordinal) || e.Message.Contains(rotated.SecretAccessKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_Secret_is_written_before_the_backend_learns_a_key()
+    {
+        var w = new World();
+        await w.CreateAsync("order", new WorkspaceStorageSpec { Workspace = "ws-order" });
+        var observed = new List<string>();
+        var failing = new WorkspaceStorageReconciler(w.Storages, new ObservingSecrets(w.Secrets, observed, failWrites: true), new StaticResolver(w.Backend), w.Events,
+            NullLogger<WorkspaceStorageReconciler>.Instance, time: w.Time);
+
+        await Assert.ThrowsAsync<ResourceClientException>(() =>
+            failing.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, "order"), null), Ct));
+
+        Assert.Contains("create", observed);
+        Assert.Empty(w.Backend.Keys.GetValueOrDefault("ws-order") ?? new());
+        await w.ReconcileAsync("order");
+        Assert.Equal([(await w.KeyAsync("order-s3")).AccessKeyId], w.Backend.Keys["ws-order"].Keys);
+    }
+
+    [Fact]
+    public async Task Rejected_admin_credentials_stall_without_a_hot_loop_and_say_which_field()
+    {
+        var w = new World();
+        await w.CreateAsync("auth", new WorkspaceStorageSpec { Workspace = "ws-auth", BackendRef = new BackendReference { Name = "prod" } });
+        w.Backend.FailWith = new BackendAuthenticationException("ceph-rgw GetUser: 403 InvalidAccessKeyId");
+
+        var result = await w.ReconcileAsync("auth");
+
+        Assert.Equal(ReconcileOutcome.RequeueAfter, result.Outcome);
+        Assert.True(result.Delay >= TimeSpan.FromMinutes(1));
+        var stalled = (await w.GetAsync("auth")).Status.Find(ConditionTypes.Stalled)!;
+        Assert.Equal(WorkspaceStorageConditions.AdminCredentialsRejected, stalled.Reason);
+        Assert.StartsWith("spec.backendRef", stalled.Message, StringComparison.Ordinal);
+        Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "auth-s3"), Ct));
+    }
+
+    [Fact]
+    public async Task A_backend_outage_during_deletion_keeps_the_finalizer()
+    {
+        var w = new World();
+        await w.CreateAsync("del", new WorkspaceStorageSpec { Workspace = "ws-del" });
+        await w.ReconcileAsync("del");
+        Assert.True(w.Backend.Identities.ContainsKey("ws-del"));
+
+        await w.Storages.DeleteAsync(new ResourceKey(Ns, "del"), Ct);
+        w.Backend.FailWith = new BackendUnavailableException("ceph-rgw: connection refused");
+        await Assert.ThrowsAsync<BackendUnavailableException>(() => w.ReconcileAsync("del"));
+        var deleting = await w.GetAsync("del");
+        Assert.Contains(ResourceMetadata.Finalizer, deleting.Metadata.Finalizers);
+        Assert.NotNull(await w.Secrets.GetAsync(new ResourceKey(Ns, "del-s3"), Ct));
+
+        w.Backend.FailWith = null;
+        await w.ReconcileAsync("del");
+        Assert.Null(await w.Storages.GetAsync(new ResourceKey(Ns, "del"), Ct));
+        Assert.False(w.Backend.Identities.ContainsKey("ws-del"));
+        Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "del-s3"), Ct));
+    }
+
+    [Fact]
+    public async Task The_Secret_carries_every_key_set_the_public_endpoint_and_no_secret_reaches_the_status()
+    {
+        var w = new World();
+        await w.CreateAsync("shape", new WorkspaceStorageSpec { Workspace = "ws-user-github|42" });
+        await w.ReconcileAsync("shape");
+        var secret = (await w.Secrets.GetAsync(new ResourceKey(Ns, "shape-s3"), Ct))!;
+        var key = await w.KeyAsync("shape-s3");
+        Assert.Equal("https://s3.example.org", Encoding.UTF8.GetString(secret.Data[CredentialSecretLayout.AwsEndpointUrl]));
+        Assert.Equal("ws-user-github|42/", Encoding.UTF8.GetString(secret.Data[CredentialSecretLayout.S3Prefix]));
+        Assert.Contains(CredentialSecretLayout.CosiAccessSecretKey, secret.Data.Keys);
+        Assert.Contains(CredentialSecretLayout.HyphaCredentialJson, secret.Data.Keys);
+        Assert.Equal("ws-user-github|42", secret.Metadata.Annotations[ResourceMetadata.WorkspaceAnnotation]);
+        var status = k8s.KubernetesJson.Serialize((await w.GetAsync("shape")).Status);
+        Assert.DoesNotContain(key.SecretAccessKey, status, StringComparison.Ordinal);
+        Assert.Contains(key.AccessKeyId, status, StringComparison.Ordinal);
+    }
+
+    /// <summary>Records the order of Secret calls.</summary>
+    private sealed class ObservingSecrets(IResourceClient<V1Secret> inner, List<string> log, bool failWrites) : IResourceClient<V1Secret>
+    {
+        public ResourceDescriptor Resource => inner.Resource;
+
+        public Task<V1Secret?> GetAsync(ResourceKey key, CancellationToken cancellationToken)
+        {
+            log.Add("get");
+            return inner.GetAsync(key, cancellationToken);
+        }
+
+        public Task<ResourceList<V1Secret>> ListAsync(string? @namespace, string? labelSelector, CancellationToken cancellationToken) =>
+            inner.ListAsync(@namespace, labelSelector, cancellationToken);
+
+        public Task<V1Secret> CreateAsync(V1Secret resource, CancellationToken cancellationToken)
+        {
+            log.Add("create");
+            return failWrites ? throw new ResourceClientException("injected: 500 from the API server", 500) : inner.CreateAsync(resource, cancellationToken);
+        }
+
+        public Task<V1Secret> ReplaceAsync(V1Secret resource, CancellationToken cancellationToken)
+        {
+            log.Add("replace");
+            return failWrites ? throw new ResourceClientException("injected: 500 from the API server", 500) : inner.ReplaceAsync(resource, cancellationToken);
+        }
+
+        public Task<V1Secret> ReplaceStatusAsync(V1Secret resource, CancellationToken cancellationToken) => inner.ReplaceStatusAsync(resource, cancellationToken);
+
+        public Task<V1Secret> PatchAsync(ResourceKey key, ResourcePatch patch, CancellationToken cancellationToken) => inner.PatchAsync(key, patch, cancellationToken);
+
+        public Task<bool> DeleteAsync(ResourceKey key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+    }
+}
