@@ -177,6 +177,7 @@ public static partial class ApiBenchmarks
             finally
             {
                 await fixture.Owner.DeleteAsync(getKey, CancellationToken.None);
+                await RgwGarbage.CollectAsync(CancellationToken.None);
             }
 
             var peakAfterGet = sampler.PeakBytes;
@@ -195,6 +196,7 @@ public static partial class ApiBenchmarks
                     finally
                     {
                         await fixture.Owner.DeleteAsync(apiKey, CancellationToken.None);
+                        await RgwGarbage.CollectAsync(CancellationToken.None);
                     }
                 },
                 async _ =>
@@ -206,6 +208,7 @@ public static partial class ApiBenchmarks
                     finally
                     {
                         await fixture.Owner.DeleteAsync(directKey, CancellationToken.None);
+                        await RgwGarbage.CollectAsync(CancellationToken.None);
                     }
                 },
                 m => BenchContext.Progress($"#4 PUT 256 MiB (MiB/s) {m}"));

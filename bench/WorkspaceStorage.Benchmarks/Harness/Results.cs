@@ -47,7 +47,7 @@ public sealed record BenchRow(string Id, string What)
     public string? NotMeasured { get; init; }
 
     public static BenchRow Skipped(string id, string what, string target, string reason) =>
-        new(id, what) { Target = target, NotMeasured = reason };
+        new(id, what) { Target = target, NotMeasured = reason.ReplaceLineEndings(" ") };
 }
 
 /// <summary>Prints the table on stdout and writes the JSON (the figures of the last run are committed).</summary>
