@@ -8,7 +8,7 @@ using WorkspaceStorage.Core.Signing;
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: WorkspaceStorage.Benchmarks [--only 1,2,…] [--rounds N] [--workspaces N] [--scale-workspaces N] [--results DIR] [--baselines DIR]");
+    Console.Error.WriteLine("usage: WorkspaceStorage.Benchmarks [--only 1,2,…] [--rounds N] [--workspaces N] [--scale-workspaces N] [--scale-workers N] [--baseline-sample N] [--results DIR] [--baselines DIR]");
     return 2;
 }
 
@@ -29,7 +29,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var context = new BenchContext(new Uri(endpoint), Environment.GetEnvironmentVariable("WSO_TEST_S3_REGION") ?? "us-east-1",
-    new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, cancel.Token);
+    new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, options.ScaleWorkers, options.BaselineSample, cancel.Token);
 var machine = MachineInfo.Describe(options.Rounds, endpoint);
 var rows = new List<BenchRow>();
 
@@ -68,14 +68,15 @@ Console.WriteLine();
 Console.WriteLine($"JSON: {path}");
 return 0;
 
-internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspaces, int ScaleWorkspaces, string ResultsDirectory, string BaselinesDirectory)
+internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample,
+    string ResultsDirectory, string BaselinesDirectory)
 {
     public bool Selected(int id) => Only is null || Only.Contains(id);
 
     public static BenchOptions? Parse(string[] args)
     {
         HashSet<int>? only = null;
-        int rounds = 5, workspaces = 1000, scale = 10_000;
+        int rounds = 5, workspaces = 1000, scale = 10_000, scaleWorkers = 32, sample = 100;
         string results = "bench/results", baselines = "bench/baselines";
         for (var i = 0; i < args.Length; i++)
         {
@@ -94,6 +95,12 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
                 case "--scale-workspaces" when value is not null:
                     scale = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
+                case "--scale-workers" when value is not null:
+                    scaleWorkers = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--baseline-sample" when value is not null:
+                    sample = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
                 case "--results" when value is not null:
                     results = value;
                     break;
@@ -107,6 +114,8 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
             i++;
         }
 
-        return rounds < 1 || workspaces < 1 || scale < 1 ? null : new BenchOptions(only, rounds, workspaces, scale, results, baselines);
+        return rounds < 1 || workspaces < 1 || scale < 1 || scaleWorkers < 1 || sample < 1
+            ? null
+            : new BenchOptions(only, rounds, workspaces, scale, scaleWorkers, Math.Min(sample, workspaces), results, baselines);
     }
 }

@@ -4,7 +4,7 @@ namespace WorkspaceStorage.Benchmarks.Harness;
 
 /// <summary>What every benchmark needs: the local RGW, the number of rounds, where the baselines live, and a progress line.</summary>
 public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials Admin, int Rounds, string BaselinesDirectory,
-    int Workspaces, int ScaleWorkspaces, CancellationToken CancellationToken)
+    int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample, CancellationToken CancellationToken)
 {
     public const string Python = "/usr/bin/python3";
 
