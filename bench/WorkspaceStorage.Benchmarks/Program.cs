@@ -29,7 +29,10 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var context = new BenchContext(new Uri(endpoint), Environment.GetEnvironmentVariable("WSO_TEST_S3_REGION") ?? "us-east-1",
-    new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, options.ScaleWorkers, options.BaselineSample, cancel.Token);
+    new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, options.ScaleWorkers, options.BaselineSample, cancel.Token)
+{
+    OperatorEnvironment = options.OperatorEnvironment,
+};
 var machine = MachineInfo.Describe(options.Rounds, endpoint);
 var rows = new List<BenchRow>();
 
@@ -71,11 +74,14 @@ return 0;
 internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample,
     string ResultsDirectory, string BaselinesDirectory)
 {
+    public Dictionary<string, string> OperatorEnvironment { get; } = [];
+
     public bool Selected(int id) => Only is null || Only.Contains(id);
 
     public static BenchOptions? Parse(string[] args)
     {
         HashSet<int>? only = null;
+        var operatorEnvironment = new Dictionary<string, string>();
         int rounds = 5, workspaces = 1000, scale = 10_000, scaleWorkers = 32, sample = 100;
         string results = "bench/results", baselines = "bench/baselines";
         for (var i = 0; i < args.Length; i++)
@@ -101,6 +107,9 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
                 case "--baseline-sample" when value is not null:
                     sample = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
+                case "--operator-env" when value is not null && value.Contains('='):
+                    operatorEnvironment[value[..value.IndexOf('=')]] = value[(value.IndexOf('=') + 1)..];
+                    break;
                 case "--results" when value is not null:
                     results = value;
                     break;
@@ -116,6 +125,16 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
 
         return rounds < 1 || workspaces < 1 || scale < 1 || scaleWorkers < 1 || sample < 1
             ? null
-            : new BenchOptions(only, rounds, workspaces, scale, scaleWorkers, Math.Min(sample, workspaces), results, baselines);
+            : WithEnvironment(new BenchOptions(only, rounds, workspaces, scale, scaleWorkers, Math.Min(sample, workspaces), results, baselines), operatorEnvironment);
+    }
+
+    private static BenchOptions WithEnvironment(BenchOptions options, Dictionary<string, string> environment)
+    {
+        foreach (var (key, value) in environment)
+        {
+            options.OperatorEnvironment[key] = value;
+        }
+
+        return options;
     }
 }

@@ -84,6 +84,11 @@ public static partial class ApiBenchmarks
             },
             m => BenchContext.Progress($"#2 wrk {m}"));
 
+        // One round each of the decomposition (not ratios against a neighbour: indications of where the time goes).
+        var pipeline = await WrkAsync(context, new Uri(world.ApiUrl, "/bench/constant").ToString(), environment, duration);
+        var authorized = await WrkAsync(context, new Uri(world.ApiUrl, $"/{fixture.Workspace}/bench/constant").ToString(), environment, duration);
+        BenchContext.Progress($"#2 decomposition: API pipeline constant {pipeline.RequestsPerSecond:F0} req/s, + token and permission {authorized.RequestsPerSecond:F0} req/s");
+
         var errors = apiRuns.Sum(r => r.NonSuccess);
         var api = apiRuns.Select(r => r.RequestsPerSecond).ToList();
         var bare = bareRuns.Select(r => r.RequestsPerSecond).ToList();
@@ -103,6 +108,8 @@ public static partial class ApiBenchmarks
                 ["API p50"] = SideBySide.Fig([.. apiRuns.Select(r => r.P50Milliseconds)], "ms"),
                 ["bare p99"] = SideBySide.Fig([.. bareRuns.Select(r => r.P99Milliseconds)], "ms"),
                 ["API non-2xx"] = new Figure(errors, "responses"),
+                ["diag: API pipeline, constant answer"] = new(pipeline.RequestsPerSecond, "req/s"),
+                ["diag: + Hypha token and permission"] = new(authorized.RequestsPerSecond, "req/s"),
             },
             Note = $"wrk -t2 -c{Connections} -d{duration}s, wrk and server share the 2 cores",
         };

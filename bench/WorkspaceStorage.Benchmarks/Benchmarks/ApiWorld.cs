@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Benchmarks.Harness;
@@ -63,6 +64,10 @@ public sealed class ApiWorld : IAsyncDisposable
             });
             builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
         });
+        // Diagnostics for row 2 (where the time goes): the API's pipeline with a constant answer, without and with
+        // the Hypha token check and workspace permission.
+        api.MapPost("/bench/constant", () => Results.Text("constant")).SkipHyphaAuthentication();
+        api.MapPost("/{workspace}/bench/constant", () => Results.Text("constant")).RequireWorkspacePermission(Permission.Read);
         await api.StartAsync(context.CancellationToken);
 
         var bareBuilder = WebApplication.CreateSlimBuilder();

@@ -71,7 +71,7 @@ public static class OperatorBenchmarks
                 ["operator writes/workspace"] = new(coldCalls.Count(c => c.IsWrite) / (double)n, "calls"),
                 ["minimum writes/workspace"] = new(baseline.WritesPerWorkspace, "calls"),
             },
-            Note = "operator: " + Breakdown(coldCalls, n) + " — minimum: " + Breakdown(baseline.Calls, n),
+            Note = "per workspace, operator: " + Breakdown(coldCalls, n) + " — minimum: " + Breakdown(baseline.Calls, context.BaselineSample),
         };
 
         // Row 7: a full resync of the N Ready ones — a fresh operator over the same cluster reconciles every object once.

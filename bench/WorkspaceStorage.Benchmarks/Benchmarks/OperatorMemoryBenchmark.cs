@@ -19,7 +19,7 @@ public static class OperatorMemoryBenchmark
         var kubeconfig = Path.Combine(work.FullName, "kubeconfig");
         await File.WriteAllTextAsync(kubeconfig, world.Kube.KubeconfigYaml(), context.CancellationToken);
 
-        using var process = StartOperator(kubeconfig, FreePort(), FreePort(), context.ScaleWorkers);
+        using var process = StartOperator(kubeconfig, FreePort(), FreePort(), context.ScaleWorkers, context.OperatorEnvironment);
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(4), context.CancellationToken);
@@ -59,8 +59,10 @@ public static class OperatorMemoryBenchmark
                 {
                     ["peak RSS while converging"] = new(sampler.PeakBytes / 1048576.0, "MiB"),
                     ["convergence"] = new(convergence.TotalSeconds, "s"),
+                    ["growth per WorkspaceStorage"] = new((settled - idle) / 1024.0 / n, "KiB"),
                 },
-                Note = $"the real executable as a child process (dotnet WorkspaceStorage.Operator.dll, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes), median RSS over 5 s once settled",
+                Note = (context.OperatorEnvironment.Count == 0 ? "" : $"operator env {string.Join(' ', context.OperatorEnvironment.Select(e => e.Key + "=" + e.Value))}; ") +
+                    $"the real executable as a child process (dotnet WorkspaceStorage.Operator.dll, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes), median RSS over 5 s once settled",
             };
         }
         finally
@@ -75,7 +77,7 @@ public static class OperatorMemoryBenchmark
         }
     }
 
-    private static Process StartOperator(string kubeconfig, int metricsPort, int healthPort, int workers)
+    private static Process StartOperator(string kubeconfig, int metricsPort, int healthPort, int workers, IReadOnlyDictionary<string, string> environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -83,6 +85,11 @@ public static class OperatorMemoryBenchmark
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value; // experiments only (--operator-env DOTNET_gcConcurrent=0 …); the committed run uses none
+        }
+
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "WorkspaceStorage.Operator.dll"), "--kubeconfig", kubeconfig,
                      "--metrics-port", metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--health-port", healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -6,6 +6,9 @@ namespace WorkspaceStorage.Benchmarks.Harness;
 public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials Admin, int Rounds, string BaselinesDirectory,
     int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample, CancellationToken CancellationToken)
 {
+    /// <summary>Extra environment of the operator child process in row 8 (GC experiments); empty in the committed run.</summary>
+    public IReadOnlyDictionary<string, string> OperatorEnvironment { get; init; } = new Dictionary<string, string>();
+
     public const string Python = "/usr/bin/python3";
 
     public static void Progress(string message) =>
