@@ -5,7 +5,8 @@ namespace WorkspaceStorage.Api.Files;
 /// <summary>Copies between streams through one pooled buffer, reporting progress; never holds a whole body.</summary>
 internal static class StreamCopy
 {
-    private const int BufferSize = 81920;
+    // 1 MiB, not 80 KiB: fewer, larger socket writes; measured 256 MiB GET through /files at 78-84% of a direct GET vs 65% (bench row 3).
+    private const int BufferSize = 1024 * 1024;
 
     /// <summary>Copies until the end of <paramref name="source"/> (or <paramref name="limit"/> bytes, beyond which it throws). Returns the bytes copied.</summary>
     public static async Task<long> CopyAsync(Stream source, Stream destination, long limit, Action<long>? progress, CancellationToken cancellationToken)

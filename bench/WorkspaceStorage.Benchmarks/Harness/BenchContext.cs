@@ -1,0 +1,29 @@
+using WorkspaceStorage.Core.Signing;
+
+namespace WorkspaceStorage.Benchmarks.Harness;
+
+/// <summary>What every benchmark needs: the local RGW, the number of rounds, where the baselines live, and a progress line.</summary>
+public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials Admin, int Rounds, string BaselinesDirectory,
+    int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample, CancellationToken CancellationToken)
+{
+    /// <summary>Extra environment of the operator child process in row 8 (GC experiments); empty in the committed run.</summary>
+    public IReadOnlyDictionary<string, string> OperatorEnvironment { get; init; } = new Dictionary<string, string>();
+
+    public const string Python = "/usr/bin/python3";
+
+    public static void Progress(string message) =>
+        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {message}");
+
+    /// <summary>The environment a Python baseline sees: endpoint and the admin key (never on its command line).</summary>
+    public Dictionary<string, string> PythonEnvironment() => new()
+    {
+        ["BENCH_S3_ENDPOINT"] = RgwEndpoint.ToString().TrimEnd('/'),
+        ["BENCH_S3_REGION"] = Region,
+        ["AWS_ACCESS_KEY_ID"] = Admin.AccessKeyId,
+        ["AWS_SECRET_ACCESS_KEY"] = Admin.SecretAccessKey,
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+        ["NO_PROXY"] = "*",
+    };
+
+    public string Baseline(string file) => Path.Combine(BaselinesDirectory, file);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make bench: benchmarks of the operator and the API beside their baselines (bench/README.md).
+# Installs what the baselines need (python3-boto3, wrk, curl) when missing, starts a fresh local Ceph RGW of its own
+# (port WSO_BENCH_PORT, default 7489, under .local/bench-rgw: a `make test` RGW on 7480 is left alone), runs
+# bench/WorkspaceStorage.Benchmarks (arguments pass through, e.g. --only 1,2 --rounds 3), and stops that RGW.
+# Prints the table on stdout; writes bench/results/latest.json. Takes ~12 minutes on 2 cores.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+DOTNET=${DOTNET:-dotnet}
+
+missing=()
+for pkg in python3-boto3 wrk curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v radosgw >/dev/null || scripts/install-deps.sh
+
+export WSO_S3_PORT=${WSO_BENCH_PORT:-7489}
+export WSO_S3_DIR=${WSO_BENCH_DIR:-$ROOT/.local/bench-rgw}
+export WSO_S3_MON_PORT=${WSO_BENCH_MON_PORT:-$((WSO_S3_PORT - 4180))}
+
+$DOTNET build bench/WorkspaceStorage.Benchmarks -c Release -warnaserror -v quiet -nologo >&2
+
+# A fresh cluster every run: earlier objects and users would change the figures.
+scripts/s3-test-server.sh down >/dev/null 2>&1 || true
+scripts/s3-test-server.sh up >&2
+trap 'scripts/s3-test-server.sh down >&2' EXIT
+eval "$(scripts/s3-test-server.sh env)"
+export WSO_BENCH_RGW_CONF=$WSO_S3_DIR/ceph.conf
+
+$DOTNET bench/WorkspaceStorage.Benchmarks/bin/Release/net10.0/WorkspaceStorage.Benchmarks.dll \
+  --baselines bench/baselines --results bench/results "$@"
