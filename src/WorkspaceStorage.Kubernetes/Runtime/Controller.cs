@@ -90,6 +90,29 @@ public sealed class Controller<T> : IRunnable
     }
 
     /// <summary>
+    /// Also reconcile other objects of the same type when one changes: <paramref name="related"/> names them from the
+    /// primary informer's event (with the previous object on updates). Costs no second cache of the primary type.
+    /// Call before <see cref="RunAsync"/>.
+    /// </summary>
+    public Controller<T> AlsoReconcile(Func<InformerEvent<T>, IEnumerable<ResourceKey>> related)
+    {
+        ArgumentNullException.ThrowIfNull(related);
+        if (Volatile.Read(ref running) != 0)
+        {
+            throw new InvalidOperationException("Add watches before the controller runs.");
+        }
+
+        subscriptions.Add(q => primary.AddEventHandler(change =>
+        {
+            foreach (var key in related(change))
+            {
+                q.Add(key);
+            }
+        }));
+        return this;
+    }
+
+    /// <summary>
     /// Runs the informers, waits until they have synced, then reconciles until cancelled; on cancellation takes no
     /// new key and waits (bounded by the queue's shutdown timeout) for reconciles in flight. Can run again later
     /// (e.g. on regaining leadership) with a fresh queue.

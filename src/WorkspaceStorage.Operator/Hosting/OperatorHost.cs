@@ -103,10 +103,6 @@ public sealed class OperatorHost : IDisposable
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
             loggers.CreateLogger("Informer.Secrets"));
 
-        // When a claimant of a workspace goes (or changes), the next in line may take over: tell the others at once.
-        var claimChanges = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
-            Informer(options.WatchNamespace, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.WorkspaceStorageClaims"));
-
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
             loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);
         var storagesInformer = WorkspaceStorageInformer;
@@ -114,7 +110,9 @@ public sealed class OperatorHost : IDisposable
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
             .Watches(backendsForStorages, backend => UsersOf(storagesInformer, backend.Metadata.Name))
             .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor))
-            .Watches(claimChanges, changed => OtherClaimants(storagesInformer, changed));
+            // When a claimant of a workspace goes (or its claim changes), the next in line may take over: tell the
+            // others at once. Only claim changes scan the cache; status writes, the bulk of events, do not.
+            .AlsoReconcile(change => ClaimChanged(change) ? OtherClaimants(storagesInformer, change.Object) : []);
 
         // A second informer, not a shared one: each controller runs (and restarts) the informers it holds.
         var backendInformer = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
@@ -150,6 +148,16 @@ public sealed class OperatorHost : IDisposable
     }
 
     /// <summary>Other WorkspaceStorages claiming the same workspace on the same backend as <paramref name="changed"/>.</summary>
+    private static bool ClaimChanged(InformerEvent<WorkspaceStorageResource> change) => change.Type switch
+    {
+        InformerEventType.Deleted => true,
+        InformerEventType.Updated => change.Previous is not { } before
+            || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
+            || WorkspaceOf(before) != WorkspaceOf(change.Object)
+            || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name,
+        _ => false,
+    };
+
     private static IEnumerable<ResourceKey> OtherClaimants(Informer<WorkspaceStorageResource> storages, WorkspaceStorageResource changed)
     {
         var workspace = WorkspaceOf(changed);
