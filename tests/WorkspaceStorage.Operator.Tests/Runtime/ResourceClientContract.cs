@@ -1,0 +1,47 @@
+using WorkspaceStorage.Operator.Runtime;
+
+namespace WorkspaceStorage.Operator.Tests.Runtime;
+
+/// <summary>
+/// The IResourceClient write contract every store keeps (the in-memory store, the local directory adapter): one
+/// sequence of checks, run against each, so the stores cannot drift apart unnoticed.
+/// </summary>
+internal static class ResourceClientContract
+{
+    /// <summary>Creates ns/w and walks replace, stale replace, status, patch and list; returns the patched object.</summary>
+    public static async Task<Widget> WritesBumpTheResourceVersionConflictAndKeepStatusSeparateAsync(IResourceClient<Widget> store, CancellationToken ct)
+    {
+        var key = new ResourceKey("ns", "w");
+        var created = await store.CreateAsync(Widget.Create("ns", "w"), ct);
+        Assert.Equal(1, created.Metadata.Generation);
+        Assert.False(string.IsNullOrEmpty(created.Metadata.Uid));
+        await Assert.ThrowsAsync<ResourceAlreadyExistsException>(() => store.CreateAsync(Widget.Create("ns", "w"), ct));
+
+        var stale = ResourceCopy.Clone(created);
+        created.Spec!.Size = "large";
+        created.Status = new WidgetStatus { Phase = "ignored on replace" };
+        var replaced = await store.ReplaceAsync(created, ct);
+        Assert.NotEqual(created.Metadata.ResourceVersion, replaced.Metadata.ResourceVersion);
+        Assert.Equal(2, replaced.Metadata.Generation);
+        Assert.Null(replaced.Status);
+
+        stale.Spec!.Size = "tiny";
+        await Assert.ThrowsAsync<ResourceConflictException>(() => store.ReplaceAsync(stale, ct));
+
+        replaced.Status = new WidgetStatus { Phase = "Ready" };
+        var withStatus = await store.ReplaceStatusAsync(replaced, ct);
+        Assert.Equal("Ready", withStatus.Status?.Phase);
+        Assert.Equal(2, withStatus.Metadata.Generation);
+        await Assert.ThrowsAsync<ResourceConflictException>(() => store.ReplaceStatusAsync(replaced, ct));
+
+        var patched = await store.PatchAsync(key, ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}},"status":{"phase":"no"}}"""), ct);
+        Assert.Equal("gold", patched.Metadata.Labels["tier"]);
+        Assert.Equal("Ready", patched.Status?.Phase);
+        Assert.Equal(2, patched.Metadata.Generation);
+
+        Assert.Single((await store.ListAsync("ns", "tier=gold", ct)).Items);
+        Assert.Empty((await store.ListAsync("ns", "tier!=gold", ct)).Items);
+        await Assert.ThrowsAsync<ResourceNotFoundException>(() => store.PatchAsync(new ResourceKey("ns", "nope"), ResourcePatch.Merge("{}"), ct));
+        return patched;
+    }
+}
