@@ -40,11 +40,12 @@ public sealed class S3ProxyStreamingTests
             var upload = clock.Elapsed;
             var hash = await HashDownloadAsync(client, rgw.Proxied(HttpMethod.Get, key), null);
             var total = clock.Elapsed;
-            var (workingSetGrowth, heapGrowth) = sampler.Stop();
+            var peak = sampler.Snapshot();
+            var (workingSetGrowth, heapGrowth) = (peak.WorkingSetGrowth, peak.ManagedGrowth);
 
             var report = $"S3 proxy 256 MiB: PUT {upload.TotalSeconds:0.0} s, GET {(total - upload).TotalSeconds:0.0} s; " +
                 $"peak working-set growth {workingSetGrowth / 1048576.0:0.0} MiB, peak managed-heap growth {heapGrowth / 1048576.0:0.0} MiB " +
-                $"({sampler.Samples} samples)";
+                $"({peak.Samples} samples)";
             TestContext.Current.TestOutputHelper?.WriteLine(report);
             Console.WriteLine(report);
             Assert.Equal(PatternStream.Hash(BigSize), hash);
@@ -112,68 +113,4 @@ public sealed class S3ProxyStreamingTests
     }
 
     /// <summary>Samples this process's working set and managed heap every 25 ms against a baseline taken after a full GC.</summary>
-    private sealed class MemorySampler : IDisposable
-    {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task loop;
-        private readonly long baseWorkingSet;
-        private readonly long baseHeap;
-        private long peakWorkingSet;
-        private long peakHeap;
-
-        public MemorySampler()
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            baseHeap = GC.GetTotalMemory(forceFullCollection: true);
-            baseWorkingSet = WorkingSet();
-            peakWorkingSet = baseWorkingSet;
-            peakHeap = baseHeap;
-            loop = Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    Sample();
-                    try
-                    {
-                        await Task.Delay(25, stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-
-        public int Samples { get; private set; }
-
-        public (long WorkingSetGrowth, long HeapGrowth) Stop()
-        {
-            stop.Cancel();
-            loop.Wait();
-            Sample();
-            return (peakWorkingSet - baseWorkingSet, peakHeap - baseHeap);
-        }
-
-        public void Dispose()
-        {
-            stop.Cancel();
-            stop.Dispose();
-        }
-
-        private void Sample()
-        {
-            Samples++;
-            peakWorkingSet = Math.Max(peakWorkingSet, WorkingSet());
-            peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(forceFullCollection: false));
-        }
-
-        private static long WorkingSet()
-        {
-            using var process = Process.GetCurrentProcess();
-            return process.WorkingSet64;
-        }
-    }
 }

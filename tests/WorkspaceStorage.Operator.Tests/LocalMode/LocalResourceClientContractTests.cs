@@ -82,28 +82,7 @@ public sealed class LocalResourceClientContractTests : IDisposable
     [Fact]
     public async Task A_watch_resumes_from_a_resource_version_and_a_selector_sees_objects_enter_and_leave_it()
     {
-        var store = NewClient();
-        var start = (await store.ListAsync(null, null, Ct)).ResourceVersion;
-        await store.CreateAsync(Widget.Create("ns", "w"), Ct);
-        await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}}}"""), Ct);
-        await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":null}}}"""), Ct);
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        cts.CancelAfter(TimeSpan.FromMilliseconds(500));
-        var seen = new List<ResourceWatchEventType>();
-        try
-        {
-            await foreach (var change in store.WatchAsync("ns", start, "tier=gold", cts.Token))
-            {
-                seen.Add(change.Type);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The watch runs until cancelled.
-        }
-
-        Assert.Equal([ResourceWatchEventType.Added, ResourceWatchEventType.Deleted], seen);
+        await ResourceClientContract.ASelectorWatchSeesObjectsEnterAndLeaveItAsync(NewClient(), Ct);
     }
 
     [Fact]

@@ -72,29 +72,7 @@ public sealed class InMemoryResourceStoreTests
     [Fact]
     public async Task A_watch_with_a_selector_sees_objects_enter_and_leave_it()
     {
-        var store = NewStore();
-        var start = store.CurrentResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var widget = await store.CreateAsync(Widget.Create("ns", "w"), Ct);
-        var labelled = await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}}}"""), Ct);
-        await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":null}}}"""), Ct);
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        cts.CancelAfter(TimeSpan.FromMilliseconds(500));
-        var seen = new List<ResourceWatchEventType>();
-        try
-        {
-            await foreach (var change in store.WatchAsync("ns", start, "tier=gold", cts.Token))
-            {
-                seen.Add(change.Type);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The watch runs until cancelled.
-        }
-
-        Assert.Equal([ResourceWatchEventType.Added, ResourceWatchEventType.Deleted], seen);
-        Assert.NotEqual(widget.Metadata.ResourceVersion, labelled.Metadata.ResourceVersion);
+        await ResourceClientContract.ASelectorWatchSeesObjectsEnterAndLeaveItAsync(NewStore(), Ct);
     }
 
     [Fact]

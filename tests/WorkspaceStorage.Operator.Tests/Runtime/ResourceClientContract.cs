@@ -44,4 +44,33 @@ internal static class ResourceClientContract
         await Assert.ThrowsAsync<ResourceNotFoundException>(() => store.PatchAsync(new ResourceKey("ns", "nope"), ResourcePatch.Merge("{}"), ct));
         return patched;
     }
+
+    /// <summary>A watch from a resource version, filtered by a label, sees ns/w enter (Added) and leave (Deleted) the selection.</summary>
+    public static async Task ASelectorWatchSeesObjectsEnterAndLeaveItAsync<TStore>(TStore store, CancellationToken ct)
+        where TStore : IResourceClient<Widget>, IResourceWatcher<Widget>
+    {
+        IResourceWatcher<Widget> watcher = store;
+        var start = (await watcher.ListAsync(null, null, ct)).ResourceVersion;
+        var widget = await store.CreateAsync(Widget.Create("ns", "w"), ct);
+        var labelled = await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":"gold"}}}"""), ct);
+        await store.PatchAsync(new ResourceKey("ns", "w"), ResourcePatch.Merge("""{"metadata":{"labels":{"tier":null}}}"""), ct);
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromMilliseconds(500));
+        var seen = new List<ResourceWatchEventType>();
+        try
+        {
+            await foreach (var change in watcher.WatchAsync("ns", start, "tier=gold", cts.Token))
+            {
+                seen.Add(change.Type);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The watch runs until cancelled.
+        }
+
+        Assert.Equal([ResourceWatchEventType.Added, ResourceWatchEventType.Deleted], seen);
+        Assert.NotEqual(widget.Metadata.ResourceVersion, labelled.Metadata.ResourceVersion);
+    }
 }
