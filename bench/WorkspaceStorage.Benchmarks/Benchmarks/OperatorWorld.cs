@@ -6,7 +6,7 @@ using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;

@@ -5,9 +5,8 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.Operator.Backends;
-using WorkspaceStorage.Operator.Runtime;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Api.Workspaces;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Storage;
-using WorkspaceStorage.Operator.Backends;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
 

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Counters a controller reports. Labels are controller names and fixed result words only, never object names or

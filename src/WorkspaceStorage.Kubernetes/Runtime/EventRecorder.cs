@@ -4,7 +4,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Kubernetes event severity.</summary>
 public enum EventSeverity

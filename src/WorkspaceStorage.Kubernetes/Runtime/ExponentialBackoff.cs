@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Delay before retry number <c>attempt</c> (1-based): <c>initial · 2^(attempt-1)</c>, capped at <c>max</c>, then

@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>A probe answer: healthy or not, and what is failing (names only, no details that could hold data).</summary>
 public sealed record HealthReport(bool Healthy, IReadOnlyList<string> Failing)

@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Brings one object's world in line with its spec. Called with the object's key; the same key is never reconciled

@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// The cluster store as the reconciler sees it, for one resource type <typeparamref name="T"/>.

@@ -5,7 +5,7 @@ using System.Threading.Channels;
 using k8s;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// An in-process cluster store for one resource type that keeps the <see cref="IResourceClient{T}"/> and

@@ -5,7 +5,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Settings of an <see cref="Informer{T}"/>.</summary>
 public sealed record InformerOptions

@@ -6,7 +6,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Timeouts of the Kubernetes adapter.</summary>
 public sealed record ResourceClientOptions

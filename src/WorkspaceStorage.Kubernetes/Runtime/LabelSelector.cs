@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// The equality-based subset of Kubernetes label selectors ("a=b", "a==b", "a!=b", "a", "!a", comma-separated),

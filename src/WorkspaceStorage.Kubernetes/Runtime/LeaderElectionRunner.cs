@@ -4,7 +4,7 @@ using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Settings of a <see cref="LeaderElectionRunner"/>.</summary>
 public sealed record LeaderElectionOptions

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Last line of defence for error messages on their way to a log: masks values after secret-looking names and long

@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Maps an owned object (a Secret, say) back to the key of the object that owns it, so a change to the owned

@@ -1,6 +1,6 @@
 using k8s;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Deep copies of Kubernetes objects, for changing an object read from a shared cache.</summary>
 public static class ResourceCopy

@@ -1,7 +1,7 @@
 using System.Reflection;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Where a resource type lives in the API: group ("" for the core group), version, plural, kind and scope.

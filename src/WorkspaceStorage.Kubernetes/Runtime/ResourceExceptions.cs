@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// A cluster-store call failed. Messages carry the status code, the reason and the server's short status message,

@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 
-namespace WorkspaceStorage.Operator.Runtime;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Identifies one object: namespace (null for cluster-scoped resources) and name. It is the work-queue key and the

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.Configuration;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Backends;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
 using WorkspaceStorage.Operator.LocalMode;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Hosting;
 
@@ -145,7 +145,7 @@ public sealed class OperatorApplication
         else
         {
             var configuration = KubernetesConfiguration(options);
-            using var kubernetes = new Kubernetes(configuration);
+            using var kubernetes = new k8s.Kubernetes(configuration);
             using var host = new OperatorHost(OperatorStores.FromKubernetes(kubernetes), hostOptions, loggers, metrics, metrics);
             metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
             await using var web = await StartWebAsync(options, health, metrics, loggers, stopping.Token).ConfigureAwait(false);

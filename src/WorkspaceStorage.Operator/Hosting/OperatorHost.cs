@@ -5,7 +5,7 @@ using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.Backends;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 

@@ -1,6 +1,6 @@
 using Prometheus;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Hosting;

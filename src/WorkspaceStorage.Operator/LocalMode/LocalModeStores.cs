@@ -6,7 +6,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using YamlDotNet.Core;
 
 namespace WorkspaceStorage.Operator.LocalMode;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.LocalMode;
 

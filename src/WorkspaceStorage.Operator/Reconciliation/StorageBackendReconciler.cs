@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.Backends;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Reconciliation;

@@ -24,7 +24,7 @@ public sealed class K3sCluster : IAsyncLifetime
     private readonly string workDirectory = Path.Combine(Path.GetTempPath(), "wso-e2e-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly DockerAvailability docker = DockerAvailability.Detect();
     private K3sContainer? container;
-    private Kubernetes? kubernetes;
+    private k8s.Kubernetes? kubernetes;
     private InProcessOperator? operatorProcess;
 
     /// <summary>A cluster-admin client (the test's kubectl).</summary>
@@ -79,7 +79,7 @@ public sealed class K3sCluster : IAsyncLifetime
         }
 
         await File.WriteAllTextAsync(KubeconfigPath, await container.GetKubeconfigAsync(), timeout.Token);
-        kubernetes = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
+        kubernetes = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
         await WaitForApiServerAsync(kubernetes, timeout.Token);
         await CrdManifests.InstallAsync(kubernetes, TimeSpan.FromMinutes(1), timeout.Token);
         operatorProcess = await InProcessOperator.StartAsync(KubeconfigPath, timeout.Token);

@@ -3,7 +3,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.LocalMode;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.Tests.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.LocalMode;

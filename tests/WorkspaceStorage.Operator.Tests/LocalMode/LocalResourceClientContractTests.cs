@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using k8s.Models;
 using WorkspaceStorage.Operator.LocalMode;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.Tests.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.LocalMode;

@@ -10,7 +10,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Backends;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;

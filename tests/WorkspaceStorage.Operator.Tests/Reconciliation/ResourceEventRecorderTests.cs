@@ -2,7 +2,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.Reconciliation;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;
 

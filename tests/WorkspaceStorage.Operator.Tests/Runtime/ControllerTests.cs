@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using k8s.Models;
 using Prometheus;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 

@@ -1,5 +1,5 @@
 using k8s.Models;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 

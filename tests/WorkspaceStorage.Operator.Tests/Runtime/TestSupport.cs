@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;

@@ -8,7 +8,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Testing.S3;
 

@@ -12,7 +12,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Backends;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
-using WorkspaceStorage.Operator.Runtime;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;

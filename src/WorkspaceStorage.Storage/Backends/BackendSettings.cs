@@ -1,8 +1,7 @@
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
-using WorkspaceStorage.Storage.Backends;
 
-namespace WorkspaceStorage.Operator.Backends;
+namespace WorkspaceStorage.Storage.Backends;
 
 /// <summary>
 /// A backend cannot be used until someone changes its configuration (missing StorageBackend or admin Secret, invalid

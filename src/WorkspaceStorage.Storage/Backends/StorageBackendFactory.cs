@@ -2,13 +2,12 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Operator.Backends;
+namespace WorkspaceStorage.Storage.Backends;
 
 /// <summary>
 /// Builds <see cref="MinioStorageBackend"/> and <see cref="CephRgwStorageBackend"/> instances. Backends without a CA
