@@ -1,12 +1,11 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
-using Scalar.AspNetCore;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
-using WorkspaceStorage.Api.Services;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;
@@ -52,7 +51,7 @@ public static class ApiApplication
 
         var app = builder.Build();
         ConfigurePipeline(app);
-        MapEndpoints(app);
+        app.MapApiRoutes();
         return app;
     }
 
@@ -96,19 +95,6 @@ public static class ApiApplication
         app.UseMiddleware<HyphaAuthenticationMiddleware>();
         app.UseMiddleware<WorkspacePermissionMiddleware>();
         app.UseUnlimitedRequestBodyWhereAllowed();
-    }
-
-    private static void MapEndpoints(WebApplication app)
-    {
-        var metrics = app.Services.GetRequiredService<ApiMetrics>();
-
-        app.MapHealthEndpoints();
-        app.MapMetrics("/metrics", metrics.Registry).SkipHyphaAuthentication();
-        app.MapOpenApi().SkipHyphaAuthentication();
-        app.MapScalarApiReference().SkipHyphaAuthentication();
-        app.MapS3StorageServiceDescription();
-        app.MapWorkspaceStorage();
-        app.MapS3Proxy();
     }
 
     /// <summary>CORS as Hypha sets it: origin echoed (or the configured list), credentials, any method and header (Range included), and the range/ETag headers exposed.</summary>

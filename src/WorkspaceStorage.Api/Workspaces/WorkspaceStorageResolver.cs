@@ -3,7 +3,7 @@ using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>W's storage as a request sees it: the handle and an S3 client signing with W's own key.</summary>
 public sealed record ResolvedWorkspace(WorkspaceStorageHandle Handle, S3ObjectClient Client)
