@@ -5,6 +5,7 @@ using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.OnDemand;
 using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Workspaces;
 
@@ -47,7 +48,9 @@ public static class ApiApplication
         AddServices(builder.Services);
         configure?.Invoke(builder);
         // After configure: its settings may choose the source, and a directory it registered wins.
-        builder.Services.AddWorkspaceSource(WorkspaceSourceSelection.Choose(builder.Configuration));
+        var source = WorkspaceSourceSelection.Choose(builder.Configuration);
+        builder.Services.AddWorkspaceSource(source);
+        builder.Services.AddOnDemandProvisioning(builder.Configuration, source);
 
         var app = builder.Build();
         ConfigurePipeline(app);
