@@ -104,6 +104,25 @@ public sealed class RgwAdminOpsClient(RgwConnection connection)
         return user is null ? [] : [.. user.Keys.Select(k => k.AccessKey)];
     }
 
+    /// <summary>Every user id on the server (<c>/admin/metadata/user</c>; the admin needs the <c>metadata=read</c> cap).</summary>
+    public async Task<IReadOnlyList<string>> ListUserIdsAsync(CancellationToken cancellationToken)
+    {
+        var response = await connection.SendAsync(HttpMethod.Get, "/admin/metadata/user?format=json", Service, "list-users", isWrite: false, cancellationToken);
+        if (!response.IsSuccess)
+        {
+            throw RgwConnection.Failure("list-users", response);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<string[]>(response.Body) ?? [];
+        }
+        catch (JsonException)
+        {
+            throw new BackendRequestRejectedException($"{RgwConnection.BackendType} list-users: unreadable answer");
+        }
+    }
+
     /// <summary>Removes the user, keeping its data (<c>purge-data=false</c>: objects under the prefix are handled separately). False when absent.</summary>
     public async Task<bool> RemoveUserAsync(string uid, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
     /// <summary>Whether the operator still runs (it should until the suite ends; stopping on its own is a failure).</summary>
     public bool IsRunning => !run.IsCompleted;
 
-    public static async Task<InProcessOperator> StartAsync(string kubeconfigPath, CancellationToken cancellationToken)
+    public static async Task<InProcessOperator> StartAsync(string kubeconfigPath, CancellationToken cancellationToken, params string[] extraArgs)
     {
         var logs = new CapturedLogs();
         var application = new OperatorApplication(new OperatorEnvironment
@@ -39,7 +39,8 @@ internal sealed class InProcessOperator : IAsyncDisposable
         });
 
         // A short resync so drift made outside Kubernetes is found within the tests' waits.
-        string[] args = ["--kubeconfig", kubeconfigPath, "--health-addr", "127.0.0.1:0", "--resync-period", "20s", "--max-concurrent-reconciles", "4"];
+        string[] defaults = extraArgs.Contains("--max-concurrent-reconciles") ? [] : ["--max-concurrent-reconciles", "4"];
+        string[] args = ["--kubeconfig", kubeconfigPath, "--health-addr", "127.0.0.1:0", "--resync-period", "20s", .. defaults, .. extraArgs];
         var stopping = new CancellationTokenSource();
         var run = Task.Run(() => application.RunAsync(args, stopping.Token), CancellationToken.None);
         var started = new InProcessOperator(application, stopping, run, logs);

@@ -1,0 +1,100 @@
+using System.Text;
+using k8s.Models;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
+using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.S3;
+
+namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
+
+/// <summary>
+/// A cluster without Docker: the in-process Kubernetes API server, a StorageBackend on the local Ceph RGW, and the real
+/// operator (its executable's entry point, in this process) reconciling against it through a kubeconfig.
+/// </summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    public const string AdminNamespace = "wso-system";
+
+    private readonly string directory;
+
+    private LocalCluster(KubeTestServer kube, RgwTestServer rgw, string backendName, string bucket, string directory)
+    {
+        Kube = kube;
+        Rgw = rgw;
+        BackendName = backendName;
+        Bucket = bucket;
+        this.directory = directory;
+    }
+
+    public KubeTestServer Kube { get; }
+
+    public RgwTestServer Rgw { get; }
+
+    public string BackendName { get; }
+
+    public string Bucket { get; }
+
+    public InProcessOperator? Operator { get; private set; }
+
+    public string KubeconfigPath => Path.Combine(directory, "kubeconfig");
+
+    public static async Task<LocalCluster> StartAsync(CancellationToken cancellationToken, int maxConcurrentReconciles = 4)
+    {
+        var rgw = RgwTestServer.Require();
+        var kube = await KubeTestServer.StartAsync(cancellationToken: cancellationToken);
+        var directory = Directory.CreateTempSubdirectory("wso-system-").FullName;
+        var backend = "rgw-" + Guid.NewGuid().ToString("N")[..8];
+        var bucket = RgwTestServer.UniqueBucketName("sys");
+        var cluster = new LocalCluster(kube, rgw, backend, bucket, directory);
+        await File.WriteAllTextAsync(cluster.KubeconfigPath, kube.KubeconfigYaml(), cancellationToken);
+        cluster.SeedBackend();
+        cluster.Operator = await InProcessOperator.StartAsync(cluster.KubeconfigPath, cancellationToken,
+            "--max-concurrent-reconciles", maxConcurrentReconciles.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return cluster;
+    }
+
+    public IReadOnlyList<WorkspaceStorageResource> WorkspaceStorages(string? @namespace = null) => Kube.Objects<WorkspaceStorageResource>(@namespace);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Operator is not null)
+        {
+            await Operator.DisposeAsync();
+        }
+
+        await Kube.DisposeAsync();
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // best effort: a temporary folder
+        }
+    }
+
+    private void SeedBackend()
+    {
+        Kube.Seed(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = BackendName + "-admin", NamespaceProperty = AdminNamespace },
+            Data = new Dictionary<string, byte[]>
+            {
+                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(Rgw.Admin.AccessKeyId),
+                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(Rgw.Admin.SecretAccessKey),
+            },
+        });
+        Kube.Seed(new StorageBackendResource
+        {
+            Metadata = new V1ObjectMeta { Name = BackendName },
+            Spec = new StorageBackendSpec
+            {
+                Type = StorageBackendType.CephRgw,
+                Endpoint = Rgw.Endpoint.ToString(),
+                Region = Rgw.Region,
+                Bucket = Bucket,
+                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = BackendName + "-admin", Namespace = AdminNamespace },
+            },
+        });
+    }
+}
