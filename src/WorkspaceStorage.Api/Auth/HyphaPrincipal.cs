@@ -48,10 +48,12 @@ public sealed record HyphaPrincipal
 
     /// <summary>
     /// The permission this caller holds on <paramref name="workspace"/>: the scope's grant, and at least
-    /// <see cref="Permission.Read"/> on a public workspace. An anonymous caller never gets more than
-    /// <see cref="Permission.Read"/>: Hypha gives an anonymous user its own temporary workspace, read-only for storage.
+    /// <see cref="Permission.Read"/> on a public workspace. Hypha gives an anonymous user its own temporary workspace,
+    /// read-only for storage unless the server allows anonymous writes (Hypha's <c>--enable-s3-for-anonymous-users</c>,
+    /// here <paramref name="anonymousMayWrite"/>): an anonymous caller gets at most <see cref="Permission.Read"/>
+    /// otherwise, and never more than <see cref="Permission.ReadWrite"/>.
     /// </summary>
-    public Permission PermissionFor(WorkspaceId workspace, bool isPublic)
+    public Permission PermissionFor(WorkspaceId workspace, bool isPublic, bool anonymousMayWrite = false)
     {
         var granted = Scope.PermissionFor(workspace.Value);
         if (isPublic && granted < Permission.Read)
@@ -59,6 +61,7 @@ public sealed record HyphaPrincipal
             granted = Permission.Read;
         }
 
-        return IsAnonymous && granted > Permission.Read ? Permission.Read : granted;
+        var anonymousCap = anonymousMayWrite ? Permission.ReadWrite : Permission.Read;
+        return IsAnonymous && granted > anonymousCap ? anonymousCap : granted;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Core.Workspaces;
 
@@ -11,21 +12,23 @@ public sealed record WorkspaceAccess(WorkspaceId Workspace, HyphaPrincipal Princ
 /// token, or a Hypha RPC call with the context Hypha stamped on it): does this caller hold at least a permission on W?
 /// A refusal is a 403 naming the permission needed and the one held.
 /// </summary>
-public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory)
+public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory, IOptions<Hosting.ApiOptions> options)
 {
+    private readonly bool anonymousMayWrite = options.Value.AnonymousUsersMayWrite;
+
     public async ValueTask<WorkspaceAccess> RequireAsync(HyphaPrincipal principal, WorkspaceId workspace, Permission required,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(principal);
         var isPublic = await directory.IsPublicAsync(workspace, cancellationToken);
-        var granted = principal.PermissionFor(workspace, isPublic);
+        var granted = principal.PermissionFor(workspace, isPublic, anonymousMayWrite);
         if (granted.Satisfies(required))
         {
             return new WorkspaceAccess(workspace, principal, granted);
         }
 
         var detail = principal.IsAnonymous
-            ? $"permission denied: anonymous callers may only read; '{required.ToCode()}' on workspace '{workspace}' is required"
+            ? $"permission denied: anonymous callers may {(anonymousMayWrite ? "only use their own workspace" : "only read")}; '{required.ToCode()}' on workspace '{workspace}' is required"
             : $"permission denied: '{required.ToCode()}' on workspace '{workspace}' is required (caller has '{granted.ToCode()}')";
         throw new ApiException(StatusCodes.Status403Forbidden, detail);
     }

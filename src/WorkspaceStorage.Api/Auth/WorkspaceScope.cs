@@ -87,6 +87,31 @@ public sealed class WorkspaceScope
         return true;
     }
 
+    /// <summary>
+    /// A scope from grants already split into workspace and permission code, as Hypha stamps them on an RPC call
+    /// (<c>user.scope.workspaces</c>); the same rules as <see cref="TryParse"/>: one unreadable grant refuses the whole scope.
+    /// </summary>
+    public static bool TryCreate(IEnumerable<KeyValuePair<string, string>> grants, string? currentWorkspace, string? clientId,
+        out WorkspaceScope parsed, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(grants);
+        parsed = Empty;
+        var map = new Dictionary<string, Permission>(StringComparer.Ordinal);
+        foreach (var (workspace, code) in grants)
+        {
+            if (!TryParseGrant($"{workspace}#{code}", out var name, out var permission, out error))
+            {
+                return false;
+            }
+
+            map[name] = permission;
+        }
+
+        error = string.Empty;
+        parsed = new WorkspaceScope(map.AsReadOnly(), currentWorkspace, clientId);
+        return true;
+    }
+
     private static bool TryParseGrant(ReadOnlySpan<char> grant, out string workspace, out Permission permission, out string error)
     {
         workspace = string.Empty;

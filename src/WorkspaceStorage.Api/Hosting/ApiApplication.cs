@@ -5,6 +5,7 @@ using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.HyphaRpc;
 using WorkspaceStorage.Api.OnDemand;
 using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Workspaces;
@@ -51,6 +52,7 @@ public static class ApiApplication
         var source = WorkspaceSourceSelection.Choose(builder.Configuration);
         builder.Services.AddWorkspaceSource(source);
         builder.Services.AddOnDemandProvisioning(builder.Configuration, source);
+        builder.Services.AddHyphaRegistration(builder.Configuration);
 
         var app = builder.Build();
         ConfigurePipeline(app);

@@ -19,6 +19,12 @@ public sealed class ApiOptions
     /// </summary>
     public List<string> CorsOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Hypha's <c>--enable-s3-for-anonymous-users</c>: anonymous users may write in their own temporary workspace (the
+    /// grant Hypha put in their token or call context). Off: anonymous callers only read.
+    /// </summary>
+    public bool AnonymousUsersMayWrite { get; set; }
+
     /// <summary>The <c>/s3</c> proxy (<c>Api:S3Proxy</c>), off by default.</summary>
     public Proxy.S3ProxyOptions S3Proxy { get; set; } = new();
 }

@@ -91,3 +91,12 @@ public sealed class StaticS3ProxyTargets : IS3ProxyTargets
         }));
     }
 }
+
+/// <summary>
+/// The buckets of the cluster's StorageBackends (Kubernetes workspace source), read from the directory's informer, so
+/// the proxy follows StorageBackends as they are added or changed.
+/// </summary>
+public sealed class ClusterS3ProxyTargets(Workspaces.KubernetesWorkspaceDirectory directory) : IS3ProxyTargets
+{
+    public S3ProxyTarget? FindBucket(string bucket) => directory.FindBucketLocation(bucket) is { } location ? new S3ProxyTarget(location) : null;
+}

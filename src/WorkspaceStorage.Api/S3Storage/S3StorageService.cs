@@ -113,8 +113,8 @@ public sealed class S3StorageService
 
     private async Task<object?> GenerateCredentialAsync(S3StorageCall call)
     {
-        // Anonymous callers never get credentials, even for a public workspace (Hypha refuses them as read-only).
-        if (call.Access.Principal.IsAnonymous)
+        // Anonymous callers get credentials only where they may write (Hypha: a read-only workspace refuses them).
+        if (call.Access.Principal.IsAnonymous && !call.Access.Granted.Satisfies(Permission.ReadWrite))
         {
             throw new ApiException(StatusCodes.Status403Forbidden, "permission denied: anonymous callers cannot get credentials; sign in");
         }

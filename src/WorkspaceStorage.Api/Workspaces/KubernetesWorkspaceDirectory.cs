@@ -137,6 +137,21 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             location.Bucket == backend.Location.Bucket ? backend.Admin : null);
     }
 
+    /// <summary>Where the StorageBackend serving <paramref name="bucket"/> lives (for the /s3 proxy), or null when none does.</summary>
+    public S3Location? FindBucketLocation(string bucket)
+    {
+        foreach (var resource in backends.List())
+        {
+            var spec = resource.Spec;
+            if (string.Equals(spec.Bucket, bucket, StringComparison.Ordinal))
+            {
+                return new S3Location(new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint ?? spec.Endpoint), spec.Region, spec.Bucket, spec.PathStyle);
+            }
+        }
+
+        return null;
+    }
+
     public async ValueTask<IReadOnlyList<BucketBookkeeping>> ListBookkeepingBucketsAsync(CancellationToken cancellationToken)
     {
         var buckets = new List<BucketBookkeeping>();

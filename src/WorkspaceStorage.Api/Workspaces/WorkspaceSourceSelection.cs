@@ -91,6 +91,7 @@ public static class WorkspaceSourceSelection
                         clock, loggers);
                 });
                 services.TryAddSingleton<IWorkspaceStorageDirectory>(sp => sp.GetRequiredService<KubernetesWorkspaceDirectory>());
+                services.Replace(ServiceDescriptor.Singleton<Proxy.IS3ProxyTargets>(sp => new Proxy.ClusterS3ProxyTargets(sp.GetRequiredService<KubernetesWorkspaceDirectory>())));
                 services.AddHostedService<KubernetesDirectoryRunner>();
                 services.AddReadinessCheck<KubernetesDirectorySyncCheck>("workspace-informers");
                 break;

@@ -53,7 +53,7 @@ internal sealed class CompanionHost : IAsyncDisposable
         var logs = new CapturedLogs();
         var app = ApiApplication.Build([], builder =>
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.WebHost.UseUrls(settings.TryGetValue("Urls", out var urls) && urls is not null ? urls : "http://127.0.0.1:0");
             var values = new Dictionary<string, string?>
             {
                 ["Hypha:JwtSecret"] = secret,

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using WorkspaceStorage.Testing.Hypha;
+
+namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
+
+/// <summary>
+/// A real Hypha server (the kit, without <c>--enable-s3</c>: sole mode) sharing its JWT secret with the companions, so the
+/// companions can verify the tokens Hypha issues on their HTTP routes. One per collection: Hypha takes seconds to start.
+/// </summary>
+public sealed class SoleModeHypha : HyphaServerFixture
+{
+    public string JwtSecret { get; } = HyphaTokenFactory.NewSecret();
+
+    protected override HyphaTestServerOptions ServerOptions => new() { JwtSecret = JwtSecret };
+}
+
+[CollectionDefinition(Name)]
+public sealed class SoleModeHyphaCollection : ICollectionFixture<SoleModeHypha>
+{
+    public const string Name = "Hypha without --enable-s3, companions registered";
+}
+
+/// <summary>The cluster (operator on the in-process API server, real RGW), a real Hypha, and companion replicas registered in it.</summary>
+internal sealed class HyphaSystem : IAsyncDisposable
+{
+    public const string OnDemandNamespace = "hypha-users";
+
+    private readonly List<CompanionHost> companions = [];
+
+    private HyphaSystem(LocalCluster cluster, HyphaTestServer hypha, string jwtSecret)
+    {
+        Cluster = cluster;
+        Hypha = hypha;
+        JwtSecret = jwtSecret;
+    }
+
+    public LocalCluster Cluster { get; }
+
+    public HyphaTestServer Hypha { get; }
+
+    public string JwtSecret { get; }
+
+    public IReadOnlyList<CompanionHost> Companions => companions;
+
+    public CompanionHost Companion => companions[0];
+
+    public static async Task<HyphaSystem> StartAsync(SoleModeHypha fixture, CancellationToken cancellationToken, int replicas = 1,
+        IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var hypha = fixture.Require();
+        var cluster = await LocalCluster.StartAsync(cancellationToken, maxConcurrentReconciles: 8);
+        var system = new HyphaSystem(cluster, hypha, fixture.JwtSecret);
+        try
+        {
+            for (var i = 0; i < replicas; i++)
+            {
+                await system.AddCompanionAsync(extra, cancellationToken);
+            }
+        }
+        catch
+        {
+            await system.DisposeAsync();
+            throw;
+        }
+
+        return system;
+    }
+
+    /// <summary>One more companion replica: Kubernetes workspaces, on-demand for every ws-user-*, the /s3 proxy, registered in Hypha.</summary>
+    public async Task<CompanionHost> AddCompanionAsync(IReadOnlyDictionary<string, string?>? extra, CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        var settings = CompanionHost.OnDemandSettings(Cluster, OnDemandNamespace);
+        settings["Urls"] = $"http://127.0.0.1:{port}";
+        settings["Api:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
+        settings["Api:S3Proxy:Enabled"] = "true";
+        settings["Api:AnonymousUsersMayWrite"] = "true";
+        settings["HyphaRegistration:ServerUrl"] = Hypha.Url.ToString();
+        settings["HyphaRegistration:RootTokenFile"] = Hypha.RootTokenFile;
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var companion = await CompanionHost.StartAsync(Cluster, settings, JwtSecret, cancellationToken);
+        companions.Add(companion);
+        return companion;
+    }
+
+    /// <summary>Runs a Python script with the real hypha_rpc client against Hypha.</summary>
+    public Task<PythonRun> PythonAsync(string script, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken,
+        TimeSpan? timeout = null) =>
+        Hypha.RunPythonAsync(script, args, environment, timeout, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var companion in companions)
+        {
+            await companion.DisposeAsync();
+        }
+
+        await Cluster.DisposeAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
