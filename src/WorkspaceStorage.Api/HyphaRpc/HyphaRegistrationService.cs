@@ -41,6 +41,9 @@ public sealed class HyphaRegistrationService : IHostedService, IAsyncDisposable
 
     public HyphaRpcClient Client => client;
 
+    /// <summary>The takeover of the built-in registration (takeover mode only).</summary>
+    public BuiltInTakeover? Takeover => takeover;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await client.StartAsync(cancellationToken);

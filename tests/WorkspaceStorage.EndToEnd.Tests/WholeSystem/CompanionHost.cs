@@ -79,8 +79,15 @@ internal sealed class CompanionHost : IAsyncDisposable
         return host;
     }
 
+    private int disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+
         Http.Dispose();
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();

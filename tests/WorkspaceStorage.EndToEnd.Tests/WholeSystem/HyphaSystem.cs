@@ -8,7 +8,7 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 /// A real Hypha server (the kit, without <c>--enable-s3</c>: sole mode) sharing its JWT secret with the companions, so the
 /// companions can verify the tokens Hypha issues on their HTTP routes. One per collection: Hypha takes seconds to start.
 /// </summary>
-public sealed class SoleModeHypha : HyphaServerFixture
+public class SoleModeHypha : HyphaServerFixture
 {
     public string JwtSecret { get; } = HyphaTokenFactory.NewSecret();
 
@@ -109,4 +109,36 @@ internal sealed class HyphaSystem : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>
+/// A real Hypha that keeps its own s3-storage (<c>--enable-s3</c> on the local RGW, as a deployment does for its
+/// artifact manager): the companions run in takeover mode against it.
+/// </summary>
+public sealed class TakeoverModeHypha : SoleModeHypha
+{
+    protected override HyphaTestServerOptions ServerOptions
+    {
+        get
+        {
+            var rgw = Testing.S3.RgwTestServer.Require();
+            var endpoint = rgw.Endpoint.ToString().TrimEnd('/');
+            return new HyphaTestServerOptions
+            {
+                JwtSecret = JwtSecret,
+                HyphaFlags =
+                [
+                    "--enable-s3", $"--access-key-id={rgw.Admin.AccessKeyId}", $"--secret-access-key={rgw.Admin.SecretAccessKey}",
+                    $"--endpoint-url={endpoint}", $"--endpoint-url-public={endpoint}", "--s3-admin-type=generic",
+                    "--workspace-bucket=hypha-builtin-" + Guid.NewGuid().ToString("N")[..8],
+                ],
+            };
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class TakeoverModeHyphaCollection : ICollectionFixture<TakeoverModeHypha>
+{
+    public const string Name = "Hypha with --enable-s3, companions taking over";
 }
