@@ -129,6 +129,8 @@ public sealed class CallRoutingTests
         Assert.Contains("JSON", Assert.Throws<ArgumentException>(() => HyphaFunction.Create("f", "d", "{not json", Handler)).Message);
         Assert.Contains("twice", Assert.Throws<ArgumentException>(() => new ServiceRegistry([Service("s", new HyphaFunction("f", "d", Handler)), Service("s", new HyphaFunction("g", "d", Handler))])).Message);
         Assert.Equal("s3-storage", ServiceRegistry.ShortId("public/client-1:s3-storage@*"));
+        var fromValues = HyphaFunction.Create("f", "d", new Dictionary<string, object?> { ["type"] = "object", ["required"] = new[] { "path" } }, Handler);
+        Assert.Equal("""{"type":"object","required":["path"]}""", fromValues.Parameters.GetRawText());
     }
 
     private static IncomingCall Incoming(Dictionary<string, object?> fields)
