@@ -437,21 +437,29 @@ public sealed class HyphaRpcClient : IAsyncDisposable
         {
             foreach (var id in live.ServiceIds)
             {
-                try
-                {
-                    await current.CallAsync(current.ManagerTarget, "services.default.unregister_service", [id], null, Options.StopTimeout, budget.Token);
-                }
-                catch (Exception ex) when (ex is HyphaConnectionException or HyphaRemoteException or TimeoutException or OperationCanceledException)
-                {
-                    logger.LogWarning("Unregistering {Service} failed: {Error}", id, ex.Message);
-                }
+                await TryUnregisterAsync(current, id, budget.Token);
             }
 
             await dispatcher.DrainAsync(Options.StopTimeout / 2);
+
+            // Last the built-in, so that the client is gone from listings at once, not when Hypha notices the closed socket.
+            await TryUnregisterAsync(current, ServiceRegistry.FullId(current.Address, BuiltInService.Id), budget.Token);
         }
 
         await current.CloseAsync("client stopping");
         logger.LogInformation("Unregistered and disconnected from Hypha");
+    }
+
+    private async Task TryUnregisterAsync(HyphaSession current, string serviceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await current.CallAsync(current.ManagerTarget, "services.default.unregister_service", [serviceId], null, Options.StopTimeout, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HyphaConnectionException or HyphaRemoteException or TimeoutException or OperationCanceledException)
+        {
+            logger.LogWarning("Unregistering {Service} failed: {Error}", serviceId, ex.Message);
+        }
     }
 
     private void SetState(HyphaClientState state)

@@ -30,7 +30,7 @@ public sealed record HyphaRpcOptions
     /// <summary>First delay before reconnecting; doubles per failed attempt, with jitter, up to <see cref="ReconnectMaxDelay"/>.</summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
-    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Upper bound of the period between heartbeats of a running handler (it is also at most a third of the caller's <c>t</c>).</summary>
     public TimeSpan HeartbeatMaxInterval { get; init; } = TimeSpan.FromSeconds(10);

@@ -79,6 +79,13 @@ internal sealed class IncomingCall
         }
     }
 
+    /// <summary>Where the answers go (target, method); null when the caller wants none.</summary>
+    internal (string Target, string Method)? ResolveAddress => resolve is null ? null : (resolve.Target, resolve.Method);
+
+    internal (string Target, string Method)? RejectAddress => reject is null ? null : (reject.Target, reject.Method);
+
+    internal (string Target, string Method)? HeartbeatAddress => heartbeat is null ? null : (heartbeat.Target, heartbeat.Method);
+
     public Task ResolveAsync(object? value, CancellationToken cancellationToken) =>
         resolve is null ? Task.CompletedTask : session.SendAnswerAsync(resolve.Target, resolve.Method, value, Message.Session, cancellationToken);
 

@@ -91,6 +91,10 @@ public sealed record HyphaFunction
         return new HyphaFunction(name, description, handler, schema);
     }
 
+    /// <summary>A function whose parameter schema is given as plain values (dictionaries, lists, strings), serialised as JSON.</summary>
+    public static HyphaFunction Create(string name, string description, IReadOnlyDictionary<string, object?> parameters, HyphaFunctionHandler handler) =>
+        new(name, description, handler, JsonSerializer.SerializeToElement(parameters));
+
     internal void Validate(string serviceId)
     {
         HyphaIds.ValidateSegment(Name, $"service '{serviceId}' function Name");

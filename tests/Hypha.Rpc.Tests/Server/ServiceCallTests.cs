@@ -165,6 +165,26 @@ public sealed class ServiceCallTests(HyphaServerFixture hypha, ITestOutputHelper
     }
 
     [Fact]
+    public async Task Our_own_call_outlives_its_timeout_while_the_callee_sends_heartbeats_and_times_out_without_them()
+    {
+        var server = hypha.Require();
+        var id = TestClients.NewServiceId("ownslow");
+        await using var client = await TestClients.StartRegisteredAsync(server, logs, [TestService.Create(id)]);
+        await using var caller = await TestClients.StartRootCallerAsync(server, logs);
+        var target = $"public/{client.Options.ClientId}";
+
+        // t = 1 s: the callee heartbeats every ~330 ms, each one moving the 2 s deadline.
+        var answer = await caller.CallAsync(target, $"services.{id}.slow", [5.0], timeout: TimeSpan.FromSeconds(2), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal("slept 5 s", answer);
+
+        // A method the callee takes for a stray answer and ignores: no answer, no heartbeat, so the timeout holds.
+        var started = Stopwatch.GetTimestamp();
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            caller.CallAsync(target, "0123abcd.resolve", timeout: TimeSpan.FromSeconds(1), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.InRange(Stopwatch.GetElapsedTime(started).TotalSeconds, 0.9, 5);
+    }
+
+    [Fact]
     public async Task Two_hundred_calls_in_flight_from_four_python_clients_all_succeed_and_a_slow_call_blocks_none()
     {
         var server = hypha.Require();
