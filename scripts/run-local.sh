@@ -16,12 +16,17 @@
 #      with a JWT secret generated for the session (out/api-jwt-secret, mode 0600, never printed), waits for /readyz,
 #      mints a dev token for the usage workspace (WorkspaceStorage.Api dev-token) into out/local/dev-token-<W> (0600),
 #      and prints curl lines for it (checked before they are shown),
-#   6. keeps running (edit or delete files in the samples directory and watch out/local follow) until Ctrl-C;
-#      then stops the API, the operator and, if this script started it, the RGW.
+#   6. starts a real Hypha server where one can be had (the kit in ../shared/hypha-server, or $WSO_HYPHA_KIT; it needs
+#      root), without --enable-s3, sharing the API's JWT secret; the API registers itself in it as public/s3-storage
+#      (root-token exchange) with on-demand provisioning for ws-user-* (anonymous workspaces included) through the
+#      local manifests, and a Python snippet using Hypha's own client is run, then printed; without Hypha, one line says
+#      so and the rest runs as before,
+#   7. keeps running (edit or delete files in the samples directory and watch out/local follow) until Ctrl-C;
+#      then stops the API, Hypha, the operator and, if this script started it, the RGW.
 #
 # Settings (environment): WSO_S3_PORT / WSO_S3_DIR (RGW, see s3-test-server.sh), WSO_OUTPUT_DIR (default out/local),
 # WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180),
-# WSO_API_PORT (default 9527), WSO_API=0 (do not start the API).
+# WSO_API_PORT (default 9527), WSO_API=0 (do not start the API), WSO_HYPHA_PORT (default 9600), WSO_HYPHA=0 (no Hypha).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,8 +82,13 @@ fi
 
 operator_pid=""
 api_pid=""
+hypha_kit=""
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$hypha_kit" ]; then
+    log "stopping Hypha"
+    "$hypha_kit" down --port "$HYPHA_PORT" --state "$HYPHA_STATE" >/dev/null 2>&1 || true
+  fi
   if [ -n "$api_pid" ] && kill -0 "$api_pid" 2>/dev/null; then
     log "stopping the API (pid $api_pid)"
     kill -TERM "$api_pid" 2>/dev/null || true
@@ -177,6 +187,39 @@ if [ "${WSO_API:-1}" != 0 ]; then
   printf '%s' "$WSO_TEST_S3_ADMIN_SECRET_KEY" > "$ADMIN_FILE"
   chmod 600 "$JWT_FILE" "$ADMIN_FILE"
   umask 022
+  # ---- a real Hypha, where one can be had, sharing the API's JWT secret (tokens from either verify on both) ----
+  HYPHA_PORT=${WSO_HYPHA_PORT:-9600}
+  HYPHA_STATE=$ROOT/out/hypha
+  HYPHA_URL=""
+  hypha_env=()
+  if [ "${WSO_HYPHA:-1}" != 0 ]; then
+    # The kit sits in shared/ beside the checkout (CI) or beside one of its parents (worktrees).
+    kit=${WSO_HYPHA_KIT:-}
+    dir=$ROOT
+    while [ -z "$kit" ] && [ "$dir" != / ]; do
+      dir=$(dirname "$dir")
+      [ -x "$dir/shared/hypha-server/hypha-server.sh" ] && kit=$dir/shared/hypha-server/hypha-server.sh
+    done
+    kit=${kit:-$ROOT/../shared/hypha-server/hypha-server.sh}
+    if [ ! -x "$kit" ]; then
+      log "no Hypha server can be had here (no kit at $kit, and PyPI is not reachable for pip install hypha); running without Hypha"
+    elif [ "$(id -u)" -ne 0 ]; then
+      log "no Hypha server can be had here (the Hypha kit needs root for its chroot); running without Hypha"
+    else
+      log "starting Hypha on 127.0.0.1:$HYPHA_PORT (the first start builds its chroot: several minutes)"
+      if HYPHA_URL=$(JWT_SECRET=$(cat "$JWT_FILE") "$kit" up --port "$HYPHA_PORT" --state "$HYPHA_STATE" 2>"$ROOT/out/hypha-up.log"); then
+        hypha_kit=$kit
+        hypha_env=(HyphaRegistration__ServerUrl="$HYPHA_URL" HyphaRegistration__RootTokenFile="$HYPHA_STATE/root-token"
+          Api__LocalManifestDir="$ROOT/$SAMPLES" Api__AnonymousUsersMayWrite=true
+          OnDemand__Enabled=true OnDemand__Namespace=default "OnDemand__AllowedWorkspaces__0=ws-user-*"
+          OnDemand__Template__DeletionPolicy=Delete OnDemand__IdleTimeout=01:00:00)
+      else
+        HYPHA_URL=""
+        log "Hypha did not start ($(tail -n 1 "$ROOT/out/hypha-up.log")); running without Hypha"
+      fi
+    fi
+  fi
+
   backend=$(field "$(ls "$OUT"/workspacestorages/*/*.yaml | head -n 1)" backend)
   backend=${backend:-local-ceph}
   bucket_of_backend=$first_bucket
@@ -188,7 +231,7 @@ if [ "${WSO_API:-1}" != 0 ]; then
     export ASPNETCORE_URLS=$API_URL DOTNET_ENVIRONMENT=Production
     export Api__WorkspaceSource=local Api__LocalOutputDir=$ROOT/$OUT Api__PublicBaseUrl=$API_URL Api__S3Proxy__Enabled=true
     export Hypha__JwtSecretFile=$JWT_FILE
-    exec env "Storage__Backends__${backend}__Type=ceph-rgw" \
+    exec env "${hypha_env[@]}" "OnDemand__Template__BackendRef=$backend" "Storage__Backends__${backend}__Type=ceph-rgw" \
       "Storage__Backends__${backend}__Endpoint=$ENDPOINT" \
       "Storage__Backends__${backend}__Region=$WSO_TEST_S3_REGION" \
       "Storage__Backends__${backend}__Bucket=$bucket_of_backend" \
@@ -232,6 +275,50 @@ APIUSAGE
 )
 fi
 
+hypha_usage=""
+if [ -n "$HYPHA_URL" ]; then
+  SNIPPET=$ROOT/out/hypha-snippet.py
+  cat > "$SNIPPET" <<SNIPPET_PY
+import asyncio
+
+import boto3
+from hypha_rpc import connect_to_server
+
+
+async def main():
+    api = await connect_to_server({"server_url": "$HYPHA_URL"})
+    s3 = await api.get_service("public/s3-storage")
+    info = await s3.generate_credential()
+    client = boto3.client("s3", endpoint_url=info["endpoint_url"], aws_access_key_id=info["access_key_id"],
+                          aws_secret_access_key=info["secret_access_key"], aws_session_token=info.get("session_token"),
+                          region_name=info["region_name"])
+    client.put_object(Bucket=info["bucket"], Key=info["prefix"] + "hello.txt", Body=b"Hello from Hypha")
+    listed = client.list_objects_v2(Bucket=info["bucket"], Prefix=info["prefix"])
+    print("workspace", api.config.workspace, "holds", [o["Key"] for o in listed.get("Contents", [])])
+    await api.disconnect()
+
+
+asyncio.run(main())
+SNIPPET_PY
+  if snippet_out=$("$hypha_kit" py "$SNIPPET" 2>&1) && [[ $snippet_out == *hello.txt* ]]; then
+    hypha_verified="checked: ran it with Hypha's own Python client; it printed: $(printf '%s' "$snippet_out" | grep '^workspace' | tail -n 1)"
+  else
+    hypha_verified="WARNING: the snippet failed: $(printf '%s' "$snippet_out" | tail -n 3)"
+  fi
+  hypha_usage=$(cat <<HYPHAUSAGE
+
+Hypha is running at $HYPHA_URL with the companion registered as public/s3-storage; every new Hypha user (a
+ws-user-* workspace, anonymous ones included) gets storage on its first call. Paste into Hypha's Python client
+(\`$hypha_kit py $SNIPPET\` runs it here; it is in $SNIPPET):
+
+$(sed 's/^/    /' "$SNIPPET")
+
+($hypha_verified)
+Hypha logs: $HYPHA_STATE/hypha.log
+HYPHAUSAGE
+)
+fi
+
 cat <<USAGE
 
 Use a workspace's storage (its own key, confined to its prefix):
@@ -240,9 +327,10 @@ Use a workspace's storage (its own key, confined to its prefix):
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 ls "s3://$first_bucket/$first_prefix"
 ($verified)
 $api_usage
+$hypha_usage
 
 Edit or delete manifests in $SAMPLES and watch $OUT follow. Probes and metrics: http://$HEALTH/{healthz,readyz,metrics}
-Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
+Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")$( [ -n "$hypha_kit" ] && echo "Hypha, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
 USAGE
 
 wait "$operator_pid"

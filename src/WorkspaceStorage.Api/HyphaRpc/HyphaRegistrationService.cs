@@ -103,6 +103,13 @@ public static class HyphaRegistrationSetup
         services.AddSingleton<HyphaRegistrationService>();
         services.AddHostedService(sp => sp.GetRequiredService<HyphaRegistrationService>());
         services.AddReadinessCheck<HyphaRegistrationReadiness>("hypha-registration");
+        var onDemand = configuration.GetSection(OnDemand.OnDemandOptions.SectionName);
+        if (onDemand.GetValue<bool>(nameof(OnDemand.OnDemandOptions.Enabled)) && onDemand.GetValue(nameof(OnDemand.OnDemandOptions.FollowHyphaWorkspaces), true))
+        {
+            services.AddSingleton<TemporaryWorkspaceWatcher>();
+            services.AddHostedService(sp => sp.GetRequiredService<TemporaryWorkspaceWatcher>());
+        }
+
         return services;
     }
 }

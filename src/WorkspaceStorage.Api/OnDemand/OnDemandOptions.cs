@@ -39,8 +39,17 @@ public sealed class OnDemandOptions
     /// <summary>How often the clean-up sweep looks for idle on-demand WorkspaceStorages.</summary>
     public TimeSpan CleanupPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Delete an on-demand WorkspaceStorage as soon as Hypha says its (temporary) workspace was deleted or unloaded.</summary>
-    public bool FollowHyphaWorkspaceEvents { get; set; } = true;
+    /// <summary>
+    /// With a Hypha registration: follow Hypha's loaded workspaces (its <c>list_workspaces</c>, every
+    /// <see cref="HyphaWorkspacePollPeriod"/>) and delete the on-demand storage of a temporary workspace once Hypha no
+    /// longer has it. Hypha sends workspace events only inside the workspace concerned, so polling is the way to learn it.
+    /// </summary>
+    public bool FollowHyphaWorkspaces { get; set; } = true;
+
+    public TimeSpan HyphaWorkspacePollPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Workspaces treated as temporary even when Hypha never reported them (an earlier run's anonymous ones).</summary>
+    public List<string> TemporaryWorkspaces { get; set; } = ["ws-user-anonymouz-*"];
 }
 
 /// <summary>The spec every on-demand WorkspaceStorage gets (its <c>spec.workspace</c> is the Hypha id, verbatim).</summary>
@@ -124,6 +133,19 @@ internal sealed class OnDemandOptionsValidator : IValidateOptions<OnDemandOption
         if (options.IdleTimeout is { } idleTimeout && options.UsageRecordInterval * 2 > idleTimeout)
         {
             failures.Add("OnDemand:UsageRecordInterval must be at most half of OnDemand:IdleTimeout (or a workspace in use could look idle)");
+        }
+
+        foreach (var pattern in options.TemporaryWorkspaces)
+        {
+            if (WorkspacePatterns.Check(pattern) is { } rule)
+            {
+                failures.Add($"OnDemand:TemporaryWorkspaces entry '{pattern}' {rule}");
+            }
+        }
+
+        if (options.HyphaWorkspacePollPeriod < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("OnDemand:HyphaWorkspacePollPeriod must be at least 1 second");
         }
 
         if (options.UsageRecordInterval < TimeSpan.FromSeconds(1) || options.CleanupPeriod < TimeSpan.FromSeconds(1))
