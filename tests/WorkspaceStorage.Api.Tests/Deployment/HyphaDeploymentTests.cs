@@ -12,13 +12,6 @@ namespace WorkspaceStorage.Api.Tests.Deployment;
 /// </summary>
 public sealed class HyphaDeploymentTests
 {
-    /// <summary>The HyphaRegistration settings, as the API takes them (environment variable names, "__" for ":").</summary>
-    private static readonly string[] RegistrationSettings =
-    [
-        "HyphaRegistration__ServerUrl", "HyphaRegistration__Workspace", "HyphaRegistration__ServiceId",
-        "HyphaRegistration__RootTokenFile", "HyphaRegistration__TokenFile", "HyphaRegistration__Takeover",
-    ];
-
     private const string TokenSecret = "hypha-token";
 
     [Fact]
@@ -27,7 +20,7 @@ public sealed class HyphaDeploymentTests
         var rendered = Shipped();
         var environment = rendered.ApiEnvironment();
         var registration = environment.Where(e => e.Key.StartsWith("HyphaRegistration__", StringComparison.Ordinal)).ToDictionary();
-        Assert.All(registration.Keys, key => Assert.Contains(key, RegistrationSettings));
+        Assert.All(registration.Keys, key => Assert.Contains(key, DeployDocSettingsTests.RegistrationSettings));
 
         Assert.True(Uri.TryCreate(registration["HyphaRegistration__ServerUrl"], UriKind.Absolute, out var server) && server.Scheme is "http" or "https");
         Assert.Equal("public", registration["HyphaRegistration__Workspace"]);
@@ -53,10 +46,15 @@ public sealed class HyphaDeploymentTests
     }
 
     [Fact]
-    public void Takeover_mode_is_one_setting()
+    public void Takeover_mode_and_the_on_demand_namespace_are_one_setting_each()
     {
-        var rendered = Render(Routes.HttpRoute, new Dictionary<string, string> { ["HyphaRegistration__Takeover"] = "true" });
+        var rendered = Customized();
         Assert.True(bool.Parse(rendered.ApiEnvironment()["HyphaRegistration__Takeover"]));
+        Assert.Equal("hypha-storage", rendered.ApiEnvironment()["OnDemand__Namespace"]);
+        Assert.Equal("hypha-storage", (string?)rendered.Single("Role", "workspace-storage-api-on-demand")["metadata"]!["namespace"]);
+        Assert.Equal("hypha-storage", (string?)rendered.Single("RoleBinding", "workspace-storage-api-on-demand")["metadata"]!["namespace"]);
+        rendered.Single("Namespace", "hypha-storage");
+        Assert.DoesNotContain(rendered.OfKind("Namespace"), n => (string?)n["metadata"]!["name"] == "workspace-storage-on-demand");
     }
 
     [Fact]
@@ -111,17 +109,6 @@ public sealed class HyphaDeploymentTests
         Assert.Equal((string?)rendered.ApiPod["serviceAccountName"], (string?)subject["name"]);
 
         rendered.Single("Namespace", ns);
-    }
-
-    [Fact]
-    public void The_on_demand_namespace_is_named_in_one_setting()
-    {
-        var rendered = Render(Routes.HttpRoute, new Dictionary<string, string> { ["OnDemand__Namespace"] = "hypha-storage" });
-        Assert.Equal("hypha-storage", rendered.ApiEnvironment()["OnDemand__Namespace"]);
-        Assert.Equal("hypha-storage", (string?)rendered.Single("Role", "workspace-storage-api-on-demand")["metadata"]!["namespace"]);
-        Assert.Equal("hypha-storage", (string?)rendered.Single("RoleBinding", "workspace-storage-api-on-demand")["metadata"]!["namespace"]);
-        rendered.Single("Namespace", "hypha-storage");
-        Assert.DoesNotContain(rendered.OfKind("Namespace"), n => (string?)n["metadata"]!["name"] == "workspace-storage-on-demand");
     }
 
     [Fact]

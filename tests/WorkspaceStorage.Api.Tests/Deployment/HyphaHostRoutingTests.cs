@@ -121,17 +121,7 @@ public sealed class HyphaHostRoutingTests
     [MemberData(nameof(BothForms))]
     public void The_host_Hyphas_Service_and_the_public_URL_come_from_the_routes_settings(Routes form)
     {
-        var rendered = Render(form, new Dictionary<string, string>
-        {
-            ["publicUrl"] = "https://ai.lab.example",
-            ["hyphaService"] = "hypha",
-            ["hyphaNamespace"] = "lab",
-            ["hyphaPort"] = "8080",
-            ["gatewayName"] = "edge",
-            ["gatewayNamespace"] = "infra",
-            ["ingressClassName"] = "public-nginx",
-            ["tlsSecretName"] = "ai-tls",
-        });
+        var rendered = Customized(form);
 
         Assert.Equal(new Backend("hypha", "lab", 8080), Hypha(rendered));
         Assert.Equal("https://ai.lab.example", rendered.ApiEnvironment()["Api__PublicBaseUrl"]);

@@ -22,10 +22,32 @@ internal static partial class HyphaOverlay
 
     private static readonly Lazy<Rendered> WithIngress = new(() => Render(Routes.Ingress, new Dictionary<string, string>()));
 
+    /// <summary>Settings an admin's copy changes (each differs from the example's), rendered once per form.</summary>
+    public static readonly IReadOnlyDictionary<string, string> AdminSettings = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["publicUrl"] = "https://ai.lab.example",
+        ["hyphaService"] = "hypha",
+        ["hyphaNamespace"] = "lab",
+        ["hyphaPort"] = "8080",
+        ["gatewayName"] = "edge",
+        ["gatewayNamespace"] = "infra",
+        ["ingressClassName"] = "public-nginx",
+        ["tlsSecretName"] = "ai-tls",
+        ["OnDemand__Namespace"] = "hypha-storage",
+        ["HyphaRegistration__Takeover"] = "true",
+    };
+
+    private static readonly Lazy<Rendered> CustomizedWithHttpRoute = new(() => Render(Routes.HttpRoute, AdminSettings));
+
+    private static readonly Lazy<Rendered> CustomizedWithIngress = new(() => Render(Routes.Ingress, AdminSettings));
+
     public static Rendered Shipped(Routes routes = Routes.HttpRoute) => routes == Routes.HttpRoute ? AsShipped.Value : WithIngress.Value;
 
+    /// <summary>The example with <see cref="AdminSettings"/>.</summary>
+    public static Rendered Customized(Routes routes = Routes.HttpRoute) => routes == Routes.HttpRoute ? CustomizedWithHttpRoute.Value : CustomizedWithIngress.Value;
+
     /// <summary>The example's files, as a copy outside config/overlays would hold them, with <paramref name="settings"/> changed.</summary>
-    public static Rendered Render(Routes routes, IReadOnlyDictionary<string, string> settings)
+    private static Rendered Render(Routes routes, IReadOnlyDictionary<string, string> settings)
     {
         var kustomization = Read("kustomization.yaml").Replace("../../", Kubectl.ConfigFromOverlay + "/", StringComparison.Ordinal);
         if (routes == Routes.Ingress)
