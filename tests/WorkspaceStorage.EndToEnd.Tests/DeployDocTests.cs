@@ -82,15 +82,120 @@ public sealed partial class DeployDocTests
             Assert.Contains(use.Groups[1].Value, deployments);
         }
 
+        // The install's, the examples', and those of the Hypha overlay: Hypha's own and the on-demand one.
+        var namespaces = new HashSet<string>(StringComparer.Ordinal) { ns, "team-alpha", "argocd", OverlaySetting("routes.env", "hyphaNamespace"), OverlaySetting("on-demand.env", "OnDemand__Namespace") };
         foreach (Match use in NamespaceFlag().Matches(Doc))
         {
-            Assert.True(use.Groups[1].Value is "team-alpha" or "argocd" || use.Groups[1].Value == ns, $"unexpected namespace {use.Groups[1].Value}");
+            Assert.True(namespaces.Contains(use.Groups[1].Value), $"unexpected namespace {use.Groups[1].Value}");
         }
 
         var api = File.ReadAllText(RepositoryRoot.Combine("config", "api", "api.yaml"));
         Assert.Contains("secretName: hypha-jwt", api, StringComparison.Ordinal);
         Assert.Contains("create secret generic hypha-jwt --from-literal=HYPHA_JWT_SECRET=", Doc, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_Hypha_sections_use_the_token_Secret_settings_and_labels_of_the_install()
+    {
+        // The Secret the doc has the admin create is the one config/hypha mounts, under the keys hypha.env names.
+        var patch = YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", "hypha", "api_hypha_patch.yaml"))).Single();
+        var pod = patch["spec"]!["template"]!["spec"]!;
+        var volume = Assert.Single(pod["volumes"]!.AsArray())!;
+        var mount = Assert.Single(pod["containers"]![0]!["volumeMounts"]!.AsArray())!;
+        var secret = (string)volume["secret"]!["secretName"]!;
+        var directory = (string)mount["mountPath"]!;
+        var hyphaEnv = File.ReadAllText(RepositoryRoot.Combine("config", "overlays", "hypha", "hypha.env"));
+        foreach (var (setting, key) in new[] { ("HyphaRegistration__RootTokenFile", "root-token"), ("HyphaRegistration__TokenFile", "token") })
+        {
+            Assert.Contains($"create secret generic {secret} --from-file={key}=", Doc, StringComparison.Ordinal);
+            Assert.Contains($"{setting}={directory}/{key}", hyphaEnv, StringComparison.Ordinal);
+            Assert.Contains($"`{directory}/{key}`", Doc, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("kubectl apply -k config/overlays/hypha", Doc, StringComparison.Ordinal);
+        Assert.Contains("python3 scripts/hypha-public-token.py public-token --days 90", Doc, StringComparison.Ordinal);
+        Assert.Contains($"-l {OnDemandWorkspaceStorage.Selector}", Doc, StringComparison.Ordinal);
+        Assert.Contains($"`{OnDemandWorkspaceStorage.LastUsedAnnotation}`", Doc, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hyphas_flags_and_variables_in_the_doc_are_Hyphas_own()
+    {
+        var kit = HyphaKit.Require();
+        var server = File.ReadAllText(Path.Combine(kit, "src", "hypha", "server.py"));
+        var flags = HyphaFlag().Matches(server).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("--enable-s3", flags);
+
+        // Section 8 names Hypha's flags (in backticks and on the `python3 -m hypha.server` lines) and their variables.
+        var section = Doc[Doc.IndexOf("## 8. ", StringComparison.Ordinal)..Doc.IndexOf("## 9. ", StringComparison.Ordinal)];
+        var named = BacktickedFlag().Matches(section).Select(m => m.Groups[1].Value)
+            .Concat(section.Split('\n').Where(l => l.Contains("hypha.server", StringComparison.Ordinal)).SelectMany(l => AnyFlag().Matches(l).Select(m => m.Groups[1].Value)))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("--root-token", named);
+        Assert.All(named, flag => Assert.Contains(flag, flags));
+
+        var variables = HyphaVariable().Matches(section).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("HYPHA_ROOT_TOKEN", variables);
+        Assert.Contains("HYPHA_ENABLE_S3", variables);
+        foreach (var variable in variables.Where(v => v != "HYPHA_JWT_SECRET"))
+        {
+            Assert.Contains("--" + variable["HYPHA_".Length..].ToLowerInvariant().Replace('_', '-'), flags);
+        }
+
+        // Hypha reads its JWT secret from HYPHA_JWT_SECRET (or JWT_SECRET), not from a flag.
+        Assert.Contains("\"HYPHA_JWT_SECRET\"", File.ReadAllText(Path.Combine(kit, "src", "hypha", "core", "auth.py")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_public_token_the_doc_mints_may_register_a_service_in_public()
+    {
+        var kit = HyphaKit.Require();
+        using var hypha = HyphaKit.Start(kit);
+        var work = Directory.CreateTempSubdirectory("wso-deploy-doc-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string> { ["HYPHA_SERVER_URL"] = hypha.Url, ["HYPHA_ROOT_TOKEN_FILE"] = hypha.RootTokenFile };
+            var said = hypha.Python(RepositoryRoot.Combine("scripts", "hypha-public-token.py"), ["public-token", "--days", "1"], work, environment);
+
+            var tokenFile = Path.Combine(work, "public-token");
+            if (OperatingSystem.IsLinux()) // always, where the kit runs
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
+            }
+            var token = File.ReadAllText(tokenFile);
+            Assert.Equal(3, token.Split('.').Length); // a JWT
+            Assert.DoesNotContain(token, said, StringComparison.Ordinal);
+
+            // What the companion does with it: connect to workspace public and register a service there.
+            var check = Path.Combine(work, "register.py");
+            File.WriteAllText(check, RegisterInPublic);
+            var registered = hypha.Python(check, [tokenFile], work, environment);
+            Assert.Matches(@"REGISTERED public/[^/\s]+:s3-storage-doc-check", registered);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private const string RegisterInPublic = """
+        import asyncio, os, sys
+        from hypha_rpc import connect_to_server
+
+        async def main():
+            with open(sys.argv[1]) as f:
+                token = f.read()
+            api = await connect_to_server({"server_url": os.environ["HYPHA_SERVER_URL"], "token": token, "workspace": "public"})
+            service = await api.register_service({"id": "s3-storage-doc-check", "config": {"visibility": "public"}, "ping": lambda: "pong"})
+            print("REGISTERED", service["id"])
+            await api.disconnect()
+
+        asyncio.run(main())
+        """;
+
+    /// <summary>A KEY=value line of an env file of config/overlays/hypha.</summary>
+    private static string OverlaySetting(string envFile, string key) =>
+        Regex.Match(File.ReadAllText(RepositoryRoot.Combine("config", "overlays", "hypha", envFile)), $"^{Regex.Escape(key)}=(.*)$", RegexOptions.Multiline).Groups[1].Value;
 
     /// <summary>Documents of the ```yaml blocks and of the `kubectl apply -f - &lt;&lt;'EOF'` heredocs.</summary>
     private static IEnumerable<JsonObject> Manifests()
@@ -151,4 +256,15 @@ public sealed partial class DeployDocTests
 
     [GeneratedRegex(@"kubectl -n ([a-z0-9-]+)")]
     private static partial Regex NamespaceFlag();
+    [GeneratedRegex(@"add_argument\(\s*""(--[a-z0-9-]+)""")]
+    private static partial Regex HyphaFlag();
+
+    [GeneratedRegex(@"`(--[a-z0-9-]+)")]
+    private static partial Regex BacktickedFlag();
+
+    [GeneratedRegex(@"(?<![\w-])(--[a-z0-9-]+)")]
+    private static partial Regex AnyFlag();
+
+    [GeneratedRegex(@"\bHYPHA_[A-Z0-9_]+")]
+    private static partial Regex HyphaVariable();
 }

@@ -21,7 +21,7 @@ public sealed class KustomizeDefaultTests
     [Fact]
     public void Renders_every_part_of_the_install()
     {
-        var names = Objects().Select(o => $"{o["kind"]}/{o["metadata"]!["name"]}").Order(StringComparer.Ordinal).ToArray();
+        var names = Objects().Select(o => $"{o["kind"]}/{GeneratedName(o)}").Order(StringComparer.Ordinal).ToArray();
 
         Assert.Equal(
             [
@@ -29,6 +29,7 @@ public sealed class KustomizeDefaultTests
                 "ClusterRole/workspace-storage-operator",
                 "ClusterRoleBinding/workspace-storage-api",
                 "ClusterRoleBinding/workspace-storage-operator",
+                "ConfigMap/workspace-storage-api-settings",
                 "CustomResourceDefinition/storagebackends.workspacestorage.hypha.amun.ai",
                 "CustomResourceDefinition/workspacestorages.workspacestorage.hypha.amun.ai",
                 "Deployment/workspace-storage-api",
@@ -48,7 +49,7 @@ public sealed class KustomizeDefaultTests
     [Fact]
     public void Namespaced_objects_live_in_the_operator_namespace()
     {
-        foreach (var o in Objects().Where(o => (string?)o["kind"] is "ServiceAccount" or "Role" or "RoleBinding" or "Deployment" or "Service"))
+        foreach (var o in Objects().Where(o => (string?)o["kind"] is "ServiceAccount" or "Role" or "RoleBinding" or "Deployment" or "Service" or "ConfigMap"))
         {
             Assert.Equal(Namespace, (string?)o["metadata"]!["namespace"]);
         }
@@ -100,6 +101,33 @@ public sealed class KustomizeDefaultTests
             Assert.Equal("/readyz", (string?)container["readinessProbe"]!["httpGet"]!["path"]);
             var probePort = (string?)container["livenessProbe"]!["httpGet"]!["port"];
             Assert.Contains(container["ports"]!.AsArray(), p => (string?)p!["name"] == probePort);
+        }
+    }
+
+    [Fact]
+    public void The_api_reads_its_settings_ConfigMap_which_is_empty_until_an_overlay_fills_it()
+    {
+        var settings = Assert.Single(OfKind("ConfigMap"));
+        Assert.Null(settings["data"]);
+        var container = Single("Deployment", "workspace-storage-api")["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var source = Assert.Single(container["envFrom"]!.AsArray());
+        Assert.Equal((string?)settings["metadata"]!["name"], (string?)source!["configMapRef"]!["name"]);
+    }
+
+    [Theory]
+    [InlineData("workspace-storage-operator")]
+    [InlineData("workspace-storage-api")]
+    public void Secret_files_are_readable_by_the_container_user(string deployment)
+    {
+        // Secret volumes are owned by root. The user reads a file through "other" bits, or through its group when the pod
+        // sets fsGroup (the kubelet then gives the group read access, whatever defaultMode says).
+        var pod = Single("Deployment", deployment)["spec"]!["template"]!["spec"]!;
+        var fsGroup = pod["securityContext"]!["fsGroup"];
+        foreach (var volume in pod["volumes"]!.AsArray().Where(v => v!["secret"] is not null))
+        {
+            var mode = (long?)volume!["secret"]!["defaultMode"] ?? 420; // 0644, the API server's default
+            Assert.True((mode & 4) != 0 || fsGroup is not null,
+                $"{deployment}: Secret volume {volume["name"]} (mode {Convert.ToString(mode, 8)}) is unreadable by user {pod["securityContext"]!["runAsUser"]} without fsGroup");
         }
     }
 
@@ -214,6 +242,13 @@ public sealed class KustomizeDefaultTests
         var selector = Single("Service", "workspace-storage-api")["spec"]!["selector"]!.AsObject();
         var podLabels = Single("Deployment", "workspace-storage-api")["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
         Assert.All(selector, pair => Assert.Equal((string?)pair.Value, (string?)podLabels[pair.Key]));
+    }
+
+    /// <summary>The name without the hash suffix kustomize gives generated ConfigMaps.</summary>
+    private static string GeneratedName(JsonObject o)
+    {
+        var name = (string)o["metadata"]!["name"]!;
+        return (string?)o["kind"] == "ConfigMap" ? name[..name.LastIndexOf('-')] : name;
     }
 
     private static SortedSet<string> Grants(JsonObject role)

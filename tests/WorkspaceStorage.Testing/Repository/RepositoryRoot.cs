@@ -1,7 +1,7 @@
-namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
+namespace WorkspaceStorage.Testing.Repository;
 
 /// <summary>Finds the checkout (the directory holding WorkspaceStorageOperator.sln) from the test binaries.</summary>
-internal static class RepositoryRoot
+public static class RepositoryRoot
 {
     public static string Path { get; } = Find();
 

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+
+namespace WorkspaceStorage.Testing.Repository;
+
+/// <summary>Runs <c>kubectl kustomize</c> (v1.32 with kustomize v5.5 on the build machine); tests skip when kubectl is absent.</summary>
+public static class Kubectl
+{
+    /// <summary>From an overlay written by <see cref="KustomizeOverlay"/>, the repository's config/ folder.</summary>
+    public const string ConfigFromOverlay = "../../../config";
+
+    public static string? Find()
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
+        {
+            var candidate = Path.Combine(directory, "kubectl");
+            if (directory.Length > 0 && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Renders a kustomization of the repository (<paramref name="directory"/> relative to its root).</summary>
+    public static string Kustomize(string directory)
+    {
+        var kubectl = Find();
+        if (kubectl is null)
+        {
+            Assert.Skip("kubectl is not installed; `kubectl kustomize` cannot be checked (install kubectl 1.27 or newer)");
+        }
+
+        var start = new ProcessStartInfo(kubectl, ["kustomize", RepositoryRoot.Combine(directory)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"kubectl kustomize {directory} did not finish in 60 s");
+        }
+
+        Assert.True(process.ExitCode == 0, $"kubectl kustomize {directory} failed: {error.Result}");
+        return output.Result;
+    }
+
+    /// <summary>
+    /// Renders an overlay made of <paramref name="files"/> (name → text), as an admin's own overlay would be. It is
+    /// written under out/kustomize-tests/ because kustomize takes only relative paths to other kustomizations: refer
+    /// to the repository's config/ as <see cref="ConfigFromOverlay"/>.
+    /// </summary>
+    public static string KustomizeOverlay(IReadOnlyDictionary<string, string> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var relative = Path.Combine("out", "kustomize-tests", Guid.NewGuid().ToString("N"));
+        var directory = RepositoryRoot.Combine(relative);
+        Directory.CreateDirectory(directory);
+        try
+        {
+            foreach (var (name, text) in files)
+            {
+                File.WriteAllText(Path.Combine(directory, name), text);
+            }
+
+            return Kustomize(relative);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
