@@ -26,7 +26,8 @@
 #
 # Settings (environment): WSO_S3_PORT / WSO_S3_DIR (RGW, see s3-test-server.sh), WSO_OUTPUT_DIR (default out/local),
 # WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180),
-# WSO_API_PORT (default 9527), WSO_API=0 (do not start the API), WSO_HYPHA_PORT (default 9600), WSO_HYPHA=0 (no Hypha).
+# WSO_API_PORT (default 9527), WSO_API=0 (do not start the API), WSO_HYPHA_PORT (default 9600), WSO_HYPHA=0 (no Hypha),
+# WSO_RUN_ONCE=1 (start and check everything, print, then stop: for tests).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -97,7 +98,9 @@ cleanup() {
   if [ -n "$operator_pid" ] && kill -0 "$operator_pid" 2>/dev/null; then
     log "stopping the operator (pid $operator_pid)"
     kill -TERM "$operator_pid" 2>/dev/null || true
-    wait "$operator_pid" 2>/dev/null || true
+    # WSO_RUN_ONCE=1: everything above was started and checked; stop here (tests of `make run` itself).
+[ "${WSO_RUN_ONCE:-0}" = 1 ] && exit 0
+wait "$operator_pid" 2>/dev/null || true
   fi
   if [ "$started_rgw" = 1 ]; then
     log "stopping the RGW"
@@ -308,11 +311,11 @@ SNIPPET_PY
   hypha_usage=$(cat <<HYPHAUSAGE
 
 Hypha is running at $HYPHA_URL with the companion registered as public/s3-storage; every new Hypha user (a
-ws-user-* workspace, anonymous ones included) gets storage on its first call. Paste into Hypha's Python client
-(\`$hypha_kit py $SNIPPET\` runs it here; it is in $SNIPPET):
-
-$(sed 's/^/    /' "$SNIPPET")
-
+ws-user-* workspace, anonymous ones included) gets storage on its first call. Paste this into Python with Hypha's
+client (hypha_rpc) and boto3, or run it here with: $hypha_kit py $SNIPPET
+----8<----
+$(cat "$SNIPPET")
+----8<----
 ($hypha_verified)
 Hypha logs: $HYPHA_STATE/hypha.log
 HYPHAUSAGE
@@ -333,4 +336,6 @@ Edit or delete manifests in $SAMPLES and watch $OUT follow. Probes and metrics: 
 Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")$( [ -n "$hypha_kit" ] && echo "Hypha, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
 USAGE
 
+# WSO_RUN_ONCE=1: everything above was started and checked; stop here (tests of `make run` itself).
+[ "${WSO_RUN_ONCE:-0}" = 1 ] && exit 0
 wait "$operator_pid"

@@ -32,6 +32,8 @@ public sealed class HyphaRegistrationService : IHostedService, IAsyncDisposable
         calls = metrics.Factory.CreateCounter("workspace_storage_api_rpc_calls_total", "Hypha RPC calls of the s3-storage service, by function and result.",
             new CounterConfiguration { LabelNames = ["function", "result"] });
         client.CallCompleted += call => calls.WithLabels(call.Function, call.Result.ToString().ToLowerInvariant()).Inc();
+        var registered = metrics.Factory.CreateGauge("workspace_storage_api_hypha_registered", "1 while the s3-storage service is registered in Hypha.");
+        metrics.Registry.AddBeforeCollectCallback(() => registered.Set(client.IsRegistered ? 1 : 0));
         if (this.options.Takeover)
         {
             takeover = new BuiltInTakeover(client, this.options, loggers.CreateLogger<BuiltInTakeover>());
@@ -75,7 +77,10 @@ public sealed class HyphaRegistrationService : IHostedService, IAsyncDisposable
             : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 }
 
-/// <summary>/readyz is 503 while the service is not registered in Hypha (only registered when a Hypha server is configured).</summary>
+/// <summary>
+/// /readyz reports whether the service is registered in Hypha. Not registered is Degraded, not Unhealthy: the HTTP
+/// routes work without Hypha, and taking every replica out of its Service while Hypha restarts would break them too.
+/// </summary>
 internal sealed class HyphaRegistrationReadiness(HyphaRegistrationService registration) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -83,7 +88,7 @@ internal sealed class HyphaRegistrationReadiness(HyphaRegistrationService regist
         var client = registration.Client;
         return Task.FromResult(client.Registration is { } live
             ? HealthCheckResult.Healthy($"registered in Hypha as {string.Join(", ", live.ServiceIds)} (connection {live.Connection})")
-            : HealthCheckResult.Unhealthy($"not registered in Hypha ({client.State}{(client.LastError is { } error ? ": " + error : string.Empty)})"));
+            : HealthCheckResult.Degraded($"not registered in Hypha ({client.State}{(client.LastError is { } error ? ": " + error : string.Empty)})"));
     }
 }
 

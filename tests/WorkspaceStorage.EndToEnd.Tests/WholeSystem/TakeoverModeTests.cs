@@ -34,8 +34,8 @@ public sealed class TakeoverModeTests(TakeoverModeHypha hypha)
         var restarted = DateTime.UtcNow;
         await Eventually.WaitAsync("both replicas registered again after the Hypha restart", TimeSpan.FromSeconds(30), async ct =>
         {
-            var live = await Task.WhenAll(system.Companions.Select(async c => (await c.Http.GetAsync("/readyz", ct)).IsSuccessStatusCode));
-            return (live.All(x => x), string.Join(",", live));
+            var bodies = await Task.WhenAll(system.Companions.Select(c => c.Http.GetStringAsync("/readyz", ct)));
+            return (bodies.All(b => b.Contains("\"status\":\"Healthy\"", StringComparison.Ordinal)), string.Join(" | ", bodies));
         }, Ct);
         TestContext.Current.TestOutputHelper?.WriteLine($"both replicas registered {(DateTime.UtcNow - restarted).TotalSeconds:0.0} s after Hypha answered again");
         await AssertEveryLookupReachesBothReplicasAsync(system, "after a Hypha restart");
