@@ -32,6 +32,7 @@ var context = new BenchContext(new Uri(endpoint), Environment.GetEnvironmentVari
     new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, options.ScaleWorkers, options.BaselineSample, cancel.Token)
 {
     OperatorEnvironment = options.OperatorEnvironment,
+    Selected = options.Selected,
 };
 var machine = MachineInfo.Describe(options.Rounds, endpoint);
 var rows = new List<BenchRow>();

@@ -42,8 +42,11 @@ public sealed class HyphaAuthOptions
     /// <summary>Longest token (in characters) looked at; longer ones are refused before any decoding.</summary>
     public int MaxTokenLength { get; set; } = 16 * 1024;
 
+    /// <summary>How many verified tokens are remembered, so repeated calls skip verification (0 turns the cache off).</summary>
+    public int VerifiedTokenCacheSize { get; set; } = 10_000;
+
     public override string ToString() =>
-        $"HyphaAuthOptions {{ Issuer = {Issuer}, Audience = {Audience}, ClockSkew = {ClockSkew}, MaxTokenLength = {MaxTokenLength}, Secret = <redacted> }}";
+        $"HyphaAuthOptions {{ Issuer = {Issuer}, Audience = {Audience}, ClockSkew = {ClockSkew}, MaxTokenLength = {MaxTokenLength}, VerifiedTokenCacheSize = {VerifiedTokenCacheSize}, Secret = <redacted> }}";
 }
 
 /// <summary>Fills the secret from <c>HYPHA_JWT_SECRET</c> / <c>HYPHA_JWT_SECRET_FILE</c> when the section does not set it, and reads the file.</summary>
@@ -99,6 +102,11 @@ internal sealed class HyphaAuthOptionsValidator : IValidateOptions<HyphaAuthOpti
         if (options.MaxTokenLength is < 256 or > 1024 * 1024)
         {
             failures.Add("Hypha:MaxTokenLength must be between 256 and 1048576");
+        }
+
+        if (options.VerifiedTokenCacheSize is < 0 or > 1_000_000)
+        {
+            failures.Add("Hypha:VerifiedTokenCacheSize must be between 0 and 1000000");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,38 +1,64 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace WorkspaceStorage.Api.Auth;
 
 /// <summary>
-/// Verifies Hypha's HS256 JWTs by hand. A general JWT library would decide the algorithm from the token's own
-/// header; here the only accepted header is <c>alg: HS256</c>, the signature is compared in constant time before
-/// any claim is trusted, and every claim Hypha relies on is checked. Failures carry a short fixed reason and never
-/// the token.
+/// Verifies Hypha's HS256 JWTs with Microsoft.IdentityModel.JsonWebTokens, the algorithm pinned: the header must say
+/// exactly <c>HS256</c> and the library may use no other, so a token cannot choose <c>none</c> or another key type.
+/// The library checks the signature, issuer, audience and lifetime (by the injected clock); this class adds the strict
+/// compact form and Hypha's own claims (<c>sub</c>, the scope grammar, the roles list). Verified tokens are remembered
+/// in a <see cref="VerifiedTokenCache"/>. Failures carry a short fixed detail and never the token.
 /// </summary>
-public sealed class HyphaTokenVerifier
+public sealed class HyphaTokenVerifier : IDisposable
 {
     public const string RolesClaim = "https://amun.ai/roles";
     public const string EmailClaim = "https://amun.ai/email";
 
-    private const int Sha256Bytes = 32;
+    /// <summary>An HS256 signature (32 bytes) in unpadded base64url.</summary>
+    private const int SignatureChars = 43;
 
-    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 16, AllowDuplicateProperties = false };
+    /// <summary>The library refuses HMAC keys under 256 bits.</summary>
+    private const int LibraryMinKeyBytes = 32;
 
-    private readonly byte[] secret;
+    private static readonly SearchValues<char> Base64UrlAlphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
     private readonly HyphaAuthOptions options;
     private readonly TimeProvider time;
+    private readonly JsonWebTokenHandler handler;
+    private readonly TokenValidationParameters parameters;
+    private readonly VerifiedTokenCache cache;
 
     public HyphaTokenVerifier(IOptions<HyphaAuthOptions> options, TimeProvider time)
     {
         this.options = options.Value;
         this.time = time;
-        secret = Encoding.UTF8.GetBytes(this.options.JwtSecret ?? throw new InvalidOperationException("Hypha:JwtSecret is not configured"));
+        handler = new JsonWebTokenHandler { MaximumTokenSizeInBytes = this.options.MaxTokenLength };
+        parameters = new TokenValidationParameters
+        {
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            IssuerSigningKey = new SymmetricSecurityKey(SigningKey(this.options.JwtSecret ?? throw new InvalidOperationException("Hypha:JwtSecret is not configured"))),
+            ValidIssuer = this.options.Issuer,
+            ValidAudience = this.options.Audience,
+            IgnoreTrailingSlashWhenValidatingAudience = false,
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            LifetimeValidator = CheckLifetime,
+            ClockSkew = this.options.ClockSkew,
+            ValidateIssuerSigningKey = false, // the one configured key; nothing about it to check per token
+            SaveSigninToken = false,
+            LogValidationExceptions = false,
+            ValidateTokenReplay = false,
+        };
+        cache = new VerifiedTokenCache(this.options.VerifiedTokenCacheSize);
     }
 
-    public TokenVerificationResult Verify(string? token)
+    public async ValueTask<TokenVerificationResult> VerifyAsync(string? token)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -44,6 +70,152 @@ public sealed class HyphaTokenVerifier
             return Fail(TokenFailureReason.TooLarge, "token is too large");
         }
 
+        if (cache.TryGet(token, out var known) && !HasExpired(known.ExpiresAt!.Value))
+        {
+            return TokenVerificationResult.Success(known);
+        }
+
+        var result = CheckSegments(token) ?? await ValidateAsync(token);
+        if (result.Principal is { } principal)
+        {
+            cache.Add(token, principal, principal.ExpiresAt!.Value + options.ClockSkew - time.GetUtcNow());
+        }
+
+        return result;
+    }
+
+    public void Dispose() => cache.Dispose();
+
+    /// <summary>The one expiry rule, for fresh tokens and cached ones alike: refused from <c>exp + ClockSkew</c> on.</summary>
+    private bool HasExpired(DateTimeOffset expiresAt) => time.GetUtcNow() >= expiresAt + options.ClockSkew;
+
+    private async Task<TokenVerificationResult> ValidateAsync(string token)
+    {
+        JsonWebToken jwt;
+        try
+        {
+            jwt = handler.ReadJsonWebToken(token);
+        }
+        catch (ArgumentException)
+        {
+            return Fail(TokenFailureReason.Malformed, "token header or payload is not a valid JSON object");
+        }
+
+        // Pinned before the library sees the token: the exact string, so "none", "hs256" or a non-string never pass.
+        if (!jwt.TryGetHeaderValue<string>("alg", out var alg) || !string.Equals(alg, SecurityAlgorithms.HmacSha256, StringComparison.Ordinal))
+        {
+            return Fail(TokenFailureReason.UnsupportedAlgorithm, "token algorithm is not supported (only HS256)");
+        }
+
+        // RFC 7515: extensions listed in "crit" must be understood; this verifier understands none.
+        if (jwt.TryGetHeaderValue<object>("crit", out _))
+        {
+            return Fail(TokenFailureReason.Malformed, "token header has unsupported critical extensions");
+        }
+
+        var signature = token.AsSpan(token.LastIndexOf('.') + 1);
+        if (signature.Length != SignatureChars || !IsCanonicalBase64Url(signature))
+        {
+            return Fail(TokenFailureReason.BadSignature, "token signature is invalid");
+        }
+
+        var validation = await handler.ValidateTokenAsync(jwt, parameters);
+        return validation.IsValid ? ReadPrincipal(jwt) : Refusal(validation.Exception);
+    }
+
+    private bool CheckLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters validation)
+    {
+        if (expires is null)
+        {
+            throw new SecurityTokenNoExpirationException("token has no expiry");
+        }
+
+        if (HasExpired(new DateTimeOffset(expires.Value, TimeSpan.Zero)))
+        {
+            throw new SecurityTokenExpiredException("token has expired");
+        }
+
+        if (notBefore is { } start && time.GetUtcNow() + options.ClockSkew < new DateTimeOffset(start, TimeSpan.Zero))
+        {
+            throw new SecurityTokenNotYetValidException("token is not valid yet");
+        }
+
+        return true;
+    }
+
+    /// <summary>The library's refusal as one of the fixed reasons; its message (which may describe the token) is not used.</summary>
+    private static TokenVerificationResult Refusal(Exception? exception) => exception switch
+    {
+        SecurityTokenInvalidSignatureException => Fail(TokenFailureReason.BadSignature, "token signature is invalid"),
+        SecurityTokenInvalidAlgorithmException => Fail(TokenFailureReason.UnsupportedAlgorithm, "token algorithm is not supported (only HS256)"),
+        SecurityTokenExpiredException => Fail(TokenFailureReason.Expired, "token has expired"),
+        SecurityTokenNotYetValidException => Fail(TokenFailureReason.NotYetValid, "token is not valid yet"),
+        SecurityTokenInvalidIssuerException => Fail(TokenFailureReason.WrongIssuer, "token issuer is not accepted"),
+        SecurityTokenInvalidAudienceException => Fail(TokenFailureReason.WrongAudience, "token audience is not accepted"),
+        SecurityTokenNoExpirationException => Fail(TokenFailureReason.Malformed, "token has no valid expiry (exp)"),
+        _ => Fail(TokenFailureReason.Malformed, "token is malformed"),
+    };
+
+    /// <summary>Hypha's own claims, read once the library has vouched for the token.</summary>
+    private static TokenVerificationResult ReadPrincipal(JsonWebToken jwt)
+    {
+        if (!jwt.TryGetPayloadValue<object>("sub", out var sub) || sub is not string { Length: > 0 } userId)
+        {
+            return Fail(TokenFailureReason.Malformed, "token has no subject (sub)");
+        }
+
+        jwt.TryGetPayloadValue<object>("scope", out var scopeClaim);
+        if (scopeClaim is not (null or string or JsonElement { ValueKind: JsonValueKind.Null }))
+        {
+            return Fail(TokenFailureReason.MalformedScope, "token scope is not a string");
+        }
+
+        if (!WorkspaceScope.TryParse(scopeClaim as string, out var scope, out var scopeError))
+        {
+            return Fail(TokenFailureReason.MalformedScope, "token scope is malformed: " + scopeError);
+        }
+
+        if (!TryReadRoles(jwt, out var roles))
+        {
+            return Fail(TokenFailureReason.Malformed, "token roles claim is not a list of strings");
+        }
+
+        jwt.TryGetPayloadValue<object>(EmailClaim, out var email);
+        return TokenVerificationResult.Success(new HyphaPrincipal
+        {
+            UserId = userId,
+            Scope = scope,
+            Roles = roles,
+            Email = email as string,
+            ExpiresAt = new DateTimeOffset(DateTime.SpecifyKind(jwt.ValidTo, DateTimeKind.Utc)),
+        });
+    }
+
+    private static bool TryReadRoles(JsonWebToken jwt, out IReadOnlyList<string> roles)
+    {
+        roles = [];
+        if (!jwt.TryGetPayloadValue<object>(RolesClaim, out var claim) || claim is null)
+        {
+            return true;
+        }
+
+        // The library hands claims it does not know over as the JSON element they are.
+        if (claim is not JsonElement { ValueKind: JsonValueKind.Array } list || list.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+        {
+            return false;
+        }
+
+        roles = [.. list.EnumerateArray().Select(item => item.GetString()!)];
+        return true;
+    }
+
+    /// <summary>
+    /// Three segments of unpadded, canonical base64url (RFC 7515 §2), so a token has exactly one spelling: the library's
+    /// decoder ignores spare bits, which would let one signature be written four ways. The signature segment is checked
+    /// once the header says HS256 (so a token for another algorithm is refused as such).
+    /// </summary>
+    private static TokenVerificationResult? CheckSegments(string token)
+    {
         var firstDot = token.IndexOf('.', StringComparison.Ordinal);
         var secondDot = firstDot < 0 ? -1 : token.IndexOf('.', firstDot + 1);
         if (secondDot < 0 || token.IndexOf('.', secondDot + 1) >= 0)
@@ -51,258 +223,40 @@ public sealed class HyphaTokenVerifier
             return Fail(TokenFailureReason.Malformed, "token must have exactly three parts");
         }
 
-        var headerText = token.AsSpan(0, firstDot);
-        var payloadText = token.AsSpan(firstDot + 1, secondDot - firstDot - 1);
-        var signatureText = token.AsSpan(secondDot + 1);
-
-        if (!TryDecode(headerText, out var headerBytes) || !TryDecode(payloadText, out var payloadBytes))
-        {
-            return Fail(TokenFailureReason.Malformed, "token is not valid base64url");
-        }
-
-        var headerCheck = CheckHeader(headerBytes);
-        if (headerCheck is not null)
-        {
-            return headerCheck;
-        }
-
-        if (!TryDecode(signatureText, out var signature) || signature.Length != Sha256Bytes)
-        {
-            return Fail(TokenFailureReason.BadSignature, "token signature is invalid");
-        }
-
-        // The signing input is the first two parts exactly as sent; they are known to be ASCII here.
-        var expected = HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(token, 0, secondDot));
-        if (!CryptographicOperations.FixedTimeEquals(expected, signature))
-        {
-            return Fail(TokenFailureReason.BadSignature, "token signature is invalid");
-        }
-
-        return ReadClaims(payloadBytes);
+        return IsCanonicalBase64Url(token.AsSpan(0, firstDot)) && IsCanonicalBase64Url(token.AsSpan(firstDot + 1, secondDot - firstDot - 1))
+            ? null
+            : Fail(TokenFailureReason.Malformed, "token is not valid base64url");
     }
 
-    private static TokenVerificationResult? CheckHeader(byte[] headerBytes)
+    private static bool IsCanonicalBase64Url(ReadOnlySpan<char> text)
     {
-        try
-        {
-            using var header = JsonDocument.Parse(headerBytes, JsonOptions);
-            if (header.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return Fail(TokenFailureReason.Malformed, "token header is not a JSON object");
-            }
-
-            if (!header.RootElement.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != "HS256")
-            {
-                return Fail(TokenFailureReason.UnsupportedAlgorithm, "token algorithm is not supported (only HS256)");
-            }
-
-            // RFC 7515: extensions listed in "crit" must be understood; this verifier understands none.
-            if (header.RootElement.TryGetProperty("crit", out _))
-            {
-                return Fail(TokenFailureReason.Malformed, "token header has unsupported critical extensions");
-            }
-
-            return null;
-        }
-        catch (JsonException)
-        {
-            return Fail(TokenFailureReason.Malformed, "token header is not valid JSON");
-        }
-    }
-
-    private TokenVerificationResult ReadClaims(byte[] payloadBytes)
-    {
-        try
-        {
-            using var payload = JsonDocument.Parse(payloadBytes, JsonOptions);
-            var claims = payload.RootElement;
-            if (claims.ValueKind != JsonValueKind.Object)
-            {
-                return Fail(TokenFailureReason.Malformed, "token payload is not a JSON object");
-            }
-
-            if (!TryGetNumericDate(claims, "exp", out var expiresAt, out var expPresent) || !expPresent)
-            {
-                return Fail(TokenFailureReason.Malformed, "token has no valid expiry (exp)");
-            }
-
-            var now = time.GetUtcNow();
-            if (now >= expiresAt + options.ClockSkew)
-            {
-                return Fail(TokenFailureReason.Expired, "token has expired");
-            }
-
-            if (!TryGetNumericDate(claims, "nbf", out var notBefore, out var nbfPresent))
-            {
-                return Fail(TokenFailureReason.Malformed, "token has an invalid not-before (nbf)");
-            }
-
-            if (nbfPresent && now + options.ClockSkew < notBefore)
-            {
-                return Fail(TokenFailureReason.NotYetValid, "token is not valid yet");
-            }
-
-            if (!claims.TryGetProperty("iss", out var iss) || iss.ValueKind != JsonValueKind.String || iss.GetString() != options.Issuer)
-            {
-                return Fail(TokenFailureReason.WrongIssuer, "token issuer is not accepted");
-            }
-
-            if (!HasAudience(claims, options.Audience))
-            {
-                return Fail(TokenFailureReason.WrongAudience, "token audience is not accepted");
-            }
-
-            if (!claims.TryGetProperty("sub", out var sub) || sub.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(sub.GetString()))
-            {
-                return Fail(TokenFailureReason.Malformed, "token has no subject (sub)");
-            }
-
-            string? scopeText = null;
-            if (claims.TryGetProperty("scope", out var scopeClaim) && scopeClaim.ValueKind != JsonValueKind.Null)
-            {
-                if (scopeClaim.ValueKind != JsonValueKind.String)
-                {
-                    return Fail(TokenFailureReason.MalformedScope, "token scope is not a string");
-                }
-
-                scopeText = scopeClaim.GetString();
-            }
-
-            if (!WorkspaceScope.TryParse(scopeText, out var scope, out var scopeError))
-            {
-                return Fail(TokenFailureReason.MalformedScope, "token scope is malformed: " + scopeError);
-            }
-
-            if (!TryGetRoles(claims, out var roles))
-            {
-                return Fail(TokenFailureReason.Malformed, "token roles claim is not a list of strings");
-            }
-
-            string? email = null;
-            if (claims.TryGetProperty(EmailClaim, out var emailClaim) && emailClaim.ValueKind == JsonValueKind.String)
-            {
-                email = emailClaim.GetString();
-            }
-
-            return TokenVerificationResult.Success(new HyphaPrincipal
-            {
-                UserId = sub.GetString()!,
-                Scope = scope,
-                Roles = roles,
-                Email = email,
-                ExpiresAt = expiresAt,
-            });
-        }
-        catch (JsonException)
-        {
-            return Fail(TokenFailureReason.Malformed, "token payload is not valid JSON");
-        }
-    }
-
-    /// <summary>Reads a NumericDate claim (seconds since the epoch, integer or fraction). Absent is fine; anything else is not.</summary>
-    private static bool TryGetNumericDate(JsonElement claims, string name, out DateTimeOffset value, out bool present)
-    {
-        value = default;
-        present = claims.TryGetProperty(name, out var claim);
-        if (!present)
-        {
-            return true;
-        }
-
-        // ±1e11 s is about ±3000 years: beyond that DateTimeOffset overflows and no real token goes there.
-        if (claim.ValueKind != JsonValueKind.Number || !claim.TryGetDouble(out var seconds) || !double.IsFinite(seconds) || Math.Abs(seconds) > 1e11)
+        if (text.IsEmpty || text.Length % 4 == 1 || text.ContainsAnyExcept(Base64UrlAlphabet))
         {
             return false;
         }
 
-        value = DateTimeOffset.UnixEpoch.AddSeconds(seconds);
-        return true;
+        // The last character of a 2- or 3-character group carries 4 or 2 bits beyond the data; they must be zero.
+        var spareBits = (text.Length % 4) switch { 2 => 0b1111, 3 => 0b11, _ => 0 };
+        return (SextetOf(text[^1]) & spareBits) == 0;
     }
 
-    private static bool HasAudience(JsonElement claims, string expected)
+    private static int SextetOf(char c) => c switch
     {
-        if (!claims.TryGetProperty("aud", out var aud))
-        {
-            return false;
-        }
-
-        if (aud.ValueKind == JsonValueKind.String)
-        {
-            return aud.GetString() == expected;
-        }
-
-        if (aud.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in aud.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.String && item.GetString() == expected)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    private static bool TryGetRoles(JsonElement claims, out IReadOnlyList<string> roles)
-    {
-        roles = [];
-        if (!claims.TryGetProperty(RolesClaim, out var claim) || claim.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-
-        if (claim.ValueKind != JsonValueKind.Array)
-        {
-            return false;
-        }
-
-        var list = new List<string>();
-        foreach (var item in claim.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                return false;
-            }
-
-            list.Add(item.GetString()!);
-        }
-
-        roles = list;
-        return true;
-    }
+        >= 'A' and <= 'Z' => c - 'A',
+        >= 'a' and <= 'z' => c - 'a' + 26,
+        >= '0' and <= '9' => c - '0' + 52,
+        '-' => 62,
+        _ => 63,
+    };
 
     /// <summary>
-    /// Strict base64url: only the URL alphabet, no padding, no whitespace, and the canonical encoding only
-    /// (non-zero spare bits are refused), so one signature has exactly one spelling.
+    /// The secret's UTF-8 bytes, zero-padded to the library's 256-bit minimum. HMAC pads every key shorter than its block
+    /// (64 bytes) with zeros itself (RFC 2104), so the MAC is unchanged and Hypha's shorter secrets keep working.
     /// </summary>
-    internal static bool TryDecode(ReadOnlySpan<char> text, out byte[] bytes)
+    private static byte[] SigningKey(string secret)
     {
-        bytes = [];
-        if (text.Length % 4 == 1)
-        {
-            return false;
-        }
-
-        foreach (var c in text)
-        {
-            if (c is not (>= 'A' and <= 'Z' or >= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '_'))
-            {
-                return false;
-            }
-        }
-
-        try
-        {
-            bytes = Base64Url.DecodeFromChars(text);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        return text.SequenceEqual(Base64Url.EncodeToString(bytes));
+        var bytes = Encoding.UTF8.GetBytes(secret);
+        return bytes.Length >= LibraryMinKeyBytes ? bytes : [.. bytes, .. new byte[LibraryMinKeyBytes - bytes.Length]];
     }
 
     private static TokenVerificationResult Fail(TokenFailureReason reason, string detail) => TokenVerificationResult.Fail(reason, detail);

@@ -16,20 +16,32 @@ public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory, IOptions<
 {
     private readonly bool anonymousMayWrite = options.Value.AnonymousUsersMayWrite;
 
+    /// <summary>The access, or a 403 <see cref="ApiException"/> when it is not enough.</summary>
     public async ValueTask<WorkspaceAccess> RequireAsync(HyphaPrincipal principal, WorkspaceId workspace, Permission required,
+        CancellationToken cancellationToken)
+    {
+        var decision = await DecideAsync(principal, workspace, required, cancellationToken);
+        return decision.Denial is { } denial ? throw denial : decision.Access;
+    }
+
+    /// <summary>The same decision without throwing (for the HTTP authorization handler).</summary>
+    public async ValueTask<WorkspaceDecision> DecideAsync(HyphaPrincipal principal, WorkspaceId workspace, Permission required,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(principal);
         var isPublic = await directory.IsPublicAsync(workspace, cancellationToken);
-        var granted = principal.PermissionFor(workspace, isPublic, anonymousMayWrite);
-        if (granted.Satisfies(required))
+        var access = new WorkspaceAccess(workspace, principal, principal.PermissionFor(workspace, isPublic, anonymousMayWrite));
+        if (access.Granted.Satisfies(required))
         {
-            return new WorkspaceAccess(workspace, principal, granted);
+            return new WorkspaceDecision(access, null);
         }
 
         var detail = principal.IsAnonymous
             ? $"permission denied: anonymous callers may {(anonymousMayWrite ? "only use their own workspace" : "only read")}; '{required.ToCode()}' on workspace '{workspace}' is required"
-            : $"permission denied: '{required.ToCode()}' on workspace '{workspace}' is required (caller has '{granted.ToCode()}')";
-        throw new ApiException(StatusCodes.Status403Forbidden, detail);
+            : $"permission denied: '{required.ToCode()}' on workspace '{workspace}' is required (caller has '{access.Granted.ToCode()}')";
+        return new WorkspaceDecision(access, new ApiException(StatusCodes.Status403Forbidden, detail));
     }
 }
+
+/// <summary>What the caller holds on a workspace, and the 403 to answer when that is less than the call needs.</summary>
+public sealed record WorkspaceDecision(WorkspaceAccess Access, ApiException? Denial);

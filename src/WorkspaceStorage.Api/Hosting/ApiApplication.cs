@@ -62,15 +62,12 @@ public static class ApiApplication
 
     private static void AddServices(IServiceCollection services)
     {
-        services.AddOptions<HyphaAuthOptions>().BindConfiguration(HyphaAuthOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IPostConfigureOptions<HyphaAuthOptions>, HyphaAuthOptionsSetup>();
-        services.AddSingleton<IValidateOptions<HyphaAuthOptions>, HyphaAuthOptionsValidator>();
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<HyphaTokenVerifier>();
-        services.AddSingleton<WorkspaceAuthorizer>();
+        services.AddHyphaAuthentication();
+        services.AddHttpAuthorization();
         // The storage routes' directory also answers "is W public?" (plus Api:PublicWorkspaces).
         services.AddWorkspaceStorage();
         services.AddSingleton<ApiMetrics>();
@@ -97,8 +94,8 @@ public static class ApiApplication
             var detail = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(code);
             return ApiErrors.WriteAsync(status.HttpContext, code, string.IsNullOrEmpty(detail) ? "error" : detail.ToLowerInvariant());
         });
-        app.UseMiddleware<HyphaAuthenticationMiddleware>();
-        app.UseMiddleware<WorkspacePermissionMiddleware>();
+        // Authenticates and authorizes per endpoint (its policy; see HttpAuthorization), before any body is bound.
+        app.UseAuthorization();
         app.UseUnlimitedRequestBodyWhereAllowed();
     }
 

@@ -1,11 +1,15 @@
+using Microsoft.AspNetCore.Authorization;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.Http;
 
-/// <summary>Endpoint metadata: the permission a route requires on its <c>{workspace}</c>.</summary>
-public sealed record RequiredWorkspacePermission(Permission Permission);
+/// <summary>Endpoint metadata and authorization requirement: the permission a route requires on its <c>{workspace}</c>.</summary>
+public sealed record RequiredWorkspacePermission(Permission Permission) : IAuthorizationRequirement, IAuthorizationRequirementData
+{
+    public IEnumerable<IAuthorizationRequirement> GetRequirements() => [this];
+}
 
 /// <summary>How HTTP routes declare and read the caller's permission on the workspace in their path.</summary>
 public static class WorkspacePermissionEndpoints
@@ -16,15 +20,15 @@ public static class WorkspacePermissionEndpoints
     /// Before the handler runs — and before its parameters are bound, so no body is read for a caller who may not
     /// call it — validates the <c>{workspace}</c> route value (400), checks the caller holds at least
     /// <paramref name="required"/> on it (403, by <see cref="WorkspaceAuthorizer"/>), and makes the result available as
-    /// <see cref="GetWorkspaceAccess"/>.
+    /// <see cref="GetWorkspaceAccess"/>. Enforced by the authorization middleware (<see cref="WorkspacePermissionHandler"/>).
     /// </summary>
     public static TBuilder RequireWorkspacePermission<TBuilder>(this TBuilder builder, Permission required)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new RequiredWorkspacePermission(required));
+        builder.RequireAuthorization(HttpAuthorization.HyphaCaller).WithMetadata(new RequiredWorkspacePermission(required));
 
     /// <summary>The authenticated caller (or <see cref="HyphaPrincipal.Anonymous"/>); throws when authentication did not run (a wiring bug).</summary>
     public static HyphaPrincipal GetHyphaPrincipal(this HttpContext context) =>
-        context.Features.Get<HyphaAuthenticationFeature>()?.Principal
+        (context.User.Identity as HyphaIdentity)?.Principal
         ?? throw new InvalidOperationException("Hypha authentication did not run for this endpoint");
 
     /// <summary>The access checked for <see cref="RequireWorkspacePermission{TBuilder}"/>.</summary>
@@ -33,24 +37,33 @@ public static class WorkspacePermissionEndpoints
         ?? throw new InvalidOperationException("no workspace permission was checked for this endpoint (use RequireWorkspacePermission)");
 }
 
-/// <summary>Enforces <see cref="RequiredWorkspacePermission"/> metadata; runs after authentication, before the endpoint.</summary>
-internal sealed class WorkspacePermissionMiddleware(RequestDelegate next, WorkspaceAuthorizer authorizer)
+/// <summary>
+/// Decides <see cref="RequiredWorkspacePermission"/> by the one permission decision, <see cref="WorkspaceAuthorizer"/>.
+/// A refusal carries its status and detail (<see cref="ApiAuthorizationFailure"/>) for <see cref="ApiAuthorizationResultHandler"/>.
+/// </summary>
+internal sealed class WorkspacePermissionHandler(WorkspaceAuthorizer authorizer) : AuthorizationHandler<RequiredWorkspacePermission>
 {
-    public async Task InvokeAsync(HttpContext context)
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, RequiredWorkspacePermission requirement)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<RequiredWorkspacePermission>() is not { } required)
+        if (context.Resource is not HttpContext http || context.User.Identity is not HyphaIdentity caller)
         {
-            await next(context);
+            return; // credentials were refused: the caller requirement fails too, and the answer is the scheme's 401
+        }
+
+        if (!WorkspaceId.TryParse(http.Request.RouteValues[WorkspacePermissionEndpoints.WorkspaceRouteValue] as string, out var workspace, out var rule))
+        {
+            context.Fail(new ApiAuthorizationFailure(this, new ApiArgumentException("workspace", rule)));
             return;
         }
 
-        var workspace = context.Request.RouteValues[WorkspacePermissionEndpoints.WorkspaceRouteValue] as string;
-        if (!WorkspaceId.TryParse(workspace, out var id, out var rule))
+        var decision = await authorizer.DecideAsync(caller.Principal, workspace, requirement.Permission, http.RequestAborted);
+        if (decision.Denial is { } denial)
         {
-            throw new ApiArgumentException("workspace", rule);
+            context.Fail(new ApiAuthorizationFailure(this, denial));
+            return;
         }
 
-        context.Features.Set(await authorizer.RequireAsync(context.GetHyphaPrincipal(), id, required.Permission, context.RequestAborted));
-        await next(context);
+        http.Features.Set(decision.Access);
+        context.Succeed(requirement);
     }
 }

@@ -182,6 +182,17 @@ public sealed class AuthenticationOverHttpTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/metrics")]
+    public async Task Probes_and_metrics_never_look_at_credentials(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Forge("wrong-secret"));
+        using var response = await api.Client.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task Invalid_workspace_in_the_route_is_400()
     {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Tests.Host;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Api.Tests.Auth;
 
@@ -27,12 +28,12 @@ public sealed class ReplaceableServicesTests
     [Fact]
     public async Task The_injected_clock_decides_expiry()
     {
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var api = await TestApi.StartAsync(map: ProbeRoutes.Map, time: clock);
         var token = api.Tokens.ForWorkspace("ws-alpha", "r", lifetime: TimeSpan.FromMinutes(10));
 
         using var fresh = await GetAsync(api, token);
-        clock.Now += TimeSpan.FromMinutes(11);
+        clock.Advance(TimeSpan.FromMinutes(11));
         using var stale = await GetAsync(api, token);
 
         Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);

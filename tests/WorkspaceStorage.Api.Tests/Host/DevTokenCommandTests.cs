@@ -22,21 +22,22 @@ public sealed class DevTokenCommandTests
     }
 
     [Fact]
-    public void The_printed_token_verifies_with_the_APIs_verifier_and_grants_the_asked_permission_for_the_asked_time()
+    public async Task The_printed_token_verifies_with_the_APIs_verifier_and_grants_the_asked_permission_for_the_asked_time()
     {
         var (code, output, error) = Run(secret, "--workspace", "ws-alpha", "--permission", "r", "--ttl", "2h", "--user", "me");
         Assert.Equal(0, code);
         Assert.Equal("", error);
         var token = output.Trim();
-        var result = new HyphaTokenVerifier(Options.Create(new HyphaAuthOptions { JwtSecret = secret }), TimeProvider.System).Verify(token);
+        using var verifier = new HyphaTokenVerifier(Options.Create(new HyphaAuthOptions { JwtSecret = secret }), TimeProvider.System);
+        var result = await verifier.VerifyAsync(token);
         Assert.True(result.Succeeded, result.Failure?.Detail);
         Assert.Equal("me", result.Principal!.UserId);
         Assert.Equal(Permission.Read, result.Principal.Scope.Grants["ws-alpha"]);
         Assert.InRange(result.Principal.ExpiresAt!.Value, DateTimeOffset.UtcNow.AddHours(2).AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(2).AddMinutes(1));
 
         // Signed with another secret, the same token is refused: the command really uses the configured one.
-        var other = new HyphaTokenVerifier(Options.Create(new HyphaAuthOptions { JwtSecret = HyphaTokenFactory.NewSecret() }), TimeProvider.System);
-        Assert.False(other.Verify(token).Succeeded);
+        using var other = new HyphaTokenVerifier(Options.Create(new HyphaAuthOptions { JwtSecret = HyphaTokenFactory.NewSecret() }), TimeProvider.System);
+        Assert.False((await other.VerifyAsync(token)).Succeeded);
     }
 
     [Theory]

@@ -88,11 +88,3 @@ internal sealed class TestApi : IAsyncDisposable
         await App.DisposeAsync();
     }
 }
-
-/// <summary>A clock tests move by hand.</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = start;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}

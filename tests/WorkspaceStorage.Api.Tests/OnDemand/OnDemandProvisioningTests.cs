@@ -9,6 +9,7 @@ using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Kubernetes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Api.Tests.OnDemand;
 
@@ -153,7 +154,7 @@ public sealed class OnDemandProvisioningTests
         Assert.Equal(0, world.Kube.RequestCount("patch", KubeResources.WorkspaceStorages));
 
         // Two minutes pass; only `used` is used again, and its use is recorded once.
-        world.Clock.Now += TimeSpan.FromMinutes(2);
+        world.Clock.Advance(TimeSpan.FromMinutes(2));
         for (var i = 0; i < 5; i++)
         {
             using var response = await api.CallAsync(used, "list_files");
@@ -248,7 +249,7 @@ internal sealed class OnDemandWorld : IAsyncDisposable
 
     public StandInOperator Operator { get; }
 
-    public ManualTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
     public static async Task<OnDemandWorld> StartAsync(bool onDemand = true)
     {

@@ -9,6 +9,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.S3;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
@@ -24,7 +25,7 @@ public sealed class LocalModeDirectoryTests : IDisposable
     [Fact]
     public async Task Reads_workspaces_and_their_Secrets_and_picks_up_changes()
     {
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var clients = new S3ClientFactory();
         using var directory = NewDirectory(clients, clock);
         var key = AccessKeyGenerator.Generate();
@@ -49,7 +50,7 @@ public sealed class LocalModeDirectoryTests : IDisposable
         WriteSecret("team", "beta-creds", beta, base64: false);
         WriteSecret("team", "alpha-creds", rotated, base64: true);
         Assert.Null(await directory.FindAsync(WorkspaceId.Parse("ws-beta-2"), Ct)); // not re-read within the refresh interval
-        clock.Now += TimeSpan.FromSeconds(2);
+        clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(beta, (await directory.FindAsync(WorkspaceId.Parse("ws-beta-2"), Ct))?.Key);
         Assert.Equal(rotated, (await directory.FindAsync(WorkspaceId.Parse("ws-alpha-1"), Ct))?.Key);
         Assert.False(await directory.IsPublicAsync(WorkspaceId.Parse("ws-beta-2"), Ct));
@@ -57,7 +58,7 @@ public sealed class LocalModeDirectoryTests : IDisposable
         // Deleted files disappear; broken ones are skipped without hiding the rest.
         File.Delete(Path.Combine(root, "workspacestorages", "team", "ws-beta-2.yaml"));
         await File.WriteAllTextAsync(Path.Combine(root, "workspacestorages", "team", "broken.yaml"), "metadata: [unclosed", Ct);
-        clock.Now += TimeSpan.FromSeconds(2);
+        clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Null(await directory.FindAsync(WorkspaceId.Parse("ws-beta-2"), Ct));
         Assert.NotNull(await directory.FindAsync(WorkspaceId.Parse("ws-alpha-1"), Ct));
     }

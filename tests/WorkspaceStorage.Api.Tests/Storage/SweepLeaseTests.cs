@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Testing.Kubernetes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
@@ -18,18 +19,18 @@ public sealed class SweepLeaseTests
     {
         await using var server = await KubeTestServer.StartAsync(cancellationToken: Ct);
         using var client = server.CreateClient();
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var first = new KubernetesSweepLease(client, "wso", "ttl-sweep", "replica-1", clock, NullLogger<KubernetesSweepLease>.Instance);
         var second = new KubernetesSweepLease(client, "wso", "ttl-sweep", "replica-2", clock, NullLogger<KubernetesSweepLease>.Instance);
 
         Assert.True(await first.TryAcquireAsync(Period, Ct));
         Assert.False(await second.TryAcquireAsync(Period, Ct));
-        clock.Now += Period;
+        clock.Advance(Period);
         Assert.True(await first.TryAcquireAsync(Period, Ct)); // renews
-        clock.Now += Period * 2;
+        clock.Advance(Period * 2);
         Assert.False(await second.TryAcquireAsync(Period, Ct)); // renewed 20 s ago, lease lasts 30 s
 
-        clock.Now += Period * 2; // replica-1 stopped renewing 40 s ago
+        clock.Advance(Period * 2); // replica-1 stopped renewing 40 s ago
         Assert.True(await second.TryAcquireAsync(Period, Ct));
         Assert.False(await first.TryAcquireAsync(Period, Ct));
         var lease = server.Get<V1Lease>("wso", "ttl-sweep");
@@ -42,7 +43,7 @@ public sealed class SweepLeaseTests
     {
         await using var server = await KubeTestServer.StartAsync(cancellationToken: Ct);
         using var client = server.CreateClient();
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var leases = Enumerable.Range(1, 6)
             .Select(i => new KubernetesSweepLease(client, "wso", "race", $"replica-{i}", clock, NullLogger<KubernetesSweepLease>.Instance))
             .ToList();
