@@ -199,6 +199,71 @@ public sealed class ReconcilerTests
         Assert.DoesNotContain(w.Events.Events, e => e.Message.Contains(original.SecretAccessKey, StringComparison.Ordinal) || e.Message.Contains(rotated.SecretAccessKey, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The case the reconciler and Core's rule disagreed on: a second rotation requested inside the first one's grace
+    /// period. It waits until the first grace period ends; no key is revoked before its own grace period ends, and the
+    /// key in the Secret always works on the backend.
+    /// </summary>
+    [Fact]
+    public async Task A_second_rotation_requested_inside_the_grace_period_waits_and_revokes_no_key_early()
+    {
+        var w = new World();
+        await w.CreateAsync("twice", new WorkspaceStorageSpec { Workspace = "ws-twice", Credentials = new CredentialsSpec { RotationGracePeriod = "10m" } });
+        await w.ReconcileAsync("twice");
+        var k0 = await w.KeyAsync("twice-s3");
+
+        async Task<AwsCredentials> RequestAsync(string value)
+        {
+            var resource = await w.GetAsync("twice");
+            resource.Metadata.Annotations ??= new Dictionary<string, string>();
+            resource.Metadata.Annotations[ResourceMetadata.RotateAnnotation] = value;
+            await w.Storages.ReplaceAsync(resource, Ct);
+            await w.ReconcileAsync("twice");
+            var inSecret = await w.KeyAsync("twice-s3");
+            Assert.Contains(inSecret.AccessKeyId, w.Backend.Keys["ws-twice"].Keys); // workloads reading the Secret always get a working key
+            return inSecret;
+        }
+
+        IEnumerable<string> Valid() => w.Backend.Keys["ws-twice"].Keys.Order();
+
+        // First rotation at T: k0 stays valid until T+10m.
+        var k1 = await RequestAsync("first");
+        Assert.NotEqual(k0.AccessKeyId, k1.AccessKeyId);
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+
+        // Second request at T+2m: deferred. No new key, and k0 is not revoked before its grace period ends.
+        w.Time.Now += TimeSpan.FromMinutes(2);
+        Assert.Equal(k1, await RequestAsync("second"));
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+        var waiting = (await w.GetAsync("twice")).Status!;
+        Assert.Equal("first", waiting.LastRotationRequest);
+        Assert.Contains("starts when key " + k0.AccessKeyId + " is revoked", waiting.Find(WorkspaceStorageConditions.CredentialsRotating)!.Message, StringComparison.Ordinal);
+
+        // The requeue lands when k0's grace period ends, not before.
+        var requeue = await w.ReconcileAsync("twice");
+        Assert.InRange(requeue.Delay, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(8) + TimeSpan.FromSeconds(1));
+        w.Time.Now += TimeSpan.FromMinutes(8) - TimeSpan.FromSeconds(1);
+        await w.ReconcileAsync("twice");
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+
+        // At T+10m: k0 goes, the waiting rotation starts, and k1 (handed out at T) gets a full grace period of its own.
+        w.Time.Now += TimeSpan.FromSeconds(1);
+        var rotatedAt = w.Time.Now;
+        await w.ReconcileAsync("twice");
+        var k2 = await w.KeyAsync("twice-s3");
+        Assert.NotEqual(k1.AccessKeyId, k2.AccessKeyId);
+        Assert.Equal(new[] { k1.AccessKeyId, k2.AccessKeyId }.Order(), Valid());
+        var status = (await w.GetAsync("twice")).Status!;
+        Assert.Equal(("second", k1.AccessKeyId), (status.LastRotationRequest, status.PreviousAccessKeyId));
+        Assert.Equal((rotatedAt + TimeSpan.FromMinutes(10)).UtcDateTime, status.PreviousKeyRevokeAfter);
+
+        w.Time.Now += TimeSpan.FromMinutes(10);
+        await w.ReconcileAsync("twice");
+        Assert.Equal([k2.AccessKeyId], Valid());
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k0.AccessKeyId}: its grace period ended");
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k1.AccessKeyId}: its grace period ended");
+    }
+
     [Fact]
     public async Task The_Secret_is_written_before_the_backend_learns_a_key()
     {

@@ -1,9 +1,11 @@
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 
+/// <summary>The one event recorder, through the real KubernetesClient adapter against the in-process API server.</summary>
 public sealed class EventRecorderTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -13,7 +15,7 @@ public sealed class EventRecorderTests
     {
         await using var kube = await KubeHarness.StartAsync();
         var widget = await kube.Widgets().CreateAsync(Widget.Create(kube.Namespace, "w"), Ct);
-        var recorder = new KubernetesEventRecorder(kube.Client, "workspace-storage-operator", "pod-1");
+        var recorder = new EventRecorder(new KubernetesResourceClient<Corev1Event>(kube.Client, ResourceDescriptor.Events), new ListLogger<EventRecorder>());
 
         await recorder.RecordAsync(widget, EventSeverity.Warning, "BackendUnavailable", "backend down; secretKey=wJalrXUtnFEMI/K7MDENG", Ct);
         await recorder.RecordAsync(widget, EventSeverity.Warning, "BackendUnavailable", "backend down; secretKey=wJalrXUtnFEMI/K7MDENG", Ct);
@@ -36,8 +38,8 @@ public sealed class EventRecorderTests
     {
         await using var kube = await KubeHarness.StartAsync();
         var widget = await kube.Widgets().CreateAsync(Widget.Create(kube.Namespace, "w"), Ct);
-        var logger = new ListLogger();
-        var recorder = new KubernetesEventRecorder(kube.Client, "op", "pod-1", logger);
+        var logger = new ListLogger<EventRecorder>();
+        var recorder = new EventRecorder(new KubernetesResourceClient<Corev1Event>(kube.Client, ResourceDescriptor.Events), logger);
         using var fault = kube.Server.FailRequests(500, request => request.Type == KubeResources.CoreEvents);
 
         await recorder.RecordAsync(widget, EventSeverity.Normal, "Ready", "ok", Ct);

@@ -70,7 +70,7 @@ internal static class Eventually
 }
 
 /// <summary>Collects log lines so tests can check what was (not) logged.</summary>
-internal sealed class ListLogger : ILogger
+internal class ListLogger : ILogger
 {
     public ConcurrentQueue<string> Lines { get; } = new();
 
@@ -86,6 +86,9 @@ internal sealed class ListLogger : ILogger
 
     public string All => string.Join('\n', Lines);
 }
+
+/// <summary>A <see cref="ListLogger"/> for classes that ask for an <see cref="ILogger{TCategoryName}"/>.</summary>
+internal sealed class ListLogger<T> : ListLogger, ILogger<T>;
 
 /// <summary>A test API server with the widget type registered, plus a real KubernetesClient for it.</summary>
 internal sealed class KubeHarness : IAsyncDisposable

@@ -154,7 +154,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         var factory = new WrappingFactory(new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry), wrap ?? (b => b));
         var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
         return new WorkspaceStorageReconciler(Stores.WorkspaceStorages, Stores.Secrets, resolver,
-            new ResourceEventRecorder(Stores.Events!, NullLogger<ResourceEventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
+            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
     }
 
     public static Task<ReconcileResult> ReconcileOnceAsync(WorkspaceStorageReconciler reconciler, string name) =>

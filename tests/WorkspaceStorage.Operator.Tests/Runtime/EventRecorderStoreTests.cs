@@ -1,12 +1,11 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 
-namespace WorkspaceStorage.Operator.Tests.Reconciliation;
+namespace WorkspaceStorage.Operator.Tests.Runtime;
 
-public sealed class ResourceEventRecorderTests
+public sealed class EventRecorderStoreTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -16,8 +15,8 @@ public sealed class ResourceEventRecorderTests
     [Fact]
     public async Task A_repeated_event_bumps_the_count_instead_of_adding_another()
     {
-        var events = new InMemoryResourceStore<Corev1Event>(ResourceEventRecorder.EventsDescriptor);
-        var recorder = new ResourceEventRecorder(events, NullLogger<ResourceEventRecorder>.Instance);
+        var events = new InMemoryResourceStore<Corev1Event>(ResourceDescriptor.Events);
+        var recorder = new EventRecorder(events, NullLogger<EventRecorder>.Instance);
 
         await recorder.RecordAsync(Subject(), EventSeverity.Warning, "BackendUnavailable", "connection refused", Ct);
         await recorder.RecordAsync(Subject(), EventSeverity.Warning, "BackendUnavailable", "connection refused", Ct);
@@ -36,19 +35,19 @@ public sealed class ResourceEventRecorderTests
     [Fact]
     public async Task Secrets_in_a_message_are_redacted_and_a_failing_store_does_not_throw()
     {
-        var events = new InMemoryResourceStore<Corev1Event>(ResourceEventRecorder.EventsDescriptor);
-        var recorder = new ResourceEventRecorder(events, NullLogger<ResourceEventRecorder>.Instance);
+        var events = new InMemoryResourceStore<Corev1Event>(ResourceDescriptor.Events);
+        var recorder = new EventRecorder(events, NullLogger<EventRecorder>.Instance);
         await recorder.RecordAsync(Subject(), EventSeverity.Warning, "Oops", "failed: aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", Ct);
         var stored = Assert.Single((await events.ListAsync("team-a", null, Ct)).Items);
         Assert.DoesNotContain("wJalrXUtnFEMI", stored.Message, StringComparison.Ordinal);
 
-        var broken = new ResourceEventRecorder(new ThrowingEvents(), NullLogger<ResourceEventRecorder>.Instance);
+        var broken = new EventRecorder(new ThrowingEvents(), NullLogger<EventRecorder>.Instance);
         await broken.RecordAsync(Subject("uid-2"), EventSeverity.Normal, "Provisioned", "ready", Ct);
     }
 
     private sealed class ThrowingEvents : IResourceClient<Corev1Event>
     {
-        public ResourceDescriptor Resource => ResourceEventRecorder.EventsDescriptor;
+        public ResourceDescriptor Resource => ResourceDescriptor.Events;
 
         public Task<Corev1Event?> GetAsync(ResourceKey key, CancellationToken cancellationToken) => throw new ResourceClientException("503", 503);
 
