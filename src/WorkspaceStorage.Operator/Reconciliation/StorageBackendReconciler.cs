@@ -47,7 +47,20 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 throw new BackendUnavailableException($"health check failed: {health.Detail}");
             }
 
-            var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists";
+            var cors = "CORS left alone (spec.cors.enabled: false)";
+            if (validation.Value!.Cors is { } rule)
+            {
+                cors = $"CORS allows origins {string.Join(' ', rule.AllowedOrigins)}";
+                var outcome = await backend.Backend.EnsureBucketCorsAsync(rule, cancellationToken).ConfigureAwait(false);
+                if (outcome != EnsureOutcome.Unchanged)
+                {
+                    // Made now, or repaired after someone changed it behind the operator's back.
+                    await events.RecordAsync(resource, EventSeverity.Normal, outcome == EnsureOutcome.Created ? "BucketCorsSet" : "BucketCorsRepaired",
+                        $"Bucket {backend.Backend.Location.Bucket}: {cors}", cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists; {cors}";
             await WriteAsync(resource, s => s.MarkReady(generation, ConditionReasons.Reconciled, message, clock.GetUtcNow()), EventSeverity.Normal,
                 "BackendReady", message, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;

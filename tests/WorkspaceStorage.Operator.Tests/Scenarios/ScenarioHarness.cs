@@ -157,6 +157,15 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
     }
 
+    /// <summary>A StorageBackend reconciler of its own (no controller), for driving one reconcile at a time.</summary>
+    public StorageBackendReconciler NewBackendReconciler()
+    {
+        var factory = new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry);
+        var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
+        return new StorageBackendReconciler(Stores.StorageBackends, resolver, new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance),
+            NullLogger<StorageBackendReconciler>.Instance);
+    }
+
     public static Task<ReconcileResult> ReconcileOnceAsync(WorkspaceStorageReconciler reconciler, string name) =>
         reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Namespace, name), null), Ct);
 
