@@ -8,6 +8,7 @@ using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Hosting;
 

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
+using Polly;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
@@ -43,6 +44,7 @@ public sealed partial class S3ObjectClient
     private readonly IBackendCallObserver observer;
     private readonly TimeProvider clock;
     private readonly SigV4Scope scope;
+    private readonly ResiliencePipeline streamingRetry;
 
     // Precomputed once per client so presigning only escapes the key, formats the time and signs.
     private readonly string endpointBase;     // scheme://authority of the internal endpoint
@@ -75,6 +77,7 @@ public sealed partial class S3ObjectClient
         this.clock = clock;
         Location = location;
         scope = new SigV4Scope(location.Region, "s3");
+        streamingRetry = BackendRetryPipeline.Create(options.Retry, clock);
         var escapedBucket = "/" + AwsUriEncoding.Escape(location.Bucket);
         (endpointBase, bucketPath) = (Origin(location.Endpoint), PathPrefix(location.Endpoint) + escapedBucket);
         (publicBase, publicBucketPath) = (Origin(location.PublicEndpoint), PathPrefix(location.PublicEndpoint) + escapedBucket);
@@ -252,76 +255,68 @@ public sealed partial class S3ObjectClient
     /// The timeout covers connecting and waiting for headers (and upload stalls), never the response body.
     /// Connection failures, timeouts and 5xx/429 are retried when <paramref name="canRetry"/>.
     /// </summary>
-    private async Task<HttpResponseMessage> SendStreamingAsync(Func<HttpRequestMessage> build, string operation, bool isWrite, bool canRetry,
-        CancellationToken cancellationToken, Func<Action<TimeSpan>, HttpContent>? content = null)
+    private Task<HttpResponseMessage> SendStreamingAsync(Func<HttpRequestMessage> build, string operation, bool isWrite, bool canRetry,
+        CancellationToken cancellationToken, Func<Action<TimeSpan>, HttpContent>? content = null) =>
+        (canRetry ? streamingRetry : ResiliencePipeline.Empty).ExecuteAsync(
+            token => StreamingAttemptAsync(build, operation, isWrite, content, token), cancellationToken).AsTask();
+
+    /// <summary>One streaming attempt; transient failures throw <see cref="BackendUnavailableException"/>.</summary>
+    private async ValueTask<HttpResponseMessage> StreamingAttemptAsync(Func<HttpRequestMessage> build, string operation, bool isWrite,
+        Func<Action<TimeSpan>, HttpContent>? content, CancellationToken cancellationToken)
     {
-        var attempts = canRetry ? options.Retry.MaxAttempts : 1;
-        Exception? lastError = null;
-        var random = Random.Shared;
-        for (var attempt = 1; attempt <= attempts; attempt++)
+        var started = Stopwatch.GetTimestamp();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ResponseHeadersTimeout);
+        using var message = build();
+        if (content is not null)
         {
-            if (attempt > 1)
+            message.Content = content(delay =>
             {
-                await Task.Delay(options.Retry.DelayBefore(attempt, random), clock, cancellationToken);
-            }
-
-            var started = Stopwatch.GetTimestamp();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(options.ResponseHeadersTimeout);
-            using var message = build();
-            if (content is not null)
-            {
-                message.Content = content(delay =>
+                try
                 {
-                    try
-                    {
-                        timeout.CancelAfter(delay);
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        // S3 answered before the body was sent (e.g. 403); nothing left to time.
-                    }
-                });
-            }
-
-            signer.Sign(message, credentials, scope, SigV4Signer.UnsignedPayload, clock.GetUtcNow());
-            HttpResponseMessage response;
-            try
-            {
-                response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                Report(operation, isWrite, started, "Timeout");
-                lastError = new BackendUnavailableException($"S3 {operation}: no progress within the timeout");
-                continue;
-            }
-            catch (Exception ex) when ((ex as InvalidDataException ?? FindInner<InvalidDataException>(ex)) is { } shortBody)
-            {
-                Report(operation, isWrite, started, "ShortBody");
-                throw new BackendValidationException("contentLength", $"must match the body: {shortBody.Message}");
-            }
-            catch (HttpRequestException ex)
-            {
-                Report(operation, isWrite, started, "ConnectionError");
-                lastError = new BackendUnavailableException($"S3 {operation}: {ex.Message}", ex);
-                continue;
-            }
-
-            var status = (int)response.StatusCode;
-            if (status >= 500 || status == 429)
-            {
-                Report(operation, isWrite, started, status.ToString(CultureInfo.InvariantCulture));
-                lastError = await FailAsync(response, operation, string.Empty, timeout.Token);
-                response.Dispose();
-                continue;
-            }
-
-            Report(operation, isWrite, started, status >= 400 && status != 404 && status != 416 ? StatusName(status) : null);
-            return response;
+                    timeout.CancelAfter(delay);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // S3 answered before the body was sent (e.g. 403); nothing left to time.
+                }
+            });
         }
 
-        throw lastError ?? new BackendUnavailableException($"S3 {operation}: failed");
+        signer.Sign(message, credentials, scope, SigV4Signer.UnsignedPayload, clock.GetUtcNow());
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Report(operation, isWrite, started, "Timeout");
+            throw new BackendUnavailableException($"S3 {operation}: no progress within the timeout");
+        }
+        catch (Exception ex) when ((ex as InvalidDataException ?? FindInner<InvalidDataException>(ex)) is { } shortBody)
+        {
+            Report(operation, isWrite, started, "ShortBody");
+            throw new BackendValidationException("contentLength", $"must match the body: {shortBody.Message}");
+        }
+        catch (HttpRequestException ex)
+        {
+            Report(operation, isWrite, started, "ConnectionError");
+            throw new BackendUnavailableException($"S3 {operation}: {ex.Message}", ex);
+        }
+
+        var status = (int)response.StatusCode;
+        if (status >= 500 || status == 429)
+        {
+            Report(operation, isWrite, started, status.ToString(CultureInfo.InvariantCulture));
+            using (response)
+            {
+                throw await FailAsync(response, operation, string.Empty, timeout.Token);
+            }
+        }
+
+        Report(operation, isWrite, started, status >= 400 && status != 404 && status != 416 ? StatusName(status) : null);
+        return response;
     }
 
     private static T? FindInner<T>(Exception exception)

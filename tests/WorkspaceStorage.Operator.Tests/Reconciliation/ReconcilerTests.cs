@@ -3,6 +3,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
@@ -23,13 +24,6 @@ public sealed class ReconcilerTests
 {
     private const string Ns = "team-b";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     /// <summary>Remembers identities and keys; counts writes; can be told to fail.</summary>
     private sealed class MemoryBackend : IStorageBackend
@@ -125,7 +119,7 @@ public sealed class ReconcilerTests
 
     private sealed class World
     {
-        public ManualTime Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+        public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
 
         public InMemoryResourceStore<WorkspaceStorageResource> Storages { get; } = new(OperatorStores.WorkspaceStorageDescriptor);
 
@@ -173,13 +167,13 @@ public sealed class ReconcilerTests
         var original = await w.KeyAsync("rot-s3");
 
         // Converged: nothing written, to Kubernetes or to the backend.
-        w.Time.Now += TimeSpan.FromMinutes(30);
+        w.Time.Advance(TimeSpan.FromMinutes(30));
         var (kube, backend) = (w.KubeWrites, w.Backend.Writes);
         await w.ReconcileAsync("rot");
         Assert.Equal((kube, backend), (w.KubeWrites, w.Backend.Writes));
 
         // Due: a new key, the old one kept for the grace period.
-        w.Time.Now += TimeSpan.FromMinutes(31);
+        w.Time.Advance(TimeSpan.FromMinutes(31));
         var rotation = await w.ReconcileAsync("rot");
         Assert.Equal(ReconcileOutcome.RequeueAfter, rotation.Outcome);
         Assert.InRange(rotation.Delay, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(11)); // revocation
@@ -191,7 +185,7 @@ public sealed class ReconcilerTests
         Assert.Equal(original.AccessKeyId, status.PreviousAccessKeyId);
 
         // Grace over: the old key goes.
-        w.Time.Now += TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1);
+        w.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
         await w.ReconcileAsync("rot");
         Assert.Equal([rotated.AccessKeyId], w.Backend.Keys["ws-rot"].Keys);
         status = (await w.GetAsync("rot")).Status!;
@@ -234,7 +228,7 @@ public sealed class ReconcilerTests
         Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
 
         // Second request at T+2m: deferred. No new key, and k0 is not revoked before its grace period ends.
-        w.Time.Now += TimeSpan.FromMinutes(2);
+        w.Time.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(k1, await RequestAsync("second"));
         Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
         var waiting = (await w.GetAsync("twice")).Status!;
@@ -244,13 +238,13 @@ public sealed class ReconcilerTests
         // The requeue lands when k0's grace period ends, not before.
         var requeue = await w.ReconcileAsync("twice");
         Assert.InRange(requeue.Delay, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(8) + TimeSpan.FromSeconds(1));
-        w.Time.Now += TimeSpan.FromMinutes(8) - TimeSpan.FromSeconds(1);
+        w.Time.Advance(TimeSpan.FromMinutes(8) - TimeSpan.FromSeconds(1));
         await w.ReconcileAsync("twice");
         Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
 
         // At T+10m: k0 goes, the waiting rotation starts, and k1 (handed out at T) gets a full grace period of its own.
-        w.Time.Now += TimeSpan.FromSeconds(1);
-        var rotatedAt = w.Time.Now;
+        w.Time.Advance(TimeSpan.FromSeconds(1));
+        var rotatedAt = w.Time.GetUtcNow();
         await w.ReconcileAsync("twice");
         var k2 = await w.KeyAsync("twice-s3");
         Assert.NotEqual(k1.AccessKeyId, k2.AccessKeyId);
@@ -259,7 +253,7 @@ public sealed class ReconcilerTests
         Assert.Equal(("second", k1.AccessKeyId), (status.LastRotationRequest, status.PreviousAccessKeyId));
         Assert.Equal((rotatedAt + TimeSpan.FromMinutes(10)).UtcDateTime, status.PreviousKeyRevokeAfter);
 
-        w.Time.Now += TimeSpan.FromMinutes(10);
+        w.Time.Advance(TimeSpan.FromMinutes(10));
         await w.ReconcileAsync("twice");
         Assert.Equal([k2.AccessKeyId], Valid());
         Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k0.AccessKeyId}: its grace period ended");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using k8s.Models;
 using Prometheus;
 using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Tests.Runtime;
 

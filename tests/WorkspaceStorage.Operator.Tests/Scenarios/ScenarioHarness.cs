@@ -19,6 +19,7 @@ using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 
