@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 

@@ -1,7 +1,7 @@
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 
 namespace WorkspaceStorage.Operator.Reconciliation;
 

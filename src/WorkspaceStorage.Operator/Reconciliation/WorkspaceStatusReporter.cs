@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 
 namespace WorkspaceStorage.Operator.Reconciliation;
 

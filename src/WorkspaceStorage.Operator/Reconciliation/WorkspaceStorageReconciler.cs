@@ -4,7 +4,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Reconciliation;

@@ -1,6 +1,7 @@
 using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 public sealed class LogRedactionTests
 {

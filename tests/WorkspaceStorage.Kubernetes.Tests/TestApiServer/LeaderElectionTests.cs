@@ -4,7 +4,7 @@ using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 
 /// <summary>KubernetesClient's own LeaseLock + LeaderElector against the test server's Lease conflicts.</summary>
 public sealed class LeaderElectionTests

@@ -7,7 +7,7 @@ using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
-namespace WorkspaceStorage.Operator.Backends;
+namespace WorkspaceStorage.Operator.BackendResolution;
 
 /// <summary>A backend ready for use: its bucket was ensured once for this configuration.</summary>
 /// <param name="Name">The StorageBackend's name; "" for the operator's default backend.</param>

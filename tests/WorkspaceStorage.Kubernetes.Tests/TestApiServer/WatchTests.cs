@@ -2,7 +2,7 @@ using k8s;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 
 /// <summary>Watches through KubernetesClient's own WatchAsync, the way an operator's informer loop uses them.</summary>
 public sealed class WatchTests : IAsyncLifetime

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
+using WorkspaceStorage.Testing.Support;
+using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 public sealed class InformerTests
 {

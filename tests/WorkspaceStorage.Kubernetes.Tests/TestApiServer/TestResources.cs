@@ -5,7 +5,7 @@ using k8s.Autorest;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 
 /// <summary>A minimal WorkspaceStorage shape, enough to drive the custom-resource paths of the test server.</summary>
 [KubernetesEntity(Group = KubeResources.WorkspaceStorageGroup, ApiVersion = KubeResources.WorkspaceStorageVersion, Kind = "WorkspaceStorage", PluralName = "workspacestorages")]

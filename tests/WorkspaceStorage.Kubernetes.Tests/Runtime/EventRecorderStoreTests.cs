@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 public sealed class EventRecorderStoreTests
 {

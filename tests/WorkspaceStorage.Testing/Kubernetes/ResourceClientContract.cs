@@ -1,12 +1,13 @@
+using Xunit;
 using WorkspaceStorage.Kubernetes.Runtime;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Testing.Kubernetes;
 
 /// <summary>
 /// The IResourceClient write contract every store keeps (the in-memory store, the local directory adapter): one
 /// sequence of checks, run against each, so the stores cannot drift apart unnoticed.
 /// </summary>
-internal static class ResourceClientContract
+public static class ResourceClientContract
 {
     /// <summary>Creates ns/w and walks replace, stale replace, status, patch and list; returns the patched object.</summary>
     public static async Task<Widget> WritesBumpTheResourceVersionConflictAndKeepStatusSeparateAsync(IResourceClient<Widget> store, CancellationToken ct)

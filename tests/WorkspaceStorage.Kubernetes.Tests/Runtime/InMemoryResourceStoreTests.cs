@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
+using WorkspaceStorage.Testing.Support;
+using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+using LabelSelector = WorkspaceStorage.Kubernetes.Runtime.LabelSelector;
+
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 /// <summary>The in-memory store keeps the same contract the Kubernetes adapter does.</summary>
 public sealed class InMemoryResourceStoreTests

@@ -3,8 +3,10 @@ using k8s.Models;
 using Prometheus;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
+using WorkspaceStorage.Testing.Support;
+using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 public sealed class ControllerTests
 {

@@ -2,8 +2,9 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 /// <summary>The one event recorder, through the real KubernetesClient adapter against the in-process API server.</summary>
 public sealed class EventRecorderTests

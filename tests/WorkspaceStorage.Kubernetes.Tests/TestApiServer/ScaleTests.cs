@@ -2,7 +2,7 @@ using System.Diagnostics;
 using k8s;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 
 /// <summary>10,000 objects: the server must stay fast enough for operator benchmarks.</summary>
 public sealed class ScaleTests

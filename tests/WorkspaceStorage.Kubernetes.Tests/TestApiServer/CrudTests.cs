@@ -4,7 +4,7 @@ using k8s;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 
 /// <summary>The real KubernetesClient against the test server: CRUD, conflicts, admission, status and generation.</summary>
 public sealed class CrudTests : IAsyncLifetime

@@ -2,7 +2,7 @@ using k8s.Models;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Operator.Tests.Runtime;
+namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
 public sealed class KubernetesResourceClientTests
 {
