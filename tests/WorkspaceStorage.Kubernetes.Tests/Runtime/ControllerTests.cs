@@ -5,6 +5,7 @@ using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
 using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 

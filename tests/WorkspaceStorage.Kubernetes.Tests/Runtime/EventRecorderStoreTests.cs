@@ -2,6 +2,7 @@ using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 

@@ -3,8 +3,7 @@ using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
 using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.Kubernetes;
-
-using LabelSelector = WorkspaceStorage.Kubernetes.Runtime.LabelSelector;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
@@ -98,11 +97,23 @@ public sealed class InMemoryResourceStoreTests
     }
 
     [Fact]
-    public void Set_based_selectors_are_refused_with_the_rule()
+    public async Task Equality_and_set_based_selectors_filter_as_on_the_API_server()
     {
-        var error = Assert.Throws<ArgumentException>(() => LabelSelector.Parse("tier in (gold,silver)"));
-        Assert.Contains("labelSelector", error.Message, StringComparison.Ordinal);
-        Assert.True(LabelSelector.Parse("a=b,!c").Matches(new Dictionary<string, string> { ["a"] = "b" }));
-        Assert.False(LabelSelector.Parse("a=b,!c").Matches(new Dictionary<string, string> { ["a"] = "b", ["c"] = "" }));
+        var store = NewStore();
+        foreach (var (name, tier) in new[] { ("gold", "gold"), ("silver", "silver"), ("bare", (string?)null) })
+        {
+            var widget = Widget.Create("ns", name);
+            widget.Metadata.Labels = tier is null ? null : new Dictionary<string, string> { ["tier"] = tier };
+            await store.CreateAsync(widget, Ct);
+        }
+
+        async Task<string[]> NamesAsync(string selector) =>
+            [.. (await store.ListAsync("ns", selector, Ct)).Items.Select(w => w.Metadata.Name).Order()];
+
+        Assert.Equal(["gold"], await NamesAsync("tier=gold"));
+        Assert.Equal(["bare", "silver"], await NamesAsync("tier!=gold"));
+        Assert.Equal(["bare"], await NamesAsync("!tier"));
+        Assert.Equal(["gold", "silver"], await NamesAsync("tier in (gold,silver)"));
+        Assert.Equal(["bare", "silver"], await NamesAsync("tier notin (gold)"));
     }
 }

@@ -8,6 +8,23 @@ public sealed class KubernetesResourceClientTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>The write contract every store keeps (the in-memory store, the local adapter), here for the real adapter
+    /// against the in-process API server: the stores and the real client cannot drift apart unnoticed.</summary>
+    [Fact]
+    public async Task The_store_write_contract_holds_for_the_Kubernetes_adapter()
+    {
+        await using var kube = await KubeHarness.StartAsync();
+        var patched = await ResourceClientContract.WritesBumpTheResourceVersionConflictAndKeepStatusSeparateAsync(kube.Widgets(), Ct);
+        Assert.Equal("gold", patched.Metadata.Labels["tier"]);
+    }
+
+    [Fact]
+    public async Task The_selector_watch_contract_holds_for_the_Kubernetes_adapter()
+    {
+        await using var kube = await KubeHarness.StartAsync();
+        await ResourceClientContract.ASelectorWatchSeesObjectsEnterAndLeaveItAsync(kube.Widgets(), Ct);
+    }
+
     [Fact]
     public async Task Custom_resource_round_trip_get_list_create_replace_status_patch_delete()
     {

@@ -13,6 +13,7 @@ using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace WorkspaceStorage.Testing.Kubernetes;
+namespace WorkspaceStorage.Kubernetes.InMemory;
 
 /// <summary>
 /// An error answered as a Kubernetes Status object, the shape KubernetesClient turns into

@@ -2,118 +2,18 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using System.Threading.Channels;
 
-namespace WorkspaceStorage.Testing.Kubernetes;
-
-/// <summary>One stored version of an object. Immutable once stored: writers always build a new one.</summary>
-internal sealed class StoredObject
-{
-    public StoredObject(JsonObject json, long resourceVersion)
-    {
-        // Parsed JsonNodes build their children lazily; build them now so later concurrent reads never race.
-        Materialize(json);
-        Json = json;
-        ResourceVersion = resourceVersion;
-        var meta = json["metadata"] as JsonObject;
-        Name = meta?["name"]?.GetValue<string>() ?? "";
-        Namespace = meta?["namespace"]?.GetValue<string>() ?? "";
-        Labels = meta?["labels"] is JsonObject labels
-            ? labels.Where(l => l.Value is not null).ToDictionary(l => l.Key, l => l.Value!.ToString(), StringComparer.Ordinal)
-            : EmptyLabels;
-        Bytes = JsonSerializer.SerializeToUtf8Bytes(json);
-    }
-
-    private static void Materialize(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject obj:
-                foreach (var (_, child) in obj)
-                {
-                    Materialize(child);
-                }
-
-                break;
-            case JsonArray array:
-                foreach (var child in array)
-                {
-                    Materialize(child);
-                }
-
-                break;
-        }
-    }
-
-    public static readonly IReadOnlyDictionary<string, string> EmptyLabels = new Dictionary<string, string>();
-
-    public JsonObject Json { get; }
-    public byte[] Bytes { get; }
-    public string Name { get; }
-    public string Namespace { get; }
-    public IReadOnlyDictionary<string, string> Labels { get; }
-    public long ResourceVersion { get; }
-}
-
-/// <summary>A write as watchers see it; the previous labels let label-filtered watches see objects enter and leave.</summary>
-internal sealed record ChangeEvent(
-    long ResourceVersion,
-    ResourceType Type,
-    string EventType,
-    StoredObject Object,
-    IReadOnlyDictionary<string, string>? PreviousLabels);
-
-/// <summary>One open watch stream.</summary>
-internal sealed class WatchSubscription(ResourceType type, string? ns, LabelSelector labels, FieldSelector fields)
-{
-    private readonly Channel<(string EventType, byte[] Object)> _events =
-        Channel.CreateUnbounded<(string, byte[])>(new UnboundedChannelOptions { SingleReader = true });
-
-    public ChannelReader<(string EventType, byte[] Object)> Events => _events.Reader;
-
-    /// <summary>True when the server dropped this watch as if it had crashed (the connection is reset, not ended).</summary>
-    public bool Aborted { get; private set; }
-
-    public bool Matches(StoredObject obj) =>
-        (ns is null || obj.Namespace == ns) && fields.Matches(obj.Namespace, obj.Name) && labels.Matches(obj.Labels);
-
-    public void Send(string eventType, byte[] obj) => _events.Writer.TryWrite((eventType, obj));
-
-    public void Offer(ChangeEvent change)
-    {
-        if (change.Type != type || (ns is not null && change.Object.Namespace != ns) ||
-            !fields.Matches(change.Object.Namespace, change.Object.Name))
-        {
-            return;
-        }
-
-        var nowMatches = labels.Matches(change.Object.Labels);
-        var matchedBefore = change.PreviousLabels is null ? nowMatches : labels.Matches(change.PreviousLabels);
-        var eventType = (matchedBefore, nowMatches) switch
-        {
-            (true, true) => change.EventType,
-            (false, true) => change.EventType == "DELETED" ? null : "ADDED",
-            (true, false) => "DELETED",
-            _ => null,
-        };
-        if (eventType is not null)
-        {
-            Send(eventType, change.Object.Bytes);
-        }
-    }
-
-    public void Close(bool abort)
-    {
-        Aborted = abort;
-        _events.Writer.TryComplete();
-    }
-}
+namespace WorkspaceStorage.Kubernetes.InMemory;
 
 /// <summary>
-/// All objects, the global resourceVersion counter, the bounded watch history and the open watches.
-/// One lock guards everything so every write, its resourceVersion and its watch event are atomic and ordered.
+/// The one in-memory model of the Kubernetes API server: all objects of every registered type, the global
+/// resourceVersion counter, the bounded watch history and the open watches, with the API server's semantics (409 on
+/// stale writes, status subresources, generation, finalizers, generateName, no-op writes skipped, 410 once history is
+/// compacted). The local mode and the reconciler tests use it through <see cref="InMemoryResourceStore{T}"/>; the
+/// test API server serves it over HTTP to the real KubernetesClient. One lock guards everything so every write, its
+/// resourceVersion and its watch event are atomic and ordered.
 /// </summary>
-internal sealed partial class ObjectStore(int watchHistoryLimit, TimeProvider clock)
+public sealed partial class InMemoryApiServer(int watchHistoryLimit, TimeProvider clock)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<ResourceType, Dictionary<(string Namespace, string Name), StoredObject>> _objects = [];

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 
-namespace WorkspaceStorage.Testing.Kubernetes;
+namespace WorkspaceStorage.Kubernetes.InMemory;
 
 /// <summary>The two patch formats KubernetesClient sends: JSON merge patch (RFC 7386) and JSON patch (RFC 6902).</summary>
-internal static class JsonPatching
+public static class JsonPatching
 {
     public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
     {

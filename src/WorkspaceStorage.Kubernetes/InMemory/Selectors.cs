@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Testing.Kubernetes;
+namespace WorkspaceStorage.Kubernetes.InMemory;
 
 /// <summary>
 /// A parsed labelSelector: <c>a=b</c>, <c>a==b</c>, <c>a!=b</c>, <c>a</c>, <c>!a</c>, <c>a in (x,y)</c>, <c>a notin (x,y)</c>.

@@ -1,7 +1,7 @@
-namespace WorkspaceStorage.Testing.Kubernetes;
+namespace WorkspaceStorage.Kubernetes.InMemory;
 
 /// <summary>
-/// One kind of object the test API server serves. The flags mirror what the real API server does per type,
+/// One kind of object the in-memory API server serves. The flags mirror what the real API server does per type,
 /// because operators depend on those differences (e.g. custom resources refuse unconditional updates).
 /// </summary>
 /// <param name="Group">API group; empty for the core group (served under /api/v1).</param>
@@ -39,34 +39,14 @@ public sealed record ResourceType(
         new(group, version, plural, kind, namespaced, hasStatusSubresource, TracksGeneration: true,
             AllowUnconditionalUpdate: false, ReturnsDeletedObject: true);
 
+    /// <summary>The type for a runtime descriptor: core and *.k8s.io groups are built in, anything else a custom resource with a status subresource.</summary>
+    public static ResourceType For(Runtime.ResourceDescriptor descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        return descriptor.Group.Length == 0 || descriptor.Group.EndsWith(".k8s.io", StringComparison.Ordinal)
+            ? BuiltIn(descriptor.Group, descriptor.Version, descriptor.Plural, descriptor.Kind, descriptor.Namespaced)
+            : Custom(descriptor.Group, descriptor.Version, descriptor.Plural, descriptor.Kind, descriptor.Namespaced);
+    }
+
     public override string ToString() => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
-}
-
-/// <summary>The resource types every test server serves unless told otherwise.</summary>
-public static class KubeResources
-{
-    public const string WorkspaceStorageGroup = "workspacestorage.hypha.amun.ai";
-    public const string WorkspaceStorageVersion = "v1alpha1";
-
-    public static readonly ResourceType Secrets = ResourceType.BuiltIn("", "v1", "secrets", "Secret", namespaced: true);
-    public static readonly ResourceType ConfigMaps = ResourceType.BuiltIn("", "v1", "configmaps", "ConfigMap", namespaced: true);
-    public static readonly ResourceType Namespaces = ResourceType.BuiltIn("", "v1", "namespaces", "Namespace", namespaced: false, hasStatusSubresource: true);
-
-    /// <summary>core/v1 Events: what <c>k8s.Kubernetes.CoreV1.CreateNamespacedEventAsync</c> writes.</summary>
-    public static readonly ResourceType CoreEvents = ResourceType.BuiltIn("", "v1", "events", "Event", namespaced: true);
-
-    /// <summary>events.k8s.io/v1 Events: what <c>k8s.Kubernetes.EventsV1.CreateNamespacedEventAsync</c> writes.</summary>
-    public static readonly ResourceType Events = ResourceType.BuiltIn("events.k8s.io", "v1", "events", "Event", namespaced: true);
-
-    public static readonly ResourceType Leases = ResourceType.BuiltIn("coordination.k8s.io", "v1", "leases", "Lease", namespaced: true);
-
-    public static readonly ResourceType WorkspaceStorages = ResourceType.Custom(
-        WorkspaceStorageGroup, WorkspaceStorageVersion, "workspacestorages", "WorkspaceStorage", namespaced: true);
-
-    public static readonly ResourceType StorageBackends = ResourceType.Custom(
-        WorkspaceStorageGroup, WorkspaceStorageVersion, "storagebackends", "StorageBackend", namespaced: false);
-
-    /// <summary>Everything above.</summary>
-    public static IReadOnlyList<ResourceType> Defaults { get; } =
-        [Secrets, ConfigMaps, Namespaces, CoreEvents, Events, Leases, WorkspaceStorages, StorageBackends];
 }
