@@ -83,34 +83,16 @@ public sealed partial class InMemoryApiServer(int watchHistoryLimit, TimeProvide
     }
 
     /// <summary>POST semantics; <paramref name="seed"/> also keeps status, uid, timestamps and replaces an existing object.</summary>
-    /// <summary>
-    /// A Secret's write-only <c>stringData</c> is merged into <c>data</c> (base64, overriding the same keys) and never
-    /// stored, as the real API server does: a client writing stringData must read it back from data.
-    /// </summary>
-    private static void FoldStringData(ResourceType type, JsonObject body)
-    {
-        if (type.Kind != "Secret" || body["stringData"] is not JsonObject stringData)
-        {
-            return;
-        }
-
-        var data = body["data"] as JsonObject ?? [];
-        foreach (var (key, value) in stringData)
-        {
-            data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value?.GetValue<string>() ?? string.Empty));
-        }
-
-        body["data"] = data;
-        body.Remove("stringData");
-    }
-
     public StoredObject Create(ResourceType type, string ns, JsonObject body, bool seed)
     {
         lock (_gate)
         {
             var table = Table(type);
             CheckTypeMatches(type, body);
-            FoldStringData(type, body);
+            if (type.Kind == "Secret")
+            {
+                SecretStringData.Fold(body);
+            }
             var meta = Metadata(body);
             var name = meta["name"]?.GetValue<string>();
             if (string.IsNullOrEmpty(name))
@@ -215,7 +197,10 @@ public sealed partial class InMemoryApiServer(int watchHistoryLimit, TimeProvide
 
             var desired = build((JsonObject)current.Json.DeepClone());
             CheckTypeMatches(type, desired);
-            FoldStringData(type, desired);
+            if (type.Kind == "Secret")
+            {
+                SecretStringData.Fold(desired);
+            }
             var desiredMeta = Metadata(desired);
             var desiredName = desiredMeta["name"]?.GetValue<string>();
             if (!string.IsNullOrEmpty(desiredName) && desiredName != name)
