@@ -1,14 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
-using System.Text;
 using WorkspaceStorage.Core.Policies;
-using WorkspaceStorage.Core.Signing;
-using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Storage.Http;
 
 namespace WorkspaceStorage.Storage.S3;
 
