@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Api.Auth;
+using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Benchmarks.Harness;

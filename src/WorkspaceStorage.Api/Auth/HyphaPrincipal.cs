@@ -47,21 +47,18 @@ public sealed record HyphaPrincipal
     public string? ClientId => Scope.ClientId;
 
     /// <summary>
-    /// The permission this caller holds on <paramref name="workspace"/>. A public workspace gives everyone at least
-    /// <see cref="Permission.Read"/>; an anonymous caller never gets more than <see cref="Permission.Read"/>.
+    /// The permission this caller holds on <paramref name="workspace"/>: the scope's grant, and at least
+    /// <see cref="Permission.Read"/> on a public workspace. An anonymous caller never gets more than
+    /// <see cref="Permission.Read"/>: Hypha gives an anonymous user its own temporary workspace, read-only for storage.
     /// </summary>
     public Permission PermissionFor(WorkspaceId workspace, bool isPublic)
     {
         var granted = Scope.PermissionFor(workspace.Value);
-        if (IsAnonymous)
-        {
-            granted = isPublic ? Permission.Read : Permission.None;
-        }
-        else if (isPublic && granted < Permission.Read)
+        if (isPublic && granted < Permission.Read)
         {
             granted = Permission.Read;
         }
 
-        return granted;
+        return IsAnonymous && granted > Permission.Read ? Permission.Read : granted;
     }
 }

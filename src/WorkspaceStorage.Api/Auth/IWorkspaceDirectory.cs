@@ -11,12 +11,6 @@ public interface IWorkspaceDirectory
     ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken);
 }
 
-/// <summary>The default: no workspace is public.</summary>
-public sealed class PrivateWorkspaceDirectory : IWorkspaceDirectory
-{
-    public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) => ValueTask.FromResult(false);
-}
-
 /// <summary>A fixed set of public workspaces (configuration <c>Api:PublicWorkspaces</c>, or tests).</summary>
 public sealed class StaticWorkspaceDirectory(IEnumerable<string> publicWorkspaces) : IWorkspaceDirectory
 {

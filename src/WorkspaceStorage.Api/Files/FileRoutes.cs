@@ -1,58 +1,31 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Api.Files;
 
 /// <summary>
-/// <c>/{workspace}/files/{path}</c>: GET (r; ranges, directory listing for paths ending in '/'), HEAD (r), PUT (rw,
-/// streamed to S3) and DELETE (rw; a whole directory when the path ends in '/'). Bodies stream both ways through a
-/// pooled buffer; nothing is held whole in memory.
+/// The handlers of <c>/{workspace}/files/{path}</c> (mapped, with their permissions, in <see cref="Http.ApiRoutes"/>):
+/// GET (ranges; directory listing for paths ending in '/'), HEAD, PUT (streamed to S3) and DELETE (a whole directory
+/// when the path ends in '/'). Bodies stream both ways through a pooled buffer; nothing is held whole in memory.
 /// </summary>
 public static class FileRoutes
 {
-    public const string RouteTemplate = "/{workspace}/files/{**path}";
-
     /// <summary>Most children a directory GET returns.</summary>
     public const int MaxDirectoryChildren = 10000;
 
-    public static IEndpointRouteBuilder MapFileRoutes(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapGet(RouteTemplate, GetAsync)
-            .RequireWorkspacePermission(Permission.Read)
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("GetFile")
-            .WithSummary("Download a file (Range supported), or list a directory when the path ends in '/'.");
-        endpoints.MapMethods(RouteTemplate, [HttpMethods.Head], HeadAsync)
-            .RequireWorkspacePermission(Permission.Read)
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("HeadFile");
-        endpoints.MapPut(RouteTemplate, PutAsync)
-            .RequireWorkspacePermission(Permission.ReadWrite)
-            .AllowUnlimitedRequestBody()
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("PutFile")
-            .WithSummary("Upload a file; the body is streamed to S3.");
-        endpoints.MapDelete(RouteTemplate, DeleteAsync)
-            .RequireWorkspacePermission(Permission.ReadWrite)
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("DeleteFile")
-            .WithSummary("Delete a file, or a whole directory when the path ends in '/'.");
-        return endpoints;
-    }
-
     private static async Task<ResolvedWorkspace> ResolveAsync(HttpContext context, WorkspaceStorageResolver resolver) =>
-        await resolver.ResolveAsync(context.GetWorkspaceAccess().AllowedWorkspace, context.RequestAborted);
+        await resolver.ResolveAsync(context.GetWorkspaceAccess().Workspace, context.RequestAborted);
 
-    private static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics)
+    public static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
         var cancellationToken = context.RequestAborted;
         if (file.IsDirectory)
@@ -104,9 +77,9 @@ public static class FileRoutes
         return Results.Empty;
     }
 
-    private static async Task<IResult> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    public static async Task<IResult> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
         var response = context.Response;
         if (file.IsDirectory)
@@ -130,10 +103,10 @@ public static class FileRoutes
         return Results.Empty;
     }
 
-    private static async Task<IResult> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
+    public static async Task<IResult> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
         IOptions<StorageOptions> options)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
         if (file.IsDirectory)
         {
             return ApiErrors.BadRequest("path", "must name a file, not a directory (it is empty or ends in '/')");
@@ -170,9 +143,9 @@ public static class FileRoutes
         return Results.Json(new Dictionary<string, object> { ["success"] = true, ["message"] = "File uploaded successfully" });
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    public static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
         var storage = (await ResolveAsync(context, resolver)).RequireWritable();
         var removed = await WorkspaceFiles.RemoveAsync(storage.Client, file, context.RequestAborted);
         if (!removed && !file.IsDirectory)

@@ -1,12 +1,12 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
-using Scalar.AspNetCore;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
-using WorkspaceStorage.Api.Services;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.OnDemand;
+using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;
@@ -48,11 +48,13 @@ public static class ApiApplication
         AddServices(builder.Services);
         configure?.Invoke(builder);
         // After configure: its settings may choose the source, and a directory it registered wins.
-        builder.Services.AddWorkspaceSource(WorkspaceSourceSelection.Choose(builder.Configuration));
+        var source = WorkspaceSourceSelection.Choose(builder.Configuration);
+        builder.Services.AddWorkspaceSource(source);
+        builder.Services.AddOnDemandProvisioning(builder.Configuration, source);
 
         var app = builder.Build();
         ConfigurePipeline(app);
-        MapEndpoints(app);
+        app.MapApiRoutes();
         return app;
     }
 
@@ -96,19 +98,6 @@ public static class ApiApplication
         app.UseMiddleware<HyphaAuthenticationMiddleware>();
         app.UseMiddleware<WorkspacePermissionMiddleware>();
         app.UseUnlimitedRequestBodyWhereAllowed();
-    }
-
-    private static void MapEndpoints(WebApplication app)
-    {
-        var metrics = app.Services.GetRequiredService<ApiMetrics>();
-
-        app.MapHealthEndpoints();
-        app.MapMetrics("/metrics", metrics.Registry).SkipHyphaAuthentication();
-        app.MapOpenApi().SkipHyphaAuthentication();
-        app.MapScalarApiReference().SkipHyphaAuthentication();
-        app.MapS3StorageServiceDescription();
-        app.MapWorkspaceStorage();
-        app.MapS3Proxy();
     }
 
     /// <summary>CORS as Hypha sets it: origin echoed (or the configured list), credentials, any method and header (Range included), and the range/ETag headers exposed.</summary>

@@ -1,64 +1,38 @@
-using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
-using WorkspaceStorage.Api.Paths;
-using WorkspaceStorage.Api.Services;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Http;
+using WorkspaceStorage.Api.S3Storage;
 
 namespace WorkspaceStorage.Api.Multipart;
 
 /// <summary>
-/// Hypha's HTTP multipart routes: <c>POST /{workspace}/create-multipart-upload?path=&amp;part_count=&amp;expires_in=</c> and
-/// <c>POST /{workspace}/complete-multipart-upload</c> with <c>{upload_id, parts}</c>. The path is mapped to a key once
-/// (Hypha applied the workspace prefix twice here).
+/// Hypha's HTTP multipart routes, as thin forms of two service functions: <c>POST /{workspace}/create-multipart-upload
+/// ?path=&amp;part_count=&amp;expires_in=&amp;ttl=</c> is <c>put_file_start_multipart</c> (with <c>path</c> for
+/// <c>file_path</c>) and <c>POST /{workspace}/complete-multipart-upload</c> with <c>{upload_id, parts}</c> is
+/// <c>put_file_complete_multipart</c>. The path is mapped to a key once (Hypha applied the workspace prefix twice here).
 /// </summary>
 public static class MultipartRoutes
 {
-    public static IEndpointRouteBuilder MapMultipartRoutes(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapPost("/{workspace}/create-multipart-upload", CreateAsync)
-            .RequireWorkspacePermission(Permission.ReadWrite)
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("CreateMultipartUpload")
-            .Produces<ApiError>(StatusCodes.Status400BadRequest);
-        endpoints.MapPost("/{workspace}/complete-multipart-upload", CompleteAsync)
-            .RequireWorkspacePermission(Permission.ReadWrite)
-            .AddEndpointFilter<StorageErrorFilter>()
-            .WithName("CompleteMultipartUpload")
-            .Produces<ApiError>(StatusCodes.Status404NotFound);
-        return endpoints;
-    }
+    public static Task<IResult> CreateAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
+        CallAsync(context, workspace, "put_file_start_multipart", invoker, rename: true);
 
-    private static async Task<IResult> CreateAsync(HttpContext context, WorkspaceStorageResolver resolver, MultipartUploads uploads)
+    public static Task<IResult> CompleteAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
+        CallAsync(context, workspace, "put_file_complete_multipart", invoker, rename: false);
+
+    private static async Task<IResult> CallAsync(HttpContext context, string workspace, string function, S3StorageInvoker invoker, bool rename)
     {
-        var workspace = context.GetWorkspaceAccess().AllowedWorkspace;
-        var arguments = await ServiceArguments.ReadAsync(context.Request, context.RequestAborted);
-        arguments.RejectUnknown(["path", "part_count", "expires_in", "ttl"]);
-        var path = WorkspacePath.Parse(workspace, arguments.RequiredString("path"), "path");
-        if (path.IsDirectory)
+        try
         {
-            throw new ApiArgumentException("path", "must name a file, not a directory (it is empty or ends in '/')");
+            var result = await invoker.InvokeAsync(context.GetHyphaPrincipal(), workspace, function, async cancellationToken =>
+            {
+                var arguments = await HttpServiceArguments.ReadAsync(context.Request, cancellationToken);
+                return rename ? arguments.Renamed("path", "file_path") : arguments;
+            }, context.RequestAborted);
+            return Results.Json(result);
         }
-
-        if (!arguments.Has("part_count"))
+        catch (ApiArgumentException ex) when (rename && ex.Argument == "file_path")
         {
-            throw new ApiArgumentException("part_count", "is required");
+            // Name the argument as this route's caller sent it.
+            throw new ApiArgumentException("path", ex.Rule);
         }
-
-        var partCount = arguments.Int("part_count", 1, 1, MultipartUploads.MaxParts);
-        var expiry = arguments.Int("expires_in", S3StorageService.DefaultExpirySeconds, 1, S3StorageService.MaxExpirySeconds);
-        var ttl = arguments.OptionalInt("ttl", 1, S3StorageService.MaxTtlSeconds);
-        var storage = (await resolver.ResolveAsync(workspace, context.RequestAborted)).RequireWritable();
-        return Results.Json(await uploads.StartAsync(storage, path, partCount, expiry, ttl, context.RequestAborted));
-    }
-
-    private static async Task<IResult> CompleteAsync(HttpContext context, WorkspaceStorageResolver resolver, MultipartUploads uploads)
-    {
-        var workspace = context.GetWorkspaceAccess().AllowedWorkspace;
-        var arguments = await ServiceArguments.ReadAsync(context.Request, context.RequestAborted);
-        arguments.RejectUnknown(["upload_id", "parts"]);
-        var uploadId = arguments.RequiredString("upload_id");
-        var parts = MultipartUploads.ReadParts(arguments.Raw("parts"));
-        var storage = (await resolver.ResolveAsync(workspace, context.RequestAborted)).RequireWritable();
-        return Results.Json(await uploads.CompleteAsync(storage, uploadId, parts, context.RequestAborted));
     }
 }

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.Multipart;

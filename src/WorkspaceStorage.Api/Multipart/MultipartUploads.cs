@@ -2,7 +2,7 @@ using System.Text.Json;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Presigning;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Storage.S3;
 

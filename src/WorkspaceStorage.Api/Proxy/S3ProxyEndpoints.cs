@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Presigning;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 
 namespace WorkspaceStorage.Api.Proxy;
 

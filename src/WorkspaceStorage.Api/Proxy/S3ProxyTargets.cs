@@ -1,4 +1,4 @@
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Proxy;

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;

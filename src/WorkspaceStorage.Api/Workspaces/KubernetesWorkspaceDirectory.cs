@@ -10,12 +10,16 @@ using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Api.Workspaces;
 
-/// <summary>The API's view of the cluster: watchers for the three informers and a client for admin Secrets.</summary>
+/// <summary>
+/// The API's view of the cluster: watchers for the three informers, a client for admin Secrets, and a WorkspaceStorage
+/// client for on-demand provisioning (create, annotate, delete).
+/// </summary>
 public sealed record KubernetesDirectorySources(
     IResourceWatcher<WorkspaceStorageResource> WorkspaceStorages,
     IResourceWatcher<StorageBackendResource> StorageBackends,
     IResourceWatcher<V1Secret> SecretWatcher,
-    IResourceClient<V1Secret> Secrets)
+    IResourceClient<V1Secret> Secrets,
+    IResourceClient<WorkspaceStorageResource> WorkspaceStorageClient)
 {
     public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
         new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
@@ -26,10 +30,11 @@ public sealed record KubernetesDirectorySources(
     public static KubernetesDirectorySources FromKubernetes(k8s.IKubernetes kubernetes, ResourceClientOptions? options = null)
     {
         var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
+        var workspaceStorages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options);
         return new KubernetesDirectorySources(
-            new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options),
+            workspaceStorages,
             new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options),
-            secrets, secrets);
+            secrets, secrets, workspaceStorages);
     }
 }
 
@@ -75,6 +80,9 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
 
     /// <summary>How long an admin Secret read is trusted before its resourceVersion is checked again.</summary>
     public TimeSpan AdminSecretRecheck { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The WorkspaceStorage cache (every state, not only Ready ones): on-demand provisioning reads claims from it.</summary>
+    public IResourceCache<WorkspaceStorageResource> WorkspaceStorages => storages;
 
     /// <summary>True once all three informers listed their resources (readiness).</summary>
     public bool HasSynced => storages.HasSynced && backends.HasSynced && secrets.HasSynced;

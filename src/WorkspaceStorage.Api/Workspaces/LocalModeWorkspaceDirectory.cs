@@ -1,6 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Options;
-using WorkspaceStorage.Api.Storage;
+using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.S3;

@@ -107,14 +107,18 @@ public sealed class PermissionModelTests
     }
 
     [Fact]
-    public void Token_with_the_anonymous_role_is_capped_like_no_token()
+    public void Token_with_the_anonymous_role_reads_its_own_workspace_and_public_ones_and_never_writes()
     {
+        // Hypha gives an anonymous user its own temporary workspace (granted rw in the token); storage there is read-only.
         Assert.True(WorkspaceScope.TryParse("ws:ws-data#rw", out var scope, out _));
         var anonymousUser = new HyphaPrincipal { UserId = "anon-1", Scope = scope, Roles = ["anonymous"] };
+        var other = WorkspaceId.Parse("ws-other");
 
         Assert.True(anonymousUser.IsAnonymous);
-        Assert.Equal(Permission.None, anonymousUser.PermissionFor(Workspace, isPublic: false));
-        Assert.Equal(Permission.Read, anonymousUser.PermissionFor(Workspace, isPublic: true));
+        Assert.Equal(Permission.Read, anonymousUser.PermissionFor(Workspace, isPublic: false));
+        Assert.Equal(Permission.None, anonymousUser.PermissionFor(other, isPublic: false));
+        Assert.Equal(Permission.Read, anonymousUser.PermissionFor(other, isPublic: true));
+        Assert.Equal(Permission.None, HyphaPrincipal.Anonymous.PermissionFor(Workspace, isPublic: false));
     }
 
     [Fact]

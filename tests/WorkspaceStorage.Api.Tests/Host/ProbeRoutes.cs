@@ -1,8 +1,11 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.Paths;
+using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Tests.Host;
@@ -34,20 +37,26 @@ internal static class ProbeRoutes
                 "put_object" => Permission.ReadWrite,
                 _ => throw new Api.Errors.ApiArgumentException("client_method", "must be get_object or put_object"),
             };
-            var access = await context.RequirePermissionAsync(workspace, required);
-            return access.Denial ?? Results.Json(new { granted = access.Granted.ToCode() });
+            if (!WorkspaceId.TryParse(workspace, out var id, out var rule))
+            {
+                throw new Api.Errors.ApiArgumentException("workspace", rule);
+            }
+
+            var authorizer = context.RequestServices.GetRequiredService<WorkspaceAuthorizer>();
+            var access = await authorizer.RequireAsync(context.GetHyphaPrincipal(), id, required, context.RequestAborted);
+            return Results.Json(new { granted = access.Granted.ToCode() });
         });
 
         app.MapGet("/{workspace}/probe/path", (HttpContext context, string? path) =>
         {
-            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read);
 
         // The shape the file routes will have: a catch-all path after the workspace.
         app.MapGet("/{workspace}/files/{**path}", (HttpContext context, string? path) =>
         {
-            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().AllowedWorkspace, path);
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read).WithOrder(-1); // wins over the real GET file route, which has the same template
 
@@ -83,7 +92,7 @@ internal static class ProbeRoutes
         return Results.Json(new
         {
             user = access.Principal.UserId,
-            workspace = access.AllowedWorkspace.Value,
+            workspace = access.Workspace.Value,
             granted = access.Granted.ToCode(),
             anonymous = access.Principal.IsAnonymous,
         });

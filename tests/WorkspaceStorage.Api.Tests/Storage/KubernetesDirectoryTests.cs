@@ -21,7 +21,6 @@ namespace WorkspaceStorage.Api.Tests.Storage;
 public sealed class KubernetesDirectoryTests
 {
     private const string Namespace = "team-a";
-    private const string AdminNamespace = "wso-system";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -30,11 +29,11 @@ public sealed class KubernetesDirectoryTests
     {
         await using var h = await StorageApiHarness.StartAsync();
         await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
-        var backendName = SeedBackend(kube, h);
+        var backendName = KubernetesSeeding.SeedBackend(kube, h);
         var ready = await h.AddWorkspaceAsync("kready");
         var notReady = await h.AddWorkspaceAsync("knotready");
-        SeedWorkspace(kube, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
-        SeedWorkspace(kube, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
+        KubernetesSeeding.SeedWorkspace(kube, Namespace, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
+        KubernetesSeeding.SeedWorkspace(kube, Namespace, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
 
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(ready.Workspace.Value, "rw");
@@ -68,16 +67,16 @@ public sealed class KubernetesDirectoryTests
     {
         await using var h = await StorageApiHarness.StartAsync();
         await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
-        var backendName = SeedBackend(kube, h);
+        var backendName = KubernetesSeeding.SeedBackend(kube, h);
         var w = await h.AddWorkspaceAsync("krotate");
-        SeedWorkspace(kube, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        KubernetesSeeding.SeedWorkspace(kube, Namespace, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
         Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
 
         var rotated = AccessKeyGenerator.Generate();
         await h.Backend.EnsureKeyAsync(w.Workspace, rotated, Ct);
-        kube.Seed(CredentialSecret("rotating-creds", rotated));
+        kube.Seed(KubernetesSeeding.CredentialSecret(Namespace, "rotating-creds", rotated));
 
         await EventuallyAsync(async () =>
             (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(rotated.AccessKeyId + "/"), StringComparison.Ordinal),
@@ -150,68 +149,4 @@ public sealed class KubernetesDirectoryTests
             await Task.Delay(100, Ct);
         }
     }
-
-    private static string SeedBackend(KubeTestServer kube, StorageApiHarness h)
-    {
-        var name = "rgw-" + StorageApiHarness.RandomPart();
-        kube.Seed(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
-            Data = new Dictionary<string, byte[]>
-            {
-                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(h.Server.Admin.AccessKeyId),
-                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(h.Server.Admin.SecretAccessKey),
-            },
-        });
-        kube.Seed(new StorageBackendResource
-        {
-            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
-            Spec = new StorageBackendSpec
-            {
-                Type = StorageBackendType.CephRgw,
-                Endpoint = h.Server.Endpoint.ToString(),
-                Region = h.Server.Region,
-                Bucket = h.Location.Bucket,
-                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
-            },
-        });
-        return name;
-    }
-
-    private static void SeedWorkspace(KubeTestServer kube, string name, WorkspaceId workspace, AwsCredentials key, string backend, string bucket, bool isReady)
-    {
-        var status = new WorkspaceStorageStatus
-        {
-            Workspace = workspace.Value,
-            Backend = backend,
-            Bucket = bucket,
-            Prefix = workspace.Prefix,
-            SecretName = name + "-creds",
-            AccessKeyId = key.AccessKeyId,
-        };
-        status.Set(ConditionTypes.Ready, isReady ? "True" : "False", isReady ? ConditionReasons.Reconciled : ConditionReasons.BackendUnavailable,
-            "seeded by the test", null, DateTimeOffset.UtcNow);
-        kube.Seed(new WorkspaceStorageResource
-        {
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace },
-            Spec = new WorkspaceStorageSpec { Workspace = workspace.Value, BackendRef = new BackendReference { Name = backend } },
-            Status = status,
-        });
-        kube.Seed(CredentialSecret(name + "-creds", key));
-    }
-
-    private static V1Secret CredentialSecret(string name, AwsCredentials key) => new()
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Name = name,
-            NamespaceProperty = Namespace,
-            Labels = new Dictionary<string, string> { [ResourceMetadata.ManagedByLabel] = ResourceMetadata.ManagedByValue },
-        },
-        Data = new Dictionary<string, byte[]>
-        {
-            [CredentialSecretLayout.AwsAccessKeyId] = Encoding.UTF8.GetBytes(key.AccessKeyId),
-            [CredentialSecretLayout.AwsSecretAccessKey] = Encoding.UTF8.GetBytes(key.SecretAccessKey),
-        },
-    };
 }

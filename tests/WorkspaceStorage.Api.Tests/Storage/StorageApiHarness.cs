@@ -166,7 +166,7 @@ internal sealed class StorageApiHarness : IAsyncDisposable
     public async Task<byte[]?> ReadObjectAsync(string key)
     {
         var client = OwnerClient(key);
-        if (!await WorkspaceStorage.Api.Storage.WorkspaceObjects.ExistsAsync(client, key, Ct))
+        if (!await WorkspaceStorage.Api.Workspaces.WorkspaceObjects.ExistsAsync(client, key, Ct))
         {
             return null;
         }
@@ -177,7 +177,7 @@ internal sealed class StorageApiHarness : IAsyncDisposable
         return buffer.ToArray();
     }
 
-    public Task<bool> ExistsAsync(string key) => WorkspaceStorage.Api.Storage.WorkspaceObjects.ExistsAsync(OwnerClient(key), key, Ct);
+    public Task<bool> ExistsAsync(string key) => WorkspaceStorage.Api.Workspaces.WorkspaceObjects.ExistsAsync(OwnerClient(key), key, Ct);
 
     /// <summary>Writes an object as the workspace its key starts with.</summary>
     public async Task PutObjectAsync(string key, byte[] content)

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Multipart;
-using WorkspaceStorage.Api.Services;
+using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Core.Workspaces;
 
@@ -61,7 +61,8 @@ public sealed class UploadTokenAndArgumentTests
         var error = Assert.Throws<ApiArgumentException>(() => single.Int("file_path", 0, 0, 1));
         Assert.Equal("file_path", error.Argument);
         Assert.Equal("expires_in", Assert.Throws<ApiArgumentException>(() => single.Int("expires_in", 0, 61, 100)).Argument);
-        Assert.Equal("extra", Assert.Throws<ApiArgumentException>(() => (ReadQueryAsync("?extra=1&_rkwargs=1").Result).RejectUnknown(["path"])).Argument);
+        var extra = await ReadQueryAsync("?extra=1&_rkwargs=1");
+        Assert.Equal("extra", Assert.Throws<ApiArgumentException>(() => extra.RejectUnknown(["path"])).Argument);
     }
 
     [Fact]
@@ -78,11 +79,11 @@ public sealed class UploadTokenAndArgumentTests
         Assert.NotEqual(TtlMarkerStore.MarkerKey("ws-a/x"), TtlMarkerStore.MarkerKey("ws-a/y"));
     }
 
-    private static Task<ServiceArguments> ReadQueryAsync(string query)
+    private static ValueTask<ServiceArguments> ReadQueryAsync(string query)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = "GET";
         context.Request.QueryString = new QueryString(query);
-        return ServiceArguments.ReadAsync(context.Request, TestContext.Current.CancellationToken);
+        return WorkspaceStorage.Api.Http.HttpServiceArguments.ReadAsync(context.Request, TestContext.Current.CancellationToken);
     }
 }

@@ -1,6 +1,6 @@
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>
 /// Directory listings in Hypha's shape: <c>{type:"file", name, size, last_modified}</c> (epoch seconds) and

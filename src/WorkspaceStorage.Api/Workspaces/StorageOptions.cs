@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>Settings of the storage routes. Bound from the <c>Storage</c> configuration section.</summary>
 public sealed class StorageOptions

@@ -1,6 +1,6 @@
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>
 /// Reads with W's own key. W's policy lets it list only under <c>W/</c>, so S3 answers a GET or HEAD of a missing key

@@ -1,70 +1,34 @@
-using Microsoft.AspNetCore.Http.Features;
 using System.Globalization;
 using System.Text.Json;
 using WorkspaceStorage.Api.Errors;
 
-namespace WorkspaceStorage.Api.Services;
+namespace WorkspaceStorage.Api.S3Storage;
 
 /// <summary>
-/// The keyword arguments of one service call, from the query string (GET) or a JSON object body (POST), as Hypha
-/// accepts them. In a query string a list is either repeated (<c>?file_path=a&amp;file_path=b</c>) or one JSON-encoded
-/// value (<c>?file_path=["a","b"]</c>), and numbers arrive as text. Every accessor throws a 400 naming the argument.
+/// The keyword arguments of one service call, whichever front door brought them: the HTTP query string or JSON body
+/// (where numbers may arrive as text), or the keyword map of a Hypha RPC call. Every accessor throws a 400 naming the
+/// argument and the rule it broke.
 /// </summary>
 public sealed class ServiceArguments
 {
-    private const int MaxBodyBytes = 4 * 1024 * 1024;
     private readonly Dictionary<string, JsonElement> values;
 
-    private ServiceArguments(Dictionary<string, JsonElement> values) => this.values = values;
+    public ServiceArguments(Dictionary<string, JsonElement> values) => this.values = values;
 
-    public static ServiceArguments Of(IReadOnlyDictionary<string, object?> values) =>
+    /// <summary>Arguments from plain values (an RPC call's keyword map, tests).</summary>
+    public static ServiceArguments Of(IEnumerable<KeyValuePair<string, object?>> values) =>
         new(values.ToDictionary(p => p.Key, p => JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal));
 
-    public static async Task<ServiceArguments> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The same arguments with <paramref name="from"/> renamed to <paramref name="to"/> (Hypha's HTTP multipart routes say path for file_path).</summary>
+    public ServiceArguments Renamed(string from, string to)
     {
-        var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var (name, raw) in request.Query)
+        var copy = new Dictionary<string, JsonElement>(values, StringComparer.Ordinal);
+        if (copy.Remove(from, out var value))
         {
-            values[name] = FromQuery(name, raw);
+            copy[to] = value;
         }
 
-        // A POST with its arguments in the query string and no body at all (curl -X POST, no Content-Length and not
-        // chunked) is Hypha's documented form for the multipart routes: only a body that can exist is parsed.
-        var canHaveBody = request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
-        if (HttpMethods.IsPost(request.Method) && canHaveBody && (request.ContentLength is null or > 0))
-        {
-            if (request.ContentLength > MaxBodyBytes)
-            {
-                throw new ApiException(StatusCodes.Status413PayloadTooLarge, "request body is too large");
-            }
-
-            JsonDocument document;
-            try
-            {
-                document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
-            }
-            catch (JsonException)
-            {
-                throw new ApiArgumentException("body", "must be a JSON object of keyword arguments");
-            }
-
-            using (document)
-            {
-                if (document.RootElement.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var property in document.RootElement.EnumerateObject())
-                    {
-                        values[property.Name] = property.Value.Clone();
-                    }
-                }
-                else if (document.RootElement.ValueKind != JsonValueKind.Null)
-                {
-                    throw new ApiArgumentException("body", "must be a JSON object of keyword arguments");
-                }
-            }
-        }
-
-        return new ServiceArguments(values);
+        return new ServiceArguments(copy);
     }
 
     /// <summary>Names the caller sent that the method does not take (names starting with '_' are Hypha's own and ignored).</summary>
@@ -106,6 +70,27 @@ public sealed class ServiceArguments
         }
 
         return CheckRange(name, ReadInt(name, values[name]), min, max);
+    }
+
+    public int RequiredInt(string name, int min, int max) =>
+        Has(name) ? CheckRange(name, ReadInt(name, values[name]), min, max) : throw new ApiArgumentException(name, "is required");
+
+    /// <summary>true/false, also as the text "true"/"false" (query strings).</summary>
+    public bool? OptionalBool(string name)
+    {
+        if (!Has(name))
+        {
+            return null;
+        }
+
+        var value = values[name];
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String when bool.TryParse(value.GetString(), out var parsed) => parsed,
+            _ => throw new ApiArgumentException(name, "must be true or false"),
+        };
     }
 
     public int? OptionalInt(string name, int min, int max) => Has(name) ? CheckRange(name, ReadInt(name, values[name]), min, max) : null;
@@ -201,29 +186,5 @@ public sealed class ServiceArguments
         }
 
         throw new ApiArgumentException(name, "must be an integer");
-    }
-
-    private static JsonElement FromQuery(string name, Microsoft.Extensions.Primitives.StringValues raw)
-    {
-        if (raw.Count > 1)
-        {
-            return JsonSerializer.SerializeToElement(raw.ToArray());
-        }
-
-        var text = raw.ToString();
-        if (text.StartsWith('[') || text.StartsWith('{'))
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(text);
-                return document.RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-                throw new ApiArgumentException(name, "looks like JSON but is not valid JSON");
-            }
-        }
-
-        return JsonSerializer.SerializeToElement(text);
     }
 }

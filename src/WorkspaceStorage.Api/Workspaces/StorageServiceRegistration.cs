@@ -5,15 +5,15 @@ using WorkspaceStorage.Api.Files;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Multipart;
 using WorkspaceStorage.Api.Presigning;
-using WorkspaceStorage.Api.Services;
+using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
-/// <summary>Registers and maps the storage routes (service methods, /files, multipart) and the TTL sweeper.</summary>
+/// <summary>Registers the storage services (the s3-storage functions, multipart, TTL markers and sweeper); routes are in <see cref="Http.ApiRoutes"/>.</summary>
 public static class StorageServiceRegistration
 {
     /// <summary>
@@ -38,17 +38,10 @@ public static class StorageServiceRegistration
         services.TryAddSingleton<MultipartUploads>();
         services.TryAddSingleton<TtlMarkerStore>();
         services.TryAddSingleton<S3StorageService>();
+        services.TryAddSingleton<S3StorageInvoker>();
         services.TryAddSingleton<TtlSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<TtlSweeper>());
         return services;
-    }
-
-    public static IEndpointRouteBuilder MapWorkspaceStorage(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapS3StorageService();
-        endpoints.MapFileRoutes();
-        endpoints.MapMultipartRoutes();
-        return endpoints;
     }
 
     /// <summary>In a cluster a Kubernetes Lease elects one sweeping replica; elsewhere (local mode) this process sweeps alone.</summary>

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.StaticFiles;
 using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Storage.S3;
 
-namespace WorkspaceStorage.Api.Storage;
+namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>File operations shared by the service methods and the /files routes, all with W's own key.</summary>
 public static class WorkspaceFiles

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+using WorkspaceStorage.Api.Workspaces;
+
+namespace WorkspaceStorage.Api.OnDemand;
+
+/// <summary>Registers on-demand provisioning and its clean-up when <c>OnDemand:Enabled</c> is true.</summary>
+public static class OnDemandRegistration
+{
+    public static IServiceCollection AddOnDemandProvisioning(this IServiceCollection services, IConfiguration configuration, WorkspaceSource source)
+    {
+        services.AddOptions<OnDemandOptions>().BindConfiguration(OnDemandOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OnDemandOptions>, OnDemandOptionsValidator>();
+        if (!configuration.GetValue<bool>($"{OnDemandOptions.SectionName}:{nameof(OnDemandOptions.Enabled)}"))
+        {
+            return services;
+        }
+
+        if (source != WorkspaceSource.Kubernetes)
+        {
+            throw new OptionsValidationException(OnDemandOptions.SectionName, typeof(OnDemandOptions),
+                [$"OnDemand:Enabled needs the workspaces to come from Kubernetes (Api:WorkspaceSource=kubernetes), not '{source.ToString().ToLowerInvariant()}'"]);
+        }
+
+        services.AddSingleton<IOnDemandStore>(sp =>
+        {
+            var directory = sp.GetRequiredService<KubernetesWorkspaceDirectory>();
+            return new ResourceOnDemandStore(directory.WorkspaceStorages, sp.GetRequiredService<KubernetesDirectorySources>().WorkspaceStorageClient);
+        });
+        services.AddSingleton<OnDemandProvisioner>();
+        services.AddSingleton<WorkspaceUsage>();
+        services.AddSingleton<OnDemandCleanup>();
+        services.AddHostedService(sp => sp.GetRequiredService<OnDemandCleanup>());
+        return services;
+    }
+}

@@ -1,0 +1,92 @@
+using WorkspaceStorage.Core.Workspaces;
+
+namespace WorkspaceStorage.Api.OnDemand;
+
+/// <summary>
+/// The on-demand allow-list: workspace id patterns where '*' matches any run of characters, read in order; the last
+/// pattern that matches decides, and a leading '!' makes it a refusal (as in .gitignore). No match refuses.
+/// </summary>
+public sealed class WorkspacePatterns(IReadOnlyList<string> patterns)
+{
+    /// <summary>Null when allowed; otherwise the rule that refused, fit for the caller's error message.</summary>
+    public string? Refusal(WorkspaceId workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        string? decided = null;
+        var allowed = false;
+        foreach (var pattern in patterns)
+        {
+            var negated = pattern.StartsWith('!');
+            var glob = negated ? pattern[1..] : pattern;
+            if (Matches(glob, workspace.Value))
+            {
+                allowed = !negated;
+                decided = pattern;
+            }
+        }
+
+        if (allowed)
+        {
+            return null;
+        }
+
+        return decided is null
+            ? $"workspace '{workspace}' matches none of OnDemand:AllowedWorkspaces ({string.Join(", ", patterns)})"
+            : $"workspace '{workspace}' is excluded by the OnDemand:AllowedWorkspaces pattern '{decided}'";
+    }
+
+    /// <summary>Null when <paramref name="pattern"/> is usable; otherwise why not.</summary>
+    public static string? Check(string pattern)
+    {
+        var glob = pattern.StartsWith('!') ? pattern[1..] : pattern;
+        if (glob.Length == 0)
+        {
+            return "is empty";
+        }
+
+        foreach (var c in glob)
+        {
+            if (c is not (>= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '|' or '*'))
+            {
+                return $"may only hold workspace id characters ({WorkspaceId.Alphabet}) and '*'";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Glob match with '*' only: linear, no backtracking blow-up.</summary>
+    internal static bool Matches(string glob, string value)
+    {
+        int g = 0, v = 0, star = -1, mark = 0;
+        while (v < value.Length)
+        {
+            if (g < glob.Length && glob[g] == '*')
+            {
+                star = g++;
+                mark = v;
+            }
+            else if (g < glob.Length && glob[g] == value[v])
+            {
+                g++;
+                v++;
+            }
+            else if (star >= 0)
+            {
+                g = star + 1;
+                v = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (g < glob.Length && glob[g] == '*')
+        {
+            g++;
+        }
+
+        return g == glob.Length;
+    }
+}

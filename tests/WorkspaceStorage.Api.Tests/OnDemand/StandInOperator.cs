@@ -1,0 +1,114 @@
+using WorkspaceStorage.Api.Tests.Storage;
+using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Testing.Kubernetes;
+
+namespace WorkspaceStorage.Api.Tests.OnDemand;
+
+/// <summary>
+/// Does, for each new WorkspaceStorage in one namespace of the test API server, what the operator does on the real RGW
+/// (identity, key, Secret, Ready status) — or marks it Stalled when told to. The real operator is tested on its own and
+/// end to end; this keeps the API's tests about the API.
+/// </summary>
+internal sealed class StandInOperator : IAsyncDisposable
+{
+    private readonly KubeTestServer kube;
+    private readonly StorageApiHarness storage;
+    private readonly string backend;
+    private readonly string @namespace;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task loop;
+    private readonly HashSet<string> done = [];
+    private int provisioned;
+
+    private StandInOperator(KubeTestServer kube, StorageApiHarness storage, string backend, string @namespace)
+    {
+        this.kube = kube;
+        this.storage = storage;
+        this.backend = backend;
+        this.@namespace = @namespace;
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>When set, new objects become Stalled with this reason and message instead of Ready.</summary>
+    public (string Reason, string Message)? StallWith { get; set; }
+
+    public int Provisioned => Volatile.Read(ref provisioned);
+
+    public static StandInOperator Start(KubeTestServer kube, StorageApiHarness storage, string backend, string @namespace) =>
+        new(kube, storage, backend, @namespace);
+
+    /// <summary>A declared (GitOps) WorkspaceStorage for <paramref name="workspace"/>, made Ready at once.</summary>
+    public void Declare(string name, WorkspaceId workspace)
+    {
+        lock (done)
+        {
+            done.Add(name);
+        }
+
+        var key = AccessKeyGenerator.Generate();
+        storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None).GetAwaiter().GetResult();
+        storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None).GetAwaiter().GetResult();
+        KubernetesSeeding.SeedWorkspace(kube, @namespace, name, workspace, key, backend, storage.Location.Bucket, isReady: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        await loop;
+        stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var resource in kube.Objects<WorkspaceStorageResource>(@namespace))
+            {
+                var name = resource.Metadata.Name;
+                lock (done)
+                {
+                    if (!done.Add(name))
+                    {
+                        continue;
+                    }
+                }
+
+                await ReconcileAsync(resource);
+            }
+
+            try
+            {
+                await Task.Delay(10, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ReconcileAsync(WorkspaceStorageResource resource)
+    {
+        var name = resource.Metadata.Name;
+        if (StallWith is { } stall)
+        {
+            kube.ModifyStatus<WorkspaceStorageResource>(@namespace, name, r =>
+            {
+                r.Status ??= new WorkspaceStorageStatus();
+                r.Status.MarkStalled(r.Metadata.Generation, stall.Reason, stall.Message, DateTimeOffset.UtcNow);
+            });
+            return;
+        }
+
+        var workspace = WorkspaceId.Parse(resource.Spec.Workspace);
+        var key = AccessKeyGenerator.Generate();
+        await storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None);
+        await storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None);
+        kube.Seed(KubernetesSeeding.CredentialSecret(@namespace, name + "-creds", key));
+        kube.ModifyStatus<WorkspaceStorageResource>(@namespace, name,
+            r => r.Status = KubernetesSeeding.ReadyStatus(name, workspace, key, backend, storage.Location.Bucket, isReady: true));
+        Interlocked.Increment(ref provisioned);
+    }
+}
