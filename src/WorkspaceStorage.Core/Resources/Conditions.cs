@@ -9,6 +9,7 @@ namespace WorkspaceStorage.Core.Resources;
 /// <item><see cref="MarkReady"/>: Ready=True, no Reconciling, no Stalled, observedGeneration = generation.</item>
 /// <item><see cref="MarkReconciling"/>: Reconciling=True, Ready=Unknown, no Stalled.</item>
 /// <item><see cref="MarkStalled"/>: Stalled=True, Ready=False, no Reconciling, observedGeneration = generation.</item>
+/// <item><see cref="MarkUnavailable"/>: Reconciling=True, Ready=False, no Stalled (a dependency is down; retried).</item>
 /// </list>
 /// A condition's lastTransitionTime changes only when its status changes. Every method returns whether anything
 /// changed, so the caller writes the status only when it did. Times are kept to whole seconds, as the API server
@@ -63,6 +64,19 @@ public static class Conditions
         changed |= Set(status, ConditionTypes.Ready, False, reason, message, generation, now);
         changed |= Remove(status, ConditionTypes.Reconciling);
         changed |= SetObservedGeneration(status, generation);
+        return changed;
+    }
+
+    /// <summary>
+    /// A dependency is down and the operator retries on its own: Reconciling=True and Ready=False with the same
+    /// reason, no Stalled (nothing for the user to fix). observedGeneration is left alone.
+    /// </summary>
+    public static bool MarkUnavailable(this IConditionedStatus status, long? generation, string reason, string message, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        var changed = Set(status, ConditionTypes.Reconciling, True, reason, message, generation, now);
+        changed |= Set(status, ConditionTypes.Ready, False, reason, message, generation, now);
+        changed |= Remove(status, ConditionTypes.Stalled);
         return changed;
     }
 

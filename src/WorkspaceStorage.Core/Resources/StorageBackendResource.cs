@@ -98,6 +98,27 @@ public sealed record StorageBackendSpec
     [CrdLength(MinLength = 1, MaxLength = 262144)]
     [CrdValidation("self.contains('-----BEGIN CERTIFICATE-----')", "must hold PEM certificates")]
     public string? CaBundle { get; init; }
+
+    [JsonPropertyName("cors")]
+    [Description("The CORS rule the operator keeps on the bucket, so browsers can use presigned URLs and workspace keys. Defaults to Hypha's rule for any origin; enabled: false leaves the bucket's CORS alone.")]
+    public BucketCorsSpec? Cors { get; init; }
+}
+
+public sealed record BucketCorsSpec
+{
+    public const int MaxOrigins = 100;
+
+    [JsonPropertyName("enabled")]
+    [Description("false: the operator neither writes nor removes the bucket's CORS configuration.")]
+    [CrdDefault(true)]
+    public bool Enabled { get; init; } = true;
+
+    [JsonPropertyName("allowedOrigins")]
+    [Description("Origins browsers may call from: '*', or scheme://host[:port] with at most one '*' (https://*.example.org).")]
+    [CrdDefault(new[] { "*" })]
+    [CrdListType("set")]
+    [CrdItems(MinItems = 1, MaxItems = MaxOrigins)]
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = ["*"];
 }
 
 public sealed record AdminCredentialsSecretReference

@@ -1,4 +1,5 @@
 using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Core.Policies;
 
 namespace WorkspaceStorage.Core.Resources;
 
@@ -236,7 +237,8 @@ public sealed record ResolvedStorageBackend(
     string Bucket,
     AdminCredentialsSecretReference AdminCredentialsSecret,
     bool PathStyle,
-    string? CaBundle);
+    string? CaBundle,
+    BucketCorsRule? Cors = null);
 
 /// <summary>Checks a StorageBackend. Pure: no I/O.</summary>
 public static class StorageBackendValidator
@@ -290,6 +292,12 @@ public static class StorageBackendValidator
             WorkspaceStorageValidator.AddIfError(errors, "spec.caBundle", CaBundleError(spec.CaBundle));
         }
 
+        var cors = spec.Cors ?? new BucketCorsSpec();
+        if (cors.Enabled)
+        {
+            WorkspaceStorageValidator.AddIfError(errors, "spec.cors.allowedOrigins", BucketCorsRule.OriginsError(cors.AllowedOrigins));
+        }
+
         if (errors.Count > 0)
         {
             return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
@@ -305,7 +313,8 @@ public static class StorageBackendValidator
             spec.Bucket,
             admin!,
             spec.PathStyle,
-            spec.CaBundle));
+            spec.CaBundle,
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins) : null));
     }
 
     /// <summary>Parses the PEM so a typo fails here, with the field named, not later in a TLS handshake.</summary>

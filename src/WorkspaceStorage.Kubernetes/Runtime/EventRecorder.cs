@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 
@@ -38,140 +40,80 @@ public sealed class NullEventRecorder : IEventRecorder
 }
 
 /// <summary>
-/// core/v1 Events through KubernetesClient. A repeat of the same event (same object, reason and message) within
-/// <see cref="AggregationWindow"/> bumps the count of the existing Event instead of creating another, so a key
-/// that keeps failing does not flood the namespace.
+/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or the
+/// local mode's store), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
+/// same (object, reason, message) within <see cref="DedupeWindow"/> bumps the earlier event's count instead of creating
+/// another, as client-go's recorder does.
 /// </summary>
-public sealed class KubernetesEventRecorder : IEventRecorder
+public sealed class EventRecorder(IResourceClient<Corev1Event> events, ILogger<EventRecorder> logger, TimeProvider? time = null,
+    string component = "workspace-storage-operator") : IEventRecorder
 {
-    private readonly IKubernetes kubernetes;
-    private readonly string component;
-    private readonly string instance;
-    private readonly ILogger logger;
-    private readonly TimeProvider time;
-    private readonly Lock gate = new();
-    private readonly Dictionary<(string Uid, string Reason, string Message), Recorded> recent = [];
+    public static readonly TimeSpan DedupeWindow = TimeSpan.FromMinutes(10);
 
-    public KubernetesEventRecorder(IKubernetes kubernetes, string component, string instance, ILogger? logger = null, TimeProvider? time = null)
+    private const int MaxRemembered = 4096;
+
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<string, Recorded> recent = new(StringComparer.Ordinal);
+
+    public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> involved, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
     {
-        this.kubernetes = kubernetes ?? throw new ArgumentNullException(nameof(kubernetes));
-        ArgumentException.ThrowIfNullOrWhiteSpace(component);
-        ArgumentException.ThrowIfNullOrWhiteSpace(instance);
-        this.component = component;
-        this.instance = instance;
-        this.logger = logger ?? NullLogger.Instance;
-        this.time = time ?? TimeProvider.System;
-    }
-
-    /// <summary>Repeats within this window are counted on one Event.</summary>
-    public TimeSpan AggregationWindow { get; init; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>Upper bound of one Event call.</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Namespace for events about cluster-scoped objects.</summary>
-    public string ClusterEventsNamespace { get; init; } = "default";
-
-    public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(regarding);
-        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        var metadata = regarding.Metadata;
-        var safeMessage = LogRedaction.Redact(message);
-        var @namespace = string.IsNullOrEmpty(metadata.NamespaceProperty) ? ClusterEventsNamespace : metadata.NamespaceProperty;
-        var now = time.GetUtcNow().UtcDateTime;
-        var aggregateKey = (metadata.Uid ?? $"{metadata.NamespaceProperty}/{metadata.Name}", reason, safeMessage);
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RequestTimeout);
+        ArgumentNullException.ThrowIfNull(involved);
+        var metadata = involved.Metadata;
+        var @namespace = string.IsNullOrEmpty(metadata.NamespaceProperty) ? "default" : metadata.NamespaceProperty;
+        var now = clock.GetUtcNow().UtcDateTime;
+        message = LogRedaction.Redact(message);
+        var dedupeKey = $"{metadata.Uid}|{severity}|{reason}|{message}";
         try
         {
-            Recorded? previous;
-            lock (gate)
+            if (recent.TryGetValue(dedupeKey, out var earlier) && now - earlier.Last < DedupeWindow)
             {
-                Prune(now);
-                if (recent.TryGetValue(aggregateKey, out previous) && now - previous.Last > AggregationWindow)
+                var count = earlier.Count + 1;
+                var patch = JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    previous = null;
-                }
+                    ["count"] = count,
+                    ["lastTimestamp"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                });
+                await events.PatchAsync(new ResourceKey(@namespace, earlier.Name), ResourcePatch.Merge(patch), cancellationToken).ConfigureAwait(false);
+                recent[dedupeKey] = earlier with { Count = count, Last = now };
+                return;
             }
 
-            if (previous is not null)
+            var created = await events.CreateAsync(new Corev1Event
             {
-                var count = previous.Count + 1;
-                var patch = new V1Patch(
-                    $$"""{"count":{{count}},"lastTimestamp":"{{now.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}}"}""",
-                    V1Patch.PatchType.MergePatch);
-                try
-                {
-                    await kubernetes.CoreV1.PatchNamespacedEventAsync(patch, previous.Name, previous.Namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
-                    Remember(aggregateKey, previous with { Count = count, Last = now });
-                    return;
-                }
-                catch (k8s.Autorest.HttpOperationException error) when (error.Response?.StatusCode == System.Net.HttpStatusCode.NotFound)
-                {
-                    // The Event expired or was deleted: create a fresh one.
-                }
-            }
-
-            var name = $"{metadata.Name}.{Guid.NewGuid().ToString("N")[..16]}";
-            var created = new Corev1Event
-            {
-                ApiVersion = "v1",
-                Kind = "Event",
-                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = @namespace },
+                // client-go's naming: the object's name and a unique suffix (the store may not support generateName).
+                Metadata = new V1ObjectMeta { Name = $"{metadata.Name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", NamespaceProperty = @namespace },
                 InvolvedObject = new V1ObjectReference
                 {
-                    ApiVersion = regarding.ApiVersion,
-                    Kind = regarding.Kind,
+                    ApiVersion = involved.ApiVersion,
+                    Kind = involved.Kind,
                     Name = metadata.Name,
                     NamespaceProperty = metadata.NamespaceProperty,
                     Uid = metadata.Uid,
                     ResourceVersion = metadata.ResourceVersion,
                 },
+                Type = severity.ToString(),
                 Reason = reason,
-                Message = safeMessage,
-                Type = severity == EventSeverity.Warning ? "Warning" : "Normal",
+                Message = message,
                 Count = 1,
                 FirstTimestamp = now,
                 LastTimestamp = now,
                 Source = new V1EventSource { Component = component },
                 ReportingComponent = component,
-                ReportingInstance = instance,
-            };
-            await kubernetes.CoreV1.CreateNamespacedEventAsync(created, @namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
-            Remember(aggregateKey, new Recorded(name, @namespace, 1, now));
+            }, cancellationToken).ConfigureAwait(false);
+            if (recent.Count > MaxRemembered)
+            {
+                recent.Clear();
+            }
+
+            recent[dedupeKey] = new Recorded(created.Metadata.Name, 1, now);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            throw;
-        }
-        catch (Exception error)
-        {
-            logger.LogWarning("Could not record event {Reason} for {Kind} {Key}: {ErrorType}", reason, regarding.Kind, ResourceKey.Of(regarding), error.GetType().Name);
+            // An event is a courtesy; the status carries the same facts.
+            recent.TryRemove(dedupeKey, out _);
+            logger.LogDebug("Could not record event {Reason} on {Name}: {ErrorType}", reason, metadata.Name, error.GetType().Name);
         }
     }
 
-    private void Remember((string, string, string) key, Recorded value)
-    {
-        lock (gate)
-        {
-            recent[key] = value;
-        }
-    }
-
-    private void Prune(DateTime now)
-    {
-        if (recent.Count < 256)
-        {
-            return;
-        }
-
-        foreach (var stale in recent.Where(entry => now - entry.Value.Last > AggregationWindow).Select(entry => entry.Key).ToList())
-        {
-            recent.Remove(stale);
-        }
-    }
-
-    private sealed record Recorded(string Name, string Namespace, int Count, DateTime Last);
+    private sealed record Recorded(string Name, int Count, DateTime Last);
 }

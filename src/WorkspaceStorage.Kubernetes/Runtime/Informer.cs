@@ -4,6 +4,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 

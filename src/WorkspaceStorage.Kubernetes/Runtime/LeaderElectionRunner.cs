@@ -3,6 +3,7 @@ using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 

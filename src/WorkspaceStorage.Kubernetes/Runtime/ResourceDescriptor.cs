@@ -11,6 +11,9 @@ public sealed record ResourceDescriptor(string Group, string Version, string Plu
     /// <summary>core/v1 Secrets.</summary>
     public static ResourceDescriptor Secrets { get; } = new("", "v1", "secrets", "Secret", Namespaced: true);
 
+    /// <summary>core/v1 Events.</summary>
+    public static ResourceDescriptor Events { get; } = new("", "v1", "events", "Event", Namespaced: true);
+
     /// <summary>core/v1 ConfigMaps.</summary>
     public static ResourceDescriptor ConfigMaps { get; } = new("", "v1", "configmaps", "ConfigMap", Namespaced: true);
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 

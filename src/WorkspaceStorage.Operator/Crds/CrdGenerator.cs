@@ -1,9 +1,12 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Serialization;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Resources.Schema;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
 
 namespace WorkspaceStorage.Operator.Crds;
 
@@ -19,7 +22,19 @@ public static class CrdGenerator
         + "# Regenerate: WSO_UPDATE_CRDS=1 dotnet test tests/WorkspaceStorage.Operator.Tests --filter FullyQualifiedName~Crds\n"
         + "---\n";
 
-    public static string Generate(CrdDefinition definition) => Header + YamlWriter.Write(BuildDocument(definition));
+    public static string Generate(CrdDefinition definition) => Header + ToYaml(BuildDocument(definition));
+
+    /// <summary>
+    /// Block-style YAML with YamlDotNet: keys in the tree's (sorted) order, strings quoted only where YAML would read
+    /// them as something else, and no line folding, so the output is byte-stable and diffs stay readable.
+    /// </summary>
+    private static string ToYaml(SortedDictionary<string, object> document)
+    {
+        var serializer = new SerializerBuilder().WithQuotingNecessaryStrings().Build();
+        using var writer = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
+        serializer.Serialize(new Emitter(writer, new EmitterSettings(bestIndent: 2, bestWidth: int.MaxValue, isCanonical: false, maxSimpleKeyLength: 1024)), document);
+        return writer.ToString();
+    }
 
     /// <summary>The CRD as a tree of sorted maps, lists and scalars (what <see cref="Generate"/> writes).</summary>
     public static SortedDictionary<string, object> BuildDocument(CrdDefinition definition)

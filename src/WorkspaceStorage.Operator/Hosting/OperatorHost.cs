@@ -2,12 +2,13 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Hosting;
 
@@ -35,7 +36,7 @@ public sealed record OperatorStores(
         var storages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options);
         var backends = new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options);
         var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
-        var events = new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceEventRecorder.EventsDescriptor, options);
+        var events = new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceDescriptor.Events, options);
         return new OperatorStores(storages, storages, backends, backends, secrets, secrets, events);
     }
 }
@@ -67,7 +68,7 @@ public sealed record OperatorHostOptions
 /// The operator minus the process: informers (WorkspaceStorages; StorageBackends mapped to the WorkspaceStorages that
 /// use them; owned Secrets mapped to their owner), work queues and the two reconcilers, built from
 /// <see cref="OperatorStores"/>. Program (leader election, probes, metrics) runs <see cref="RunAsync"/> while leading.
-/// Events go to <c>events</c> when given, else to <see cref="OperatorStores.Events"/> through <see cref="ResourceEventRecorder"/>,
+/// Events go to <c>events</c> when given, else to <see cref="OperatorStores.Events"/> through <see cref="EventRecorder"/>,
 /// else nowhere.
 /// </summary>
 public sealed class OperatorHost : IDisposable
@@ -85,7 +86,7 @@ public sealed class OperatorHost : IDisposable
         Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>());
         Events = events ?? (stores.Events is null
             ? NullEventRecorder.Instance
-            : new ResourceEventRecorder(stores.Events, loggers.CreateLogger<ResourceEventRecorder>(), clock));
+            : new EventRecorder(stores.Events, loggers.CreateLogger<EventRecorder>(), clock));
 
         InformerOptions Informer(string? @namespace, string? selector) => new()
         {

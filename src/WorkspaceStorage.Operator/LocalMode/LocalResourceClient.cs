@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Operator.LocalMode;
 

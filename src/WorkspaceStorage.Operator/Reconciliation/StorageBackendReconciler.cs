@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
@@ -14,6 +14,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
     ILogger<StorageBackendReconciler> logger, TimeProvider? time = null) : IReconciler<StorageBackendResource>
 {
     private readonly TimeProvider clock = time ?? TimeProvider.System;
+    private readonly StatusWriter<StorageBackendResource, StorageBackendStatus> status = new(backends);
 
     /// <summary>How soon a stalled backend is checked again without a change (admin keys may be fixed on the server side).</summary>
     public TimeSpan StalledRetryDelay { get; init; } = TimeSpan.FromMinutes(5);
@@ -46,47 +47,48 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 throw new BackendUnavailableException($"health check failed: {health.Detail}");
             }
 
-            var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists";
+            var cors = "CORS left alone (spec.cors.enabled: false)";
+            if (validation.Value!.Cors is { } rule)
+            {
+                cors = $"CORS allows origins {string.Join(' ', rule.AllowedOrigins)}";
+                var outcome = await backend.Backend.EnsureBucketCorsAsync(rule, cancellationToken).ConfigureAwait(false);
+                if (outcome != EnsureOutcome.Unchanged)
+                {
+                    // Made now, or repaired after someone changed it behind the operator's back.
+                    await events.RecordAsync(resource, EventSeverity.Normal, outcome == EnsureOutcome.Created ? "BucketCorsSet" : "BucketCorsRepaired",
+                        $"Bucket {backend.Backend.Location.Bucket}: {cors}", cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists; {cors}";
             await WriteAsync(resource, s => s.MarkReady(generation, ConditionReasons.Reconciled, message, clock.GetUtcNow()), EventSeverity.Normal,
                 "BackendReady", message, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.Done;
         }
-        catch (BackendConfigurationException error)
+        catch (Exception error) when (BackendFailure.From(error, "spec.adminCredentialsSecretRef",
+            config => config.Field == "spec.backendRef.name" ? config.Rule : config.Message) is { } failure)
         {
-            // Seen from the StorageBackend itself, the field is its own admin Secret reference.
-            var message = error.Message.Replace("spec.backendRef.name: ", "", StringComparison.Ordinal);
-            await WriteAsync(resource, s => s.MarkStalled(generation, error.Reason, message, clock.GetUtcNow()), EventSeverity.Warning, error.Reason, message,
+            // Seen from the StorageBackend itself, "spec.backendRef.name" (a WorkspaceStorage's field) is itself: only the rule is shown.
+            await WriteAsync(resource, s => failure.ApplyTo(s, generation, clock.GetUtcNow()), EventSeverity.Warning, failure.Reason, failure.Message,
                 cancellationToken).ConfigureAwait(false);
+            if (!failure.Stalled)
+            {
+                throw; // transient: the work queue backs off and retries
+            }
+
             return ReconcileResult.RequeueAfter(StalledRetryDelay);
-        }
-        catch (StorageBackendException error) when (!error.IsTransient)
-        {
-            var reason = error is BackendAuthenticationException ? WorkspaceStorageConditions.AdminCredentialsRejected : ConditionReasons.BackendRejected;
-            await WriteAsync(resource, s => s.MarkStalled(generation, reason, error.Message, clock.GetUtcNow()), EventSeverity.Warning, reason, error.Message,
-                cancellationToken).ConfigureAwait(false);
-            return ReconcileResult.RequeueAfter(StalledRetryDelay);
-        }
-        catch (StorageBackendException error)
-        {
-            await WriteAsync(resource, s =>
-                s.Set(ConditionTypes.Reconciling, Conditions.True, ConditionReasons.BackendUnavailable, error.Message, generation, clock.GetUtcNow())
-                | s.Set(ConditionTypes.Ready, Conditions.False, ConditionReasons.BackendUnavailable, error.Message, generation, clock.GetUtcNow())
-                | s.Remove(ConditionTypes.Stalled), EventSeverity.Warning, ConditionReasons.BackendUnavailable, error.Message, cancellationToken).ConfigureAwait(false);
-            throw;
         }
     }
 
     private async Task WriteAsync(StorageBackendResource resource, Func<StorageBackendStatus, bool> change, EventSeverity severity, string reason, string message,
         CancellationToken cancellationToken)
     {
-        var copy = ResourceCopy.Clone(resource);
-        copy.Status ??= new StorageBackendStatus();
-        if (!change(copy.Status))
+        var (_, changed) = await status.UpdateAsync(resource, change, cancellationToken).ConfigureAwait(false);
+        if (!changed)
         {
             return;
         }
 
-        await backends.ReplaceStatusAsync(copy, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("StorageBackend {Name}: {Reason}", resource.Metadata.Name, reason);
         await events.RecordAsync(resource, severity, reason, message, cancellationToken).ConfigureAwait(false);
     }

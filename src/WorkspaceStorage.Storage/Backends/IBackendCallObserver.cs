@@ -28,20 +28,6 @@ public sealed class BackendCallCounter : IBackendCallObserver
     public void Reset() => calls.Clear();
 }
 
-/// <summary>Sends calls to several observers (metrics and a test counter, say).</summary>
-public sealed class CompositeBackendCallObserver(IEnumerable<IBackendCallObserver> observers) : IBackendCallObserver
-{
-    private readonly IBackendCallObserver[] observers = [.. observers];
-
-    public void OnCall(BackendCall call)
-    {
-        foreach (var observer in observers)
-        {
-            observer.OnCall(call);
-        }
-    }
-}
-
 /// <summary>Observes nothing.</summary>
 public sealed class NullBackendCallObserver : IBackendCallObserver
 {

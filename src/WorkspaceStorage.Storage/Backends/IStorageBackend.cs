@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 
@@ -18,6 +19,9 @@ public interface IStorageBackend
 
     /// <summary>Creates the shared bucket, or confirms it exists (falls back to HeadBucket when creation is denied).</summary>
     Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken);
+
+    /// <summary>Makes <paramref name="rule"/> the shared bucket's only CORS rule, writing only when the bucket says otherwise.</summary>
+    Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken);
 
     /// <summary>Creates or repairs W's identity and its prefix policy for <paramref name="access"/>.</summary>
     Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken);

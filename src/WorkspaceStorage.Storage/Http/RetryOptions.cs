@@ -1,3 +1,5 @@
+using WorkspaceStorage.Core.Resilience;
+
 namespace WorkspaceStorage.Storage.Http;
 
 /// <summary>Timeouts and retries for backend calls. Validated where it is bound from configuration.</summary>
@@ -13,12 +15,8 @@ public sealed record RetryOptions
 
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Delay before attempt <paramref name="attempt"/> (2, 3 …): exponential with full jitter, so replicas do not retry in step.</summary>
-    public TimeSpan DelayBefore(int attempt, Random random)
-    {
-        var ceiling = Math.Min(MaxDelay.TotalMilliseconds, BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 2));
-        return TimeSpan.FromMilliseconds(ceiling * (0.5 + random.NextDouble() / 2));
-    }
+    /// <summary>The delays between attempts: <see cref="BaseDelay"/> doubling up to <see cref="MaxDelay"/>, each shortened by up to half at random.</summary>
+    public ExponentialBackoff Backoff => new(BaseDelay, MaxDelay, jitter: 0.5);
 
     public void Validate()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using Polly;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 
@@ -8,7 +9,7 @@ namespace WorkspaceStorage.Storage.Http;
 
 /// <summary>
 /// Sends signed control requests with a per-attempt timeout, retries transient failures (network errors,
-/// timeouts, 5xx, 429/SlowDown) with exponential backoff and jitter, and reports every attempt to the observer.
+/// timeouts, 5xx, 429/SlowDown) through <see cref="BackendRetryPipeline"/>, and reports every attempt to the observer.
 /// Authentication failures become <see cref="BackendAuthenticationException"/>; other 4xx are returned to the caller,
 /// which knows which codes mean "already done".
 /// </summary>
@@ -27,73 +28,66 @@ public sealed class SignedHttpSender(
     };
 
     private readonly TimeProvider clock = time ?? TimeProvider.System;
-    private readonly Random jitter = new();
+    private readonly ResiliencePipeline pipeline = BackendRetryPipeline.Create(retry, time ?? TimeProvider.System);
 
     public async Task<SignedResponse> SendAsync(SignedRequest request, CancellationToken cancellationToken)
     {
-        Exception? lastError = null;
-        for (var attempt = 1; attempt <= retry.MaxAttempts; attempt++)
+        try
         {
-            if (attempt > 1)
-            {
-                TimeSpan delay;
-                lock (jitter)
-                {
-                    delay = retry.DelayBefore(attempt, jitter);
-                }
-
-                await Task.Delay(delay, clock, cancellationToken);
-            }
-
-            var started = Stopwatch.GetTimestamp();
-            using var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attemptTimeout.CancelAfter(retry.AttemptTimeout);
-            try
-            {
-                using var message = Build(request);
-                using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, attemptTimeout.Token);
-                var body = await response.Content.ReadAsByteArrayAsync(attemptTimeout.Token);
-                var status = (int)response.StatusCode;
-                var code = status >= 400 ? BackendErrorCode.TryRead(body) : null;
-                Report(request, started, status >= 400 ? code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
-
-                if (IsTransient(response.StatusCode, code))
-                {
-                    lastError = new BackendUnavailableException($"{backendType} {request.Operation}: HTTP {status} {code}") { StatusCode = status, ErrorCode = code };
-                    continue;
-                }
-
-                if (status is 401 or 403 && code is not null && AuthenticationCodes.Contains(code))
-                {
-                    throw new BackendAuthenticationException($"{backendType} {request.Operation}: the credentials were refused ({code})")
-                    {
-                        StatusCode = status,
-                        ErrorCode = code,
-                    };
-                }
-
-                return new SignedResponse(status, body, response.Content.Headers.ContentType?.MediaType);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                Report(request, started, "Timeout");
-                lastError = new BackendUnavailableException(
-                    $"{backendType} {request.Operation}: no answer within {retry.AttemptTimeout.TotalSeconds:0.#} s");
-            }
-            catch (HttpRequestException ex)
-            {
-                Report(request, started, "ConnectionError");
-                lastError = new BackendUnavailableException($"{backendType} {request.Operation}: {ex.Message}", ex);
-            }
+            return await pipeline.ExecuteAsync(static (state, token) => state.Sender.AttemptAsync(state.Request, token), (Sender: this, Request: request),
+                cancellationToken);
         }
-
-        throw lastError is BackendUnavailableException unavailable
-            ? new BackendUnavailableException($"{unavailable.Message} (after {retry.MaxAttempts} attempts)", unavailable.InnerException)
+        catch (BackendUnavailableException unavailable)
+        {
+            throw new BackendUnavailableException($"{unavailable.Message} (after {retry.MaxAttempts} attempts)", unavailable.InnerException)
             {
                 StatusCode = unavailable.StatusCode,
                 ErrorCode = unavailable.ErrorCode,
+            };
+        }
+    }
+
+    /// <summary>One attempt, with its own timeout (response body included). Transient failures throw <see cref="BackendUnavailableException"/>.</summary>
+    private async ValueTask<SignedResponse> AttemptAsync(SignedRequest request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attemptTimeout.CancelAfter(retry.AttemptTimeout);
+        try
+        {
+            using var message = Build(request);
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, attemptTimeout.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(attemptTimeout.Token);
+            var status = (int)response.StatusCode;
+            var code = status >= 400 ? BackendErrorCode.TryRead(body) : null;
+            Report(request, started, status >= 400 ? code ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+
+            if (IsTransient(response.StatusCode, code))
+            {
+                throw new BackendUnavailableException($"{backendType} {request.Operation}: HTTP {status} {code}") { StatusCode = status, ErrorCode = code };
             }
-            : new BackendUnavailableException($"{backendType} {request.Operation}: failed after {retry.MaxAttempts} attempts", lastError);
+
+            if (status is 401 or 403 && code is not null && AuthenticationCodes.Contains(code))
+            {
+                throw new BackendAuthenticationException($"{backendType} {request.Operation}: the credentials were refused ({code})")
+                {
+                    StatusCode = status,
+                    ErrorCode = code,
+                };
+            }
+
+            return new SignedResponse(status, body, response.Content.Headers.ContentType?.MediaType);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Report(request, started, "Timeout");
+            throw new BackendUnavailableException($"{backendType} {request.Operation}: no answer within {retry.AttemptTimeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            Report(request, started, "ConnectionError");
+            throw new BackendUnavailableException($"{backendType} {request.Operation}: {ex.Message}", ex);
+        }
     }
 
     private static bool IsTransient(HttpStatusCode status, string? code) =>

@@ -70,6 +70,8 @@ public sealed class MinioStorageBackend : IStorageBackend
 
     public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => buckets.EnsureBucketAsync(cancellationToken);
 
+    public Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken) => buckets.EnsureCorsAsync(rule, cancellationToken);
+
     public async Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken)
     {
         var names = Names(workspace);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Storage.S3;
@@ -52,6 +53,21 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         {
             ErrorCode = code,
         };
+    }
+
+    public async Task<EnsureOutcome> EnsureCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var current = await adminClient.GetBucketCorsAsync(cancellationToken);
+        if (current.Count == 1 && current[0] == rule)
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
+        await adminClient.PutBucketCorsAsync(rule, cancellationToken);
+        log.LogInformation("Set the CORS rule of bucket {Bucket} (origins {Origins}); it had {Count} rules that differed",
+            adminClient.Location.Bucket, string.Join(' ', rule.AllowedOrigins), current.Count);
+        return current.Count == 0 ? EnsureOutcome.Created : EnsureOutcome.Updated;
     }
 
     /// <summary>HeadBucket, with "not allowed to look" counted as "not known to exist" (transient failures still throw).</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Xml;
 using System.Xml.Linq;
+using WorkspaceStorage.Core.Policies;
 
 namespace WorkspaceStorage.Storage.S3;
 
@@ -111,8 +112,28 @@ internal static class S3Xml
         return Serialize(document);
     }
 
+    /// <summary>The rules of a GetBucketCors answer.</summary>
+    public static IReadOnlyList<BucketCorsRule> ReadCors(byte[] body) =>
+        Parse(body).Elements().Where(e => e.Name.LocalName == "CORSRule").Select(rule => new BucketCorsRule(
+            Values(rule, "AllowedOrigin"), Values(rule, "AllowedMethod"), Values(rule, "AllowedHeader"), Values(rule, "ExposeHeader"),
+            Value(rule, "MaxAgeSeconds") is { } age ? int.Parse(age, NumberStyles.None, CultureInfo.InvariantCulture) : null)).ToList();
+
+    public static byte[] WriteCors(BucketCorsRule rule)
+    {
+        var document = new XElement(Ns + "CORSConfiguration", new XElement(Ns + "CORSRule",
+            rule.AllowedHeaders.Select(h => new XElement(Ns + "AllowedHeader", h)),
+            rule.AllowedMethods.Select(m => new XElement(Ns + "AllowedMethod", m)),
+            rule.AllowedOrigins.Select(o => new XElement(Ns + "AllowedOrigin", o)),
+            rule.ExposeHeaders.Select(h => new XElement(Ns + "ExposeHeader", h)),
+            rule.MaxAgeSeconds is { } age ? new XElement(Ns + "MaxAgeSeconds", age.ToString(CultureInfo.InvariantCulture)) : null));
+        return Serialize(document);
+    }
+
     public static string? Value(XElement parent, string localName) =>
         parent.Elements().FirstOrDefault(e => e.Name.LocalName == localName)?.Value;
+
+    private static IEnumerable<string> Values(XElement parent, string localName) =>
+        parent.Elements().Where(e => e.Name.LocalName == localName).Select(e => e.Value);
 
     private static string Required(XElement parent, string localName) =>
         Value(parent, localName) ?? throw new XmlException($"S3 answer has no <{localName}> in <{parent.Name.LocalName}>");

@@ -64,6 +64,7 @@ public sealed class CrdSchemaAgreementTests
             AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = "rgw-admin", Namespace = "workspace-storage-system", AccessKeyIdKey = "a", SecretAccessKeyKey = "b" },
             PathStyle = false,
             CaBundle = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",
+            Cors = new BucketCorsSpec { Enabled = true, AllowedOrigins = ["https://app.example.org"] },
         },
         Status = new StorageBackendStatus
         {

@@ -7,7 +7,8 @@ using Amazon.S3.Model;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Operator.Tests.LocalMode;
-using WorkspaceStorage.Operator.Tests.Runtime;
+using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.S3;
 
 namespace WorkspaceStorage.Operator.Tests.Host;

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Tests.Runtime;
+using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.LocalMode;
 

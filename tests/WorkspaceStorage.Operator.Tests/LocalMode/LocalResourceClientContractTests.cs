@@ -3,7 +3,8 @@ using System.Text;
 using k8s.Models;
 using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Tests.Runtime;
+using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.LocalMode;
 

@@ -3,15 +3,17 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;
 
@@ -23,13 +25,6 @@ public sealed class ReconcilerTests
 {
     private const string Ns = "team-b";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     /// <summary>Remembers identities and keys; counts writes; can be told to fail.</summary>
     private sealed class MemoryBackend : IStorageBackend
@@ -47,6 +42,8 @@ public sealed class ReconcilerTests
         public S3Location Location { get; } = new(new Uri("http://s3.internal:9000"), new Uri("https://s3.example.org"), "eu-west-1", "shared");
 
         public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => Call(() => EnsureOutcome.Unchanged);
+
+        public Task<EnsureOutcome> EnsureBucketCorsAsync(Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) => Call(() => EnsureOutcome.Unchanged);
 
         public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) => Call(() =>
         {
@@ -123,7 +120,7 @@ public sealed class ReconcilerTests
 
     private sealed class World
     {
-        public ManualTime Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
+        public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
 
         public InMemoryResourceStore<WorkspaceStorageResource> Storages { get; } = new(OperatorStores.WorkspaceStorageDescriptor);
 
@@ -171,13 +168,13 @@ public sealed class ReconcilerTests
         var original = await w.KeyAsync("rot-s3");
 
         // Converged: nothing written, to Kubernetes or to the backend.
-        w.Time.Now += TimeSpan.FromMinutes(30);
+        w.Time.Advance(TimeSpan.FromMinutes(30));
         var (kube, backend) = (w.KubeWrites, w.Backend.Writes);
         await w.ReconcileAsync("rot");
         Assert.Equal((kube, backend), (w.KubeWrites, w.Backend.Writes));
 
         // Due: a new key, the old one kept for the grace period.
-        w.Time.Now += TimeSpan.FromMinutes(31);
+        w.Time.Advance(TimeSpan.FromMinutes(31));
         var rotation = await w.ReconcileAsync("rot");
         Assert.Equal(ReconcileOutcome.RequeueAfter, rotation.Outcome);
         Assert.InRange(rotation.Delay, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(11)); // revocation
@@ -189,7 +186,7 @@ public sealed class ReconcilerTests
         Assert.Equal(original.AccessKeyId, status.PreviousAccessKeyId);
 
         // Grace over: the old key goes.
-        w.Time.Now += TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1);
+        w.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
         await w.ReconcileAsync("rot");
         Assert.Equal([rotated.AccessKeyId], w.Backend.Keys["ws-rot"].Keys);
         status = (await w.GetAsync("rot")).Status!;
@@ -197,6 +194,71 @@ public sealed class ReconcilerTests
         Assert.Null(status.PreviousAccessKeyId);
         Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains(original.AccessKeyId, StringComparison.Ordinal));
         Assert.DoesNotContain(w.Events.Events, e => e.Message.Contains(original.SecretAccessKey, StringComparison.Ordinal) || e.Message.Contains(rotated.SecretAccessKey, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The case the reconciler and Core's rule disagreed on: a second rotation requested inside the first one's grace
+    /// period. It waits until the first grace period ends; no key is revoked before its own grace period ends, and the
+    /// key in the Secret always works on the backend.
+    /// </summary>
+    [Fact]
+    public async Task A_second_rotation_requested_inside_the_grace_period_waits_and_revokes_no_key_early()
+    {
+        var w = new World();
+        await w.CreateAsync("twice", new WorkspaceStorageSpec { Workspace = "ws-twice", Credentials = new CredentialsSpec { RotationGracePeriod = "10m" } });
+        await w.ReconcileAsync("twice");
+        var k0 = await w.KeyAsync("twice-s3");
+
+        async Task<AwsCredentials> RequestAsync(string value)
+        {
+            var resource = await w.GetAsync("twice");
+            resource.Metadata.Annotations ??= new Dictionary<string, string>();
+            resource.Metadata.Annotations[ResourceMetadata.RotateAnnotation] = value;
+            await w.Storages.ReplaceAsync(resource, Ct);
+            await w.ReconcileAsync("twice");
+            var inSecret = await w.KeyAsync("twice-s3");
+            Assert.Contains(inSecret.AccessKeyId, w.Backend.Keys["ws-twice"].Keys); // workloads reading the Secret always get a working key
+            return inSecret;
+        }
+
+        IEnumerable<string> Valid() => w.Backend.Keys["ws-twice"].Keys.Order();
+
+        // First rotation at T: k0 stays valid until T+10m.
+        var k1 = await RequestAsync("first");
+        Assert.NotEqual(k0.AccessKeyId, k1.AccessKeyId);
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+
+        // Second request at T+2m: deferred. No new key, and k0 is not revoked before its grace period ends.
+        w.Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(k1, await RequestAsync("second"));
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+        var waiting = (await w.GetAsync("twice")).Status!;
+        Assert.Equal("first", waiting.LastRotationRequest);
+        Assert.Contains("starts when key " + k0.AccessKeyId + " is revoked", waiting.Find(WorkspaceStorageConditions.CredentialsRotating)!.Message, StringComparison.Ordinal);
+
+        // The requeue lands when k0's grace period ends, not before.
+        var requeue = await w.ReconcileAsync("twice");
+        Assert.InRange(requeue.Delay, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(8) + TimeSpan.FromSeconds(1));
+        w.Time.Advance(TimeSpan.FromMinutes(8) - TimeSpan.FromSeconds(1));
+        await w.ReconcileAsync("twice");
+        Assert.Equal(new[] { k0.AccessKeyId, k1.AccessKeyId }.Order(), Valid());
+
+        // At T+10m: k0 goes, the waiting rotation starts, and k1 (handed out at T) gets a full grace period of its own.
+        w.Time.Advance(TimeSpan.FromSeconds(1));
+        var rotatedAt = w.Time.GetUtcNow();
+        await w.ReconcileAsync("twice");
+        var k2 = await w.KeyAsync("twice-s3");
+        Assert.NotEqual(k1.AccessKeyId, k2.AccessKeyId);
+        Assert.Equal(new[] { k1.AccessKeyId, k2.AccessKeyId }.Order(), Valid());
+        var status = (await w.GetAsync("twice")).Status!;
+        Assert.Equal(("second", k1.AccessKeyId), (status.LastRotationRequest, status.PreviousAccessKeyId));
+        Assert.Equal((rotatedAt + TimeSpan.FromMinutes(10)).UtcDateTime, status.PreviousKeyRevokeAfter);
+
+        w.Time.Advance(TimeSpan.FromMinutes(10));
+        await w.ReconcileAsync("twice");
+        Assert.Equal([k2.AccessKeyId], Valid());
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k0.AccessKeyId}: its grace period ended");
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k1.AccessKeyId}: its grace period ended");
     }
 
     [Fact]

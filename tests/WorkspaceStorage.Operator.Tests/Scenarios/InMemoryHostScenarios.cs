@@ -11,6 +11,7 @@ using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 

@@ -9,7 +9,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.Operator.Backends;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
@@ -19,6 +19,7 @@ using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Core.Resilience;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 
@@ -154,7 +155,16 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         var factory = new WrappingFactory(new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry), wrap ?? (b => b));
         var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
         return new WorkspaceStorageReconciler(Stores.WorkspaceStorages, Stores.Secrets, resolver,
-            new ResourceEventRecorder(Stores.Events!, NullLogger<ResourceEventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
+            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
+    }
+
+    /// <summary>A StorageBackend reconciler of its own (no controller), for driving one reconcile at a time.</summary>
+    public StorageBackendReconciler NewBackendReconciler()
+    {
+        var factory = new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry);
+        var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
+        return new StorageBackendReconciler(Stores.StorageBackends, resolver, new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance),
+            NullLogger<StorageBackendReconciler>.Instance);
     }
 
     public static Task<ReconcileResult> ReconcileOnceAsync(WorkspaceStorageReconciler reconciler, string name) =>

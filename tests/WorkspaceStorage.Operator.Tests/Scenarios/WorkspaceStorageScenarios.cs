@@ -286,9 +286,9 @@ public sealed class WorkspaceStorageScenarios
 
         // Let the StorageBackend controller finish too, then check: nobody touched the backend for these three.
         await WaitBackendAsync(h, b => b?.Status.IsTrue(ConditionTypes.Ready) == true);
-        // The only calls are the StorageBackend controller's own checks of the healthy backend (bucket, admin health).
+        // The only calls are the StorageBackend controller's own checks of the healthy backend (bucket, admin health, bucket CORS).
         var calls = h.BackendCalls.Calls;
-        string[] backendChecks = ["HeadBucket", "CreateBucket", "get-user-by-key"];
+        string[] backendChecks = ["HeadBucket", "CreateBucket", "get-user-by-key", "GetBucketCors", "PutBucketCors"];
         Assert.All(calls, c => Assert.Contains(c.Operation, backendChecks));
         Assert.Empty(await (await h.DirectBackendAsync()).ListKeysAsync(good, Ct));
         Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.InvalidSpec && e.Type == "Warning");
@@ -404,6 +404,9 @@ public sealed class WorkspaceStorageScenarios
         public S3Location Location => inner.Location;
 
         public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => inner.EnsureBucketAsync(cancellationToken);
+
+        public Task<EnsureOutcome> EnsureBucketCorsAsync(Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) =>
+            inner.EnsureBucketCorsAsync(rule, cancellationToken);
 
         public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) =>
             inner.EnsureIdentityAsync(workspace, access, cancellationToken);

@@ -514,6 +514,9 @@ internal sealed class RecordingBucketOperations : IAdminBucketOperations
         return Task.FromResult(EnsureCalls == 1 ? EnsureOutcome.Created : EnsureOutcome.Unchanged);
     }
 
+    public Task<EnsureOutcome> EnsureCorsAsync(WorkspaceStorage.Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) =>
+        Task.FromResult(EnsureOutcome.Unchanged);
+
     public Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         DeletedPrefixes.Add(prefix);

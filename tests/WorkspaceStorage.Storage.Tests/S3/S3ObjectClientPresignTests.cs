@@ -2,6 +2,7 @@ using System.Diagnostics;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
+using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Storage.Tests.S3;
 
@@ -74,7 +75,7 @@ public sealed class S3ObjectClientPresignTests : IDisposable
     {
         var client = factory.Create(Location, WorkspaceKey);
         var time = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        using var fixedClock = new S3ClientFactory(time: new FixedClock(time));
+        using var fixedClock = new S3ClientFactory(time: new FakeTimeProvider(time));
         var fixedClient = fixedClock.Create(Location, WorkspaceKey);
 
         var get = Signature(fixedClient.Presign(HttpMethod.Get, "ws-a/x", TimeSpan.FromHours(1)));
@@ -122,11 +123,6 @@ public sealed class S3ObjectClientPresignTests : IDisposable
         var url = factory.Create(Location, WorkspaceKey with { SessionToken = "tok/en+" }).Presign(HttpMethod.Get, "ws-a/x", TimeSpan.FromMinutes(5));
 
         Assert.Contains("X-Amz-Security-Token=tok%2Fen%2B", url, StringComparison.Ordinal);
-    }
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }
 

@@ -4,11 +4,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
 /// <summary>Turns HTTP requests on the real Kubernetes API paths into store operations.</summary>
-internal sealed class KubeApiHandler(KubeTestServer server, ObjectStore store, IReadOnlyDictionary<(string Group, string Version, string Plural), ResourceType> types)
+internal sealed class KubeApiHandler(KubeTestServer server, InMemoryApiServer store, IReadOnlyDictionary<(string Group, string Version, string Plural), ResourceType> types)
 {
     private static readonly byte[] Newline = "\n"u8.ToArray();
 

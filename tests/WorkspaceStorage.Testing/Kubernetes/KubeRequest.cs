@@ -1,3 +1,5 @@
+using WorkspaceStorage.Kubernetes.InMemory;
+
 namespace WorkspaceStorage.Testing.Kubernetes;
 
 /// <summary>

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
@@ -34,7 +35,7 @@ public sealed record KubeTestServerOptions
 public sealed class KubeTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ObjectStore _store;
+    private readonly InMemoryApiServer _store;
     private readonly ConcurrentDictionary<(string Group, string Version, string Plural), ResourceType> _types;
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
     private readonly List<InjectedFault> _faults = [];
@@ -43,7 +44,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Type, ResourceType> _typesByClrType = new();
     private readonly TimeProvider _clock;
 
-    private KubeTestServer(WebApplication app, ObjectStore store, ConcurrentDictionary<(string, string, string), ResourceType> types, TimeProvider clock)
+    private KubeTestServer(WebApplication app, InMemoryApiServer store, ConcurrentDictionary<(string, string, string), ResourceType> types, TimeProvider clock)
     {
         _app = app;
         _store = store;
@@ -76,7 +77,7 @@ public sealed class KubeTestServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();
-        var store = new ObjectStore(options.WatchHistoryLimit, options.Clock);
+        var store = new InMemoryApiServer(options.WatchHistoryLimit, options.Clock);
         var types = new ConcurrentDictionary<(string, string, string), ResourceType>();
         var server = new KubeTestServer(app, store, types, options.Clock);
         foreach (var type in options.Resources)

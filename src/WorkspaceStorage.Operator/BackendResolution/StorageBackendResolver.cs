@@ -1,0 +1,195 @@
+using System.Text;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Operator.Configuration;
+using WorkspaceStorage.Kubernetes.Runtime;
+using WorkspaceStorage.Storage.Backends;
+
+namespace WorkspaceStorage.Operator.BackendResolution;
+
+/// <summary>A backend ready for use: its bucket was ensured once for this configuration.</summary>
+/// <param name="Name">The StorageBackend's name; "" for the operator's default backend.</param>
+public sealed record ResolvedBackend(string Name, IStorageBackend Backend);
+
+/// <summary>Finds the <see cref="IStorageBackend"/> a WorkspaceStorage or StorageBackend refers to.</summary>
+public interface IStorageBackendResolver
+{
+    /// <summary>True when the operator was started with a default backend (WorkspaceStorages may omit backendRef).</summary>
+    bool HasDefaultBackend { get; }
+
+    /// <summary>
+    /// The backend named <paramref name="backendName"/> (null: the default backend), with its bucket ensured.
+    /// Throws <see cref="BackendConfigurationException"/> for configuration errors (naming the field as seen from a
+    /// WorkspaceStorage: <c>spec.backendRef.name</c>) and <see cref="StorageBackendException"/>s from the bucket check.
+    /// </summary>
+    Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Resolves backends from the cluster (StorageBackend + admin Secret) or the command line, and caches each by
+/// (name, generation, admin Secret resourceVersion) so a reconcile reuses clients, and a changed backend or rotated
+/// admin key builds new ones. The shared bucket is ensured once per cached instance (success is remembered).
+/// </summary>
+public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposable
+{
+    public const string DefaultBackendName = "";
+
+    private readonly IResourceClient<StorageBackendResource> backends;
+    private readonly IResourceClient<V1Secret> secrets;
+    private readonly IStorageBackendFactory factory;
+    private readonly DefaultBackendOptions? defaultBackend;
+    private readonly ILogger logger;
+    private readonly Dictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
+    private readonly Lock cacheGate = new();
+
+    public StorageBackendResolver(IResourceClient<StorageBackendResource> backends, IResourceClient<V1Secret> secrets,
+        IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger)
+    {
+        this.backends = backends ?? throw new ArgumentNullException(nameof(backends));
+        this.secrets = secrets ?? throw new ArgumentNullException(nameof(secrets));
+        this.factory = factory ?? throw new ArgumentNullException(nameof(factory));
+        this.defaultBackend = defaultBackend;
+        this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    public bool HasDefaultBackend => defaultBackend is not null;
+
+    /// <summary>How many backend instances were built (tests: a resync builds none).</summary>
+    public int InstancesBuilt => Volatile.Read(ref built);
+
+    private int built;
+
+    public async Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken)
+    {
+        var (name, version, settings) = backendName is null
+            ? DefaultSettings()
+            : await ClusterSettingsAsync(backendName, cancellationToken).ConfigureAwait(false);
+
+        CacheEntry entry;
+        // A lock, not AddOrUpdate: its factory may run twice under contention and build (and leak) a second client.
+        lock (cacheGate)
+        {
+            if (!cache.TryGetValue(name, out entry!) || entry.Version != version)
+            {
+                entry?.Owned.Dispose();
+                entry = NewEntry(version, settings);
+                cache[name] = entry;
+            }
+        }
+
+        await entry.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+        return new ResolvedBackend(name, entry.Owned.Backend);
+    }
+
+    /// <summary>Forgets a backend (its StorageBackend was deleted).</summary>
+    public void Evict(string name)
+    {
+        lock (cacheGate)
+        {
+            if (cache.Remove(name, out var entry))
+            {
+                entry.Owned.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (cacheGate)
+        {
+            foreach (var entry in cache.Values)
+            {
+                entry.Owned.Dispose();
+            }
+
+            cache.Clear();
+        }
+    }
+
+    private CacheEntry NewEntry(string version, BackendSettings settings)
+    {
+        Interlocked.Increment(ref built);
+        logger.LogInformation("Building backend client {Settings}", settings);
+        return new CacheEntry(version, factory.Create(settings));
+    }
+
+    private (string Name, string Version, BackendSettings Settings) DefaultSettings()
+    {
+        var options = defaultBackend ?? throw new BackendConfigurationException(
+            "spec.backendRef", "is required: the operator runs without a default backend", ConditionReasons.InvalidSpec);
+        var settings = new BackendSettings(options.Type, new Uri(options.Endpoint), new Uri(options.PublicEndpoint), options.Region,
+            options.Bucket, options.AdminCredentials, options.PathStyle, CaBundle: null);
+        return (DefaultBackendName, "default", settings);
+    }
+
+    private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(string name, CancellationToken cancellationToken)
+    {
+        var resource = await backends.GetAsync(new ResourceKey(null, name), cancellationToken).ConfigureAwait(false)
+            ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
+        var validation = StorageBackendValidator.Validate(resource);
+        if (!validation.IsValid)
+        {
+            throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" is invalid: {validation.Message}", ConditionReasons.BackendNotReady);
+        }
+
+        var spec = validation.Value!;
+        var secretRef = spec.AdminCredentialsSecret;
+        var secret = await secrets.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken).ConfigureAwait(false)
+            ?? throw new BackendConfigurationException("spec.backendRef.name",
+                $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" not found",
+                ConditionReasons.BackendNotReady);
+        var admin = ReadPair(secret, secretRef.AccessKeyIdKey, secretRef.SecretAccessKeyKey)
+            ?? throw new BackendConfigurationException("spec.backendRef.name",
+                $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" lacks non-empty keys '{secretRef.AccessKeyIdKey}' and '{secretRef.SecretAccessKeyKey}'",
+                ConditionReasons.BackendNotReady);
+        var version = $"{resource.Metadata.Generation}/{secret.Metadata.ResourceVersion}";
+        var settings = new BackendSettings(spec.Type, new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint), spec.Region, spec.Bucket, admin,
+            spec.PathStyle, spec.CaBundle);
+        return (name, version, settings);
+    }
+
+    private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
+    {
+        var data = new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal);
+        foreach (var (key, value) in secret.StringData ?? new Dictionary<string, string>())
+        {
+            data.TryAdd(key, Encoding.UTF8.GetBytes(value));
+        }
+
+        return Core.Credentials.CredentialSecretLayout.ReadCredentials(data, idKey, secretKey);
+    }
+
+    private sealed class CacheEntry(string version, OwnedBackend owned)
+    {
+        private readonly SemaphoreSlim gate = new(1, 1);
+        private volatile bool bucketEnsured;
+
+        public string Version { get; } = version;
+
+        public OwnedBackend Owned { get; } = owned;
+
+        public async Task EnsureBucketAsync(CancellationToken cancellationToken)
+        {
+            if (bucketEnsured)
+            {
+                return;
+            }
+
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (!bucketEnsured)
+                {
+                    await Owned.Backend.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+                    bucketEnsured = true;
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using k8s.Models;
+using WorkspaceStorage.Testing.Kubernetes;
+
+namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
+
+/// <summary>KubernetesClient's own LeaseLock + LeaderElector against the test server's Lease conflicts.</summary>
+public sealed class LeaderElectionTests
+{
+    private sealed class Candidate : IDisposable
+    {
+        private readonly k8s.Kubernetes _client;
+        private readonly CancellationTokenSource _stop;
+        private int _leading;
+
+        public Candidate(KubeTestServer server, string identity, CancellationToken testToken)
+        {
+            Identity = identity;
+            _client = server.CreateClient();
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(testToken);
+            Elector = new LeaderElector(new LeaderElectionConfig(new LeaseLock(_client, "kube-system", "wso-operator", identity))
+            {
+                LeaseDuration = TimeSpan.FromSeconds(3),
+                RenewDeadline = TimeSpan.FromSeconds(2),
+                RetryPeriod = TimeSpan.FromMilliseconds(200),
+            });
+            Elector.OnStartedLeading += () => Interlocked.Exchange(ref _leading, 1);
+            Elector.OnStoppedLeading += () => Interlocked.Exchange(ref _leading, 0);
+            Run = Task.Run(async () =>
+            {
+                try
+                {
+                    await Elector.RunAndTryToHoldLeadershipForeverAsync(_stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopped by the test.
+                }
+            }, CancellationToken.None);
+        }
+
+        public string Identity { get; }
+        public LeaderElector Elector { get; }
+        public Task Run { get; }
+        public bool Leading => Volatile.Read(ref _leading) == 1;
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await Run;
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+            _client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Only_one_elector_leads_and_the_other_takes_over_when_it_stops()
+    {
+        var ct = Api.Timeout(40);
+        await using var server = await KubeTestServer.StartAsync(cancellationToken: ct);
+        using var a = new Candidate(server, "operator-a", ct);
+        using var b = new Candidate(server, "operator-b", ct);
+
+        while (!a.Leading && !b.Leading)
+        {
+            await Task.Delay(20, ct);
+        }
+
+        var (leader, follower) = a.Leading ? (a, b) : (b, a);
+        // Over several renewals (and many conflicting attempts by the follower) leadership stays put.
+        for (var i = 0; i < 15; i++)
+        {
+            await Task.Delay(100, ct);
+            Assert.True(leader.Leading);
+            Assert.False(follower.Leading);
+        }
+
+        var lease = server.Get<V1Lease>("kube-system", "wso-operator")!;
+        Assert.Equal(leader.Identity, lease.Spec.HolderIdentity);
+        Assert.True(server.RequestCount("update", "leases") > 0);
+
+        await leader.StopAsync();
+        var stoppedAt = DateTime.UtcNow;
+        while (!follower.Leading)
+        {
+            await Task.Delay(20, ct);
+        }
+
+        Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.Equal(follower.Identity, server.Get<V1Lease>("kube-system", "wso-operator")!.Spec.HolderIdentity);
+        Assert.Empty(server.UnexpectedErrors);
+    }
+
+    [Fact]
+    public async Task Lease_writes_with_a_stale_resourceVersion_conflict()
+    {
+        var ct = Api.Timeout();
+        await using var server = await KubeTestServer.StartAsync(cancellationToken: ct);
+        using var client = server.CreateClient();
+        var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(
+            new V1Lease { Metadata = new V1ObjectMeta { Name = "l" }, Spec = new V1LeaseSpec { HolderIdentity = "a" } }, "default", cancellationToken: ct);
+        var copy = await client.CoordinationV1.ReadNamespacedLeaseAsync("l", "default", cancellationToken: ct);
+
+        lease.Spec.HolderIdentity = "b";
+        await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "l", "default", cancellationToken: ct);
+        copy.Spec.HolderIdentity = "c";
+        var (code, reason, _) = await Api.FailureOf(() => client.CoordinationV1.ReplaceNamespacedLeaseAsync(copy, "l", "default", cancellationToken: ct));
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, code);
+        Assert.Equal("Conflict", reason);
+        Assert.Equal("b", server.Get<V1Lease>("default", "l")!.Spec.HolderIdentity);
+    }
+}
