@@ -29,12 +29,15 @@ deps:
 build:
 	$(DOTNET) build WorkspaceStorageOperator.sln -c Release -warnaserror -v quiet -nologo
 
-## test: install, start the local Ceph RGW, run every test project, stop RGW, print the totals.
+## test: install, start the local Ceph RGW, prepare the Hypha kit (real Hypha servers for the RPC and system tests),
+## run every test project, stop RGW, print the totals. Missing RGW, Hypha or MinIO clients fail the tests, never skip them.
 test: deps build
 	rm -rf $(RESULTS)
 	scripts/s3-test-server.sh up
+	scripts/prepare-hypha-kit.sh
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
+	  export WSO_TEST_HYPHA_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \
 	    --logger "trx" --logger "console;verbosity=minimal" || status=$$?; \
