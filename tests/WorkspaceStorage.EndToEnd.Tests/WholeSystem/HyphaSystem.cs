@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using WorkspaceStorage.Api.HyphaRpc;
 using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
@@ -85,6 +87,9 @@ internal sealed class HyphaSystem : IAsyncDisposable
 
         var companion = await CompanionHost.StartAsync(Cluster, settings, JwtSecret, cancellationToken);
         companions.Add(companion);
+        // /readyz does not wait for Hypha (a registration that is not live is only Degraded): wait for it here.
+        await companion.App.Services.GetRequiredService<HyphaRegistrationService>().Client
+            .WaitUntilRegisteredAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return companion;
     }
 

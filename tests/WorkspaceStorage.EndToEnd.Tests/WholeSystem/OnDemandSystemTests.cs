@@ -24,7 +24,8 @@ public sealed class OnDemandSystemTests
     {
         await using var cluster = await LocalCluster.StartAsync(Ct, maxConcurrentReconciles: 8);
         await using var companion = await CompanionHost.StartAsync(cluster, CompanionHost.OnDemandSettings(cluster, OnDemandNamespace), null, Ct);
-        var users = Enumerable.Range(0, 50).Select(i => WorkspaceId.Parse($"ws-user-sys{i}-{Guid.NewGuid().ToString("N")[..6]}")).ToList();
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var users = Enumerable.Range(0, 50).Select(i => WorkspaceId.Parse($"ws-user-sys{tag}-{i}")).ToList();
         var before = (await new RgwInventory(cluster.Rgw).UserIdsAsync(Ct)).ToHashSet(StringComparer.Ordinal);
 
         var started = DateTime.UtcNow;
@@ -55,7 +56,9 @@ public sealed class OnDemandSystemTests
 
         // RGW holds one identity per user, no more, and each holds exactly the key its Secret names.
         using var rgw = new RgwInventory(cluster.Rgw);
-        var added = (await rgw.UserIdsAsync(Ct)).Where(u => !before.Contains(u)).ToHashSet(StringComparer.Ordinal);
+        // Other tests share this RGW: count only this test's identities (its tag), all of them new.
+        var added = (await rgw.UserIdsAsync(Ct)).Where(u => u.Contains($"sys{tag}-", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(added, before.Contains);
         Assert.Equal(users.Select(RgwInventory.IdentityOf).ToHashSet(StringComparer.Ordinal), added);
         foreach (var resource in objects)
         {
