@@ -328,7 +328,7 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
     public async Task Refused_connection_is_unavailable_after_the_configured_attempts()
     {
         var retry = new RetryOptions { AttemptTimeout = TimeSpan.FromMilliseconds(500), MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10) };
-        var backend = Backend(endpoint: new Uri($"http://127.0.0.1:{RecordingAdminServer.FreePort()}"), retry: retry);
+        var backend = Backend(endpoint: new Uri($"http://127.0.0.1:{RecordingAdminServer.UnusedPort()}"), retry: retry);
 
         var error = await Assert.ThrowsAsync<BackendUnavailableException>(() => backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct));
         var health = await backend.CheckHealthAsync(Ct);
