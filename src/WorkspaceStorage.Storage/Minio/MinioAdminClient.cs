@@ -372,10 +372,13 @@ public sealed class MinioAdminClient
 
     // ---------------------------------------------------------------- probes
 
-    /// <summary>GET info (server information): a signed read that fails when the admin key is wrong or lacks admin rights.</summary>
+    /// <summary>
+    /// GET info?metrics=false (server information): a signed read that fails when the admin key is wrong or lacks admin
+    /// rights. metrics=false is what madmin-go 3 and mc send; the server's default, so servers from before it answer alike.
+    /// </summary>
     public async Task<JsonElement> ServerInfoAsync(CancellationToken cancellationToken)
     {
-        var response = await SendAsync(HttpMethod.Get, "info", [], null, false, cancellationToken);
+        var response = await SendAsync(HttpMethod.Get, "info", [new("metrics", "false")], null, false, cancellationToken);
         EnsureSuccess("info", response);
         using var doc = Parse("info", response.Body);
         return doc.RootElement.Clone();
