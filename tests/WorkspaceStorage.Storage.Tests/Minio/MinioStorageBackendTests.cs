@@ -217,6 +217,20 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
         Assert.InRange(issued.Expiration - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
     }
 
+    [Fact]
+    public async Task A_server_that_cannot_expire_accounts_gets_no_temporary_credentials_and_keeps_no_leftover()
+    {
+        fake.IgnoresServiceAccountOptions = true; // MinIO before RELEASE.2023-02-27
+        var backend = Backend();
+        await backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct);
+
+        var error = await Assert.ThrowsAsync<BackendRequestRejectedException>(
+            () => backend.IssueTemporaryCredentialsAsync(Workspace, AccessLevel.ReadOnly, TimeSpan.FromHours(1), Ct));
+
+        Assert.Equal(MinioAdminClient.ExpiryUnsupported, error.ErrorCode);
+        Assert.Empty(fake.ServiceAccounts);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(5)]

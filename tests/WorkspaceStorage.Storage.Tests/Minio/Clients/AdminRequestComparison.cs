@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
 using WorkspaceStorage.Core.Signing;
@@ -20,13 +21,21 @@ internal static class AdminRequestComparison
     private static readonly HashSet<string> EncryptedRequests =
         ["add-user", "idp/builtin/policy/attach", "idp/builtin/policy/detach", "add-service-account", "update-service-account"];
 
+    private static readonly ConcurrentDictionary<string, byte[]> SealedAnswers = new(StringComparer.Ordinal);
+
     public static MinioAdminClient OurClient(RecordingAdminServer server, HttpClient http) =>
         new(http, new MinioAdminOptions
         {
             Endpoint = server.Endpoint,
             AdminCredentials = new AwsCredentials(AdminKey, AdminSecret),
-            Retry = new RetryOptions { MaxAttempts = 1 },
+            Retry = TestRetry,
         });
+
+    /// <summary>
+    /// One attempt, and a generous timeout: a sealed answer costs the server a 64 MiB Argon2id derivation, which takes
+    /// seconds on a loaded 2-core machine.
+    /// </summary>
+    public static RetryOptions TestRetry { get; } = new() { MaxAttempts = 1, AttemptTimeout = TimeSpan.FromSeconds(60) };
 
     /// <summary>Asserts the two requests are the same operation on the wire; <paramref name="client"/> names the other side.</summary>
     public static void AssertSame(RecordedRequest theirs, RecordedRequest ours, string client)
@@ -74,5 +83,10 @@ internal static class AdminRequestComparison
         return Sort(JsonNode.Parse(json))!.ToJsonString();
     }
 
-    public static ScriptedResponse Sealed(string json) => new(200, MinioPayloadCipher.Encrypt(AdminSecret, Encoding.UTF8.GetBytes(json)));
+    /// <summary>
+    /// An answer encrypted with the admin secret. Each distinct answer is sealed once per run and then replayed: a real
+    /// server draws a new salt every time, but a client cannot tell, and the tests save an Argon2id derivation per call.
+    /// </summary>
+    public static ScriptedResponse Sealed(string json) =>
+        new(200, SealedAnswers.GetOrAdd(json, j => MinioPayloadCipher.Encrypt(AdminSecret, Encoding.UTF8.GetBytes(j))));
 }

@@ -86,7 +86,7 @@ internal sealed partial class FakeMinioAdminServer
     {
         var user = Query(request, "user");
         var accounts = ServiceAccounts.Where(p => p.Value.Parent == user).OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => JsonNode.Parse(InfoJson(p.Key, p.Value))!.AsObject());
+            .Select(p => ListEntry(p.Key, p.Value));
         return Sealed(new JsonObject { ["accounts"] = new JsonArray([.. accounts]) }.ToJsonString());
     }
 
@@ -164,18 +164,43 @@ internal sealed partial class FakeMinioAdminServer
         return null;
     }
 
-    /// <summary>madmin.InfoServiceAccountResp (list entries carry the same fields plus the access key).</summary>
-    private static string InfoJson(string accessKey, FakeServiceAccount account) => new JsonObject
+    /// <summary>
+    /// madmin.InfoServiceAccountResp: an account without a session policy shows its parent's combined policy, and one
+    /// that never expires has no expiration at all (MinIO leaves the field out; mc then prints "no-expiry").
+    /// </summary>
+    private string InfoJson(string accessKey, FakeServiceAccount account)
+    {
+        var info = ListEntry(accessKey, account);
+        info["policy"] = account.SessionPolicy ?? CombinedPolicyOf(account.Parent);
+        if (account.Expiration is null)
+        {
+            info.Remove("expiration");
+        }
+
+        return info.ToJsonString();
+    }
+
+    /// <summary>madmin.ServiceAccountInfo, as list-service-accounts writes it: 1970-01-01 for "never expires".</summary>
+    private static JsonObject ListEntry(string accessKey, FakeServiceAccount account) => new()
     {
         ["parentUser"] = account.Parent,
         ["accountStatus"] = account.Status,
         ["impliedPolicy"] = account.SessionPolicy is null,
         ["accessKey"] = accessKey,
-        ["policy"] = account.SessionPolicy ?? "",
         ["name"] = account.Name,
         ["description"] = account.Description,
         ["expiration"] = ExpirationOf(account),
-    }.ToJsonString();
+    };
+
+    /// <summary>The statements of every policy mapped to the user and to its groups, in one document.</summary>
+    private string CombinedPolicyOf(string user)
+    {
+        var names = (Users.TryGetValue(user, out var u) ? u.Policies : [])
+            .Concat(Groups.Values.Where(g => g.Members.Contains(user)).SelectMany(g => g.Policies))
+            .Distinct();
+        var statements = names.Where(Policies.ContainsKey).SelectMany(n => JsonNode.Parse(Policies[n])!["Statement"]!.AsArray().Select(x => x!.DeepClone()));
+        return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = new JsonArray([.. statements]) }.ToJsonString();
+    }
 
     /// <summary>MinIO writes 1970-01-01 for accounts that never expire.</summary>
     private static string ExpirationOf(FakeServiceAccount account) =>

@@ -130,7 +130,7 @@ func run(ctx context.Context, c *madmin.AdminClient, op string, a args) (interfa
 	case "policy-entities":
 		return c.GetPolicyEntities(ctx, madmin.PolicyEntitiesQuery{Users: a.Users, Groups: a.Groups, Policy: a.Policies})
 	case "update-group-members":
-		return nil, c.UpdateGroupMembers(ctx, madmin.GroupAddRemove{Group: a.Group, Members: a.Members, Status: madmin.GroupEnabled, IsRemove: a.IsRemove})
+		return nil, c.UpdateGroupMembers(ctx, madmin.GroupAddRemove{Group: a.Group, Members: a.Members, IsRemove: a.IsRemove}) // no Status, as mc sends it
 	case "group-info":
 		return c.GetGroupDescription(ctx, a.Group)
 	case "list-groups":
