@@ -9,7 +9,8 @@
 # is only read (its sources list, to learn the mirror). Idempotent: a complete install is left alone.
 #
 # Settings (environment): WSO_MINIO_CLIENTS_DIR (default .local/minio-clients), WSO_MINIO_CLIENTS_SUITE (trixie).
-# Output: $DIR/tools.env (MC, GOROOT, GOCODE), read by tests/WorkspaceStorage.Storage.Tests/Minio/Clients.
+# Output: $DIR/tools.env (MC, GOROOT, GOCODE), read by tests/WorkspaceStorage.Storage.Tests/Minio/Clients, and a Go
+# build cache ($DIR/gocache) holding madmin-go compiled.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,6 +101,12 @@ GOCODE=$DIR/root/usr/share/gocode
 [ -f "$GOCODE/src/github.com/minio/madmin-go/go.mod" ] || die "madmin-go is missing under $GOCODE"
 
 rm -rf "$APT/debs" "$APT/cache/archives"/*.deb
+
+# Compile madmin-go and its dependencies once into the build cache the tests use (Clients/MinioClientTools.cs: same
+# GOROOT, GOCACHE and flags), so that a test run compiles only the oracle's main package.
+log "compiling madmin-go into $DIR/gocache (a few minutes, once)"
+env -u GOFLAGS GO111MODULE=off GOPATH="$GOCODE" GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 GOROOT="$GOROOT" GOCACHE="$DIR/gocache" \
+  "$GO" build github.com/minio/madmin-go || die "madmin-go does not build offline"
 version() { apt-cache show "$1" | awk '/^Version:/ { print $2; exit }'; }
 {
   echo "# written by scripts/install-minio-clients.sh from $SUITE packages: ${PACKAGES[*]}"
