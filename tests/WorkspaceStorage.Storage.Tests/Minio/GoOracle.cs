@@ -3,7 +3,7 @@ using WorkspaceStorage.Storage.Tests.Minio.Clients;
 namespace WorkspaceStorage.Storage.Tests.Minio;
 
 /// <summary>
-/// Builds GoOracle/main.go against madmin-go 2.0.7 (Debian bookworm's golang-github-minio-madmin-go-dev, with the
+/// Builds GoOracle/ against madmin-go 2.0.7 (Debian bookworm's golang-github-minio-madmin-go-dev, with the
 /// system's Go) once per test run and runs it. When Go or madmin-go is missing, <see cref="Require"/> skips the test
 /// with the reason.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class GoOracle : IDisposable
             return (null, $"madmin-go is not installed under {DebianGoPath}; install golang-github-minio-madmin-go-dev (scripts/install-deps.sh)");
         }
 
-        var source = Path.Combine(AppContext.BaseDirectory, "Minio", "GoOracle", "main.go");
+        var source = Path.Combine(AppContext.BaseDirectory, "Minio", "GoOracle");
         var (binary, error) = new GoToolchain(go, null, DebianGoPath, null).BuildAsync(source, workDir, "madminoracle").GetAwaiter().GetResult();
         if (binary is null)
         {

@@ -9,17 +9,25 @@ namespace WorkspaceStorage.Storage.Tests.Minio.Clients;
 /// <param name="Cache">GOCACHE; null leaves Go's default (~/.cache/go-build).</param>
 internal sealed record GoToolchain(string Go, string? GoRoot, string LibraryPath, string? Cache)
 {
-    /// <summary>Builds <paramref name="source"/> (one main.go) into <paramref name="workDir"/>; returns the binary, or the compiler's complaint.</summary>
-    public async Task<(string? Binary, string? Error)> BuildAsync(string source, string workDir, string name)
+    /// <summary>
+    /// Builds the Go files of <paramref name="sourceDirectory"/> (one main package) with the build <paramref name="tags"/>
+    /// into <paramref name="workDir"/>; returns the binary, or the compiler's complaint.
+    /// </summary>
+    public async Task<(string? Binary, string? Error)> BuildAsync(string sourceDirectory, string workDir, string name, string? tags = null)
     {
-        if (!File.Exists(source))
+        var sources = Directory.Exists(sourceDirectory) ? Directory.GetFiles(sourceDirectory, "*.go") : [];
+        if (sources.Length == 0)
         {
-            throw new FileNotFoundException($"{Path.GetFileName(Path.GetDirectoryName(source))}/main.go was not copied to the test output", source);
+            throw new FileNotFoundException($"the Go sources of {Path.GetFileName(sourceDirectory)} were not copied to the test output", sourceDirectory);
         }
 
         var package = Path.Combine(workDir, "src", name);
         Directory.CreateDirectory(package);
-        File.Copy(source, Path.Combine(package, "main.go"), overwrite: true);
+        foreach (var source in sources)
+        {
+            File.Copy(source, Path.Combine(package, Path.GetFileName(source)), overwrite: true);
+        }
+
         var binary = Path.Combine(workDir, name);
         var environment = new Dictionary<string, string>
         {
@@ -44,7 +52,8 @@ internal sealed record GoToolchain(string Go, string? GoRoot, string LibraryPath
             environment["GOCACHE"] = Path.Combine(workDir, "gocache");
         }
 
-        var result = await ExternalProcess.RunAsync(Go, ["build", "-o", binary, "."], [], environment, TimeSpan.FromMinutes(10), package);
+        string[] arguments = tags is null ? ["build", "-o", binary, "."] : ["build", "-tags", tags, "-o", binary, "."];
+        var result = await ExternalProcess.RunAsync(Go, arguments, [], environment, TimeSpan.FromMinutes(10), package);
         return result.ExitCode == 0 ? (binary, null) : (null, result.Stderr.Trim());
     }
 }

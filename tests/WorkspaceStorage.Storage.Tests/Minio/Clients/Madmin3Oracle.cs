@@ -1,7 +1,7 @@
 namespace WorkspaceStorage.Storage.Tests.Minio.Clients;
 
 /// <summary>
-/// Builds GoOracle3/main.go against madmin-go 3.x (Debian trixie's, the library today's mc is built with) with
+/// Builds GoOracle/ with -tags madmin3 against madmin-go 3.x (Debian trixie's, the library today's mc is built with) with
 /// trixie's Go, once per test run. Missing tools skip (or, under make test, fail) through <see cref="MinioClientTools"/>;
 /// a build error of our own fails.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed class Madmin3Oracle : IDisposable
     private GoOracleBinary Build()
     {
         var tools = MinioClientTools.Require();
-        var source = Path.Combine(AppContext.BaseDirectory, "Minio", "GoOracle3", "main.go");
-        var (binary, error) = tools.Go.BuildAsync(source, workDir, "madmin3oracle").GetAwaiter().GetResult();
+        var source = Path.Combine(AppContext.BaseDirectory, "Minio", "GoOracle");
+        var (binary, error) = tools.Go.BuildAsync(source, workDir, "madmin3oracle", tags: "madmin3").GetAwaiter().GetResult();
         return binary is null
             ? throw new InvalidOperationException($"building the madmin-go {tools.MadminVersion} oracle failed: {error}")
             : new GoOracleBinary(binary, $"madmin-go {tools.MadminVersion} oracle");

@@ -67,22 +67,8 @@ internal sealed partial class FakeMinioAdminServer
 
     private ScriptedResponse ListGroups() => ScriptedResponse.Json(JsonSerializer.Serialize(Groups.Keys.Order(StringComparer.Ordinal)));
 
-    private ScriptedResponse SetGroupStatus(RecordedRequest request)
-    {
-        if (!Groups.TryGetValue(Query(request, "group"), out var group))
-        {
-            return ScriptedResponse.Error(404, "XMinioAdminNoSuchGroup");
-        }
-
-        var status = Query(request, "status");
-        if (status is not ("enabled" or "disabled"))
-        {
-            return ScriptedResponse.Error(400, "XMinioAdminInvalidArgument");
-        }
-
-        group.Status = status;
-        return ScriptedResponse.Empty(200);
-    }
+    private ScriptedResponse SetGroupStatus(RecordedRequest request) =>
+        SetStatus(Groups, Query(request, "group"), "XMinioAdminNoSuchGroup", request, (group, status) => group.Status = status);
 
     /// <summary>madmin.GroupAddRemove, sent in clear.</summary>
     private sealed record GroupAddRemove(

@@ -53,22 +53,8 @@ internal sealed partial class FakeMinioAdminServer
             : ScriptedResponse.Error(404, "XMinioAdminNoSuchUser");
     }
 
-    private ScriptedResponse SetUserStatus(RecordedRequest request)
-    {
-        if (!Users.TryGetValue(Query(request, "accessKey"), out var user))
-        {
-            return ScriptedResponse.Error(404, "XMinioAdminNoSuchUser");
-        }
-
-        var status = Query(request, "status");
-        if (status is not ("enabled" or "disabled"))
-        {
-            return ScriptedResponse.Error(400, "XMinioAdminInvalidArgument");
-        }
-
-        user.Status = status;
-        return ScriptedResponse.Empty(200);
-    }
+    private ScriptedResponse SetUserStatus(RecordedRequest request) =>
+        SetStatus(Users, Query(request, "accessKey"), "XMinioAdminNoSuchUser", request, (user, status) => user.Status = status);
 
     /// <summary>madmin.UserInfo; the secret is never returned.</summary>
     private Dictionary<string, object> UserInfoBody(string name, FakeUser user) => new()

@@ -193,6 +193,25 @@ internal sealed partial class FakeMinioAdminServer : IAsyncDisposable
 
     private static string Query(RecordedRequest request, string key) => request.Query.FirstOrDefault(p => p.Key == key).Value ?? "";
 
+    /// <summary>set-user-status and set-group-status: 404 for an unknown name, 400 for a status other than enabled or disabled.</summary>
+    private static ScriptedResponse SetStatus<T>(Dictionary<string, T> entities, string name, string missingCode, RecordedRequest request,
+        Action<T, string> set)
+    {
+        if (!entities.TryGetValue(name, out var entity))
+        {
+            return ScriptedResponse.Error(404, missingCode);
+        }
+
+        var status = Query(request, "status");
+        if (status is not ("enabled" or "disabled"))
+        {
+            return ScriptedResponse.Error(400, "XMinioAdminInvalidArgument");
+        }
+
+        set(entity, status);
+        return ScriptedResponse.Empty(200);
+    }
+
     private static IEnumerable<string> QueryAll(RecordedRequest request, string key) => request.Query.Where(p => p.Key == key).Select(p => p.Value);
 
     [GeneratedRegex(@"^AWS4-HMAC-SHA256 Credential=(?<ak>[^/]+)/\d{8}/(?<region>[^/]*)/(?<service>[^/]+)/aws4_request, SignedHeaders=(?<signed>[^,]+), Signature=[0-9a-f]{64}$")]
