@@ -22,7 +22,8 @@ bench: deps
 crds:
 	WSO_UPDATE_CRDS=1 $(DOTNET) test tests/WorkspaceStorage.Operator.Tests --filter FullyQualifiedName~Crds -v quiet
 
-## deps: install what the tests need (Ceph RGW, Go + madmin-go as the MinIO oracle). Idempotent.
+## deps: install what the tests need (Ceph RGW, Go + madmin-go as the MinIO oracle; mc and madmin-go 3 from Debian
+## trixie, unpacked under .local/minio-clients). Idempotent.
 deps:
 	scripts/install-deps.sh
 
@@ -37,7 +38,7 @@ test: deps build
 	scripts/prepare-hypha-kit.sh
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
-	  export WSO_TEST_HYPHA_REQUIRED=1; \
+	  export WSO_TEST_HYPHA_REQUIRED=1 WSO_TEST_MINIO_CLIENTS_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \
 	    --logger "trx" --logger "console;verbosity=minimal" || status=$$?; \

@@ -195,6 +195,39 @@ public sealed class MinioAdminClientTests
         Assert.DoesNotContain("secret-x-123", result.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"credentials":{"accessKey":"AKX","secretKey":"secret-x-123","expiration":"0001-01-01T00:00:00Z"}}""")] // before 2023-02-27
+    [InlineData("""{"credentials":{"accessKey":"AKX","secretKey":"secret-x-123"}}""")]
+    [InlineData("""{"credentials":{"accessKey":"AKX","secretKey":"secret-x-123","expiration":"1970-01-01T00:00:00Z"}}""")] // "never"
+    public async Task An_expiring_account_the_server_made_permanent_is_deleted_again_and_refused(string answer)
+    {
+        await using var server = new RecordingAdminServer(r => r.Command == "add-service-account"
+            ? new ScriptedResponse(200, MinioPayloadCipher.Encrypt(AdminSecret, Encoding.UTF8.GetBytes(answer)))
+            : ScriptedResponse.Empty(204));
+
+        var error = await Assert.ThrowsAsync<BackendRequestRejectedException>(() => Client(server).AddServiceAccountAsync(
+            new MinioServiceAccountRequest("wso-ws-a", new AwsCredentials("AKX", "secret-x-123")) { Expiration = DateTimeOffset.UtcNow.AddHours(1) }, Ct));
+
+        Assert.Equal(MinioAdminClient.ExpiryUnsupported, error.ErrorCode);
+        Assert.False(error.IsTransient);
+        Assert.Contains("RELEASE.2023-02-27", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-x-123", error.Message, StringComparison.Ordinal);
+        var delete = server.Requests[^1];
+        Assert.Equal(("DELETE", "delete-service-account", "AKX"), (delete.Method, delete.Command, Query(delete, "accessKey")));
+    }
+
+    [Fact]
+    public async Task A_permanent_account_is_accepted_whatever_the_server_says_of_expiry()
+    {
+        await using var server = new RecordingAdminServer(_ => new ScriptedResponse(200, MinioPayloadCipher.Encrypt(AdminSecret,
+            """{"credentials":{"accessKey":"AKX","secretKey":"secret-x-123","expiration":"0001-01-01T00:00:00Z"}}"""u8)));
+
+        var result = await Client(server).AddServiceAccountAsync(new MinioServiceAccountRequest("wso-ws-a", new AwsCredentials("AKX", "secret-x-123")), Ct);
+
+        Assert.Null(result.Expiration);
+        Assert.Single(server.Requests);
+    }
+
     [Fact]
     public async Task Liveness_probe_is_unsigned()
     {
@@ -241,7 +274,7 @@ public sealed class MinioAdminClientTests
             Endpoint = server.Endpoint,
             AdminCredentials = new AwsCredentials(AdminKey, AdminSecret),
             Region = region,
-            Retry = new RetryOptions { MaxAttempts = 1 },
+            Retry = Clients.AdminRequestComparison.TestRetry,
         }, observer);
 }
 

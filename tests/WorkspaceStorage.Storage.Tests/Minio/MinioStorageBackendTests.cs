@@ -217,6 +217,20 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
         Assert.InRange(issued.Expiration - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(16));
     }
 
+    [Fact]
+    public async Task A_server_that_cannot_expire_accounts_gets_no_temporary_credentials_and_keeps_no_leftover()
+    {
+        fake.IgnoresServiceAccountOptions = true; // MinIO before RELEASE.2023-02-27
+        var backend = Backend();
+        await backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct);
+
+        var error = await Assert.ThrowsAsync<BackendRequestRejectedException>(
+            () => backend.IssueTemporaryCredentialsAsync(Workspace, AccessLevel.ReadOnly, TimeSpan.FromHours(1), Ct));
+
+        Assert.Equal(MinioAdminClient.ExpiryUnsupported, error.ErrorCode);
+        Assert.Empty(fake.ServiceAccounts);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(5)]
@@ -328,7 +342,7 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
     public async Task Refused_connection_is_unavailable_after_the_configured_attempts()
     {
         var retry = new RetryOptions { AttemptTimeout = TimeSpan.FromMilliseconds(500), MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10) };
-        var backend = Backend(endpoint: new Uri($"http://127.0.0.1:{RecordingAdminServer.FreePort()}"), retry: retry);
+        var backend = Backend(endpoint: new Uri($"http://127.0.0.1:{RecordingAdminServer.UnusedPort()}"), retry: retry);
 
         var error = await Assert.ThrowsAsync<BackendUnavailableException>(() => backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct));
         var health = await backend.CheckHealthAsync(Ct);

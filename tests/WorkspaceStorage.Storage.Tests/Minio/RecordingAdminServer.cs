@@ -2,6 +2,14 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Signing;
 
 namespace WorkspaceStorage.Storage.Tests.Minio;
@@ -36,22 +44,32 @@ internal sealed record ScriptedResponse(int Status, byte[] Body, string ContentT
 }
 
 /// <summary>
-/// An HTTP server on 127.0.0.1 (free port) that records every request and answers with a script. Stands in for a
-/// MinIO server, which cannot run on this machine.
+/// An HTTP server on 127.0.0.1 that records every request and answers with a script. Stands in for a MinIO server,
+/// which cannot run on this machine. Kestrel binds port 0, so the kernel picks a free port atomically: no window in
+/// which another process can take it (the old pick-then-bind HttpListener raced, "Address already in use").
 /// </summary>
 internal sealed class RecordingAdminServer : IAsyncDisposable
 {
-    private readonly HttpListener listener;
+    private readonly WebApplication app;
     private readonly Func<RecordedRequest, ScriptedResponse> handler;
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
-    private readonly CancellationTokenSource stopping = new();
-    private readonly Task loop;
 
     public RecordingAdminServer(Func<RecordedRequest, ScriptedResponse> handler)
     {
         this.handler = handler;
-        (listener, Port) = Start();
-        loop = Task.Run(ServeAsync);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.AddServerHeader = false;
+        });
+        app = builder.Build();
+        app.Run(HandleAsync);
+        // Synchronous so that tests can keep a server in a field initializer; Kestrel starts in milliseconds.
+        app.StartAsync().GetAwaiter().GetResult();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Port = new Uri(address).Port;
     }
 
     public int Port { get; }
@@ -67,104 +85,47 @@ internal sealed class RecordingAdminServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await stopping.CancelAsync();
-        listener.Stop();
-        listener.Close();
-        try
-        {
-            await loop;
-        }
-        catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or OperationCanceledException)
-        {
-        }
-
-        stopping.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 
-    /// <summary>A port that was free a moment ago; several tries cover the race with other processes.</summary>
-    public static int FreePort()
+    /// <summary>A port nothing listens on (for "connection refused" tests): the kernel's pick, released at once.</summary>
+    public static int UnusedPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    private static (HttpListener, int) Start()
+    private async Task HandleAsync(HttpContext context)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort();
-            var candidate = new HttpListener();
-            candidate.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                candidate.Start();
-                return (candidate, port);
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                candidate.Close();
-            }
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (!stopping.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => HandleAsync(context));
-        }
-    }
-
-    private async Task HandleAsync(HttpListenerContext context)
-    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        // The request target exactly as sent (path and query still escaped), which is what SigV4 signs.
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path + context.Request.QueryString;
+        var q = raw.IndexOf('?', StringComparison.Ordinal);
+        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal);
+        var request = new RecordedRequest(context.Request.Method, q < 0 ? raw : raw[..q],
+            HttpRequestSigning.ParseQuery(q < 0 ? "" : raw[q..]), headers, body.ToArray());
+        requests.Enqueue(request);
+        ScriptedResponse response;
         try
         {
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            var raw = context.Request.RawUrl ?? "/";
-            var q = raw.IndexOf('?', StringComparison.Ordinal);
-            var headers = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var name in context.Request.Headers.AllKeys)
-            {
-                if (name is not null)
-                {
-                    headers[name.ToLowerInvariant()] = context.Request.Headers[name] ?? "";
-                }
-            }
-
-            var request = new RecordedRequest(context.Request.HttpMethod, q < 0 ? raw : raw[..q],
-                HttpRequestSigning.ParseQuery(q < 0 ? "" : raw[q..]), headers, body.ToArray());
-            requests.Enqueue(request);
-            ScriptedResponse response;
-            try
-            {
-                response = handler(request);
-            }
-            catch (Exception ex)
-            {
-                response = ScriptedResponse.Json($$"""{"Code":"TestServerError","Message":"{{ex.GetType().Name}}"}""", 500);
-            }
-
-            context.Response.StatusCode = response.Status;
-            context.Response.ContentType = response.ContentType;
-            context.Response.ContentLength64 = response.Body.Length;
-            await context.Response.OutputStream.WriteAsync(response.Body);
-            context.Response.Close();
+            response = handler(request);
         }
-        catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or IOException)
+        catch (Exception ex)
         {
-            // the client went away (timeout tests)
+            response = ScriptedResponse.Json($$"""{"Code":"TestServerError","Message":"{{ex.GetType().Name}}"}""", 500);
         }
+
+        context.Response.StatusCode = response.Status;
+        if (response.Status is 204 or 304)
+        {
+            return; // no body allowed
+        }
+
+        context.Response.ContentType = response.ContentType;
+        context.Response.ContentLength = response.Body.Length;
+        await context.Response.Body.WriteAsync(response.Body, context.RequestAborted);
     }
 }

@@ -1,12 +1,15 @@
-// Command madmin-oracle drives the official MinIO admin client (madmin-go, as packaged by Debian: 2.0.7)
-// so that the C# client can be compared with it byte for byte.
+// Command madmin-oracle drives the official MinIO admin client, madmin-go, so that the C# client can be compared with
+// it request by request. One program for both versions the tests build: madmin-go 2.0.7 (Debian bookworm's, with the
+// system's Go) and madmin-go 3.x (Debian trixie's, the library today's mc is built with, with trixie's Go, -tags
+// madmin3). Both are installed at the import path github.com/minio/madmin-go; the calls whose signatures differ live
+// in madmin2.go and madmin3.go.
 //
 //	madmin-oracle encrypt <password>   stdin plaintext  -> stdout madmin.EncryptData
 //	madmin-oracle decrypt <password>   stdin ciphertext -> stdout madmin.DecryptData
 //	madmin-oracle admin <host:port> <accessKey> <secretKey> <operation> <json arguments>
 //	                                   calls one AdminClient method; prints its result as JSON
 //
-// Built by the tests at test time in GOPATH mode: GO111MODULE=off GOPATH=<tmp>:/usr/share/gocode go build.
+// Built by the tests in GOPATH mode, offline: GO111MODULE=off GOPROXY=off GOPATH=<tmp>:<gocode> go build [-tags madmin3].
 package main
 
 import (
@@ -14,31 +17,38 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/ioutil"
+	"io"
 	"os"
+	"time"
 
 	"github.com/minio/madmin-go"
 )
 
+// The arguments of every operation; madmin2.go ignores the service-account options 2.0.7 does not have.
 type args struct {
-	AccessKey  string          `json:"accessKey"`
-	SecretKey  string          `json:"secretKey"`
-	Status     string          `json:"status"`
-	Name       string          `json:"name"`
-	Policy     json.RawMessage `json:"policy"`
-	Policies   []string        `json:"policies"`
-	User       string          `json:"user"`
-	Group      string          `json:"group"`
-	Users      []string        `json:"users"`
-	Groups     []string        `json:"groups"`
-	Members    []string        `json:"members"`
-	IsRemove   bool            `json:"isRemove"`
-	IsGroup    bool            `json:"isGroup"`
-	Entity     string          `json:"entity"`
-	TargetUser string          `json:"targetUser"`
-	NewPolicy  json.RawMessage `json:"newPolicy"`
-	NewSecret  string          `json:"newSecretKey"`
-	NewStatus  string          `json:"newStatus"`
+	AccessKey      string          `json:"accessKey"`
+	SecretKey      string          `json:"secretKey"`
+	Status         string          `json:"status"`
+	Name           string          `json:"name"`
+	Description    string          `json:"description"`
+	Expiration     *time.Time      `json:"expiration"`
+	Policy         json.RawMessage `json:"policy"`
+	Policies       []string        `json:"policies"`
+	User           string          `json:"user"`
+	Group          string          `json:"group"`
+	Users          []string        `json:"users"`
+	Groups         []string        `json:"groups"`
+	Members        []string        `json:"members"`
+	IsRemove       bool            `json:"isRemove"`
+	IsGroup        bool            `json:"isGroup"`
+	Entity         string          `json:"entity"`
+	TargetUser     string          `json:"targetUser"`
+	NewPolicy      json.RawMessage `json:"newPolicy"`
+	NewSecret      string          `json:"newSecretKey"`
+	NewStatus      string          `json:"newStatus"`
+	NewName        string          `json:"newName"`
+	NewDescription string          `json:"newDescription"`
+	NewExpiration  *time.Time      `json:"newExpiration"`
 }
 
 func fail(err error) {
@@ -52,7 +62,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "encrypt":
-		in, err := ioutil.ReadAll(os.Stdin)
+		in, err := io.ReadAll(os.Stdin)
 		if err != nil {
 			fail(err)
 		}
@@ -62,7 +72,7 @@ func main() {
 		}
 		os.Stdout.Write(out)
 	case "decrypt":
-		in, err := ioutil.ReadAll(os.Stdin)
+		in, err := io.ReadAll(os.Stdin)
 		if err != nil {
 			fail(err)
 		}
@@ -115,23 +125,23 @@ func run(ctx context.Context, c *madmin.AdminClient, op string, a args) (interfa
 	case "list-canned-policies":
 		return c.ListCannedPolicies(ctx)
 	case "attach-policy":
-		return nil, c.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: a.Policies, User: a.User, Group: a.Group})
+		return attachPolicy(ctx, c, madmin.PolicyAssociationReq{Policies: a.Policies, User: a.User, Group: a.Group})
 	case "detach-policy":
-		return nil, c.DetachPolicy(ctx, madmin.PolicyAssociationReq{Policies: a.Policies, User: a.User, Group: a.Group})
+		return detachPolicy(ctx, c, madmin.PolicyAssociationReq{Policies: a.Policies, User: a.User, Group: a.Group})
 	case "set-policy":
 		return nil, c.SetPolicy(ctx, a.Name, a.Entity, a.IsGroup)
 	case "policy-entities":
 		return c.GetPolicyEntities(ctx, madmin.PolicyEntitiesQuery{Users: a.Users, Groups: a.Groups, Policy: a.Policies})
 	case "update-group-members":
-		return nil, c.UpdateGroupMembers(ctx, madmin.GroupAddRemove{Group: a.Group, Members: a.Members, Status: madmin.GroupEnabled, IsRemove: a.IsRemove})
+		return nil, c.UpdateGroupMembers(ctx, madmin.GroupAddRemove{Group: a.Group, Members: a.Members, IsRemove: a.IsRemove}) // no Status, as mc sends it
 	case "group-info":
 		return c.GetGroupDescription(ctx, a.Group)
 	case "list-groups":
 		return c.ListGroups(ctx)
 	case "add-service-account":
-		return c.AddServiceAccount(ctx, madmin.AddServiceAccountReq{Policy: a.Policy, TargetUser: a.TargetUser, AccessKey: a.AccessKey, SecretKey: a.SecretKey})
+		return addServiceAccount(ctx, c, a)
 	case "update-service-account":
-		return nil, c.UpdateServiceAccount(ctx, a.AccessKey, madmin.UpdateServiceAccountReq{NewPolicy: a.NewPolicy, NewSecretKey: a.NewSecret, NewStatus: a.NewStatus})
+		return nil, updateServiceAccount(ctx, c, a)
 	case "info-service-account":
 		return c.InfoServiceAccount(ctx, a.AccessKey)
 	case "list-service-accounts":
