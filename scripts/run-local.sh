@@ -27,7 +27,8 @@
 # Settings (environment): WSO_S3_PORT / WSO_S3_DIR (RGW, see s3-test-server.sh), WSO_OUTPUT_DIR (default out/local),
 # WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180),
 # WSO_API_PORT (default 9527), WSO_API=0 (do not start the API), WSO_HYPHA_PORT (default 9600), WSO_HYPHA=0 (no Hypha),
-# WSO_RUN_ONCE=1 (start and check everything, print, then stop: for tests).
+# WSO_RUN_ONCE=1 (start and check everything, print, then stop: for tests), WSO_SKIP_BUILD=1, WSO_RUN_DIR (default out: logs, secrets
+# files, the generated manifests and Hypha's state go there).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,7 @@ cd "$ROOT"
 PROJECT=src/WorkspaceStorage.Operator
 
 log() { printf 'run-local: %s\n' "$*" >&2; }
+abs() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s' "$ROOT/$1" ;; esac; }
 die() { log "$*"; exit 1; }
 
 mode=${WSO_RUN_MODE:-local}
@@ -58,11 +60,12 @@ fi
 # ---- local mode ----
 export WSO_S3_PORT=${WSO_S3_PORT:-7480}
 export WSO_S3_DIR=${WSO_S3_DIR:-$ROOT/.local/rgw}
-OUT=${WSO_OUTPUT_DIR:-out/local}
+RUN=${WSO_RUN_DIR:-out}
+OUT=${WSO_OUTPUT_DIR:-$RUN/local}
 SAMPLES=${WSO_SAMPLES_DIR:-config/samples}
 HEALTH=${WSO_HEALTH_ADDR:-127.0.0.1:8081}
 READY_TIMEOUT=${WSO_READY_TIMEOUT:-180}
-LOGFILE=out/operator-local.log
+LOGFILE=$RUN/operator-local.log
 ENDPOINT=http://127.0.0.1:$WSO_S3_PORT
 
 scripts/install-deps.sh
@@ -114,7 +117,7 @@ trap 'exit 143' TERM
 # The operator watches a copy of the samples, so editing or deleting manifests to try it never touches the
 # repository; the copy points at this RGW (the samples name http://127.0.0.1:7480 and the test server's admin keys).
 eval "$(scripts/s3-test-server.sh env)"
-generated=out/run-samples
+generated=$RUN/run-samples
 rm -rf "$generated"; mkdir -p "$generated"
 for f in "$SAMPLES"/*.yaml; do
   [ "$(basename "$f")" = kustomization.yaml ] && continue
@@ -125,8 +128,13 @@ done
 chmod 600 "$generated"/*.yaml
 SAMPLES=$generated
 
-log "building the operator"
-dotnet build "$PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly; die "build failed"; }
+# WSO_SKIP_BUILD=1: the binaries are already built (tests of `make run` running beside other test projects).
+build() {
+  [ "${WSO_SKIP_BUILD:-0}" = 1 ] && return 0
+  log "building $1"
+  dotnet build "$1" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$1" -c Release -nologo -v quiet -clp:ErrorsOnly; die "build of $1 failed"; }
+}
+build "$PROJECT"
 mkdir -p "$(dirname "$LOGFILE")"
 dotnet "$PROJECT/bin/Release/net10.0/WorkspaceStorage.Operator.dll" --local-dir "$SAMPLES" --output-dir "$OUT" --health-addr "$HEALTH" "${args[@]}" >"$LOGFILE" 2>&1 &
 operator_pid=$!
@@ -176,23 +184,22 @@ rm -f "$check"
 API_PORT=${WSO_API_PORT:-9527}
 API_URL=http://127.0.0.1:$API_PORT
 API_PROJECT=src/WorkspaceStorage.Api
-API_LOG=out/api-local.log
+API_LOG=$RUN/api-local.log
 api_usage=""
 if [ "${WSO_API:-1}" != 0 ]; then
-  log "building the companion API"
-  dotnet build "$API_PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$API_PROJECT" -c Release -nologo -v quiet -clp:ErrorsOnly; die "API build failed"; }
+  build "$API_PROJECT"
   API_DLL=$API_PROJECT/bin/Release/net10.0/WorkspaceStorage.Api.dll
   # Secrets go to 0600 files, never to the terminal or a command line.
   umask 077
-  JWT_FILE=$ROOT/out/api-jwt-secret
+  JWT_FILE=$(abs "$RUN/api-jwt-secret")
   [ -s "$JWT_FILE" ] || head -c 48 /dev/urandom | base64 | tr -d '\n=' > "$JWT_FILE"
-  ADMIN_FILE=$ROOT/out/api-backend-admin-secret
+  ADMIN_FILE=$(abs "$RUN/api-backend-admin-secret")
   printf '%s' "$WSO_TEST_S3_ADMIN_SECRET_KEY" > "$ADMIN_FILE"
   chmod 600 "$JWT_FILE" "$ADMIN_FILE"
   umask 022
   # ---- a real Hypha, where one can be had, sharing the API's JWT secret (tokens from either verify on both) ----
   HYPHA_PORT=${WSO_HYPHA_PORT:-9600}
-  HYPHA_STATE=$ROOT/out/hypha
+  HYPHA_STATE=$(abs "$RUN/hypha")
   HYPHA_URL=""
   hypha_env=()
   if [ "${WSO_HYPHA:-1}" != 0 ]; then
@@ -210,15 +217,15 @@ if [ "${WSO_API:-1}" != 0 ]; then
       log "no Hypha server can be had here (the Hypha kit needs root for its chroot); running without Hypha"
     else
       log "starting Hypha on 127.0.0.1:$HYPHA_PORT (the first start builds its chroot: several minutes)"
-      if HYPHA_URL=$(JWT_SECRET=$(cat "$JWT_FILE") "$kit" up --port "$HYPHA_PORT" --state "$HYPHA_STATE" 2>"$ROOT/out/hypha-up.log"); then
+      if HYPHA_URL=$(JWT_SECRET=$(cat "$JWT_FILE") "$kit" up --port "$HYPHA_PORT" --state "$HYPHA_STATE" 2>"$(abs "$RUN/hypha-up.log")"); then
         hypha_kit=$kit
         hypha_env=(HyphaRegistration__ServerUrl="$HYPHA_URL" HyphaRegistration__RootTokenFile="$HYPHA_STATE/root-token"
-          Api__LocalManifestDir="$ROOT/$SAMPLES" Api__AnonymousUsersMayWrite=true
+          Api__LocalManifestDir="$(abs "$SAMPLES")" Api__AnonymousUsersMayWrite=true
           OnDemand__Enabled=true OnDemand__Namespace=default "OnDemand__AllowedWorkspaces__0=ws-user-*"
           OnDemand__Template__DeletionPolicy=Delete OnDemand__IdleTimeout=01:00:00)
       else
         HYPHA_URL=""
-        log "Hypha did not start ($(tail -n 1 "$ROOT/out/hypha-up.log")); running without Hypha"
+        log "Hypha did not start ($(tail -n 1 "$(abs "$RUN/hypha-up.log")")); running without Hypha"
       fi
     fi
   fi
@@ -232,7 +239,7 @@ if [ "${WSO_API:-1}" != 0 ]; then
   done
   (
     export ASPNETCORE_URLS=$API_URL DOTNET_ENVIRONMENT=Production
-    export Api__WorkspaceSource=local Api__LocalOutputDir=$ROOT/$OUT Api__PublicBaseUrl=$API_URL Api__S3Proxy__Enabled=true
+    export Api__WorkspaceSource=local Api__LocalOutputDir=$(abs "$OUT") Api__PublicBaseUrl=$API_URL Api__S3Proxy__Enabled=true
     export Hypha__JwtSecretFile=$JWT_FILE
     exec env "${hypha_env[@]}" "OnDemand__Template__BackendRef=$backend" "Storage__Backends__${backend}__Type=ceph-rgw" \
       "Storage__Backends__${backend}__Endpoint=$ENDPOINT" \
@@ -280,7 +287,7 @@ fi
 
 hypha_usage=""
 if [ -n "$HYPHA_URL" ]; then
-  SNIPPET=$ROOT/out/hypha-snippet.py
+  SNIPPET=$(abs "$RUN/hypha-snippet.py")
   cat > "$SNIPPET" <<SNIPPET_PY
 import asyncio
 

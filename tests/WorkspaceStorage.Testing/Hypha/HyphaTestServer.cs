@@ -246,16 +246,28 @@ public sealed class HyphaTestServer : IAsyncDisposable
         running = true;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> RunKitAsync(
+    private Task<(int ExitCode, string Output, string Error)> RunKitAsync(
+        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken cancellationToken) =>
+        RunKitAsync(Kit, arguments, environment, timeout, cancellationToken);
+
+    /// <summary>Runs a Python script with the kit's <c>py</c> (no server of this fixture involved, e.g. a snippet `make run` printed).</summary>
+    public static async Task<PythonRun> RunKitPythonAsync(string kit, string script, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await RunKitAsync(kit, ["py", script], null, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
+        return new PythonRun(result.ExitCode, result.Output, result.Error, Stopwatch.GetElapsedTime(started));
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunKitAsync(string kit,
         IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(Kit)
+        var start = new ProcessStartInfo(kit)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(Kit)!,
+            WorkingDirectory = Path.GetDirectoryName(kit)!,
         };
         foreach (var argument in arguments)
         {
@@ -267,7 +279,7 @@ public sealed class HyphaTestServer : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {Kit}");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {kit}");
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);

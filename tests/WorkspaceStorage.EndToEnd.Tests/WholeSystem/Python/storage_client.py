@@ -251,7 +251,16 @@ async def many_calls(api):
     check(out["answered"] == count, f"{out['answered']} of {count} answered")
 
 
-COMMANDS = {f.__name__: f for f in (credential_upload, presigned_http, file_functions, files_routes_with_generated_token, read_only_member,
+async def use_and_leave(api):
+    """Use storage in this (anonymous, temporary) workspace, then disconnect: Hypha deletes the workspace."""
+    s3 = await api.get_service("public/s3-storage")
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.put(await s3.put_file("left-behind.txt"), content=b"data of a temporary workspace")
+        check(r.status_code == 200, f"PUT {r.status_code}")
+    out["workspace"] = api.config.workspace
+
+
+COMMANDS = {f.__name__: f for f in (use_and_leave, credential_upload, presigned_http, file_functions, files_routes_with_generated_token, read_only_member,
                                     current_workspace, anonymous, big_listing, many_calls)}
 
 
