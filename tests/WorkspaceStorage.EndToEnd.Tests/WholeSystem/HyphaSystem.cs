@@ -75,7 +75,8 @@ internal sealed class HyphaSystem : IAsyncDisposable
         var port = FreePort();
         var settings = CompanionHost.OnDemandSettings(Cluster, OnDemandNamespace);
         settings["Urls"] = $"http://127.0.0.1:{port}";
-        settings["Api:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
+        // Replicas share one public URL, as behind a Service or an Ingress: the first replica's stands in for it.
+        settings["Api:PublicBaseUrl"] = companions.Count == 0 ? $"http://127.0.0.1:{port}" : companions[0].BaseAddress.ToString().TrimEnd('/');
         settings["Api:S3Proxy:Enabled"] = "true";
         settings["Api:AnonymousUsersMayWrite"] = "true";
         settings["HyphaRegistration:ServerUrl"] = Hypha.Url.ToString();

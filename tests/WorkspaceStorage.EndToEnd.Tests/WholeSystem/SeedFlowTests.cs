@@ -14,9 +14,10 @@ public sealed class SeedFlowTests(SoleModeHypha hypha)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task The_seed_flow_passes_every_step_through_Hypha_with_the_companion_registered()
+    public async Task The_seed_flow_passes_every_step_through_Hypha_with_two_companion_replicas_registered()
     {
-        await using var system = await HyphaSystem.StartAsync(hypha, Ct);
+        // Sole mode with two replicas registered: Hypha spreads the seed's calls over both.
+        await using var system = await HyphaSystem.StartAsync(hypha, Ct, replicas: 2);
         var seedFlow = Path.Combine(Path.GetDirectoryName(HyphaTestServer.FindKit()!)!, "examples", "seed_flow.py");
 
         var run = await system.PythonAsync(seedFlow,
