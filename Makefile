@@ -35,7 +35,7 @@ build:
 test: deps build
 	rm -rf $(RESULTS)
 	scripts/s3-test-server.sh up
-	scripts/prepare-hypha-kit.sh
+	scripts/hypha-kit.sh prepare
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
 	  export WSO_TEST_HYPHA_REQUIRED=1 WSO_TEST_MINIO_CLIENTS_REQUIRED=1; \

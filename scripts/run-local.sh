@@ -203,16 +203,8 @@ if [ "${WSO_API:-1}" != 0 ]; then
   HYPHA_URL=""
   hypha_env=()
   if [ "${WSO_HYPHA:-1}" != 0 ]; then
-    # The kit sits in shared/ beside the checkout (CI) or beside one of its parents (worktrees).
-    kit=${WSO_HYPHA_KIT:-}
-    dir=$ROOT
-    while [ -z "$kit" ] && [ "$dir" != / ]; do
-      dir=$(dirname "$dir")
-      [ -x "$dir/shared/hypha-server/hypha-server.sh" ] && kit=$dir/shared/hypha-server/hypha-server.sh
-    done
-    kit=${kit:-$ROOT/../shared/hypha-server/hypha-server.sh}
-    if [ ! -x "$kit" ]; then
-      log "no Hypha server can be had here (no kit at $kit, and PyPI is not reachable for pip install hypha); running without Hypha"
+    if ! kit=$(scripts/hypha-kit.sh path); then
+      log "no Hypha server can be had here (no kit in shared/hypha-server beside the checkout, and PyPI is not reachable for pip install hypha); running without Hypha"
     elif [ "$(id -u)" -ne 0 ]; then
       log "no Hypha server can be had here (the Hypha kit needs root for its chroot); running without Hypha"
     else

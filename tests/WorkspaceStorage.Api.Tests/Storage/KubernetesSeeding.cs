@@ -11,32 +11,10 @@ namespace WorkspaceStorage.Api.Tests.Storage;
 /// <summary>Writes into the test API server what the operator would: a StorageBackend with its admin Secret, Ready WorkspaceStorages and their Secrets.</summary>
 internal static class KubernetesSeeding
 {
-    public const string AdminNamespace = "wso-system";
-
     public static string SeedBackend(KubeTestServer kube, StorageApiHarness h)
     {
         var name = "rgw-" + StorageApiHarness.RandomPart();
-        kube.Seed(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
-            Data = new Dictionary<string, byte[]>
-            {
-                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(h.Server.Admin.AccessKeyId),
-                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(h.Server.Admin.SecretAccessKey),
-            },
-        });
-        kube.Seed(new StorageBackendResource
-        {
-            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
-            Spec = new StorageBackendSpec
-            {
-                Type = StorageBackendType.CephRgw,
-                Endpoint = h.Server.Endpoint.ToString(),
-                Region = h.Server.Region,
-                Bucket = h.Location.Bucket,
-                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
-            },
-        });
+        kube.SeedRgwBackend(h.Server, name, h.Location.Bucket);
         return name;
     }
 

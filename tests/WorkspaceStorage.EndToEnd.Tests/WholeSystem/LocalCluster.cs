@@ -13,8 +13,6 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 /// </summary>
 internal sealed class LocalCluster : IAsyncDisposable
 {
-    public const string AdminNamespace = "wso-system";
-
     private readonly string directory;
 
     private LocalCluster(KubeTestServer kube, RgwTestServer rgw, string backendName, string bucket, string directory)
@@ -47,7 +45,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         var bucket = RgwTestServer.UniqueBucketName("sys");
         var cluster = new LocalCluster(kube, rgw, backend, bucket, directory);
         await File.WriteAllTextAsync(cluster.KubeconfigPath, kube.KubeconfigYaml(), cancellationToken);
-        cluster.SeedBackend();
+        kube.SeedRgwBackend(rgw, backend, bucket);
         cluster.Operator = await InProcessOperator.StartAsync(cluster.KubeconfigPath, cancellationToken,
             "--max-concurrent-reconciles", maxConcurrentReconciles.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return cluster;
@@ -71,30 +69,5 @@ internal sealed class LocalCluster : IAsyncDisposable
         {
             // best effort: a temporary folder
         }
-    }
-
-    private void SeedBackend()
-    {
-        Kube.Seed(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = BackendName + "-admin", NamespaceProperty = AdminNamespace },
-            Data = new Dictionary<string, byte[]>
-            {
-                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(Rgw.Admin.AccessKeyId),
-                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(Rgw.Admin.SecretAccessKey),
-            },
-        });
-        Kube.Seed(new StorageBackendResource
-        {
-            Metadata = new V1ObjectMeta { Name = BackendName },
-            Spec = new StorageBackendSpec
-            {
-                Type = StorageBackendType.CephRgw,
-                Endpoint = Rgw.Endpoint.ToString(),
-                Region = Rgw.Region,
-                Bucket = Bucket,
-                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = BackendName + "-admin", Namespace = AdminNamespace },
-            },
-        });
     }
 }

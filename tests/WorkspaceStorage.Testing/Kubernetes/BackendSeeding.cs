@@ -1,0 +1,40 @@
+using System.Text;
+using k8s.Models;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Testing.S3;
+
+namespace WorkspaceStorage.Testing.Kubernetes;
+
+/// <summary>What an admin writes before the operator can work: a StorageBackend on the local RGW and its admin Secret.</summary>
+public static class BackendSeeding
+{
+    public const string AdminNamespace = "wso-system";
+
+    /// <summary>Seeds StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its admin Secret <c>{name}-admin</c>.</summary>
+    public static void SeedRgwBackend(this KubeTestServer kube, RgwTestServer rgw, string name, string bucket)
+    {
+        ArgumentNullException.ThrowIfNull(kube);
+        ArgumentNullException.ThrowIfNull(rgw);
+        kube.Seed(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
+            Data = new Dictionary<string, byte[]>
+            {
+                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(rgw.Admin.AccessKeyId),
+                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(rgw.Admin.SecretAccessKey),
+            },
+        });
+        kube.Seed(new StorageBackendResource
+        {
+            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
+            Spec = new StorageBackendSpec
+            {
+                Type = StorageBackendType.CephRgw,
+                Endpoint = rgw.Endpoint.ToString(),
+                Region = rgw.Region,
+                Bucket = bucket,
+                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
+            },
+        });
+    }
+}
