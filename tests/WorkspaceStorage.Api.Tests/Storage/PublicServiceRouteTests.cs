@@ -113,6 +113,27 @@ public sealed class PublicServiceRouteTests
         Assert.False(await h.ExistsAsync(a.Prefix + "dir/two.txt"));
     }
 
+    [Theory]
+    [InlineData(10000, HttpStatusCode.OK)]
+    [InlineData(10001, HttpStatusCode.BadRequest)]
+    [InlineData(0, HttpStatusCode.BadRequest)]
+    public async Task One_multipart_part_limit_on_both_forms_of_the_call(int partCount, HttpStatusCode expected)
+    {
+        // Decided: S3's largest part number (10,000, also Hypha's bound), in one place (MultipartUploads.MaxParts),
+        // for the service function and the HTTP route alike; the route parses nothing of its own.
+        await using var h = await StorageApiHarness.StartAsync();
+        var a = (await h.AddWorkspaceAsync("pm")).Workspace;
+        var token = h.Token(a, "rw");
+        using var service = await h.CallAsync(a, "put_file_start_multipart", token, new { file_path = "big.bin", part_count = partCount });
+        using var route = await h.SendAsync(HttpMethod.Post, $"/{a}/create-multipart-upload?path=big.bin&part_count={partCount}", token);
+        Assert.Equal(expected, service.StatusCode);
+        Assert.Equal(expected, route.StatusCode);
+        if (expected == HttpStatusCode.BadRequest)
+        {
+            Assert.Contains("part_count must be between 1 and 10000", await route.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(StorageApiHarness h, HttpMethod method, string functionAndQuery, string? token, HttpContent? content = null) =>
         await h.SendAsync(method, "/public/services/s3-storage/" + functionAndQuery, token, content);
 }
