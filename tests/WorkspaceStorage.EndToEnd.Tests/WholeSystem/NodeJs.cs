@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
@@ -75,50 +76,11 @@ internal sealed class NodeJs
     public async Task<NodeRun> RunAsync(string script, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Folder,
-        };
-        if (MajorVersion < 22)
-        {
-            start.ArgumentList.Add("--experimental-websocket"); // hypha-rpc uses the global WebSocket, built in from Node.js 22
-        }
-
-        start.ArgumentList.Add(Path.Combine(Folder, script));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {Executable}");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            cancellationToken.ThrowIfCancellationRequested();
-            return new NodeRun(-1, await output, await error + $"\n(killed after {timeout.TotalSeconds:0} s)", Stopwatch.GetElapsedTime(started));
-        }
-
-        return new NodeRun(process.ExitCode, await output, await error, Stopwatch.GetElapsedTime(started));
+        // hypha-rpc uses the global WebSocket, built in from Node.js 22 and behind a flag before
+        IEnumerable<string> flags = MajorVersion < 22 ? ["--experimental-websocket"] : [];
+        var outcome = await ChildProcessRunner.RunAsync(Executable, [.. flags, Path.Combine(Folder, script), .. arguments], environment, Folder, timeout,
+            cancellationToken);
+        return new NodeRun(outcome.ExitCode, outcome.Output, outcome.Error, outcome.Duration);
     }
 
     private static int MajorVersionOf(string executable)
