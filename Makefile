@@ -6,7 +6,7 @@ RESULTS := out/test-results
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench crds deps build s3-up s3-down clean
+.PHONY: run test bench crds deps js-deps build s3-up s3-down clean
 
 ## run: with a kubeconfig (WSO_RUN_MODE=cluster), run the operator against that cluster; on a machine with no
 ## cluster, start the local Ceph RGW, provision config/samples/ in local mode, start the companion API, and print
@@ -27,18 +27,23 @@ crds:
 deps:
 	scripts/install-deps.sh
 
+## js-deps: the pinned npm packages of the JavaScript client and browser tests, and Debian's Chromium. Idempotent.
+js-deps:
+	scripts/install-js-clients.sh
+
 build:
 	$(DOTNET) build WorkspaceStorageOperator.sln -c Release -warnaserror -v quiet -nologo
 
 ## test: install, start the local Ceph RGW, prepare the Hypha kit (real Hypha servers for the RPC and system tests),
-## run every test project, stop RGW, print the totals. Missing RGW, Hypha or MinIO clients fail the tests, never skip them.
-test: deps build
+## run every test project, stop RGW, print the totals. Missing RGW, Hypha, MinIO clients, Node.js packages or Chromium
+## fail the tests, never skip them.
+test: deps js-deps build
 	rm -rf $(RESULTS)
 	scripts/s3-test-server.sh up
 	scripts/hypha-kit.sh prepare
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
-	  export WSO_TEST_HYPHA_REQUIRED=1 WSO_TEST_MINIO_CLIENTS_REQUIRED=1; \
+	  export WSO_TEST_HYPHA_REQUIRED=1 WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \
 	    --logger "trx" --logger "console;verbosity=minimal" || status=$$?; \
@@ -51,5 +56,5 @@ s3-down:
 	scripts/s3-test-server.sh down
 
 clean:
-	rm -rf out .local
+	rm -rf out .local tests/WorkspaceStorage.EndToEnd.Tests/WholeSystem/JavaScript/node_modules
 	$(DOTNET) clean WorkspaceStorageOperator.sln -v quiet

@@ -9,16 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 DOTNET=${DOTNET:-dotnet}
 
-missing=()
-for pkg in python3-boto3 wrk curl; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench: installing ${missing[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-install-missing.sh python3-boto3 wrk curl
 command -v radosgw >/dev/null || scripts/install-deps.sh
 
 export WSO_S3_PORT=${WSO_BENCH_PORT:-7489}

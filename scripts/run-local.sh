@@ -69,11 +69,7 @@ LOGFILE=$RUN/operator-local.log
 ENDPOINT=http://127.0.0.1:$WSO_S3_PORT
 
 scripts/install-deps.sh
-if ! command -v aws >/dev/null; then
-  log "installing awscli"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends awscli >/dev/null
-fi
+command -v aws >/dev/null || scripts/apt-install-missing.sh awscli
 command -v dotnet >/dev/null || die "dotnet is not installed (the .NET 10 SDK is needed)"
 
 started_rgw=0

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Benchmarks.Harness;
 
@@ -9,44 +10,18 @@ public static class ChildProcess
     public static async Task<string> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(file)
+        var outcome = await ChildProcessRunner.RunAsync(file, args, environment, Environment.CurrentDirectory, timeout, cancellationToken);
+        if (outcome.TimedOut)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{Path.GetFileName(file)} did not finish within {timeout}");
         }
 
-        var output = await stdout;
-        if (process.ExitCode != 0)
+        if (outcome.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} exited {process.ExitCode}: {Truncate(await stderr)}");
+            throw new InvalidOperationException($"{Path.GetFileName(file)} exited {outcome.ExitCode}: {Truncate(outcome.Error)}");
         }
 
-        return output;
+        return outcome.Output;
     }
 
     private static string Truncate(string text) => text.Length > 400 ? text[..400] : text;

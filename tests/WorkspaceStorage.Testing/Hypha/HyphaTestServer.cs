@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Testing.Hypha;
 
@@ -121,9 +122,8 @@ public sealed class HyphaTestServer : IAsyncDisposable
             ["HYPHA_SERVER_URL"] = Url.ToString().TrimEnd('/'),
             ["HYPHA_ROOT_TOKEN_FILE"] = RootTokenFile,
         };
-        var started = Stopwatch.GetTimestamp();
         var result = await RunKitAsync(["py", script, .. args ?? []], env, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
-        return new PythonRun(result.ExitCode, result.Output, result.Error, Stopwatch.GetElapsedTime(started));
+        return new PythonRun(result.ExitCode, result.Output, result.Error, result.Duration);
     }
 
     /// <summary>The last lines of Hypha's log (for failure messages).</summary>
@@ -246,62 +246,15 @@ public sealed class HyphaTestServer : IAsyncDisposable
         running = true;
     }
 
-    private Task<(int ExitCode, string Output, string Error)> RunKitAsync(
+    private Task<ChildProcessOutcome> RunKitAsync(
         IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken cancellationToken) =>
-        RunKitAsync(Kit, arguments, environment, timeout, cancellationToken);
+        ChildProcessRunner.RunAsync(Kit, arguments, environment, Path.GetDirectoryName(Kit)!, timeout, cancellationToken);
 
     /// <summary>Runs a Python script with the kit's <c>py</c> (no server of this fixture involved, e.g. a snippet `make run` printed).</summary>
     public static async Task<PythonRun> RunKitPythonAsync(string kit, string script, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        var started = Stopwatch.GetTimestamp();
-        var result = await RunKitAsync(kit, ["py", script], null, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
-        return new PythonRun(result.ExitCode, result.Output, result.Error, Stopwatch.GetElapsedTime(started));
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunKitAsync(string kit,
-        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(kit)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(kit)!,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {kit}");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            if (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            return (-1, await output, await error + $"\n(killed after {timeout.TotalSeconds:0} s)");
-        }
-
-        return (process.ExitCode, await output, await error);
+        var result = await ChildProcessRunner.RunAsync(kit, ["py", script], null, Path.GetDirectoryName(kit)!, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
+        return new PythonRun(result.ExitCode, result.Output, result.Error, result.Duration);
     }
 
     private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(20));
