@@ -219,12 +219,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         changed |= await iam.DeleteRoleAsync(names.Role, cancellationToken);
         changed |= await admin.RemoveUserAsync(names.Identity, cancellationToken);
 
-        if (data == DataDeletion.Delete)
-        {
-            var removed = await buckets.DeletePrefixAsync(workspace.Prefix, cancellationToken);
-            changed |= removed > 0;
-            logger.LogInformation("Deleted {Count} objects under {Prefix}", removed, workspace.Prefix);
-        }
+        changed |= await buckets.DeleteDataIfAskedAsync(workspace, data, logger, cancellationToken);
 
         if (changed)
         {

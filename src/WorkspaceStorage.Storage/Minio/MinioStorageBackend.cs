@@ -247,12 +247,7 @@ public sealed class MinioStorageBackend : IStorageBackend
         changed |= await RemovePolicyAsync(names.Policy, cancellationToken);
         changed |= await admin.RemoveUserAsync(names.Identity, cancellationToken);
 
-        if (data == DataDeletion.Delete)
-        {
-            var objects = await buckets.DeletePrefixAsync(workspace.Prefix, cancellationToken);
-            changed |= objects > 0;
-            logger.LogInformation("Deleted {Objects} objects under {Prefix}", objects, workspace.Prefix);
-        }
+        changed |= await buckets.DeleteDataIfAskedAsync(workspace, data, logger, cancellationToken);
 
         if (changed)
         {
