@@ -23,7 +23,8 @@ public static class FileRoutes
     private static async Task<ResolvedWorkspace> ResolveAsync(HttpContext context, WorkspaceStorageResolver resolver) =>
         await resolver.ResolveAsync(context.GetWorkspaceAccess().Workspace, context.RequestAborted);
 
-    public static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics)
+    public static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
+        IOptions<StorageOptions> options)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
@@ -43,6 +44,11 @@ public static class FileRoutes
                 ["name"] = file.Name,
                 ["children"] = children,
             });
+        }
+
+        if (options.Value.FileDownloadMode == FileDownloadMode.Redirect)
+        {
+            return RedirectToPresignedGet(context.Response, storage, file.Key, options.Value.FileDownloadUrlLifetime);
         }
 
         // One "bytes=a-b", "a-" or "-n" range is passed on; anything else (several ranges, garbage) gets the whole file, as RFC 9110 allows.
@@ -158,6 +164,16 @@ public static class FileRoutes
             ["success"] = true,
             ["message"] = file.IsDirectory ? $"Directory deleted: {path}" : $"File deleted: {path}",
         });
+    }
+
+    /// <summary>
+    /// 307 keeps the method and the client re-sends its Range header to S3. The URL is signed with the workspace's own
+    /// key, so S3 enforces the prefix; no-store keeps shared caches from handing it to someone else.
+    /// </summary>
+    private static IResult RedirectToPresignedGet(HttpResponse response, ResolvedWorkspace storage, string key, TimeSpan lifetime)
+    {
+        response.Headers.CacheControl = "no-store";
+        return Results.Redirect(storage.Client.Presign(HttpMethod.Get, key, lifetime), permanent: false, preserveMethod: true);
     }
 
     private static void SetValidators(HttpResponse response, string? etag, DateTimeOffset? lastModified)

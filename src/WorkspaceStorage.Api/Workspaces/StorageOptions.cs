@@ -13,6 +13,17 @@ public sealed class StorageOptions
     /// <summary>PUT /files bodies without Content-Length are spooled to a temporary file up to this size (413 beyond).</summary>
     public long ChunkedUploadLimitBytes { get; set; } = 5L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// How <c>GET /{workspace}/files/{path}</c> serves a file. <see cref="FileDownloadMode.Relay"/> (the default) streams
+    /// it through this API, as Hypha does. <see cref="FileDownloadMode.Redirect"/> answers 307 to a presigned GET signed
+    /// with the workspace's own key, valid for <see cref="FileDownloadUrlLifetime"/>: the bytes then go straight from S3
+    /// to the client (full S3 speed, no API CPU), at the cost of S3's own 404 body for a missing file.
+    /// </summary>
+    public FileDownloadMode FileDownloadMode { get; set; } = FileDownloadMode.Relay;
+
+    /// <summary>Lifetime of the presigned URL a redirected download points at.</summary>
+    public TimeSpan FileDownloadUrlLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Where chunked uploads are spooled; the system temp directory when empty.</summary>
     public string? SpoolDirectory { get; set; }
 
@@ -44,6 +55,15 @@ public sealed class StorageOptions
 
     /// <summary>Storage backends by name (a WorkspaceStorage status names its backend), for the local-mode directory.</summary>
     public Dictionary<string, StorageBackendSettings> Backends { get; set; } = new(StringComparer.Ordinal);
+}
+
+public enum FileDownloadMode
+{
+    /// <summary>The API streams the bytes from S3 to the client.</summary>
+    Relay,
+
+    /// <summary>The API answers 307 to a short-lived presigned GET on the S3 endpoint.</summary>
+    Redirect,
 }
 
 /// <summary>One backend the API reaches: its S3 endpoints and admin key (for temporary credentials and TTL bookkeeping).</summary>
@@ -88,6 +108,11 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.TtlSweepPeriod < TimeSpan.FromMilliseconds(100))
         {
             failures.Add("Storage:TtlSweepPeriod must be at least 100 ms");
+        }
+
+        if (options.FileDownloadUrlLifetime < TimeSpan.FromSeconds(10) || options.FileDownloadUrlLifetime > TimeSpan.FromHours(1))
+        {
+            failures.Add("Storage:FileDownloadUrlLifetime must be between 00:00:10 and 01:00:00");
         }
 
         foreach (var (backendName, backend) in options.Backends)

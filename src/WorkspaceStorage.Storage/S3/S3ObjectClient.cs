@@ -51,8 +51,8 @@ public sealed partial class S3ObjectClient
     private readonly string publicHost;       // host[:port] signed into presigned URLs
     private readonly string publicBucketPath; // [/path-prefix]/bucket of the public endpoint
 
-    internal S3ObjectClient(HttpClient http, SigV4Signer signer, SignedHttpSender sender, S3Location location, AwsCredentials credentials,
-        S3ClientOptions options, IBackendCallObserver observer, TimeProvider clock)
+    internal S3ObjectClient(HttpClient http, SigV4Signer signer, SignedHttpSender sender, ResiliencePipeline streamingRetry, S3Location location,
+        AwsCredentials credentials, S3ClientOptions options, IBackendCallObserver observer, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -75,7 +75,7 @@ public sealed partial class S3ObjectClient
         this.clock = clock;
         Location = location;
         scope = new SigV4Scope(location.Region, "s3");
-        streamingRetry = BackendRetryPipeline.Create(options.Retry, clock);
+        this.streamingRetry = streamingRetry;
         var escapedBucket = "/" + AwsUriEncoding.Escape(location.Bucket);
         (endpointBase, bucketPath) = (Origin(location.Endpoint), PathPrefix(location.Endpoint) + escapedBucket);
         (publicBase, publicBucketPath) = (Origin(location.PublicEndpoint), PathPrefix(location.PublicEndpoint) + escapedBucket);

@@ -59,6 +59,17 @@ public sealed class StartupTests
         await Assert.ThrowsAsync<OptionsValidationException>(() => badPublic.StartAsync(Ct));
     }
 
+    [Theory]
+    [InlineData("Storage:FileDownloadMode", "Teleport", "FileDownloadMode")]
+    [InlineData("Storage:FileDownloadUrlLifetime", "00:00:01", "Storage:FileDownloadUrlLifetime must be between 00:00:10 and 01:00:00")]
+    [InlineData("Storage:FileDownloadUrlLifetime", "1.00:00:00", "Storage:FileDownloadUrlLifetime must be between 00:00:10 and 01:00:00")]
+    public async Task A_bad_download_mode_or_URL_lifetime_stops_start_up_naming_the_setting(string key, string value, string expected)
+    {
+        await using var app = TestApi.Build(HyphaTokenFactory.NewSecret(), settings: new Dictionary<string, string?> { [key] = value });
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync(Ct));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Secret_can_come_from_a_file_and_the_environment_style_keys()
     {
