@@ -23,25 +23,32 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 /// <summary>
 /// The companion API on Kestrel (loopback) in this process, in front of the local RGW: one provisioned workspace
 /// (RGW user, prefix policy, role, long-lived key) in the in-memory directory, a Hypha token for it, and beside it a
-/// bare Kestrel app answering a constant string (the baseline of row 2).
+/// bare Kestrel app answering a constant string (the baseline of row 2). A second API on the same directory runs with
+/// <c>Storage:FileDownloadMode=Redirect</c> (row 3's other mode).
 /// </summary>
 public sealed class ApiWorld : IAsyncDisposable
 {
     private readonly WebApplication api;
+    private readonly WebApplication redirectingApi;
     private readonly WebApplication bare;
 
-    private ApiWorld(WebApplication api, WebApplication bare, ApiFixture fixture)
+    private ApiWorld(WebApplication api, WebApplication redirectingApi, WebApplication bare, ApiFixture fixture)
     {
         this.api = api;
+        this.redirectingApi = redirectingApi;
         this.bare = bare;
         Fixture = fixture;
         ApiUrl = new Uri(api.Urls.Single());
+        RedirectingApiUrl = new Uri(redirectingApi.Urls.Single());
         BareUrl = new Uri(bare.Urls.Single());
     }
 
     public ApiFixture Fixture { get; }
 
     public Uri ApiUrl { get; }
+
+    /// <summary>The same API answering file GETs with a redirect to a presigned URL.</summary>
+    public Uri RedirectingApiUrl { get; }
 
     public Uri BareUrl { get; }
 
@@ -53,23 +60,28 @@ public sealed class ApiWorld : IAsyncDisposable
         var secret = HyphaTokenFactory.NewSecret();
         fixture.Token = new HyphaTokenFactory(secret).ForWorkspace(fixture.Workspace.Value, "rw", lifetime: TimeSpan.FromHours(2));
 
-        var api = ApiApplication.Build([], builder =>
+        WebApplication BuildApi(string downloadMode) => ApiApplication.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Hypha:JwtSecret"] = secret,
                 ["Api:PublicBaseUrl"] = "http://127.0.0.1:8080/",
+                ["Storage:FileDownloadMode"] = downloadMode,
                 // Production logs at Information; request lines at Warning+ only, as a deployment would run under load.
                 ["Logging:LogLevel:Default"] = "Warning",
             });
             builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
         });
+
+        var api = BuildApi(nameof(FileDownloadMode.Relay));
         // Diagnostics for row 2 (where the time goes): the API's pipeline with a constant answer, without and with
         // the Hypha token check and workspace permission.
         api.MapPost("/bench/constant", () => Results.Text("constant")).SkipHyphaAuthentication();
         api.MapPost("/{workspace}/bench/constant", () => Results.Text("constant")).RequireWorkspacePermission(Permission.Read);
         await api.StartAsync(context.CancellationToken);
+        var redirectingApi = BuildApi(nameof(FileDownloadMode.Redirect));
+        await redirectingApi.StartAsync(context.CancellationToken);
 
         var bareBuilder = WebApplication.CreateSlimBuilder();
         bareBuilder.Logging.ClearProviders();
@@ -79,13 +91,15 @@ public sealed class ApiWorld : IAsyncDisposable
         bare.MapPost("/", () => Results.Text("constant"));
         bare.MapGet("/", () => Results.Text("constant"));
         await bare.StartAsync(context.CancellationToken);
-        return new ApiWorld(api, bare, fixture);
+        return new ApiWorld(api, redirectingApi, bare, fixture);
     }
 
     public async ValueTask DisposeAsync()
     {
         await api.StopAsync(CancellationToken.None);
         await api.DisposeAsync();
+        await redirectingApi.StopAsync(CancellationToken.None);
+        await redirectingApi.DisposeAsync();
         await bare.StopAsync(CancellationToken.None);
         await bare.DisposeAsync();
         await Fixture.DisposeAsync();

@@ -44,13 +44,31 @@ public sealed class MemorySampler : IDisposable
     /// <summary>VmRSS from /proc (what the kernel charges the process), in bytes; Process.WorkingSet64 elsewhere.</summary>
     public static long ResidentBytes(int processId)
     {
+        if (StatusField(processId, "VmRSS") is { } bytes)
+        {
+            return bytes;
+        }
+
+        using var process = Process.GetProcessById(processId);
+        return process.WorkingSet64;
+    }
+
+    /// <summary>
+    /// Where the resident set is: anonymous (heaps, stacks), file-backed (mapped assemblies and the runtime, shared and
+    /// reclaimable) and shared memory (the runtime maps JIT-compiled code twice for W^X). Zeros where /proc is absent.
+    /// </summary>
+    public static (long Anonymous, long File, long Shared) ResidentBreakdown(int processId) =>
+        (StatusField(processId, "RssAnon") ?? 0, StatusField(processId, "RssFile") ?? 0, StatusField(processId, "RssShmem") ?? 0);
+
+    private static long? StatusField(int processId, string field)
+    {
         try
         {
             foreach (var line in File.ReadLines($"/proc/{processId}/status"))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal) && line.Length > field.Length && line[field.Length] == ':')
                 {
-                    var kib = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                    var kib = long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
                     return kib * 1024;
                 }
             }
@@ -59,8 +77,7 @@ public sealed class MemorySampler : IDisposable
         {
         }
 
-        using var process = Process.GetProcessById(processId);
-        return process.WorkingSet64;
+        return null;
     }
 
     public void Dispose()

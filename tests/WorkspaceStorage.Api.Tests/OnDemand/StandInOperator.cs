@@ -50,7 +50,7 @@ internal sealed class StandInOperator : IAsyncDisposable
         var key = AccessKeyGenerator.Generate();
         storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None).GetAwaiter().GetResult();
         storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None).GetAwaiter().GetResult();
-        KubernetesSeeding.SeedWorkspace(kube, @namespace, name, workspace, key, backend, storage.Location.Bucket, isReady: true);
+        WorkspaceSeeding.SeedWorkspace(kube, @namespace, name, workspace, key, backend, storage.Location.Bucket, isReady: true);
     }
 
     public async ValueTask DisposeAsync()
@@ -106,9 +106,9 @@ internal sealed class StandInOperator : IAsyncDisposable
         var key = AccessKeyGenerator.Generate();
         await storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None);
         await storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None);
-        kube.Seed(KubernetesSeeding.CredentialSecret(@namespace, name + "-creds", key));
+        kube.Seed(WorkspaceSeeding.CredentialSecret(@namespace, name + "-creds", key));
         kube.ModifyStatus<WorkspaceStorageResource>(@namespace, name,
-            r => r.Status = KubernetesSeeding.ReadyStatus(name, workspace, key, backend, storage.Location.Bucket, isReady: true));
+            r => r.Status = WorkspaceSeeding.ReadyStatus(name, workspace, key, backend, storage.Location.Bucket, isReady: true));
         Interlocked.Increment(ref provisioned);
     }
 }

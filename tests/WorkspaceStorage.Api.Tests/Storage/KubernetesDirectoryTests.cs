@@ -32,8 +32,8 @@ public sealed class KubernetesDirectoryTests
         var backendName = KubernetesSeeding.SeedBackend(kube, h);
         var ready = await h.AddWorkspaceAsync("kready");
         var notReady = await h.AddWorkspaceAsync("knotready");
-        KubernetesSeeding.SeedWorkspace(kube, Namespace, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
-        KubernetesSeeding.SeedWorkspace(kube, Namespace, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
+        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
+        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
 
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(ready.Workspace.Value, "rw");
@@ -69,14 +69,14 @@ public sealed class KubernetesDirectoryTests
         await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
         var backendName = KubernetesSeeding.SeedBackend(kube, h);
         var w = await h.AddWorkspaceAsync("krotate");
-        KubernetesSeeding.SeedWorkspace(kube, Namespace, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
         Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
 
         var rotated = AccessKeyGenerator.Generate();
         await h.Backend.EnsureKeyAsync(w.Workspace, rotated, Ct);
-        kube.Seed(KubernetesSeeding.CredentialSecret(Namespace, "rotating-creds", rotated));
+        kube.Seed(WorkspaceSeeding.CredentialSecret(Namespace, "rotating-creds", rotated));
 
         await EventuallyAsync(async () =>
             (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(rotated.AccessKeyId + "/"), StringComparison.Ordinal),

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace WorkspaceStorage.Benchmarks.Harness;
+
+/// <summary>
+/// One of this solution's executables (the operator, the API) run as a child process from the benchmark's own
+/// output folder, so its memory is measured alone: output is drained and dropped, the process is killed on dispose.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process process;
+
+    private ServerProcess(Process process) => this.process = process;
+
+    public int Id => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    public int ExitCode => process.ExitCode;
+
+    /// <param name="assembly">For example <c>WorkspaceStorage.Api.dll</c>, next to the benchmark's own assembly.</param>
+    /// <param name="environment">Secrets go here, never in <paramref name="args"/>.</param>
+    public static ServerProcess Start(string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new ServerProcess(process);
+    }
+
+    /// <summary>Median resident set over <paramref name="length"/>, sampled every 200 ms.</summary>
+    public async Task<long> MedianResidentBytesAsync(TimeSpan length, CancellationToken cancellationToken)
+    {
+        var samples = new List<double>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < length)
+        {
+            samples.Add(MemorySampler.ResidentBytes(process.Id));
+            await Task.Delay(200, cancellationToken);
+        }
+
+        return (long)SideBySide.Median(samples);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+
+        process.Dispose();
+    }
+}
