@@ -5,6 +5,8 @@
 #   scripts/s3-test-server.sh down    stop it (by saved PIDs)
 #   scripts/s3-test-server.sh env     print `export …` lines for tests (endpoint, region, admin keys)
 #   scripts/s3-test-server.sh status  say whether it answers
+#   scripts/s3-test-server.sh rgw-stop   stop only radosgw (monitor and OSD keep the data): an S3 outage for fault tests
+#   scripts/s3-test-server.sh rgw-start  start radosgw again on the same cluster and wait until it answers
 #
 # Settings (environment): WSO_S3_DIR (default .local/rgw), WSO_S3_PORT (RGW HTTP, default 7480),
 # WSO_S3_MON_PORT (monitor, default WSO_S3_PORT-4180 → 3300). Two servers side by side need different values.
@@ -171,6 +173,29 @@ down() {
   [ $any -eq 1 ] && log "stopped ($DIR)" || log "was not running ($DIR)"
 }
 
+rgw_stop() {
+  alive "$DIR/rgw.pid" || { log "radosgw is not running ($DIR)"; return 0; }
+  kill "$(cat "$DIR/rgw.pid")" 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while alive "$DIR/rgw.pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  alive "$DIR/rgw.pid" && kill -9 "$(cat "$DIR/rgw.pid")" 2>/dev/null || true
+  rm -f "$DIR/rgw.pid"
+  log "radosgw stopped; monitor and OSD still run ($DIR)"
+}
+
+rgw_start() {
+  alive "$DIR/mon.pid" && alive "$DIR/osd.pid" || die "no cluster runs in $DIR: use up"
+  if alive "$DIR/rgw.pid" && answers; then
+    log "radosgw already answers on http://127.0.0.1:$PORT"
+    return 0
+  fi
+  rm -f "$DIR/run/rgw.pid"
+  setsid radosgw -c "$CONF" -n client.rgw.a --pid-file "$DIR/run/rgw.pid" >/dev/null 2>&1 < /dev/null &
+  wait_for 60 "radosgw to answer on port $PORT" answers
+  cp "$DIR/run/rgw.pid" "$DIR/rgw.pid"
+  log "radosgw answers again on http://127.0.0.1:$PORT"
+}
+
 env_lines() {
   cat <<ENV
 export WSO_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
@@ -185,6 +210,8 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   env) env_lines ;;
+  rgw-stop) rgw_stop ;;
+  rgw-start) rgw_start ;;
   status) if alive "$DIR/rgw.pid" && answers; then echo "running on http://127.0.0.1:$PORT"; else echo "not running"; exit 1; fi ;;
-  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env|status|rgw-stop|rgw-start" >&2; exit 2 ;;
 esac
