@@ -7,6 +7,7 @@ using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
@@ -46,7 +47,12 @@ internal sealed class CompanionHost : IAsyncDisposable
         ["OnDemand:Template:DeletionPolicy"] = "Delete",
     };
 
-    public static async Task<CompanionHost> StartAsync(LocalCluster cluster, IReadOnlyDictionary<string, string?> settings, string? jwtSecret,
+    public static Task<CompanionHost> StartAsync(LocalCluster cluster, IReadOnlyDictionary<string, string?> settings, string? jwtSecret,
+        CancellationToken cancellationToken) =>
+        StartAsync(cluster.Kube, settings, jwtSecret, cancellationToken);
+
+    /// <summary>The companion reading workspaces from <paramref name="kube"/>.</summary>
+    public static async Task<CompanionHost> StartAsync(KubeTestServer kube, IReadOnlyDictionary<string, string?> settings, string? jwtSecret,
         CancellationToken cancellationToken)
     {
         var secret = jwtSecret ?? HyphaTokenFactory.NewSecret();
@@ -67,7 +73,7 @@ internal sealed class CompanionHost : IAsyncDisposable
 
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.AddProvider(logs);
-            builder.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(cluster.Kube.CreateClient()));
+            builder.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(kube.CreateClient()));
         });
         await app.StartAsync(cancellationToken);
         var host = new CompanionHost(app, new Uri(app.Urls.Single()), new HyphaTokenFactory(secret), logs);

@@ -9,7 +9,7 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
 /// A cluster without Docker: the in-process Kubernetes API server, a StorageBackend on the local Ceph RGW, and the real
-/// operator (its executable's entry point, in this process) reconciling against it through a kubeconfig.
+/// operator (its executable's entry point, in this process, unless a test runs it itself) reconciling against it through a kubeconfig.
 /// </summary>
 internal sealed class LocalCluster : IAsyncDisposable
 {
@@ -36,9 +36,12 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public string KubeconfigPath => Path.Combine(directory, "kubeconfig");
 
-    public static async Task<LocalCluster> StartAsync(CancellationToken cancellationToken, int maxConcurrentReconciles = 4)
+    /// <param name="rgw">The S3 server of the StorageBackend; the shared local RGW when null.</param>
+    /// <param name="inProcessOperator">False for tests that run the operator themselves (e.g. as a child process they kill).</param>
+    public static async Task<LocalCluster> StartAsync(CancellationToken cancellationToken, int maxConcurrentReconciles = 4, RgwTestServer? rgw = null,
+        bool inProcessOperator = true)
     {
-        var rgw = RgwTestServer.Require();
+        rgw ??= RgwTestServer.Require();
         var kube = await KubeTestServer.StartAsync(cancellationToken: cancellationToken);
         var directory = Directory.CreateTempSubdirectory("wso-system-").FullName;
         var backend = "rgw-" + Guid.NewGuid().ToString("N")[..8];
@@ -46,6 +49,11 @@ internal sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster(kube, rgw, backend, bucket, directory);
         await File.WriteAllTextAsync(cluster.KubeconfigPath, kube.KubeconfigYaml(), cancellationToken);
         kube.SeedRgwBackend(rgw, backend, bucket);
+        if (!inProcessOperator)
+        {
+            return cluster;
+        }
+
         cluster.Operator = await InProcessOperator.StartAsync(cluster.KubeconfigPath, cancellationToken,
             "--max-concurrent-reconciles", maxConcurrentReconciles.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return cluster;
