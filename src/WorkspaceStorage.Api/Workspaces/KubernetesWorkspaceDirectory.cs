@@ -41,7 +41,8 @@ public sealed record KubernetesDirectorySources(
 /// <summary>
 /// Workspaces from the cluster: informers on WorkspaceStorages, StorageBackends and the operator's credential Secrets
 /// (label <c>app.kubernetes.io/managed-by=workspace-storage-operator</c>). W is served only by a WorkspaceStorage whose
-/// Ready condition is True and whose <c>status.workspace</c> is W; W's key comes from its Secret (<c>status.secretName</c>),
+/// Ready condition is True (or was, until the operator lost the storage server: BackendUnavailable) and whose
+/// <c>status.workspace</c> is W; W's key comes from its Secret (<c>status.secretName</c>),
 /// so a rotation is picked up with the Secret's watch event. Backends (temporary credentials, TTL bookkeeping) are built
 /// with the operator's <see cref="IStorageBackendFactory"/> from the StorageBackend and its admin Secret, read on demand
 /// and rebuilt when the StorageBackend's generation or the admin Secret's resourceVersion changes.
@@ -191,8 +192,20 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private static bool IsServing(WorkspaceStorageResource resource, string workspace) =>
         resource.Metadata.DeletionTimestamp is null
         && resource.Status is { } status
-        && status.IsTrue(ConditionTypes.Ready)
+        && (status.IsTrue(ConditionTypes.Ready) || IsProvisionedButBackendUnreachable(resource, status))
         && string.Equals(status.Workspace, workspace, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Ready for this generation until the operator could not reach the storage server: the identity and the key in the
+    /// Secret still exist there (nothing was revoked), the operator only could not check them. Dropping W would turn an
+    /// S3 outage into "no storage" (404, or a new on-demand claim waited on for a minute) and stop presigning, which
+    /// needs no server at all; served, presigning goes on and data calls answer 503 until the server is back.
+    /// </summary>
+    private static bool IsProvisionedButBackendUnreachable(WorkspaceStorageResource resource, WorkspaceStorageStatus status) =>
+        status.AccessKeyId is { Length: > 0 }
+        && status.ObservedGeneration == resource.Metadata.Generation
+        && status.Find(ConditionTypes.Reconciling) is { Status: Conditions.True, Reason: ConditionReasons.BackendUnavailable }
+        && status.Find(ConditionTypes.Ready) is { Status: Conditions.False, Reason: ConditionReasons.BackendUnavailable };
 
     private Dictionary<string, ResourceKey> BuildIndex()
     {

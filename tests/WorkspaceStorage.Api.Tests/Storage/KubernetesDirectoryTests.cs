@@ -87,6 +87,44 @@ public sealed class KubernetesDirectoryTests
     }
 
     [Fact]
+    public async Task A_workspace_whose_storage_server_the_operator_lost_is_still_served_and_one_never_Ready_is_not()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var backendName = KubernetesSeeding.SeedBackend(kube, h);
+        var lost = await h.AddWorkspaceAsync("klost");
+        var never = await h.AddWorkspaceAsync("knever");
+        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "lost", lost.Workspace, lost.Key, backendName, h.Location.Bucket, isReady: true);
+        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "never", never.Workspace, never.Key, backendName, h.Location.Bucket, isReady: true);
+        await using var api = await StartApiAsync(kube);
+        var token = api.Tokens.ForWorkspace(lost.Workspace.Value, "rw");
+        Assert.Contains(Uri.EscapeDataString(lost.Key.AccessKeyId + "/"), await PresignPutAsync(api, lost.Workspace, token, "a.txt"), StringComparison.Ordinal);
+
+        // What the operator writes when a resync cannot reach the storage server: Reconciling, Ready=False, BackendUnavailable.
+        kube.ModifyStatus<WorkspaceStorageResource>(Namespace, "lost", r =>
+        {
+            r.Status!.ObservedGeneration = r.Metadata.Generation;
+            r.Status.MarkUnavailable(r.Metadata.Generation, ConditionReasons.BackendUnavailable, "S3 get-user: Connection refused", DateTimeOffset.UtcNow);
+        });
+        // The same condition on one that never got a key is not served: nothing was provisioned.
+        kube.ModifyStatus<WorkspaceStorageResource>(Namespace, "never", r =>
+        {
+            r.Status!.AccessKeyId = null;
+            r.Status.ObservedGeneration = r.Metadata.Generation;
+            r.Status.MarkUnavailable(r.Metadata.Generation, ConditionReasons.BackendUnavailable, "S3 get-user: Connection refused", DateTimeOffset.UtcNow);
+        });
+        var neverToken = api.Tokens.ForWorkspace(never.Workspace.Value, "rw");
+        await EventuallyAsync(async () =>
+        {
+            using var response = await CallAsync(api, never.Workspace, "list_files", neverToken);
+            return response.StatusCode == HttpStatusCode.NotFound;
+        }, "the never-provisioned workspace is not served");
+
+        // Presigning needs no storage server: it goes on with the key in the Secret.
+        Assert.Contains(Uri.EscapeDataString(lost.Key.AccessKeyId + "/"), await PresignPutAsync(api, lost.Workspace, token, "b.txt"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Readyz_waits_for_the_informers_to_sync()
     {
         await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
