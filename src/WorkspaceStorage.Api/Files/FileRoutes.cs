@@ -6,6 +6,7 @@ using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Api.Files;
@@ -79,7 +80,17 @@ public static class FileRoutes
         }
 
         SetValidators(response, result.ETag, result.LastModified);
-        await StreamCopy.CopyAsync(result.Body, response.Body, long.MaxValue, n => metrics.AddStreamedBytes(StreamDirection.Download, n), cancellationToken);
+        try
+        {
+            await StreamCopy.CopyAsync(result.Body, response.Body, long.MaxValue, n => metrics.AddStreamedBytes(StreamDirection.Download, n), cancellationToken);
+        }
+        catch (IOException error) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The storage server went away after its headers (a restart under load): before our first byte this is
+            // still a clean 503, not a 500; after it, the exception middleware cuts the connection either way.
+            throw new BackendUnavailableException($"S3 GetObject: the transfer broke off ({error.Message})", error);
+        }
+
         return Results.Empty;
     }
 
