@@ -89,21 +89,22 @@ public sealed class StorageOutageTests
         // "before" is the level the outage must return to, not a level the load itself would have left behind anyway.
         var heapBefore = SettledHeap();
         var warmUp = 0;
-        for (var round = 1; round <= 5; round++)
+        for (var round = 1; round <= 6; round++)
         {
             await load.RunAsync(TimeSpan.FromSeconds(3), Ct);
             warmUp += load.Results.Count;
             load.Results.Clear();
             var previous = heapBefore;
             heapBefore = SettledHeap();
-            if (round >= 2 && Math.Abs(heapBefore - previous) < 512 * 1024)
+            if (round >= 3 && Math.Abs(heapBefore - previous) < 512 * 1024)
             {
                 break;
             }
         }
 
         var rssBefore = Environment.WorkingSet;
-        Say($"warm-up: {warmUp} requests; managed heap {heapBefore / 1048576.0:F1} MiB, RSS {rssBefore / 1048576.0:F1} MiB");
+        var threadsBefore = ThreadPool.ThreadCount;
+        Say($"warm-up: {warmUp} requests; managed heap {heapBefore / 1048576.0:F1} MiB, RSS {rssBefore / 1048576.0:F1} MiB, {threadsBefore} pool threads");
 
         // The outage, under load, with the operator watching.
         cluster.Kube.ResetRequestCounts();
@@ -125,10 +126,15 @@ public sealed class StorageOutageTests
         load.Results.Clear();
 
         // The managed heap of this process (it hosts the API; the operator is a child process) returns to its level.
+        // The slack is for ArrayPool.Shared: every download copies through a pooled 1 MiB buffer, and how many the pool
+        // keeps (one per thread, up to 32 per core) follows the peak of concurrent downloads, which the burst after
+        // recovery raises (measured: 2-4 MiB more at rest, stable under further load). A leak per failed request
+        // (300+ of them) or per reconnection would exceed it within one outage.
         var heapAfter = SettledHeap();
-        Say($"after: managed heap {heapAfter / 1048576.0:F1} MiB (before {heapBefore / 1048576.0:F1}), RSS {Environment.WorkingSet / 1048576.0:F1} MiB (before {rssBefore / 1048576.0:F1})");
-        Assert.True(heapAfter <= heapBefore + Math.Max(4 * 1048576L, heapBefore / 10),
-            $"managed heap {heapAfter / 1048576.0:F1} MiB after the outage, {heapBefore / 1048576.0:F1} MiB before");
+        Say($"after: managed heap {heapAfter / 1048576.0:F1} MiB (before {heapBefore / 1048576.0:F1}), RSS {Environment.WorkingSet / 1048576.0:F1} MiB " +
+            $"(before {rssBefore / 1048576.0:F1}; not asserted: the runtime keeps freed pages), {ThreadPool.ThreadCount} pool threads (before {threadsBefore})");
+        Assert.True(heapAfter <= heapBefore + 8 * 1048576L,
+            $"managed heap {heapAfter / 1048576.0:F1} MiB after the outage, {heapBefore / 1048576.0:F1} MiB before (8 MiB allowed for pooled buffers)");
 
         // The operator: Reconciling while RGW was down, Ready again after, without a storm of status writes.
         await Eventually.WaitAsync("every workspace Ready again", TimeSpan.FromSeconds(60), _ =>
