@@ -17,14 +17,15 @@ namespace WorkspaceStorage.EndToEnd.Tests.Faults;
 /// Issue 11, target 5: the real operator executable, converging 300 WorkspaceStorages on the real RGW, is killed with
 /// SIGKILL at random moments and restarted each time. A crash at any instant (between a backend call and the Secret
 /// write, in the middle of a finalizer, before a status write) must leave nothing the next run cannot finish: in the
-/// end every object is Ready, RGW holds exactly the key each Secret names, one identity per object, and a Delete-policy
-/// object deleted during the storm leaves nothing behind.
+/// end every object is Ready, RGW holds exactly the key each Secret names, one identity per object, and the Delete-policy
+/// objects deleted during the storm (one per run from the third, each killed soon after) leave nothing behind.
 /// </summary>
 public sealed class OperatorKillStormTests
 {
     private const int Objects = 300;
     private const int Kills = 12;
-    private const int Deleted = 4;
+    /// <summary>Every 10th object has deletionPolicy Delete; runs 3 to 12 each delete one that is Ready by then.</summary>
+    private const int DeletePolicyEvery = 10;
     private const string Namespace = "kill-storm";
     private static readonly TimeSpan ConvergenceTimeout = TimeSpan.FromSeconds(240);
 
@@ -44,8 +45,8 @@ public sealed class OperatorKillStormTests
         // A prefix of this run's own: the RGW is shared with every other test.
         var prefix = $"ws-k9-{Guid.NewGuid().ToString("N")[..6]}-";
         var workspaces = Enumerable.Range(0, Objects).Select(i => WorkspaceId.Parse($"{prefix}{i:D3}")).ToList();
-        // Every 75th object has deletionPolicy Delete and is deleted during the storm, once Ready and holding data.
-        var doomed = workspaces.Where((_, i) => i % (Objects / Deleted) == 0).ToList();
+        // Candidates for deletion during the storm: deletionPolicy Delete; one is deleted per run once Ready and holding data.
+        var candidates = workspaces.Where((_, i) => i % DeletePolicyEvery == 0).ToHashSet();
         foreach (var workspace in workspaces)
         {
             cluster.Kube.Seed(new WorkspaceStorageResource
@@ -55,16 +56,15 @@ public sealed class OperatorKillStormTests
                 {
                     Workspace = workspace.Value,
                     BackendRef = new BackendReference { Name = cluster.BackendName },
-                    DeletionPolicy = doomed.Contains(workspace) ? DeletionPolicy.Delete : DeletionPolicy.Retain,
+                    DeletionPolicy = candidates.Contains(workspace) ? DeletionPolicy.Delete : DeletionPolicy.Retain,
                 },
             });
         }
 
         var seed = Environment.TickCount;
         var random = new Random(seed);
-        Say($"{Objects} WorkspaceStorages ({prefix}000…), {Deleted} with deletionPolicy Delete; kill moments drawn with seed {seed}");
+        Say($"{Objects} WorkspaceStorages ({prefix}000…), {candidates.Count} with deletionPolicy Delete; kill moments drawn with seed {seed}");
         string[] arguments = ["--max-concurrent-reconciles", "16"];
-        var pendingDeletes = new Queue<WorkspaceId>(doomed);
         var deletedAt = new ConcurrentDictionary<WorkspaceId, int>();
         var storm = Stopwatch.StartNew();
         for (var kill = 1; kill <= Kills; kill++)
@@ -83,7 +83,7 @@ public sealed class OperatorKillStormTests
             if (deleteIn is { } wait)
             {
                 await Task.Delay(wait, Ct);
-                await DeleteOneReadyAsync(cluster, s3, pendingDeletes, deletedAt, kill);
+                await DeleteOneReadyAsync(cluster, s3, candidates, deletedAt, kill);
                 await Task.Delay(lifetime - wait, Ct);
             }
             else
@@ -98,20 +98,16 @@ public sealed class OperatorKillStormTests
             Assert.False(exitedEarly, $"the operator exited on its own before kill {kill}:\n{run.Tail()}");
         }
 
-        // Objects still to delete (not Ready in time during the storm) are deleted now, under the last operator.
+        Assert.False(deletedAt.IsEmpty, "no Delete-policy object was Ready in time to be deleted during the storm");
+        var doomed = deletedAt.Keys.ToList();
         await using var last = OperatorProcess.Start(cluster.KubeconfigPath, arguments);
         var survivors = workspaces.Except(doomed).ToList();
-        await Eventually.WaitAsync($"all {survivors.Count} WorkspaceStorages Ready and the {Deleted} deleted ones gone after {Kills} kills", ConvergenceTimeout, async ct =>
+        await Eventually.WaitAsync($"all {survivors.Count} WorkspaceStorages Ready and the {doomed.Count} deleted ones gone after {Kills} kills", ConvergenceTimeout, _ =>
         {
-            while (pendingDeletes.Count > 0 && await DeleteOneReadyAsync(cluster, s3, pendingDeletes, deletedAt, Kills + 1))
-            {
-            }
-
             var (ready, present) = Count(cluster);
             var doomedLeft = doomed.Count(w => cluster.Kube.Get<WorkspaceStorageResource>(Namespace, w.Value) is not null);
             Assert.False(last.HasExited, $"the operator exited on its own:\n{last.Tail()}");
-            return (ready == survivors.Count && doomedLeft == 0 && pendingDeletes.Count == 0,
-                $"{ready}/{survivors.Count} Ready, {present} objects, {doomedLeft} deleted ones left, {pendingDeletes.Count} deletes pending");
+            return Task.FromResult((ready == survivors.Count && doomedLeft == 0, $"{ready}/{survivors.Count} Ready, {present} objects, {doomedLeft} deleted ones left"));
         }, Ct);
         var converged = storm.Elapsed;
         await last.KillAsync();
@@ -153,33 +149,29 @@ public sealed class OperatorKillStormTests
             Assert.True((data.S3Objects?.Count ?? 0) == 0, $"{workspace}: {data.S3Objects?.Count} objects left under {workspace.Prefix}");
         }
 
-        Say($"checked {survivors.Count} workspaces' keys, {users.Count} RGW users and {Deleted} deletions; whole test {total.Elapsed.TotalSeconds:0.0} s");
+        Say($"checked {survivors.Count} workspaces' keys, {users.Count} RGW users and {doomed.Count} deletions; whole test {total.Elapsed.TotalSeconds:0.0} s");
     }
 
     /// <summary>
-    /// Deletes the next doomed object once it is Ready, after writing an object under its prefix (so "leaves nothing
-    /// behind" covers data). Returns false when it is not Ready yet (tried again later).
+    /// Deletes one Delete-policy object that is Ready and not deleted yet, after writing an object under its prefix (so
+    /// "leaves nothing behind" covers data). Does nothing when none is Ready.
     /// </summary>
-    private static async Task<bool> DeleteOneReadyAsync(LocalCluster cluster, Amazon.S3.AmazonS3Client s3, Queue<WorkspaceId> pending,
+    private static async Task DeleteOneReadyAsync(LocalCluster cluster, Amazon.S3.AmazonS3Client s3, IReadOnlySet<WorkspaceId> candidates,
         ConcurrentDictionary<WorkspaceId, int> deletedAt, int run)
     {
-        if (!pending.TryPeek(out var workspace))
+        var ready = cluster.WorkspaceStorages(Namespace).FirstOrDefault(r => r.Metadata.DeletionTimestamp is null && r.Status.IsTrue(ConditionTypes.Ready)
+            && candidates.Any(c => c.Value == r.Spec.Workspace) && !deletedAt.Keys.Any(d => d.Value == r.Spec.Workspace));
+        if (ready is null)
         {
-            return false;
+            return;
         }
 
-        var resource = cluster.Kube.Get<WorkspaceStorageResource>(Namespace, workspace.Value);
-        if (resource?.Status.IsTrue(ConditionTypes.Ready) != true)
-        {
-            return false;
-        }
+        var workspace = candidates.Single(c => c.Value == ready.Spec.Workspace);
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = cluster.Bucket, Key = workspace.Prefix + "data.txt", ContentBody = "doomed" }, Ct);
         Assert.True(cluster.Kube.Delete(KubeResources.WorkspaceStorages, Namespace, workspace.Value));
-        pending.Dequeue();
         deletedAt[workspace] = run;
         Say($"deleted {workspace} (Ready, data written) during run {run}");
-        return true;
     }
 
     private static (int Ready, int Present) Count(LocalCluster cluster)
