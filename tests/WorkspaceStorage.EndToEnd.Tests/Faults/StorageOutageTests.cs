@@ -128,8 +128,8 @@ public sealed class StorageOutageTests
         // The managed heap of this process (it hosts the API; the operator is a child process) returns to its level.
         // The slack is for ArrayPool.Shared: every download copies through a pooled 1 MiB buffer, and how many the pool
         // keeps (one per thread, up to 32 per core) follows the peak of concurrent downloads, which the burst after
-        // recovery raises (measured: 2-4 MiB more at rest, stable under further load). A leak per failed request
-        // (300+ of them) or per reconnection would exceed it within one outage.
+        // recovery raises (measured: 2-4 MiB more at rest, stable under further load). A leak of about 30 KB or more per
+        // failed request (300+ of them) would exceed it within one outage; smaller ones would need a longer outage.
         var heapAfter = SettledHeap();
         Say($"after: managed heap {heapAfter / 1048576.0:F1} MiB (before {heapBefore / 1048576.0:F1}), RSS {Environment.WorkingSet / 1048576.0:F1} MiB " +
             $"(before {rssBefore / 1048576.0:F1}; not asserted: the runtime keeps freed pages), {ThreadPool.ThreadCount} pool threads (before {threadsBefore})");
