@@ -45,9 +45,16 @@ public sealed class ApiWorld : IAsyncDisposable
 
     public Uri BareUrl { get; }
 
-    public static async Task<ApiWorld> StartAsync(BenchContext context)
+    /// <summary>The API's services (e.g. its Hypha registration).</summary>
+    public IServiceProvider Services => api.Services;
+
+    /// <summary>
+    /// Starts the API (and the bare app). <paramref name="settings"/> add to the API's configuration (row 10: its Hypha
+    /// registration); <paramref name="workspace"/> names the provisioned workspace (row 10: the Hypha user's own).
+    /// </summary>
+    public static async Task<ApiWorld> StartAsync(BenchContext context, IReadOnlyDictionary<string, string?>? settings = null, WorkspaceId? workspace = null)
     {
-        var fixture = await ApiFixture.CreateAsync(context);
+        var fixture = await ApiFixture.CreateAsync(context, workspace);
         var directory = new InMemoryWorkspaceDirectory();
         directory.Put(fixture.Handle);
         var secret = HyphaTokenFactory.NewSecret();
@@ -63,6 +70,7 @@ public sealed class ApiWorld : IAsyncDisposable
                 // Production logs at Information; request lines at Warning+ only, as a deployment would run under load.
                 ["Logging:LogLevel:Default"] = "Warning",
             });
+            builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
             builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
         });
         // Diagnostics for row 2 (where the time goes): the API's pipeline with a constant answer, without and with
@@ -124,7 +132,7 @@ public sealed class ApiFixture : IAsyncDisposable
 
     public string Token { get; set; } = "";
 
-    public static async Task<ApiFixture> CreateAsync(BenchContext context)
+    public static async Task<ApiFixture> CreateAsync(BenchContext context, WorkspaceId? workspace = null)
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, "bench-" + Guid.NewGuid().ToString("N")[..10]);
         var clients = new S3ClientFactory();
@@ -132,7 +140,7 @@ public sealed class ApiFixture : IAsyncDisposable
         var backend = new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http,
             new AdminBucketOperations(clients.Create(location, context.Admin)), NullBackendCallObserver.Instance, NullLogger<CephRgwStorageBackend>.Instance);
         await backend.EnsureBucketAsync(context.CancellationToken);
-        var workspace = WorkspaceId.Parse("ws-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        workspace ??= WorkspaceId.Parse("ws-bench-" + Guid.NewGuid().ToString("N")[..8]);
         await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, context.CancellationToken);
         var key = AccessKeyGenerator.Generate();
         await backend.EnsureKeyAsync(workspace, key, context.CancellationToken);
