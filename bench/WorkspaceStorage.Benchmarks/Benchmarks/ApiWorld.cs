@@ -15,6 +15,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Hypha;
 
@@ -136,7 +137,7 @@ public sealed class ApiFixture : IAsyncDisposable
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, "bench-" + Guid.NewGuid().ToString("N")[..10]);
         var clients = new S3ClientFactory();
-        var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+        var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var backend = new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http,
             new AdminBucketOperations(clients.Create(location, context.Admin)), NullBackendCallObserver.Instance, NullLogger<CephRgwStorageBackend>.Instance);
         await backend.EnsureBucketAsync(context.CancellationToken);

@@ -5,6 +5,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
@@ -18,7 +19,7 @@ public sealed class MinimumProvisioning : IDisposable
 {
     private readonly BenchContext context;
     private readonly S3ClientFactory clients = new();
-    private readonly HttpClient http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient http = new(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly CephRgwStorageBackend backend;
     private readonly string run = Guid.NewGuid().ToString("N")[..6];
     private int next;
