@@ -61,6 +61,8 @@ await Section([1], "presign in process", async () => [await PresignBenchmark.Run
 await Section([2, 3, 4, 5, 9], "API over HTTP", () => ApiBenchmarks.RunAsync(context));
 await Section([6, 7], "operator: cold convergence and resync", () => OperatorBenchmarks.RunAsync(context));
 await Section([8], "operator memory at scale", async () => [await OperatorMemoryBenchmark.RunAsync(context)]);
+await Section([10, 12], "through Hypha: calls and first-call latency", () => HyphaBenchmarks.RunAsync(context));
+await Section([11], "create-to-Ready latency", () => ProvisioningLatencyBenchmark.RunAsync(context));
 await Section([13], "companion API memory at scale", async () => [await ApiMemoryBenchmark.RunAsync(context)]);
 
 rows.Sort((a, b) => int.Parse(a.Id, CultureInfo.InvariantCulture).CompareTo(int.Parse(b.Id, CultureInfo.InvariantCulture)));

@@ -15,6 +15,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Hypha;
 
@@ -52,9 +53,16 @@ public sealed class ApiWorld : IAsyncDisposable
 
     public Uri BareUrl { get; }
 
-    public static async Task<ApiWorld> StartAsync(BenchContext context)
+    /// <summary>The API's services (e.g. its Hypha registration).</summary>
+    public IServiceProvider Services => api.Services;
+
+    /// <summary>
+    /// Starts the API (and the bare app). <paramref name="settings"/> add to the API's configuration (row 10: its Hypha
+    /// registration); <paramref name="workspace"/> names the provisioned workspace (row 10: the Hypha user's own).
+    /// </summary>
+    public static async Task<ApiWorld> StartAsync(BenchContext context, IReadOnlyDictionary<string, string?>? settings = null, WorkspaceId? workspace = null)
     {
-        var fixture = await ApiFixture.CreateAsync(context);
+        var fixture = await ApiFixture.CreateAsync(context, workspace);
         var directory = new InMemoryWorkspaceDirectory();
         directory.Put(fixture.Handle);
         var secret = HyphaTokenFactory.NewSecret();
@@ -71,6 +79,7 @@ public sealed class ApiWorld : IAsyncDisposable
                 // Production logs at Information; request lines at Warning+ only, as a deployment would run under load.
                 ["Logging:LogLevel:Default"] = "Warning",
             });
+            builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
             builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
         });
 
@@ -138,15 +147,15 @@ public sealed class ApiFixture : IAsyncDisposable
 
     public string Token { get; set; } = "";
 
-    public static async Task<ApiFixture> CreateAsync(BenchContext context)
+    public static async Task<ApiFixture> CreateAsync(BenchContext context, WorkspaceId? workspace = null)
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, "bench-" + Guid.NewGuid().ToString("N")[..10]);
         var clients = new S3ClientFactory();
-        var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+        var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var backend = new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http,
             new AdminBucketOperations(clients.Create(location, context.Admin)), NullBackendCallObserver.Instance, NullLogger<CephRgwStorageBackend>.Instance);
         await backend.EnsureBucketAsync(context.CancellationToken);
-        var workspace = WorkspaceId.Parse("ws-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        workspace ??= WorkspaceId.Parse("ws-bench-" + Guid.NewGuid().ToString("N")[..8]);
         await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, context.CancellationToken);
         var key = AccessKeyGenerator.Generate();
         await backend.EnsureKeyAsync(workspace, key, context.CancellationToken);

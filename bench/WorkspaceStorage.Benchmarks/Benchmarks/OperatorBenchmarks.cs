@@ -6,6 +6,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
@@ -153,7 +154,7 @@ public static class OperatorBenchmarks
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, bucket);
         using var clients = new S3ClientFactory();
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+        using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var calls = new BackendCallCounter();
         var backend = new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http,
             new AdminBucketOperations(clients.Create(location, context.Admin)), calls, NullLogger<CephRgwStorageBackend>.Instance);

@@ -87,10 +87,14 @@ public sealed class OnDemandProvisioner
         // earn 409s. Only when a claim was seen and then vanished (an idle clean-up finishing) is creating again right.
         var mayCreate = true;
         var sawClaim = false;
+        // With a directory that reports changes, the wait ends as soon as the operator's status write reaches its cache;
+        // polling stays as the fallback (a Secret cached after the Ready status, directories without notice).
+        var changes = directory as IWorkspaceChangeNotifier;
         try
         {
             while (true)
             {
+                var changed = changes?.WhenChanged(workspace);
                 if (await directory.FindAsync(workspace, deadline) is { } handle)
                 {
                     if (createdHere)
@@ -119,7 +123,17 @@ public sealed class OnDemandProvisioner
                     ThrowIfStuck(workspace, claims);
                 }
 
-                await Task.Delay(poll, deadline);
+                var delay = Task.Delay(poll, deadline);
+                if (changed is null)
+                {
+                    await delay;
+                }
+                else
+                {
+                    await Task.WhenAny(changed, delay);
+                    deadline.ThrowIfCancellationRequested();
+                }
+
                 poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
             }
         }

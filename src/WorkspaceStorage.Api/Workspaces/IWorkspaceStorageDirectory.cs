@@ -17,3 +17,16 @@ public interface IWorkspaceStorageDirectory : IWorkspaceDirectory
     /// <summary>Every bucket with TTL bookkeeping the sweeper should visit (distinct by endpoint and bucket).</summary>
     ValueTask<IReadOnlyList<BucketBookkeeping>> ListBookkeepingBucketsAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A directory that can tell when its view of one workspace may have changed, so a caller waiting for a workspace to
+/// become servable (on-demand provisioning) wakes at once rather than on its next poll.
+/// </summary>
+public interface IWorkspaceChangeNotifier
+{
+    /// <summary>
+    /// Completes at the next change the directory sees to a WorkspaceStorage of <paramref name="workspace"/>. Ask before
+    /// looking the workspace up, so a change between the lookup and the wait is not missed.
+    /// </summary>
+    Task WhenChanged(WorkspaceId workspace);
+}

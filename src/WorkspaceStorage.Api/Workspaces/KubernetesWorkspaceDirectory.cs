@@ -47,7 +47,7 @@ public sealed record KubernetesDirectorySources(
 /// with the operator's <see cref="IStorageBackendFactory"/> from the StorageBackend and its admin Secret, read on demand
 /// and rebuilt when the StorageBackend's generation or the admin Secret's resourceVersion changes.
 /// </summary>
-public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, IDisposable
+public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, IWorkspaceChangeNotifier, IDisposable
 {
     private readonly Informer<WorkspaceStorageResource> storages;
     private readonly Informer<StorageBackendResource> backends;
@@ -59,6 +59,9 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private readonly ConcurrentDictionary<string, BackendEntry> backendCache = new(StringComparer.Ordinal);
     private readonly IDisposable storageEvents;
     private volatile Dictionary<string, ResourceKey>? index;
+
+    // Waiters for a workspace's next change (on-demand first calls): an entry lives until that workspace's next event.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> changeWaiters = new(StringComparer.Ordinal);
 
     public KubernetesWorkspaceDirectory(KubernetesDirectorySources sources, IStorageBackendFactory factory, string? watchNamespace,
         TimeProvider clock, ILoggerFactory loggers)
@@ -75,8 +78,13 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         secrets = new Informer<V1Secret>(sources.SecretWatcher, "secrets",
             new InformerOptions { Namespace = watchNamespace, LabelSelector = $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}" },
             loggers.CreateLogger("Informer.Secrets"));
-        // The workspace → WorkspaceStorage index is rebuilt lazily after any change.
-        storageEvents = storages.AddEventHandler(_ => index = null);
+        // The workspace → WorkspaceStorage index is rebuilt lazily after any change; waiters for the workspace wake.
+        storageEvents = storages.AddEventHandler(change =>
+        {
+            index = null;
+            Wake(change.Object.Spec?.Workspace ?? change.Object.Metadata?.Name);
+            Wake(change.Object.Status?.Workspace);
+        });
     }
 
     /// <summary>How long an admin Secret read is trusted before its resourceVersion is checked again.</summary>
@@ -97,6 +105,20 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         await storages.WaitForSyncAsync(cancellationToken);
         await backends.WaitForSyncAsync(cancellationToken);
         await secrets.WaitForSyncAsync(cancellationToken);
+    }
+
+    public Task WhenChanged(WorkspaceId workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        return changeWaiters.GetOrAdd(workspace.Value, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    }
+
+    private void Wake(string? workspace)
+    {
+        if (workspace is not null && changeWaiters.TryRemove(workspace, out var waiters))
+        {
+            waiters.TrySetResult();
+        }
     }
 
     public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>

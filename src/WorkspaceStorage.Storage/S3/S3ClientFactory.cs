@@ -40,9 +40,10 @@ public sealed class S3ClientFactory : IDisposable
 
     /// <summary>
     /// The handler the factory uses unless given one: pooled connections, no environment proxy (HTTP_PROXY made
-    /// Hypha's uploads hang), no automatic decompression (bytes and Content-Length pass through untouched).
+    /// Hypha's uploads hang), no automatic decompression (bytes and Content-Length pass through untouched), and quick
+    /// ACKs (<see cref="QuickAckConnections"/>: RGW's small answers otherwise wait 40 ms for a delayed ACK).
     /// </summary>
-    public static SocketsHttpHandler CreateHandler(S3ClientOptions options) => new()
+    public static SocketsHttpHandler CreateHandler(S3ClientOptions options) => QuickAckConnections.Apply(new()
     {
         UseProxy = false,
         AutomaticDecompression = System.Net.DecompressionMethods.None,
@@ -51,7 +52,7 @@ public sealed class S3ClientFactory : IDisposable
         ConnectTimeout = options.ConnectTimeout,
         PooledConnectionLifetime = options.PooledConnectionLifetime,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-    };
+    });
 
     public S3ObjectClient Create(S3Location location, AwsCredentials credentials) =>
         new(http, Signer, sender, streamingRetry, location, credentials, options, observer, clock);
