@@ -204,12 +204,12 @@ public sealed class OperatorApplication
         {
             if (options.Kubeconfig is { } path)
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+                return KubeconfigFile.Load(path);
             }
 
             if (environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment)
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(fromEnvironment.Split(Path.PathSeparator)[0]);
+                return KubeconfigFile.Load(fromEnvironment.Split(Path.PathSeparator)[0]);
             }
 
             if (KubernetesClientConfiguration.IsInCluster())
@@ -220,7 +220,7 @@ public sealed class OperatorApplication
             var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
             if (File.Exists(home))
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(home);
+                return KubeconfigFile.Load(home);
             }
         }
         catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
