@@ -38,6 +38,7 @@ public static class OperatorMemoryBenchmark
             using var sampler = new MemorySampler(process.Id, TimeSpan.FromMilliseconds(100));
             var settled = new List<(int Count, long Bytes, TimeSpan Convergence)>();
             var created = 0;
+            string? unfinished = null;
             foreach (var count in stages)
             {
                 BenchContext.Progress($"#8 creating {count - created} WorkspaceStorages ({count} in all)");
@@ -50,8 +51,14 @@ public static class OperatorMemoryBenchmark
                 if (!converged)
                 {
                     var (ready, stalled) = world.CountReady();
-                    return BenchRow.Skipped("8", $"operator memory, {count:N0} WorkspaceStorages Ready and watched", TargetText,
-                        $"only {ready}/{count} Ready ({stalled} Stalled) after {convergence.TotalSeconds:F0} s");
+                    unfinished = $"the {count:N0} stage did not converge: {ready:N0}/{count:N0} Ready ({stalled} Stalled) after {convergence.TotalSeconds:F0} s, " +
+                        $"RSS then {MemorySampler.ResidentBytes(process.Id) / 1048576.0:F1} MiB";
+                    if (settled.Count == 0)
+                    {
+                        return BenchRow.Skipped("8", $"operator memory, {count:N0} WorkspaceStorages Ready and watched", TargetText, unfinished);
+                    }
+
+                    break; // report the stages that did converge
                 }
 
                 // Settled: Ready and watched, nothing left to do.
@@ -90,7 +97,7 @@ public static class OperatorMemoryBenchmark
                 Note = (context.OperatorEnvironment.Count == 0 ? "" : $"operator env {string.Join(' ', context.OperatorEnvironment.Select(e => e.Key + "=" + e.Value))}; ") +
                     $"the real executable as a child process (dotnet WorkspaceStorage.Operator.dll, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes); " +
                     "idle sampled once /readyz answers 200, each count sampled (median RSS over 5 s) once all are Ready and settled" +
-                    (settled.Count > 1 ? "; one operator, objects added in stages" : ""),
+                    (stages.Count > 1 ? "; one operator, objects added in stages" : "") + (unfinished is null ? "" : "; " + unfinished),
             };
         }
         finally
@@ -158,8 +165,11 @@ public static class OperatorMemoryBenchmark
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // WSO_BENCH_OPERATOR_LOG=file keeps the operator's log lines (to see what it did); by default they are dropped.
+        var logPath = Environment.GetEnvironmentVariable("WSO_BENCH_OPERATOR_LOG");
+        var log = string.IsNullOrEmpty(logPath) ? null : TextWriter.Synchronized(new StreamWriter(logPath, append: false) { AutoFlush = true });
+        process.OutputDataReceived += (_, line) => log?.WriteLine(line.Data);
+        process.ErrorDataReceived += (_, line) => log?.WriteLine(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
