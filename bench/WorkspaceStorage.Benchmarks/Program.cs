@@ -8,7 +8,7 @@ using WorkspaceStorage.Core.Signing;
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: WorkspaceStorage.Benchmarks [--only 1,2,…] [--rounds N] [--workspaces N] [--scale-workspaces N] [--scale-workers N] [--baseline-sample N] [--results DIR] [--baselines DIR]");
+    Console.Error.WriteLine("usage: WorkspaceStorage.Benchmarks [--only 1,2,…] [--rounds N] [--workspaces N] [--scale-workspaces N[,N2…]] [--scale-workers N] [--baseline-sample N] [--results DIR] [--baselines DIR]");
     return 2;
 }
 
@@ -32,6 +32,7 @@ var context = new BenchContext(new Uri(endpoint), Environment.GetEnvironmentVari
     new AwsCredentials(accessKey, secretKey), options.Rounds, options.BaselinesDirectory, options.Workspaces, options.ScaleWorkspaces, options.ScaleWorkers, options.BaselineSample, cancel.Token)
 {
     OperatorEnvironment = options.OperatorEnvironment,
+    ScaleStages = options.ScaleStages,
     Selected = options.Selected,
 };
 var machine = MachineInfo.Describe(options.Rounds, endpoint);
@@ -80,13 +81,17 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
 {
     public Dictionary<string, string> OperatorEnvironment { get; } = [];
 
+    /// <summary>Row 8's object counts, ascending (<c>--scale-workspaces 10000,30000</c>); the first is <see cref="ScaleWorkspaces"/>.</summary>
+    public IReadOnlyList<int> ScaleStages { get; private init; } = [];
+
     public bool Selected(int id) => Only is null || Only.Contains(id);
 
     public static BenchOptions? Parse(string[] args)
     {
         HashSet<int>? only = null;
         var operatorEnvironment = new Dictionary<string, string>();
-        int rounds = 5, workspaces = 1000, scale = 10_000, scaleWorkers = 32, sample = 100;
+        int rounds = 5, workspaces = 1000, scaleWorkers = 32, sample = 100;
+        List<int> scale = [10_000];
         string results = "bench/results", baselines = "bench/baselines";
         for (var i = 0; i < args.Length; i++)
         {
@@ -103,7 +108,7 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
                     workspaces = int.Parse(value, CultureInfo.InvariantCulture);
                     break;
                 case "--scale-workspaces" when value is not null:
-                    scale = int.Parse(value, CultureInfo.InvariantCulture);
+                    scale = [.. value.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
                     break;
                 case "--scale-workers" when value is not null:
                     scaleWorkers = int.Parse(value, CultureInfo.InvariantCulture);
@@ -127,9 +132,11 @@ internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspac
             i++;
         }
 
-        return rounds < 1 || workspaces < 1 || scale < 1 || scaleWorkers < 1 || sample < 1
+        var ascending = scale.Zip(scale.Skip(1)).All(pair => pair.First < pair.Second);
+        return rounds < 1 || workspaces < 1 || scale.Count == 0 || scale[0] < 1 || !ascending || scaleWorkers < 1 || sample < 1
             ? null
-            : WithEnvironment(new BenchOptions(only, rounds, workspaces, scale, scaleWorkers, Math.Min(sample, workspaces), results, baselines), operatorEnvironment);
+            : WithEnvironment(new BenchOptions(only, rounds, workspaces, scale[0], scaleWorkers, Math.Min(sample, workspaces), results, baselines) { ScaleStages = scale },
+                operatorEnvironment);
     }
 
     private static BenchOptions WithEnvironment(BenchOptions options, Dictionary<string, string> environment)

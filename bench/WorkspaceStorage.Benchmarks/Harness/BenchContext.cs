@@ -9,6 +9,10 @@ public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials
     /// <summary>Extra environment of the operator child process in row 8 (GC experiments); empty in the committed run.</summary>
     public IReadOnlyDictionary<string, string> OperatorEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Row 8's object counts in ascending stages (one operator, more objects added per stage); default
+    /// [<see cref="ScaleWorkspaces"/>].</summary>
+    public IReadOnlyList<int> ScaleStages { get; init; } = [];
+
     /// <summary>Whether <c>--only</c> asked for a row; sections that measure several rows skip the others.</summary>
     public Func<int, bool> Selected { get; init; } = _ => true;
 

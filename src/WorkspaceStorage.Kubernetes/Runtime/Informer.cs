@@ -87,6 +87,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
     private readonly IResourceWatcher<T> source;
     private readonly InformerOptions options;
     private readonly ILogger logger;
+    private readonly Func<T, T> transform;
     private readonly ConcurrentDictionary<ResourceKey, T> cache = new();
     private readonly Lock handlersGate = new();
     private ImmutableHandlers handlers = new([]);
@@ -95,13 +96,18 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
     private long lists;
     private long watches;
 
-    public Informer(IResourceWatcher<T> source, string name, InformerOptions? options = null, ILogger? logger = null)
+    /// <param name="transform">Applied to every object before it is cached or handed to handlers, as client-go's
+    /// SetTransform: return a copy holding only the fields the readers of this cache use, so the full object the
+    /// server sent (managedFields, annotations, Secret data, …) is garbage at once instead of living in the cache.
+    /// Null keeps objects whole.</param>
+    public Informer(IResourceWatcher<T> source, string name, InformerOptions? options = null, ILogger? logger = null, Func<T, T>? transform = null)
     {
         this.source = source ?? throw new ArgumentNullException(nameof(source));
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Name = name;
         this.options = options ?? new InformerOptions();
         this.logger = logger ?? NullLogger.Instance;
+        this.transform = transform ?? (item => item);
     }
 
     public string Name { get; }
@@ -293,8 +299,9 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
     private void ReplaceAll(IReadOnlyList<T> items, bool reportUnchanged)
     {
         var seen = new HashSet<ResourceKey>();
-        foreach (var item in items)
+        foreach (var received in items)
         {
+            var item = transform(received);
             var key = ResourceKey.Of(item);
             seen.Add(key);
             if (!Upsert(key, item) && reportUnchanged)
@@ -318,12 +325,13 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
         {
             case ResourceWatchEventType.Added:
             case ResourceWatchEventType.Modified:
-                Upsert(ResourceKey.Of(change.Object), change.Object);
+                var item = transform(change.Object);
+                Upsert(ResourceKey.Of(item), item);
                 break;
             case ResourceWatchEventType.Deleted:
-                var key = ResourceKey.Of(change.Object);
-                cache.TryRemove(key, out _);
-                Notify(new InformerEvent<T>(InformerEventType.Deleted, change.Object));
+                var gone = transform(change.Object);
+                cache.TryRemove(ResourceKey.Of(gone), out _);
+                Notify(new InformerEvent<T>(InformerEventType.Deleted, gone));
                 break;
             case ResourceWatchEventType.Bookmark:
                 break;

@@ -1,12 +1,6 @@
 using System.Net;
+using System.Text;
 using k8s;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
@@ -99,7 +93,7 @@ public sealed class OperatorApplication
     private void ConfigureLogging(ILoggingBuilder logging)
     {
         logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning); // Kestrel and host chatter
+        logging.AddFilter("Microsoft", LogLevel.Warning); // framework chatter
         if (environment.ConfigureLogging is { } configure)
         {
             configure(logging);
@@ -204,12 +198,12 @@ public sealed class OperatorApplication
         {
             if (options.Kubeconfig is { } path)
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+                return KubeconfigFile.Load(path);
             }
 
             if (environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment)
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(fromEnvironment.Split(Path.PathSeparator)[0]);
+                return KubeconfigFile.Load(fromEnvironment.Split(Path.PathSeparator)[0]);
             }
 
             if (KubernetesClientConfiguration.IsInCluster())
@@ -220,7 +214,7 @@ public sealed class OperatorApplication
             var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
             if (File.Exists(home))
             {
-                return KubernetesClientConfiguration.BuildConfigFromConfigFile(home);
+                return KubeconfigFile.Load(home);
             }
         }
         catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
@@ -231,48 +225,37 @@ public sealed class OperatorApplication
         throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG, run in a pod, or use --local-dir for the local mode)");
     }
 
-    private async Task<WebApplication> StartWebAsync(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers,
+    private Task<ProbeServer> StartWebAsync(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Services.Replace(ServiceDescriptor.Singleton(loggers));
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        cancellationToken.ThrowIfCancellationRequested();
+        var addresses = options.MetricsAddress is { } metricsAddress ? [options.HealthAddress, metricsAddress] : new[] { options.HealthAddress };
+        var server = ProbeServer.Start(addresses, async (path, token) => path switch
         {
-            Listen(kestrel, options.HealthAddress);
-            if (options.MetricsAddress is { } metricsAddress)
-            {
-                Listen(kestrel, metricsAddress);
-            }
-        });
-        var app = builder.Build();
-        app.MapGet("/healthz", () => Probe(health.Liveness()));
-        app.MapGet("/readyz", () => Probe(health.Readiness()));
-        app.MapGet("/metrics", async (HttpContext context) =>
-        {
-            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
-        });
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException("--health-addr: the listener reported no address");
-        listening.TrySetResult(new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
-        return app;
+            "/healthz" => Probe(health.Liveness()),
+            "/readyz" => Probe(health.Readiness()),
+            "/metrics" => await MetricsAsync(metrics, token).ConfigureAwait(false),
+            _ => new ProbeResponse((int)HttpStatusCode.NotFound, PlainText, "not found\n"u8.ToArray()),
+        }, loggers.CreateLogger("Probes"));
+        var bound = server.EndPoints[0];
+        var host = bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any)
+            ? "127.0.0.1"
+            : bound.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{bound.Address}]" : bound.Address.ToString();
+        listening.TrySetResult(new Uri($"http://{host}:{bound.Port}/"));
+        return Task.FromResult(server);
     }
 
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, ListenAddress address)
+    private const string PlainText = "text/plain";
+
+    private static async Task<ProbeResponse> MetricsAsync(OperatorMetrics metrics, CancellationToken cancellationToken)
     {
-        if (address.Host is null)
-        {
-            kestrel.ListenAnyIP(address.Port);
-        }
-        else
-        {
-            kestrel.Listen(address.Host, address.Port);
-        }
+        using var body = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(body, cancellationToken).ConfigureAwait(false);
+        return new ProbeResponse((int)HttpStatusCode.OK, "text/plain; version=0.0.4; charset=utf-8", body.ToArray());
     }
 
-    private static IResult Probe(HealthReport report) =>
+    private static ProbeResponse Probe(HealthReport report) =>
         report.Healthy
-            ? Results.Text("ok\n", "text/plain")
-            : Results.Text($"not ready: {string.Join(", ", report.Failing)}\n", "text/plain", statusCode: (int)HttpStatusCode.ServiceUnavailable);
+            ? new ProbeResponse((int)HttpStatusCode.OK, PlainText, "ok\n"u8.ToArray())
+            : new ProbeResponse((int)HttpStatusCode.ServiceUnavailable, PlainText, Encoding.UTF8.GetBytes($"not ready: {string.Join(", ", report.Failing)}\n"));
 }

@@ -97,12 +97,12 @@ public sealed class OperatorHost : IDisposable
         };
 
         WorkspaceStorageInformer = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
-            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"));
+            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), CachedFields.WorkspaceStorage);
         var backendsForStorages = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
             Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.StorageBackends"));
         var ownedSecrets = new Informer<V1Secret>(stores.SecretWatcher, "secrets",
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
-            loggers.CreateLogger("Informer.Secrets"));
+            loggers.CreateLogger("Informer.Secrets"), CachedFields.Secret);
 
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
             loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);

@@ -1,3 +1,4 @@
+using k8s.Models;
 using System.Collections.Concurrent;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
@@ -58,6 +59,42 @@ public sealed class InformerTests
         Assert.Null(informer.Get(new ResourceKey("elsewhere", "not-mine")));
         Assert.All(new[] { "a", "b", "c" }, name => Assert.True(recorder.Saw(InformerEventType.Added, name)));
 
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task A_transform_decides_what_the_cache_and_the_handlers_keep_of_listed_and_watched_objects()
+    {
+        await using var kube = await KubeHarness.StartAsync();
+        var widgets = kube.Widgets();
+        var listed = Widget.Create(kube.Namespace, "listed", "large");
+        listed.Metadata.Annotations = new Dictionary<string, string> { ["kubectl.kubernetes.io/last-applied-configuration"] = "{...}" };
+        await widgets.CreateAsync(listed, Ct);
+
+        // Keep name, namespace and version only, as the operator keeps only what its cache readers use.
+        static Widget Slim(Widget full) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = full.Metadata.Name, NamespaceProperty = full.Metadata.NamespaceProperty, ResourceVersion = full.Metadata.ResourceVersion },
+        };
+        var informer = new Informer<Widget>(widgets, "widgets", Fast(kube.Namespace), transform: Slim);
+        var recorder = new Recorder();
+        informer.AddEventHandler(recorder.Record);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await widgets.CreateAsync(Widget.Create(kube.Namespace, "watched", "large"), Ct);
+        await Eventually.TrueAsync(() => informer.Get(new ResourceKey(kube.Namespace, "watched")) is not null, "watched object cached");
+
+        foreach (var name in new[] { "listed", "watched" })
+        {
+            var cached = informer.Get(new ResourceKey(kube.Namespace, name))!;
+            Assert.Null(cached.Spec);
+            Assert.Null(cached.Metadata.Annotations);
+            Assert.False(string.IsNullOrEmpty(cached.Metadata.ResourceVersion));
+        }
+
+        Assert.All(recorder.Events, change => Assert.Null(change.Object.Spec));
         await stop.CancelAsync();
         await run;
     }
