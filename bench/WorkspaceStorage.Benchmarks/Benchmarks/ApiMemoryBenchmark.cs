@@ -8,6 +8,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
@@ -31,7 +32,7 @@ public static class ApiMemoryBenchmark
             var kubeconfig = Path.Combine(work.FullName, "kubeconfig");
             await File.WriteAllTextAsync(kubeconfig, world.Kube.KubeconfigYaml(), context.CancellationToken);
             var secret = HyphaTokenFactory.NewSecret();
-            var port = ServerProcess.FreePort();
+            var port = FreeTcpPort.Next();
             var baseUrl = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
             await using var api = ServerProcess.Start("WorkspaceStorage.Api.dll", [], new Dictionary<string, string>
             {
@@ -48,7 +49,7 @@ public static class ApiMemoryBenchmark
             };
             await WaitForReadyAsync(http, api, context.CancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(3), context.CancellationToken);
-            var idle = await api.MedianResidentBytesAsync(TimeSpan.FromSeconds(3), context.CancellationToken);
+            var idle = await MemorySampler.MedianResidentBytesAsync(api.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
             BenchContext.Progress($"#13 idle API (cluster directory, no workspaces): {idle / 1048576.0:F1} MiB; seeding {n} Ready WorkspaceStorages");
 
             var run = Guid.NewGuid().ToString("N")[..6];
@@ -76,7 +77,7 @@ public static class ApiMemoryBenchmark
 
             var seen = watch.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(3), context.CancellationToken);
-            var watched = await api.MedianResidentBytesAsync(TimeSpan.FromSeconds(3), context.CancellationToken);
+            var watched = await MemorySampler.MedianResidentBytesAsync(api.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
             BenchContext.Progress($"#13 {n} watched: {watched / 1048576.0:F1} MiB (served {seen.TotalSeconds:F1} s after seeding); calling each once");
 
             using var sampler = new MemorySampler(api.Id, TimeSpan.FromMilliseconds(100));
@@ -90,7 +91,7 @@ public static class ApiMemoryBenchmark
                     }
                 });
             await Task.Delay(TimeSpan.FromSeconds(5), context.CancellationToken);
-            var used = await api.MedianResidentBytesAsync(TimeSpan.FromSeconds(5), context.CancellationToken);
+            var used = await MemorySampler.MedianResidentBytesAsync(api.Id, TimeSpan.FromSeconds(5), context.CancellationToken);
             var mib = used / 1048576.0;
             var (anonymous, file, shared) = MemorySampler.ResidentBreakdown(api.Id);
             return new BenchRow("13", what)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using WorkspaceStorage.Benchmarks.Harness;
+using WorkspaceStorage.Testing.Operator;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
@@ -24,15 +23,19 @@ public static class OperatorMemoryBenchmark
         var kubeconfig = Path.Combine(work.FullName, "kubeconfig");
         await File.WriteAllTextAsync(kubeconfig, world.Kube.KubeconfigYaml(), context.CancellationToken);
 
-        var healthPort = FreePort();
-        using var process = StartOperator(kubeconfig, FreePort(), healthPort, context.ScaleWorkers, context.OperatorEnvironment);
+        // --max-concurrent-reconciles so 10,000 converge in minutes; the environment is for experiments only
+        // (--operator-env DOTNET_gcConcurrent=0 …), the committed run uses none.
+        await using var process = OperatorProcess.Start(kubeconfig,
+            ["--max-concurrent-reconciles", context.ScaleWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture)], context.OperatorEnvironment);
         try
         {
             // Idle means started, informers synced (the StorageBackend and its admin Secret are there) and ready:
             // /readyz answers 200. Then a short pause so start-up garbage is not counted as the idle footprint.
-            var startup = await WaitForReadyzAsync(process, healthPort, TimeSpan.FromSeconds(60), context.CancellationToken);
+            var starting = Stopwatch.StartNew();
+            await process.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), context.CancellationToken);
+            var startup = starting.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(3), context.CancellationToken);
-            var idle = await SampleAsync(process.Id, TimeSpan.FromSeconds(3));
+            var idle = await MemorySampler.MedianResidentBytesAsync(process.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
             BenchContext.Progress($"#8 idle operator (ready after {startup.TotalSeconds:F1} s): {idle / 1048576.0:F1} MiB");
 
             using var sampler = new MemorySampler(process.Id, TimeSpan.FromMilliseconds(100));
@@ -63,7 +66,7 @@ public static class OperatorMemoryBenchmark
 
                 // Settled: Ready and watched, nothing left to do.
                 await Task.Delay(TimeSpan.FromSeconds(5), context.CancellationToken);
-                var bytes = await SampleAsync(process.Id, TimeSpan.FromSeconds(5));
+                var bytes = await MemorySampler.MedianResidentBytesAsync(process.Id, TimeSpan.FromSeconds(5), context.CancellationToken);
                 settled.Add((count, bytes, convergence));
                 BenchContext.Progress($"#8 {count} Ready: {bytes / 1048576.0:F1} MiB ({(bytes - idle) / 1024.0 / count:F1} KiB per object over idle)");
             }
@@ -102,96 +105,8 @@ public static class OperatorMemoryBenchmark
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-            }
-
+            await process.KillAsync();
             work.Delete(recursive: true);
         }
-    }
-
-    /// <summary>Polls /readyz until it answers 200; returns how long that took.</summary>
-    private static async Task<TimeSpan> WaitForReadyzAsync(Process process, int healthPort, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < timeout)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"the operator exited with {process.ExitCode}");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{healthPort}/readyz"), cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return watch.Elapsed;
-                }
-            }
-            catch (Exception error) when (error is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
-
-        throw new TimeoutException($"the operator's /readyz did not answer 200 within {timeout.TotalSeconds:F0} s");
-    }
-
-    private static Process StartOperator(string kubeconfig, int metricsPort, int healthPort, int workers, IReadOnlyDictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value; // experiments only (--operator-env DOTNET_gcConcurrent=0 …); the committed run uses none
-        }
-
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "WorkspaceStorage.Operator.dll"), "--kubeconfig", kubeconfig,
-                     "--metrics-port", metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--health-port", healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--max-concurrent-reconciles", workers.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        // WSO_BENCH_OPERATOR_LOG=file keeps the operator's log lines (to see what it did); by default they are dropped.
-        var logPath = Environment.GetEnvironmentVariable("WSO_BENCH_OPERATOR_LOG");
-        var log = string.IsNullOrEmpty(logPath) ? null : TextWriter.Synchronized(new StreamWriter(logPath, append: false) { AutoFlush = true });
-        process.OutputDataReceived += (_, line) => log?.WriteLine(line.Data);
-        process.ErrorDataReceived += (_, line) => log?.WriteLine(line.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<long> SampleAsync(int processId, TimeSpan length)
-    {
-        var samples = new List<double>();
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < length)
-        {
-            samples.Add(MemorySampler.ResidentBytes(processId));
-            await Task.Delay(200);
-        }
-
-        return (long)SideBySide.Median(samples);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -53,6 +53,20 @@ public sealed class MemorySampler : IDisposable
         return process.WorkingSet64;
     }
 
+    /// <summary>Median resident set of a process over <paramref name="length"/>, sampled every 200 ms.</summary>
+    public static async Task<long> MedianResidentBytesAsync(int processId, TimeSpan length, CancellationToken cancellationToken)
+    {
+        var samples = new List<double>();
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < length)
+        {
+            samples.Add(ResidentBytes(processId));
+            await Task.Delay(200, cancellationToken);
+        }
+
+        return (long)SideBySide.Median(samples);
+    }
+
     /// <summary>
     /// Where the resident set is: anonymous (heaps, stacks), file-backed (mapped assemblies and the runtime, shared and
     /// reclaimable) and shared memory (the runtime maps JIT-compiled code twice for W^X). Zeros where /proc is absent.

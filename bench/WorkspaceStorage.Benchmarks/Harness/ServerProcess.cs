@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace WorkspaceStorage.Benchmarks.Harness;
 
 /// <summary>
-/// One of this solution's executables (the operator, the API) run as a child process from the benchmark's own
+/// The API executable run as a child process (the operator has <see cref="WorkspaceStorage.Testing.Operator.OperatorProcess"/>) from the benchmark's own
 /// output folder, so its memory is measured alone: output is drained and dropped, the process is killed on dispose.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
@@ -47,27 +45,6 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new ServerProcess(process);
-    }
-
-    /// <summary>Median resident set over <paramref name="length"/>, sampled every 200 ms.</summary>
-    public async Task<long> MedianResidentBytesAsync(TimeSpan length, CancellationToken cancellationToken)
-    {
-        var samples = new List<double>();
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < length)
-        {
-            samples.Add(MemorySampler.ResidentBytes(process.Id));
-            await Task.Delay(200, cancellationToken);
-        }
-
-        return (long)SideBySide.Median(samples);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

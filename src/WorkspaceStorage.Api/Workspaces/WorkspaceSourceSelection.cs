@@ -78,7 +78,7 @@ public static class WorkspaceSourceSelection
                     var kubeconfig = Kubeconfig(configuration);
                     var config = string.IsNullOrEmpty(kubeconfig)
                         ? k8s.KubernetesClientConfiguration.InClusterConfig()
-                        : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+                        : WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Load(kubeconfig);
                     return KubernetesDirectorySources.FromKubernetes(new k8s.Kubernetes(config));
                 });
                 services.TryAddSingleton(sp =>

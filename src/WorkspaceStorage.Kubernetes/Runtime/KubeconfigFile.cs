@@ -4,14 +4,15 @@ using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
-namespace WorkspaceStorage.Operator.Hosting;
+namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Loads a kubeconfig file with a plain YamlDotNet deserializer, then lets KubernetesClient build the configuration
 /// from the object (contexts, certificates, tokens and exec plugins as KubernetesClient handles them).
 /// <see cref="KubernetesClientConfiguration.BuildConfigFromConfigFile(string, string, string, bool)"/> goes through
 /// KubernetesYaml, whose first use reflects over every model type of KubernetesClient to build its kind map: some
-/// 20 MiB of type data the process then keeps for good, for a file read once at start.
+/// 20 MiB of type data the process then keeps for good, for a file read once at start. The operator and the API both
+/// read their kubeconfig through here.
 /// </summary>
 internal static class KubeconfigFile
 {
