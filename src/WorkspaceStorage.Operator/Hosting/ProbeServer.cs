@@ -12,11 +12,15 @@ internal sealed record ProbeResponse(int StatusCode, string ContentType, byte[] 
 /// The operator's HTTP endpoints (/healthz, /readyz, /metrics): GET only, one request per connection, answered and
 /// closed, which is all kubelet probes and a Prometheus scrape need. A few dozen lines on sockets instead of Kestrel
 /// and the ASP.NET Core host: those load and JIT some 15-20 MiB of code that an operator's three GET routes do not use
-/// (bench row 8). Bounded: requests larger than 8 KiB or slower than 10 s are dropped.
+/// (bench row 8). Bounded: requests larger than 8 KiB or slower than 10 s are dropped, and beyond
+/// <see cref="MaxConnections"/> open connections a new one is closed at once, so a flood of idle sockets cannot grow memory.
 /// </summary>
 internal sealed class ProbeServer : IAsyncDisposable
 {
     private const int MaxRequestBytes = 8192;
+
+    /// <summary>Kubelet probes and a scrape need a handful at once.</summary>
+    public const int MaxConnections = 64;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Func<string, CancellationToken, Task<ProbeResponse>> handle;
@@ -24,6 +28,7 @@ internal sealed class ProbeServer : IAsyncDisposable
     private readonly List<Socket> listeners = [];
     private readonly List<Task> loops = [];
     private readonly CancellationTokenSource stopping = new();
+    private int openConnections;
 
     private ProbeServer(Func<string, CancellationToken, Task<ProbeResponse>> handle, ILogger logger)
     {
@@ -136,6 +141,13 @@ internal sealed class ProbeServer : IAsyncDisposable
                 continue;
             }
 
+            if (Interlocked.Increment(ref openConnections) > MaxConnections)
+            {
+                Interlocked.Decrement(ref openConnections);
+                connection.Dispose();
+                continue;
+            }
+
             _ = ServeAsync(connection, cancellationToken);
         }
     }
@@ -171,6 +183,10 @@ internal sealed class ProbeServer : IAsyncDisposable
         catch (Exception error)
         {
             logger.LogWarning("Probe listener: a request failed with {ErrorType}", error.GetType().Name);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref openConnections);
         }
     }
 
