@@ -82,7 +82,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         storageEvents = storages.AddEventHandler(change =>
         {
             index = null;
-            Wake(change.Object.Spec?.Workspace ?? change.Object.Metadata?.Name);
+            Wake(change.Object.Spec?.Workspace);
             Wake(change.Object.Status?.Workspace);
         });
     }

@@ -12,17 +12,18 @@ namespace WorkspaceStorage.Operator.Hosting;
 /// (kubectl's last-applied-configuration is a second copy of the whole manifest), labels, finalizers, the spec's Secret
 /// and credential settings, condition messages and times, and of Secrets everything but name, namespace, version and
 /// ownerReferences (a Secret's data is read from the API server when it is needed). Strings that repeat across
-/// thousands of objects (namespace, kind, backend name, condition type and status) are shared, not copied per object.
+/// thousands of objects (namespace, kind, backend name, condition type and status) are shared, not copied per object;
+/// the pools belong to one instance (one per operator host), not to the process.
 /// </summary>
-internal static class CachedFields
+internal sealed class CachedFields
 {
     // Bounded so a cluster with unbounded distinct values (namespaces, say) cannot grow this past a small size; past
     // the bound values are simply not shared.
     private const int MaxShared = 4096;
-    private static readonly ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, BackendReference> BackendReferences = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> strings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, BackendReference> backendReferences = new(StringComparer.Ordinal);
 
-    public static WorkspaceStorageResource WorkspaceStorage(WorkspaceStorageResource full)
+    public WorkspaceStorageResource WorkspaceStorage(WorkspaceStorageResource full)
     {
         ArgumentNullException.ThrowIfNull(full);
         var spec = full.Spec;
@@ -63,7 +64,7 @@ internal static class CachedFields
         };
     }
 
-    public static V1Secret Secret(V1Secret full)
+    public V1Secret Secret(V1Secret full)
     {
         ArgumentNullException.ThrowIfNull(full);
         return new V1Secret
@@ -90,34 +91,34 @@ internal static class CachedFields
         };
     }
 
-    private static string? Shared(string? value)
+    private string? Shared(string? value)
     {
         if (value is null)
         {
             return null;
         }
 
-        if (Strings.TryGetValue(value, out var shared))
+        if (strings.TryGetValue(value, out var shared))
         {
             return shared;
         }
 
-        return Strings.Count < MaxShared ? Strings.GetOrAdd(value, value) : value;
+        return strings.Count < MaxShared ? strings.GetOrAdd(value, value) : value;
     }
 
-    private static BackendReference? SharedBackendReference(BackendReference? reference)
+    private BackendReference? SharedBackendReference(BackendReference? reference)
     {
         if (reference is null)
         {
             return null;
         }
 
-        if (BackendReferences.TryGetValue(reference.Name, out var shared))
+        if (backendReferences.TryGetValue(reference.Name, out var shared))
         {
             return shared;
         }
 
         // Records with init-only properties: a shared instance is never changed by a reader.
-        return BackendReferences.Count < MaxShared ? BackendReferences.GetOrAdd(reference.Name, reference) : reference;
+        return backendReferences.Count < MaxShared ? backendReferences.GetOrAdd(reference.Name, reference) : reference;
     }
 }

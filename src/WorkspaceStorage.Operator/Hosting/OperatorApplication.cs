@@ -130,7 +130,7 @@ public sealed class OperatorApplication
             using var host = new OperatorHost(local.ToOperatorStores(), hostOptions, loggers, metrics, metrics);
             metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
             health.AddControllers(host.Controllers);
-            await using var web = await StartWebAsync(options, health, metrics, loggers, stopping.Token).ConfigureAwait(false);
+            await using var probes = StartProbes(options, health, metrics, loggers);
             logger.LogInformation("Operator started in local mode: manifests {ManifestDirectory}, output {OutputDirectory}, probes on {Address}",
                 Path.GetFullPath(options.LocalDirectory!), local.Output.Root, await Listening.ConfigureAwait(false));
             await local.StartAsync(stopping.Token).ConfigureAwait(false);
@@ -142,7 +142,7 @@ public sealed class OperatorApplication
             using var kubernetes = new k8s.Kubernetes(configuration);
             using var host = new OperatorHost(OperatorStores.FromKubernetes(kubernetes), hostOptions, loggers, metrics, metrics);
             metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
-            await using var web = await StartWebAsync(options, health, metrics, loggers, stopping.Token).ConfigureAwait(false);
+            await using var probes = StartProbes(options, health, metrics, loggers);
             if (options.Operator.LeaderElect)
             {
                 var election = new LeaderElectionOptions
@@ -225,10 +225,9 @@ public sealed class OperatorApplication
         throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG, run in a pod, or use --local-dir for the local mode)");
     }
 
-    private Task<ProbeServer> StartWebAsync(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers,
-        CancellationToken cancellationToken)
+    /// <summary>Binds /healthz, /readyz and /metrics (synchronously: binding fails at once or not at all).</summary>
+    private ProbeServer StartProbes(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         var addresses = options.MetricsAddress is { } metricsAddress ? [options.HealthAddress, metricsAddress] : new[] { options.HealthAddress };
         var server = ProbeServer.Start(addresses, async (path, token) => path switch
         {
@@ -242,7 +241,7 @@ public sealed class OperatorApplication
             ? "127.0.0.1"
             : bound.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{bound.Address}]" : bound.Address.ToString();
         listening.TrySetResult(new Uri($"http://{host}:{bound.Port}/"));
-        return Task.FromResult(server);
+        return server;
     }
 
     private const string PlainText = "text/plain";

@@ -96,13 +96,14 @@ public sealed class OperatorHost : IDisposable
             Backoff = options.InformerBackoff ?? new InformerOptions().Backoff,
         };
 
+        var cachedFields = new CachedFields();
         WorkspaceStorageInformer = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
-            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), CachedFields.WorkspaceStorage);
+            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), cachedFields.WorkspaceStorage);
         var backendsForStorages = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
             Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.StorageBackends"));
         var ownedSecrets = new Informer<V1Secret>(stores.SecretWatcher, "secrets",
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
-            loggers.CreateLogger("Informer.Secrets"), CachedFields.Secret);
+            loggers.CreateLogger("Informer.Secrets"), cachedFields.Secret);
 
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
             loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);

@@ -38,7 +38,7 @@ public sealed class CachedFieldsTests
             },
         };
 
-        var cached = CachedFields.WorkspaceStorage(full);
+        var cached = new CachedFields().WorkspaceStorage(full);
 
         Assert.Equal(ResourceKey.Of(full), ResourceKey.Of(cached));
         Assert.Equal(("uid-1", "42", 3L, created), (cached.Metadata.Uid, cached.Metadata.ResourceVersion, cached.Metadata.Generation!.Value, cached.Metadata.CreationTimestamp!.Value));
@@ -50,7 +50,7 @@ public sealed class CachedFieldsTests
         Assert.Null(cached.Status.Conditions.Single().Message);
 
         full.Metadata.DeletionTimestamp = created;
-        Assert.Equal(OperatorMetrics.Terminating, OperatorMetrics.StateOf(CachedFields.WorkspaceStorage(full)));
+        Assert.Equal(OperatorMetrics.Terminating, OperatorMetrics.StateOf(new CachedFields().WorkspaceStorage(full)));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class CachedFieldsTests
             Data = new Dictionary<string, byte[]> { ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes("secret") },
         };
 
-        var cached = CachedFields.Secret(full);
+        var cached = new CachedFields().Secret(full);
 
         Assert.Null(cached.Data);
         Assert.Equal("7", cached.Metadata.ResourceVersion);
