@@ -19,8 +19,10 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
 {
     /// <param name="secret">The credential Secret as read (owned by <paramref name="resource"/>), or null.</param>
     /// <param name="brought">The user's own key (spec.credentials.existingSecretRef), already read; null when the operator manages keys.</param>
+    /// <param name="identityIsNew">The backend identity was created by this reconcile, so it holds no key but the one
+    /// added here and the sweep for stray keys (a backend read) is skipped.</param>
     public async Task<KeyResult> ReconcileAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, IStorageBackend backend,
-        V1Secret? secret, AwsCredentials? brought, CancellationToken cancellationToken)
+        V1Secret? secret, AwsCredentials? brought, bool identityIsNew, CancellationToken cancellationToken)
     {
         var now = WholeSeconds(clock.GetUtcNow());
         var inSecret = CredentialSecretLayout.ReadCredentials(secret?.Data);
@@ -44,6 +46,11 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
                 : "";
             await events.RecordAsync(resource, EventSeverity.Normal, "CredentialsRotated",
                 $"New key {current.AccessKeyId} in Secret {spec.SecretName}: {plan.Reason}{previous}", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (identityIsNew)
+        {
+            return new KeyResult(current, plan);
         }
 
         foreach (var keyId in await backend.ListKeysAsync(spec.Workspace, cancellationToken).ConfigureAwait(false))

@@ -93,16 +93,25 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
 
         var spec = validation.Value!;
-        if (!HasFinalizer(resource))
+
+        // The backend and the Secret are read while the finalizer is written: on a create that takes two Kubernetes
+        // round trips off the path to Ready. Nothing is written to the backend before the finalizer is in place.
+        var resolving = resolver.ResolveAsync(spec.BackendName, cancellationToken);
+        var readingSecret = secrets.GetAsync(resource, spec.SecretName, cancellationToken);
+        try
         {
-            resource.Metadata.Finalizers ??= [];
-            resource.Metadata.Finalizers.Add(ResourceMetadata.Finalizer);
-            resource = await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+            resource = await EnsureFinalizerAsync(resource, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await Task.WhenAll(resolving, readingSecret).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
         }
 
         try
         {
-            return await ProvisionOnBackendAsync(resource, spec, cancellationToken).ConfigureAwait(false);
+            var secret = await readingSecret.ConfigureAwait(false);
+            return await ProvisionOnBackendAsync(resource, spec, await resolving.ConfigureAwait(false), secret, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
         {
@@ -114,11 +123,28 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
             return ReconcileResult.RequeueAfter(error is BackendAuthenticationException ? options.AuthenticationRetryDelay : options.ConfigurationRetryDelay);
         }
+        finally
+        {
+            // Whichever read failed first surfaced above; the other must not go unobserved.
+            await Task.WhenAll(resolving, readingSecret).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
-    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, CancellationToken cancellationToken)
+    private async Task<WorkspaceStorageResource> EnsureFinalizerAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
     {
-        var backend = await resolver.ResolveAsync(spec.BackendName, cancellationToken).ConfigureAwait(false);
+        if (HasFinalizer(resource))
+        {
+            return resource;
+        }
+
+        resource.Metadata.Finalizers ??= [];
+        resource.Metadata.Finalizers.Add(ResourceMetadata.Finalizer);
+        return await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ResolvedBackend backend,
+        V1Secret? secret, CancellationToken cancellationToken)
+    {
         if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false) is { } otherClaimant)
         {
             await status.StallAsync(resource, WorkspaceStorageConditions.WorkspaceAlreadyClaimed,
@@ -128,7 +154,6 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
 
         // The Secret name and a key the user brings are checked before anything is created on the backend.
-        var secret = await secrets.GetAsync(resource, spec.SecretName, cancellationToken).ConfigureAwait(false);
         if (secret is not null && !CredentialSecretWriter.IsOwnedBy(secret, resource))
         {
             await status.StallAsync(resource, ConditionReasons.SecretConflict,
@@ -153,7 +178,8 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
 
         var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken).ConfigureAwait(false);
-        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, cancellationToken).ConfigureAwait(false);
+        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, cancellationToken)
+            .ConfigureAwait(false);
         var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken).ConfigureAwait(false);
         if (ready.BecameReady)
         {

@@ -23,7 +23,10 @@ public interface IStorageBackend
     /// <summary>Makes <paramref name="rule"/> the shared bucket's only CORS rule, writing only when the bucket says otherwise.</summary>
     Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken);
 
-    /// <summary>Creates or repairs W's identity and its prefix policy for <paramref name="access"/>.</summary>
+    /// <summary>
+    /// Creates or repairs W's identity and its prefix policy for <paramref name="access"/>. Created means this call
+    /// made the identity, so it holds no long-lived key yet (callers rely on that to skip a sweep for stray keys).
+    /// </summary>
     Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken);
 
     /// <summary>

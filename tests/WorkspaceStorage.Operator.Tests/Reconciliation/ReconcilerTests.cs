@@ -52,9 +52,10 @@ public sealed class ReconcilerTests
                 return EnsureOutcome.Unchanged;
             }
 
+            var created = Identities.TryAdd(workspace.Value, access);
             Identities[workspace.Value] = access;
             Interlocked.Increment(ref Writes);
-            return EnsureOutcome.Updated;
+            return created ? EnsureOutcome.Created : EnsureOutcome.Updated;
         });
 
         public Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken) => Call(() =>
@@ -70,8 +71,13 @@ public sealed class ReconcilerTests
             return EnsureOutcome.Created;
         });
 
-        public Task<IReadOnlyList<string>> ListKeysAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
-            Call<IReadOnlyList<string>>(() => Keys.TryGetValue(workspace.Value, out var keys) ? [.. keys.Keys.Order()] : []);
+        public int KeyListings;
+
+        public Task<IReadOnlyList<string>> ListKeysAsync(WorkspaceId workspace, CancellationToken cancellationToken) => Call<IReadOnlyList<string>>(() =>
+        {
+            Interlocked.Increment(ref KeyListings);
+            return Keys.TryGetValue(workspace.Value, out var keys) ? [.. keys.Keys.Order()] : [];
+        });
 
         public Task<EnsureOutcome> RevokeKeyAsync(WorkspaceId workspace, string accessKeyId, CancellationToken cancellationToken) => Call(() =>
         {
@@ -150,6 +156,25 @@ public sealed class ReconcilerTests
             CredentialSecretLayout.ReadCredentials((await Secrets.GetAsync(new ResourceKey(Ns, secret), Ct))!.Data)!;
 
         public int KubeWrites => Storages.WriteCount + Secrets.WriteCount;
+    }
+
+    [Fact]
+    public async Task A_new_identity_skips_the_stray_key_sweep_and_a_later_reconcile_still_revokes_a_stray_key()
+    {
+        var w = new World();
+        await w.CreateAsync("fresh", new WorkspaceStorageSpec { Workspace = "ws-fresh" });
+
+        await w.ReconcileAsync("fresh");
+        var key = await w.KeyAsync("fresh-s3");
+        Assert.Equal(0, w.Backend.KeyListings); // the identity was made just now: it can hold no other key
+        Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-fresh"].Keys);
+
+        // A key the Secret does not name (left by a crash, or added by hand) is found on the next reconcile.
+        w.Backend.Keys["ws-fresh"]["STRAYKEY00000001"] = "stray-secret-0000000001";
+        await w.ReconcileAsync("fresh");
+        Assert.Equal(1, w.Backend.KeyListings);
+        Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-fresh"].Keys);
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains("STRAYKEY00000001", StringComparison.Ordinal));
     }
 
     [Fact]
