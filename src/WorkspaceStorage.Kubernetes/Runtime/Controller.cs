@@ -42,6 +42,7 @@ public sealed class Controller<T> : IRunnable
     private readonly List<IInformer> informers = [];
     private readonly List<Func<WorkQueue<ResourceKey>, IDisposable>> subscriptions = [];
     private volatile WorkQueue<ResourceKey>? queue;
+    private OwnWrites? ownWrites;
     private int running;
 
     public Controller(string name, Informer<T> primary, IReconciler<T> reconciler, ControllerOptions? options = null, IControllerMetrics? metrics = null, ILogger? logger = null)
@@ -54,7 +55,7 @@ public sealed class Controller<T> : IRunnable
         this.metrics = metrics ?? NullControllerMetrics.Instance;
         this.logger = logger ?? NullLogger.Instance;
         informers.Add(primary);
-        subscriptions.Add(q => primary.AddEventHandler(change => q.Add(ResourceKey.Of(change.Object))));
+        subscriptions.Add(q => primary.AddEventHandler(change => Route(change, () => q.Add(ResourceKey.Of(change.Object)))));
     }
 
     public string Name { get; }
@@ -79,13 +80,30 @@ public sealed class Controller<T> : IRunnable
         }
 
         informers.Add(informer);
-        subscriptions.Add(q => informer.AddEventHandler(change =>
+        subscriptions.Add(q => informer.AddEventHandler(change => Route(change, () =>
         {
             foreach (var owner in mapToOwners(change.Object))
             {
                 q.Add(owner);
             }
-        }));
+        })));
+        return this;
+    }
+
+    /// <summary>
+    /// Events that are only the echo of the reconciler's own writes (made through <paramref name="writes"/>'s
+    /// <see cref="OwnWrites.Tracking{T}"/> clients) reconcile nothing: the reconcile that wrote already saw that state.
+    /// Applies to the primary informer and to <see cref="Watches{TOwned}"/>. Call before <see cref="RunAsync"/>.
+    /// </summary>
+    public Controller<T> IgnoreOwnWrites(OwnWrites writes)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (Volatile.Read(ref running) != 0)
+        {
+            throw new InvalidOperationException("Set this before the controller runs.");
+        }
+
+        ownWrites = writes;
         return this;
     }
 
@@ -160,6 +178,19 @@ public sealed class Controller<T> : IRunnable
             queue = null;
             Volatile.Write(ref running, 0);
             logger.LogInformation("Controller {Controller}: stopped", Name);
+        }
+    }
+
+    private void Route<TObject>(InformerEvent<TObject> change, Action enqueue)
+        where TObject : class, IKubernetesObject<V1ObjectMeta>
+    {
+        if (ownWrites is { } writes)
+        {
+            writes.Route(change, enqueue);
+        }
+        else
+        {
+            enqueue();
         }
     }
 

@@ -105,11 +105,14 @@ public sealed class OperatorHost : IDisposable
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
             loggers.CreateLogger("Informer.Secrets"), cachedFields.Secret);
 
-        WorkspaceStorageReconciler = new WorkspaceStorageReconciler(stores.WorkspaceStorages, stores.Secrets, Resolver, Events,
+        // The reconciler's writes (finalizer, status, Secret) must not each set off one more, read-only reconcile.
+        var ownWrites = new OwnWrites(clock);
+        WorkspaceStorageReconciler = new WorkspaceStorageReconciler(ownWrites.Tracking(stores.WorkspaceStorages), ownWrites.Tracking(stores.Secrets), Resolver, Events,
             loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);
         var storagesInformer = WorkspaceStorageInformer;
         WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
+            .IgnoreOwnWrites(ownWrites)
             .Watches(backendsForStorages, backend => UsersOf(storagesInformer, backend.Metadata.Name))
             .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor))
             // When a claimant of a workspace goes (or its claim changes), the next in line may take over: tell the

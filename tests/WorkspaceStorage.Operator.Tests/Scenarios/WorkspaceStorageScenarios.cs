@@ -317,6 +317,39 @@ public sealed class WorkspaceStorageScenarios
     }
 
     [Fact]
+    public async Task S13_The_operators_own_writes_set_off_no_second_reconcile_but_a_users_edit_just_after_Ready_is_repaired()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        h.StartOperator();
+        // The StorageBackend's first Ready rightly re-reconciles the WorkspaceStorages on it: let that pass first.
+        await WaitBackendAsync(h, b => b?.Status?.IsTrue(ConditionTypes.Ready) == true);
+        var workspace = h.NewWorkspace();
+        h.BackendCalls.Reset();
+        await h.CreateStorageAsync("echo", h.Spec(workspace));
+        await h.WaitReadyAsync("echo");
+
+        // The finalizer, Secret and status writes each come back as a watch event. Without telling those echoes apart
+        // they reconcile the object once more: a second pass of reads (on RGW, a second GetRole among eight) that
+        // finds nothing to do.
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        var calls = h.BackendCalls.Calls.Select(c => c.Operation).ToList();
+        Assert.True(calls.Count(c => c == "GetRole") == 1, $"more than one reconcile pass: {string.Join(", ", calls)}");
+
+        // Someone else's write to the same Secret is not an echo: it is reconciled, and the field comes back.
+        var secret = h.Secret("echo-s3")!;
+        Assert.True(secret.Data.Remove(CredentialSecretLayout.S3Prefix));
+        await h.Stores.Secrets.ReplaceAsync(secret, Ct);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (h.Secret("echo-s3")?.Data?.ContainsKey(CredentialSecretLayout.S3Prefix) != true)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the Secret edited by hand was not repaired");
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString(h.Secret("echo-s3")!.Data[CredentialSecretLayout.S3Prefix]));
+    }
+
+    [Fact]
     public async Task S12_Two_hundred_converge_and_a_full_resync_writes_nothing()
     {
         const int count = 200;
