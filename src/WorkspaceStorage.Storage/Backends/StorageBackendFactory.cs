@@ -46,7 +46,7 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
             var trust = new X509Certificate2Collection();
             trust.ImportFromPem(settings.CaBundle);
             http = NewHttpClient(trust);
-            s3 = new S3ClientFactory(new S3ClientOptions { Retry = retry }, observer, time, NewHandler(trust));
+            s3 = new S3ClientFactory(new S3ClientOptions { Retry = retry }, observer, time, CreateHandler(trust));
             owned = new Disposables(http, s3);
         }
 
@@ -71,9 +71,9 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
 
     private static HttpClient NewHttpClient(X509Certificate2Collection? trust) =>
         // Each attempt has its own timeout in SignedHttpSender; HttpClient's total timeout would only get in the way.
-        new(NewHandler(trust), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        new(CreateHandler(trust), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
 
-    private static SocketsHttpHandler NewHandler(X509Certificate2Collection? trust)
+    internal static SocketsHttpHandler CreateHandler(X509Certificate2Collection? trust)
     {
         // Quick ACKs: RGW's admin and STS answers otherwise wait 40 ms each for a delayed ACK (QuickAckConnections).
         var handler = QuickAckConnections.Apply(new SocketsHttpHandler
