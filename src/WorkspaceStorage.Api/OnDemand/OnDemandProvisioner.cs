@@ -145,6 +145,10 @@ public sealed class OnDemandProvisioner
                 RetryAfter = TimeSpan.FromSeconds(5),
             };
         }
+        finally
+        {
+            changes?.StopWaiting(workspace);
+        }
     }
 
     /// <summary>True when this call created the object; false when someone else had (409), which is just as good.</summary>

@@ -29,4 +29,8 @@ public interface IWorkspaceChangeNotifier
     /// looking the workspace up, so a change between the lookup and the wait is not missed.
     /// </summary>
     Task WhenChanged(WorkspaceId workspace);
+
+    /// <summary>The caller no longer waits for <paramref name="workspace"/>: forget its waiter, which would otherwise
+    /// stay until that workspace's next change (never, for a workspace that got no storage).</summary>
+    void StopWaiting(WorkspaceId workspace);
 }

@@ -60,7 +60,8 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private readonly IDisposable storageEvents;
     private volatile Dictionary<string, ResourceKey>? index;
 
-    // Waiters for a workspace's next change (on-demand first calls): an entry lives until that workspace's next event.
+    // Waiters for a workspace's next change (on-demand first calls): an entry lives until that workspace's next event
+    // or until its one waiter (the provisioner runs one wait per workspace) stops waiting.
     private readonly ConcurrentDictionary<string, TaskCompletionSource> changeWaiters = new(StringComparer.Ordinal);
 
     public KubernetesWorkspaceDirectory(KubernetesDirectorySources sources, IStorageBackendFactory factory, string? watchNamespace,
@@ -112,6 +113,15 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         ArgumentNullException.ThrowIfNull(workspace);
         return changeWaiters.GetOrAdd(workspace.Value, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
     }
+
+    public void StopWaiting(WorkspaceId workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        changeWaiters.TryRemove(workspace.Value, out _);
+    }
+
+    /// <summary>Workspaces someone waits on (tests: no waiter outlives its call).</summary>
+    internal int Waiters => changeWaiters.Count;
 
     private void Wake(string? workspace)
     {

@@ -60,6 +60,8 @@ public sealed class OnDemandProvisioningTests
         {
             Assert.Equal("made on demand", await http.GetStringAsync(new Uri(JsonDocument.Parse(await read.Content.ReadAsStringAsync(Ct)).RootElement.GetString()!), Ct));
         }
+        // The wait for Ready left nothing behind in the directory.
+        Assert.Equal(0, api.App.Services.GetRequiredService<KubernetesWorkspaceDirectory>().Waiters);
     }
 
     [Fact]
