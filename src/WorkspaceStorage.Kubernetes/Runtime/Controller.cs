@@ -72,8 +72,19 @@ public sealed class Controller<T> : IRunnable
     public Controller<T> Watches<TOwned>(Informer<TOwned> informer, Func<TOwned, IEnumerable<ResourceKey>> mapToOwners)
         where TOwned : class, IKubernetesObject<V1ObjectMeta>
     {
-        ArgumentNullException.ThrowIfNull(informer);
         ArgumentNullException.ThrowIfNull(mapToOwners);
+        return Watches(informer, (InformerEvent<TOwned> change) => mapToOwners(change.Object));
+    }
+
+    /// <summary>
+    /// As <see cref="Watches{TOwned}(Informer{TOwned}, Func{TOwned, IEnumerable{ResourceKey}})"/>, with the whole event
+    /// (its type and, on updates, the previous object), for mappings that depend on what changed.
+    /// </summary>
+    public Controller<T> Watches<TOwned>(Informer<TOwned> informer, Func<InformerEvent<TOwned>, IEnumerable<ResourceKey>> mapChange)
+        where TOwned : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        ArgumentNullException.ThrowIfNull(mapChange);
         if (Volatile.Read(ref running) != 0)
         {
             throw new InvalidOperationException("Add watches before the controller runs.");
@@ -82,7 +93,7 @@ public sealed class Controller<T> : IRunnable
         informers.Add(informer);
         subscriptions.Add(q => informer.AddEventHandler(change => Route(change, () =>
         {
-            foreach (var owner in mapToOwners(change.Object))
+            foreach (var owner in mapChange(change))
             {
                 q.Add(owner);
             }

@@ -113,7 +113,7 @@ public sealed class OperatorHost : IDisposable
         WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
             .IgnoreOwnWrites(ownWrites)
-            .Watches(backendsForStorages, backend => UsersOf(storagesInformer, backend.Metadata.Name))
+            .Watches(backendsForStorages, (InformerEvent<StorageBackendResource> change) => UsersToReconcile(storagesInformer, change))
             .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor))
             // When a claimant of a workspace goes (or its claim changes), the next in line may take over: tell the
             // others at once. Only claim changes scan the cache; status writes, the bulk of events, do not.
@@ -175,7 +175,20 @@ public sealed class OperatorHost : IDisposable
 
     private static string? WorkspaceOf(WorkspaceStorageResource resource) => resource.Status?.Workspace ?? resource.Spec?.Workspace ?? resource.Metadata.Name;
 
-    /// <summary>WorkspaceStorages naming <paramref name="backendName"/> (and, for the default, none).</summary>
-    private static IEnumerable<ResourceKey> UsersOf(Informer<WorkspaceStorageResource> storages, string backendName) =>
-        storages.List().Where(ws => ws.Spec?.BackendRef?.Name == backendName).Select(ResourceKey.Of).ToList();
+    /// <summary>
+    /// WorkspaceStorages naming the StorageBackend that changed (for the default backend, none). A new, deleted or
+    /// re-specified backend concerns all of them; a change of its status alone (Ready again after an outage, say) only
+    /// those not Ready: a Ready workspace has nothing to gain, and re-reading every user of a backend whose health
+    /// check flickers under load would queue thousands of read-only reconciles each time.
+    /// </summary>
+    private static IEnumerable<ResourceKey> UsersToReconcile(Informer<WorkspaceStorageResource> storages, InformerEvent<StorageBackendResource> change)
+    {
+        var name = change.Object.Metadata.Name;
+        var statusOnly = change.Type == InformerEventType.Updated && change.Previous is { } before
+            && before.Metadata.Generation == change.Object.Metadata.Generation;
+        return storages.List()
+            .Where(ws => ws.Spec?.BackendRef?.Name == name && !(statusOnly && ws.Status.IsTrue(ConditionTypes.Ready)))
+            .Select(ResourceKey.Of)
+            .ToList();
+    }
 }

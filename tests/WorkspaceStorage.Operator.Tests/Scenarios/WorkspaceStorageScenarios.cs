@@ -321,7 +321,7 @@ public sealed class WorkspaceStorageScenarios
     {
         await using var h = await ScenarioHarness.CreateAsync();
         h.StartOperator();
-        // The StorageBackend's first Ready rightly re-reconciles the WorkspaceStorages on it: let that pass first.
+        // The StorageBackend's first Ready re-reconciles its users that are not Ready yet: let that pass first.
         await WaitBackendAsync(h, b => b?.Status?.IsTrue(ConditionTypes.Ready) == true);
         var workspace = h.NewWorkspace();
         h.BackendCalls.Reset();
@@ -347,6 +347,43 @@ public sealed class WorkspaceStorageScenarios
         }
 
         Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString(h.Secret("echo-s3")!.Data[CredentialSecretLayout.S3Prefix]));
+    }
+
+    [Fact]
+    public async Task S14_A_StorageBackend_status_change_reconciles_only_its_users_that_are_not_Ready_a_spec_change_all_of_them()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        await h.Stores.Secrets.CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "blocked-s3", NamespaceProperty = ScenarioHarness.Namespace },
+            Data = new Dictionary<string, byte[]> { ["password"] = System.Text.Encoding.UTF8.GetBytes("hunter2") },
+        }, Ct);
+        h.StartOperator();
+        await WaitBackendAsync(h, b => b?.Status?.IsTrue(ConditionTypes.Ready) == true);
+        await h.CreateStorageAsync("ready", h.Spec(h.NewWorkspace()));
+        await h.CreateStorageAsync("blocked", h.Spec(h.NewWorkspace()));
+        await h.WaitReadyAsync("ready");
+        await h.WaitAsync("blocked", ws => ws?.Status.Find(ConditionTypes.Stalled)?.Reason == ConditionReasons.SecretConflict, "Stalled SecretConflict");
+        await Task.Delay(500, Ct);
+
+        // Status only, as when the backend's health check fails for a moment: the user that is not Ready is looked at
+        // again (a reconcile starts with a read of the object); the Ready one is not (it would read RGW: GetRole).
+        h.BackendCalls.Reset();
+        h.Kube.ResetRequestCounts();
+        h.Kube.ModifyStatus<StorageBackendResource>(null, h.BackendName, b => b.Status!.Conditions[0].Message = "flickered");
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation == "GetRole");
+        Assert.True(h.Kube.RequestCount("get", KubeResources.WorkspaceStorages) >= 1, "the WorkspaceStorage that is not Ready was not reconciled");
+
+        // A new spec concerns every user: the Ready one's Secret follows the new public endpoint.
+        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { PublicEndpoint = "https://s3.example.test/" });
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (h.Secret("ready-s3")?.Data is not { } data
+            || System.Text.Encoding.UTF8.GetString(data[CredentialSecretLayout.AwsEndpointUrl]).TrimEnd('/') != "https://s3.example.test")
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the Ready WorkspaceStorage did not follow the StorageBackend's new spec");
+            await Task.Delay(50, Ct);
+        }
     }
 
     [Fact]
