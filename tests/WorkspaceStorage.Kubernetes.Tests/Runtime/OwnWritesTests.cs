@@ -49,130 +49,122 @@ public sealed class OwnWritesTests
 
     private static InformerEvent<V1ConfigMap> Updated(string version, string name = "cm") => new(InformerEventType.Updated, Map(version, name), Map("0", name));
 
-    private sealed class Counter
+    /// <summary>One tracker, one gated client through it, and a count of what was enqueued.</summary>
+    private sealed class World(TimeProvider? time = null)
     {
-        public int Count;
+        private int enqueued;
 
-        public Action Enqueue => () => Interlocked.Increment(ref Count);
+        public OwnWrites Writes { get; } = new(time);
+
+        public GatedClient Inner { get; } = new();
+
+        public IResourceClient<V1ConfigMap> Client => Writes.Tracking(Inner);
+
+        public int Enqueued => Volatile.Read(ref enqueued);
+
+        public void Route<T>(InformerEvent<T> change)
+            where T : class, k8s.IKubernetesObject<V1ObjectMeta> => Writes.Route(change, () => Interlocked.Increment(ref enqueued));
+
+        /// <summary>An own write that the API server answers with <paramref name="version"/>.</summary>
+        public async Task WriteAsync(string version)
+        {
+            var write = Client.ReplaceAsync(Map("1"), Ct);
+            Inner.Finish(version);
+            await write;
+        }
     }
 
     [Fact]
     public async Task The_echo_of_a_finished_write_is_dropped_and_nothing_stays_tracked()
     {
-        var writes = new OwnWrites();
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
-        var enqueued = new Counter();
+        var w = new World();
 
-        var write = client.ReplaceAsync(Map("4"), Ct);
-        inner.Finish("5");
-        await write;
-        writes.Route(Updated("5"), enqueued.Enqueue);
+        await w.WriteAsync("5");
+        w.Route(Updated("5"));
 
-        Assert.Equal(0, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        Assert.Equal(0, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 
     [Fact]
     public async Task An_echo_that_overtakes_the_writes_response_waits_for_it_and_is_then_dropped()
     {
-        var writes = new OwnWrites();
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
-        var enqueued = new Counter();
+        var w = new World();
 
-        var write = client.ReplaceStatusAsync(Map("4"), Ct);
-        writes.Route(Updated("5"), enqueued.Enqueue);
-        Assert.Equal(0, enqueued.Count);
-        inner.Finish("5");
+        var write = w.Client.ReplaceStatusAsync(Map("4"), Ct);
+        w.Route(Updated("5"));
+        Assert.Equal(0, w.Enqueued);
+        w.Inner.Finish("5");
         await write;
 
-        Assert.Equal(0, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        Assert.Equal(0, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 
     [Fact]
     public async Task A_foreign_change_during_an_own_write_is_reconciled_once_the_write_ends()
     {
-        var writes = new OwnWrites();
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
-        var enqueued = new Counter();
+        var w = new World();
 
-        var write = client.ReplaceAsync(Map("4"), Ct);
-        writes.Route(Updated("5"), enqueued.Enqueue); // someone else's version, landed just before ours
-        Assert.Equal(0, enqueued.Count);
-        inner.Finish("6");
+        var write = w.Client.ReplaceAsync(Map("4"), Ct);
+        w.Route(Updated("5")); // someone else's version, landed just before ours
+        Assert.Equal(0, w.Enqueued);
+        w.Inner.Finish("6");
         await write;
-        Assert.Equal(1, enqueued.Count);
+        Assert.Equal(1, w.Enqueued);
 
-        writes.Route(Updated("6"), enqueued.Enqueue); // ours
-        Assert.Equal(1, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        w.Route(Updated("6")); // ours
+        Assert.Equal(1, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 
     [Fact]
     public async Task An_event_held_for_a_write_that_fails_is_reconciled()
     {
-        var writes = new OwnWrites();
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
-        var enqueued = new Counter();
+        var w = new World();
 
-        var write = client.CreateAsync(Map(""), Ct);
-        writes.Route(Updated("5"), enqueued.Enqueue);
-        inner.Fail();
+        var write = w.Client.CreateAsync(Map(""), Ct);
+        w.Route(Updated("5"));
+        w.Inner.Fail();
         await Assert.ThrowsAsync<ResourceConflictException>(() => write);
 
-        Assert.Equal(1, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        Assert.Equal(1, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 
     [Fact]
     public async Task Resyncs_deletions_other_objects_and_other_types_always_pass()
     {
-        var writes = new OwnWrites();
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
-        var enqueued = new Counter();
-        var write = client.ReplaceAsync(Map("4"), Ct);
-        inner.Finish("5");
-        await write;
+        var w = new World();
+        await w.WriteAsync("5");
 
-        writes.Route(new InformerEvent<V1ConfigMap>(InformerEventType.Resync, Map("5")), enqueued.Enqueue);
-        writes.Route(Updated("5", name: "other"), enqueued.Enqueue);
-        writes.Route(new InformerEvent<V1Secret>(InformerEventType.Updated,
-            new V1Secret { Metadata = new V1ObjectMeta { Name = "cm", NamespaceProperty = "ns", ResourceVersion = "5" } }), enqueued.Enqueue);
-        Assert.Equal(3, enqueued.Count);
+        w.Route(new InformerEvent<V1ConfigMap>(InformerEventType.Resync, Map("5")));
+        w.Route(Updated("5", name: "other"));
+        w.Route(new InformerEvent<V1Secret>(InformerEventType.Updated,
+            new V1Secret { Metadata = new V1ObjectMeta { Name = "cm", NamespaceProperty = "ns", ResourceVersion = "5" } }));
+        Assert.Equal(3, w.Enqueued);
 
-        writes.Route(new InformerEvent<V1ConfigMap>(InformerEventType.Deleted, Map("5")), enqueued.Enqueue);
-        Assert.Equal(4, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        w.Route(new InformerEvent<V1ConfigMap>(InformerEventType.Deleted, Map("5")));
+        Assert.Equal(4, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 
     [Fact]
     public async Task A_version_whose_echo_never_comes_is_forgotten()
     {
         var time = new FakeTimeProvider();
-        var writes = new OwnWrites(time);
-        var inner = new GatedClient();
-        var client = writes.Tracking(inner);
+        var w = new World(time);
 
         // A watch that restarted from a later version never delivers "5".
-        var write = client.ReplaceAsync(Map("4"), Ct);
-        inner.Finish("5");
-        await write;
-        Assert.Equal(1, writes.Tracked);
+        await w.WriteAsync("5");
+        Assert.Equal(1, w.Writes.Tracked);
 
         time.Advance(TimeSpan.FromMinutes(3));
-        var next = client.ReplaceAsync(Map("5"), Ct);
-        inner.Finish("7");
-        await next;
-        var enqueued = new Counter();
-        writes.Route(Updated("5"), enqueued.Enqueue);
-        Assert.Equal(1, enqueued.Count); // "5" is no longer taken for an echo
-        writes.Route(Updated("7"), enqueued.Enqueue);
-        Assert.Equal(1, enqueued.Count);
-        Assert.Equal(0, writes.Tracked);
+        await w.WriteAsync("7");
+        w.Route(Updated("5"));
+        Assert.Equal(1, w.Enqueued); // "5" is no longer taken for an echo
+        w.Route(Updated("7"));
+        Assert.Equal(1, w.Enqueued);
+        Assert.Equal(0, w.Writes.Tracked);
     }
 }
