@@ -97,9 +97,7 @@ cleanup() {
   if [ -n "$operator_pid" ] && kill -0 "$operator_pid" 2>/dev/null; then
     log "stopping the operator (pid $operator_pid)"
     kill -TERM "$operator_pid" 2>/dev/null || true
-    # WSO_RUN_ONCE=1: everything above was started and checked; stop here (tests of `make run` itself).
-[ "${WSO_RUN_ONCE:-0}" = 1 ] && exit 0
-wait "$operator_pid" 2>/dev/null || true
+    wait "$operator_pid" 2>/dev/null || true
   fi
   if [ "$started_rgw" = 1 ]; then
     log "stopping the RGW"
