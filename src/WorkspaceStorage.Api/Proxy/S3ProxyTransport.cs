@@ -1,6 +1,6 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Api.Proxy;
 
@@ -22,18 +22,15 @@ public sealed class S3ProxyTransport : IDisposable
     public static SocketsHttpHandler CreateHandler(S3ProxyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        // Quick ACKs, as the storage clients: RGW's small answers otherwise wait 40 ms for a delayed ACK.
-        return WorkspaceStorage.Storage.Http.QuickAckConnections.Apply(new SocketsHttpHandler
+        // The storage clients' connection recipe (quick ACKs included: RGW's small answers otherwise wait 40 ms for a
+        // delayed ACK), with the proxy's timeouts and without trace headers: forward the client's, not ours.
+        var handler = S3ClientFactory.CreateHandler(new S3ClientOptions
         {
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ActivityHeadersPropagator = null, // forward the client's headers, not ours (no traceparent)
             ConnectTimeout = options.ConnectTimeout,
             PooledConnectionLifetime = options.PooledConnectionLifetime,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         });
+        handler.ActivityHeadersPropagator = null;
+        return handler;
     }
 
     public void Dispose() => Client.Dispose();

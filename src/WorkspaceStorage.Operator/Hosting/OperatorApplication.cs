@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -234,7 +233,7 @@ public sealed class OperatorApplication
             "/healthz" => Probe(health.Liveness()),
             "/readyz" => Probe(health.Readiness()),
             "/metrics" => await MetricsAsync(metrics, token).ConfigureAwait(false),
-            _ => new ProbeResponse((int)HttpStatusCode.NotFound, PlainText, "not found\n"u8.ToArray()),
+            _ => ProbeResponse.PlainText((int)HttpStatusCode.NotFound, "not found\n"),
         }, loggers.CreateLogger("Probes"));
         var bound = server.EndPoints[0];
         var host = bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any)
@@ -243,8 +242,6 @@ public sealed class OperatorApplication
         listening.TrySetResult(new Uri($"http://{host}:{bound.Port}/"));
         return server;
     }
-
-    private const string PlainText = "text/plain";
 
     private static async Task<ProbeResponse> MetricsAsync(OperatorMetrics metrics, CancellationToken cancellationToken)
     {
@@ -255,6 +252,6 @@ public sealed class OperatorApplication
 
     private static ProbeResponse Probe(HealthReport report) =>
         report.Healthy
-            ? new ProbeResponse((int)HttpStatusCode.OK, PlainText, "ok\n"u8.ToArray())
-            : new ProbeResponse((int)HttpStatusCode.ServiceUnavailable, PlainText, Encoding.UTF8.GetBytes($"not ready: {string.Join(", ", report.Failing)}\n"));
+            ? ProbeResponse.PlainText((int)HttpStatusCode.OK, "ok\n")
+            : ProbeResponse.PlainText((int)HttpStatusCode.ServiceUnavailable, $"not ready: {string.Join(", ", report.Failing)}\n");
 }

@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 namespace WorkspaceStorage.Operator.Hosting;
 
 /// <summary>One answer of <see cref="ProbeServer"/>.</summary>
-internal sealed record ProbeResponse(int StatusCode, string ContentType, byte[] Body);
+internal sealed record ProbeResponse(int StatusCode, string ContentType, byte[] Body)
+{
+    public static ProbeResponse PlainText(int statusCode, string text) => new(statusCode, "text/plain", Encoding.UTF8.GetBytes(text));
+}
 
 /// <summary>
 /// The operator's HTTP endpoints (/healthz, /readyz, /metrics): GET only, one request per connection, answered and
@@ -162,8 +165,8 @@ internal sealed class ProbeServer : IAsyncDisposable
             var target = await ReadRequestTargetAsync(connection, timeout.Token).ConfigureAwait(false);
             var response = target switch
             {
-                null => new ProbeResponse(400, "text/plain", "bad request\n"u8.ToArray()),
-                (not "GET" and not "HEAD", _) => new ProbeResponse(405, "text/plain", "method not allowed\n"u8.ToArray()),
+                null => ProbeResponse.PlainText(400, "bad request\n"),
+                (not "GET" and not "HEAD", _) => ProbeResponse.PlainText(405, "method not allowed\n"),
                 var (_, path) => await handle(path, timeout.Token).ConfigureAwait(false),
             };
             var head = Encoding.ASCII.GetBytes(

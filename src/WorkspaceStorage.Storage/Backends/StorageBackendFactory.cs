@@ -75,15 +75,8 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
 
     internal static SocketsHttpHandler CreateHandler(X509Certificate2Collection? trust)
     {
-        // Quick ACKs: RGW's admin and STS answers otherwise wait 40 ms each for a delayed ACK (QuickAckConnections).
-        var handler = QuickAckConnections.Apply(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        });
+        // The storage connection recipe (no proxy, no redirects, quick ACKs, default timeouts), plus the backend's CA bundle.
+        var handler = S3ClientFactory.CreateHandler(new S3ClientOptions());
         if (trust is not null)
         {
             handler.SslOptions = new SslClientAuthenticationOptions
