@@ -11,6 +11,7 @@ DOTNET=${DOTNET:-dotnet}
 
 scripts/apt-install-missing.sh python3-boto3 wrk curl
 command -v radosgw >/dev/null || scripts/install-deps.sh
+scripts/hypha-python.sh install   # rows 10 and 12: Python Hypha where PyPI answers (they report skipped without it)
 
 export WSO_S3_PORT=${WSO_BENCH_PORT:-7489}
 export WSO_S3_DIR=${WSO_BENCH_DIR:-$ROOT/.local/bench-rgw}

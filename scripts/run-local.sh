@@ -16,8 +16,8 @@
 #      with a JWT secret generated for the session (out/api-jwt-secret, mode 0600, never printed), waits for /readyz,
 #      mints a dev token for the usage workspace (WorkspaceStorage.Api dev-token) into out/local/dev-token-<W> (0600),
 #      and prints curl lines for it (checked before they are shown),
-#   6. starts a real Hypha server where one can be had (the kit in ../shared/hypha-server, or $WSO_HYPHA_KIT; it needs
-#      root), without --enable-s3, sharing the API's JWT secret; the API registers itself in it as public/s3-storage
+#   6. starts a real Python Hypha where one can be had (scripts/hypha-python.sh: the project's .local/hypha/venv, which
+#      pip fills from PyPI, or $WSO_HYPHA_PYTHON), without --enable-s3, sharing the API's JWT secret; the API registers itself in it as public/s3-storage
 #      (root-token exchange) with on-demand provisioning for ws-user-* (anonymous workspaces included) through the
 #      local manifests, and a Python snippet using Hypha's own client is run, then printed; without Hypha, one line says
 #      so and the rest runs as before,
@@ -82,12 +82,13 @@ fi
 
 operator_pid=""
 api_pid=""
-hypha_kit=""
+hypha_pid=""
 cleanup() {
   trap - EXIT INT TERM
-  if [ -n "$hypha_kit" ]; then
-    log "stopping Hypha"
-    "$hypha_kit" down --port "$HYPHA_PORT" --state "$HYPHA_STATE" >/dev/null 2>&1 || true
+  if [ -n "$hypha_pid" ] && kill -0 "$hypha_pid" 2>/dev/null; then
+    log "stopping Hypha (pid $hypha_pid)"
+    kill -TERM "$hypha_pid" 2>/dev/null || true
+    wait "$hypha_pid" 2>/dev/null || true
   fi
   if [ -n "$api_pid" ] && kill -0 "$api_pid" 2>/dev/null; then
     log "stopping the API (pid $api_pid)"
@@ -197,21 +198,37 @@ if [ "${WSO_API:-1}" != 0 ]; then
   HYPHA_URL=""
   hypha_env=()
   if [ "${WSO_HYPHA:-1}" != 0 ]; then
-    if ! kit=$(scripts/hypha-kit.sh path); then
-      log "no Hypha server can be had here (no kit in shared/hypha-server beside the checkout, and PyPI is not reachable for pip install hypha); running without Hypha"
-    elif [ "$(id -u)" -ne 0 ]; then
-      log "no Hypha server can be had here (the Hypha kit needs root for its chroot); running without Hypha"
+    hypha_log=$(abs "$RUN/hypha-python.log")
+    if [ -z "${WSO_HYPHA_PYTHON:-}" ] && ! scripts/hypha-python.sh path >/dev/null 2>&1; then
+      log "getting Python Hypha (pip, from PyPI; minutes the first time)"
+      scripts/hypha-python.sh install 2>"$hypha_log" || true
+    fi
+    if ! hypha_python=$(scripts/hypha-python.sh path 2>"$hypha_log"); then
+      log "no Python Hypha here: $(cat "$hypha_log"); running without Hypha"
     else
-      log "starting Hypha on 127.0.0.1:$HYPHA_PORT (the first start builds its chroot: several minutes)"
-      if HYPHA_URL=$(JWT_SECRET=$(cat "$JWT_FILE") "$kit" up --port "$HYPHA_PORT" --state "$HYPHA_STATE" 2>"$(abs "$RUN/hypha-up.log")"); then
-        hypha_kit=$kit
+      log "starting Python Hypha on 127.0.0.1:$HYPHA_PORT"
+      mkdir -p "$HYPHA_STATE"
+      ( umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_' > "$HYPHA_STATE/root-token" )
+      # The root token and JWT secret reach Hypha through its environment, never its command line; exec makes the pid Hypha's.
+      ( cd "$HYPHA_STATE" && HYPHA_ROOT_TOKEN=$(cat root-token) JWT_SECRET=$(cat "$JWT_FILE") PYTHONUNBUFFERED=1 \
+          exec "$hypha_python" -m hypha.server --host 127.0.0.1 --port "$HYPHA_PORT" ) >"$HYPHA_STATE/hypha.log" 2>&1 &
+      hypha_pid=$!
+      deadline=$((SECONDS + READY_TIMEOUT))
+      until curl -sf -m 2 "http://127.0.0.1:$HYPHA_PORT/health/readiness" >/dev/null; do
+        if ! kill -0 "$hypha_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+          log "Hypha did not start ($(tail -n 1 "$HYPHA_STATE/hypha.log")); running without Hypha"
+          kill -TERM "$hypha_pid" 2>/dev/null || true
+          hypha_pid=""
+          break
+        fi
+        sleep 0.5
+      done
+      if [ -n "$hypha_pid" ]; then
+        HYPHA_URL=http://127.0.0.1:$HYPHA_PORT
         hypha_env=(HyphaRegistration__ServerUrl="$HYPHA_URL" HyphaRegistration__RootTokenFile="$HYPHA_STATE/root-token"
           Api__LocalManifestDir="$(abs "$SAMPLES")" Api__AnonymousUsersMayWrite=true
           OnDemand__Enabled=true OnDemand__Namespace=default "OnDemand__AllowedWorkspaces__0=ws-user-*"
           OnDemand__Template__DeletionPolicy=Delete OnDemand__IdleTimeout=01:00:00)
-      else
-        HYPHA_URL=""
-        log "Hypha did not start ($(tail -n 1 "$(abs "$RUN/hypha-up.log")")); running without Hypha"
       fi
     fi
   fi
@@ -296,7 +313,7 @@ async def main():
 
 asyncio.run(main())
 SNIPPET_PY
-  if snippet_out=$("$hypha_kit" py "$SNIPPET" 2>&1) && [[ $snippet_out == *hello.txt* ]]; then
+  if snippet_out=$("$hypha_python" "$SNIPPET" 2>&1) && [[ $snippet_out == *hello.txt* ]]; then
     hypha_verified="checked: ran it with Hypha's own Python client; it printed: $(printf '%s' "$snippet_out" | grep '^workspace' | tail -n 1)"
   else
     hypha_verified="WARNING: the snippet failed: $(printf '%s' "$snippet_out" | tail -n 3)"
@@ -305,7 +322,7 @@ SNIPPET_PY
 
 Hypha is running at $HYPHA_URL with the companion registered as public/s3-storage; every new Hypha user (a
 ws-user-* workspace, anonymous ones included) gets storage on its first call. Paste this into Python with Hypha's
-client (hypha_rpc) and boto3, or run it here with: $hypha_kit py $SNIPPET
+client (hypha_rpc) and boto3, or run it here with: $hypha_python $SNIPPET
 ----8<----
 $(cat "$SNIPPET")
 ----8<----
@@ -326,7 +343,7 @@ $api_usage
 $hypha_usage
 
 Edit or delete manifests in $SAMPLES and watch $OUT follow. Probes and metrics: http://$HEALTH/{healthz,readyz,metrics}
-Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")$( [ -n "$hypha_kit" ] && echo "Hypha, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
+Running; Ctrl-C stops $( [ -n "$api_pid" ] && echo "the API, ")$( [ -n "$hypha_pid" ] && echo "Hypha, ")the operator$( [ "$started_rgw" = 1 ] && echo " and the RGW").
 USAGE
 
 # WSO_RUN_ONCE=1: everything above was started and checked; stop here (tests of `make run` itself).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads the TRX files of one test run and prints the totals, every skipped test with its reason, and every failure.
+"""Reads the TRX files of one test run and prints the totals, each test class's skips once per reason, and every failure.
 
 Prints one closing line 'N passed, N failed, N skipped' and exits 1 when anything failed or nothing ran."""
 import glob
@@ -11,7 +11,7 @@ NS = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 
 def main(results_dir: str) -> int:
     passed = failed = skipped = 0
-    skipped_lines, failed_lines = [], []
+    skips, failed_lines = {}, []
     files = glob.glob(f"{results_dir}/**/*.trx", recursive=True)
     for path in files:
         root = ET.parse(path).getroot()
@@ -24,11 +24,14 @@ def main(results_dir: str) -> int:
                 skipped += 1
                 reason = result.findtext(".//t:Output/t:ErrorInfo/t:Message", default="", namespaces=NS).strip()
                 reason = reason or result.findtext(".//t:Output/t:StdOut", default="", namespaces=NS).strip()
-                skipped_lines.append(f"  SKIPPED {name}: {reason or 'no reason given'}")
+                test_class = name.split("(")[0].rsplit(".", 1)[0]
+                skips.setdefault((test_class, reason or "no reason given"), []).append(name)
             else:
                 failed += 1
                 message = result.findtext(".//t:Output/t:ErrorInfo/t:Message", default="", namespaces=NS).strip()
                 failed_lines.append(f"  FAILED  {name}: {message.splitlines()[0] if message else outcome}")
+    skipped_lines = [f"  SKIPPED {test_class} ({len(names)} test{'s' if len(names) > 1 else ''}): {reason}"
+                     for (test_class, reason), names in sorted(skips.items())]
     for line in skipped_lines + failed_lines:
         print(line)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")

@@ -1,6 +1,6 @@
 """Client of bench rows 10 and 12: public/s3-storage called through a Hypha server with Hypha's own Python client.
 
-Run with the Hypha kit (hypha-server.sh py hypha_storage_calls.py MODE); HYPHA_SERVER_URL is set by the kit runner,
+Run with Python Hypha's interpreter (scripts/hypha-python.sh path) as `python hypha_storage_calls.py MODE`; HYPHA_SERVER_URL is set by the bench,
 tokens come from the environment (never argv). Prints one line `RESULT {json}`.
 
 MODE "throughput" (row 10; env BENCH_HYPHA_TOKEN, BENCH_SECONDS, BENCH_IN_FLIGHT): connects as one user, writes a few

@@ -4,6 +4,7 @@ using k8s;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Operator.LocalMode;
+using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
 
@@ -119,10 +120,10 @@ public sealed partial class DeployDocTests
     }
 
     [Fact]
-    public void Hyphas_flags_and_variables_in_the_doc_are_Hyphas_own()
+    public async Task Hyphas_flags_and_variables_in_the_doc_are_Hyphas_own()
     {
-        var kit = HyphaKit.Require();
-        var server = File.ReadAllText(Path.Combine(kit, "src", "hypha", "server.py"));
+        var package = await HyphaPython.PackageDirectoryAsync(await HyphaPython.RequireAsync(), TestContext.Current.CancellationToken);
+        var server = File.ReadAllText(Path.Combine(package, "server.py"));
         var flags = HyphaFlag().Matches(server).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
         Assert.Contains("--enable-s3", flags);
 
@@ -143,25 +144,24 @@ public sealed partial class DeployDocTests
         }
 
         // Hypha reads its JWT secret from HYPHA_JWT_SECRET (or JWT_SECRET), not from a flag.
-        Assert.Contains("\"HYPHA_JWT_SECRET\"", File.ReadAllText(Path.Combine(kit, "src", "hypha", "core", "auth.py")), StringComparison.Ordinal);
+        Assert.Contains("\"HYPHA_JWT_SECRET\"", File.ReadAllText(Path.Combine(package, "core", "auth.py")), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void The_public_token_the_doc_mints_may_register_a_service_in_public()
+    public async Task The_public_token_the_doc_mints_may_register_a_service_in_public()
     {
-        var kit = HyphaKit.Require();
-        using var hypha = HyphaKit.Start(kit);
+        await using var hypha = await StartHyphaAsync();
         var work = Directory.CreateTempSubdirectory("wso-deploy-doc-").FullName;
         try
         {
-            var environment = new Dictionary<string, string> { ["HYPHA_SERVER_URL"] = hypha.Url, ["HYPHA_ROOT_TOKEN_FILE"] = hypha.RootTokenFile };
-            var said = hypha.Python(RepositoryRoot.Combine("scripts", "hypha-public-token.py"), ["public-token", "--days", "1"], work, environment);
+            var said = await PythonAsync(hypha, RepositoryRoot.Combine("scripts", "hypha-public-token.py"), ["public-token", "--days", "1"], work);
 
             var tokenFile = Path.Combine(work, "public-token");
-            if (OperatingSystem.IsLinux()) // always, where the kit runs
+            if (!OperatingSystem.IsWindows()) // always, where Python Hypha runs here
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
             }
+
             var token = File.ReadAllText(tokenFile);
             Assert.Equal(3, token.Split('.').Length); // a JWT
             Assert.DoesNotContain(token, said, StringComparison.Ordinal);
@@ -169,13 +169,35 @@ public sealed partial class DeployDocTests
             // What the companion does with it: connect to workspace public and register a service there.
             var check = Path.Combine(work, "register.py");
             File.WriteAllText(check, RegisterInPublic);
-            var registered = hypha.Python(check, [tokenFile], work, environment);
+            var registered = await PythonAsync(hypha, check, [tokenFile], work);
             Assert.Matches(@"REGISTERED public/[^/\s]+:s3-storage-doc-check", registered);
         }
         finally
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    private static async Task<HyphaTestServer> StartHyphaAsync()
+    {
+        try
+        {
+            return await HyphaTestServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+        }
+        catch (HyphaUnavailableException ex)
+        {
+            HyphaPython.Unavailable(ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Runs the script in <paramref name="workingDirectory"/> with Hypha's Python; its output (which names no token) goes into the failure message.</summary>
+    private static async Task<string> PythonAsync(HyphaTestServer hypha, string script, IEnumerable<string> arguments, string workingDirectory)
+    {
+        var environment = new Dictionary<string, string> { ["HYPHA_SERVER_URL"] = hypha.Url.ToString().TrimEnd('/'), ["HYPHA_ROOT_TOKEN_FILE"] = hypha.RootTokenFile };
+        var run = await HyphaPython.RunAsync(hypha.Python, script, arguments, environment, workingDirectory, TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
+        Assert.True(run.ExitCode == 0, $"{Path.GetFileName(script)} failed: {run}");
+        return run.Output;
     }
 
     private const string RegisterInPublic = """

@@ -56,7 +56,7 @@ public static class HyphaBenchmarks
         }
     }
 
-    /// <summary>Runs the client script with the kit against <paramref name="server"/>; returns its RESULT line's JSON.</summary>
+    /// <summary>Runs the client script with Python Hypha's interpreter against <paramref name="server"/>; returns its RESULT line's JSON.</summary>
     internal static async Task<JsonElement> RunScriptAsync(BenchContext context, HyphaTestServer server, string mode, Dictionary<string, string> environment, TimeSpan timeout)
     {
         var run = await server.RunPythonAsync(Path.GetFullPath(context.Baseline(Script)), [mode], environment, timeout, context.CancellationToken);
@@ -212,7 +212,7 @@ public static class HyphaBenchmarks
             TargetMet = ratio >= 10 && seqRatio >= 10 && p50Ok && ours.Sum(r => r.Errors) == 0,
             Extra = extra,
             Note = $"met needs presign ≥ 10× seq and in flight, p50 < 1/5 seq and in flight; list_files in flight {Figure.Format(listRatio)}×. " +
-                "Two Hypha servers (kit, same JWT secret), alternating rounds; one user ws-user-*, 10 files under bench/; each mode ≥ 3 s per round; p50/p99 over all rounds' calls",
+                "Two Python Hypha servers (same JWT secret), alternating rounds; one user ws-user-*, 10 files under bench/; each mode ≥ 3 s per round; p50/p99 over all rounds' calls",
         };
     }
 }

@@ -1,4 +1,4 @@
-"""A real hypha_rpc caller of the C# test service; run through the kit: hypha-server.sh py hypha_caller.py COMMAND ARGS.
+"""A real hypha_rpc caller of the C# test service; run with Python Hypha's interpreter: python hypha_caller.py COMMAND ARGS.
 
 Connects anonymously, or with $HYPHA_TOKEN (and $HYPHA_WORKSPACE) when set; $METHOD_TIMEOUT sets hypha_rpc's
 method_timeout. Prints one line `RESULT <json>` with what the command observed; exits non-zero when a check fails.

@@ -3,7 +3,7 @@ using WorkspaceStorage.Testing.Hypha;
 
 namespace Hypha.Rpc.Tests.Support;
 
-/// <summary>Runs tests/Hypha.Rpc.Tests/Python scripts through the kit and reads their <c>RESULT {json}</c> line.</summary>
+/// <summary>Runs tests/Hypha.Rpc.Tests/Python scripts with Python Hypha's interpreter and reads their <c>RESULT {json}</c> line.</summary>
 public static class PythonResults
 {
     public static string Script(string name) => Path.Combine(AppContext.BaseDirectory, "Python", name);

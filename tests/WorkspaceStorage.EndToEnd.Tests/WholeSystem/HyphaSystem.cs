@@ -7,7 +7,7 @@ using WorkspaceStorage.Testing.Hypha;
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
-/// A real Hypha server (the kit, without <c>--enable-s3</c>: sole mode) sharing its JWT secret with the companions, so the
+/// A real Python Hypha server (without <c>--enable-s3</c>: sole mode) sharing its JWT secret with the companions, so the
 /// companions can verify the tokens Hypha issues on their HTTP routes. One per collection: Hypha takes seconds to start.
 /// </summary>
 public class SoleModeHypha : HyphaServerFixture

@@ -1,94 +1,150 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
-/// `make run` itself (scripts/run-local.sh, stopping after its checks): it starts the RGW, the operator, the companion and
-/// a real Hypha, and the Python snippet it prints runs green when pasted into Hypha's own client. Everything on ports
-/// and folders of its own, with the binaries the test run already built.
+/// `make run` itself (scripts/run-local.sh): it starts the RGW, the operator, the companion and, where Python Hypha can
+/// be had, a real Hypha whose printed snippet runs green when pasted into Hypha's own client; where it cannot, one line
+/// says why and the rest still runs. Everything on ports and folders of its own, with the binaries the test run built.
 /// </summary>
 public sealed class MakeRunTests
 {
+    private const string Running = "Running; Ctrl-C stops";
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Without_Python_Hypha_make_run_says_why_in_one_line_and_runs_everything_else()
+    {
+        // A Python that cannot import hypha stands for a machine where pip could not reach PyPI.
+        await using var run = MakeRun.Start(new Dictionary<string, string> { [HyphaPython.PythonVariable] = "/nonexistent/python", ["WSO_RUN_ONCE"] = "1" });
+        var (printed, errors) = await run.WaitForAsync(Running);
+
+        var why = errors.Split('\n').Where(l => l.Contains("Hypha", StringComparison.Ordinal)).ToList();
+        Assert.True(why.Count == 1, $"one line about Hypha, got {why.Count}:\n{errors}");
+        Assert.Matches("^run-local: no Python Hypha here: .*cannot import hypha and hypha_rpc; running without Hypha$", why[0]);
+        Assert.Contains("checked: uploaded", printed, StringComparison.Ordinal);
+        Assert.Contains($"{Running} the API, the operator", printed, StringComparison.Ordinal);
+        Assert.DoesNotContain("public/s3-storage", printed, StringComparison.Ordinal);
+        Assert.Equal(0, await run.WaitForExitAsync());
+    }
 
     [Fact]
     public async Task The_snippet_make_run_prints_runs_green_in_Hyphas_own_client()
     {
-        var kit = HyphaTestServer.FindKit();
-        if (kit is null || Environment.UserName != "root")
+        var python = await HyphaPython.RequireAsync();
+        await using var run = MakeRun.Start(new Dictionary<string, string> { [HyphaPython.PythonVariable] = python });
+        var (printed, _) = await run.WaitForAsync(Running);
+        TestContext.Current.TestOutputHelper?.WriteLine(printed);
+        Assert.Contains("checked: ran it with Hypha's own Python client", printed, StringComparison.Ordinal);
+        var parts = printed.Split("----8<----" + Environment.NewLine);
+        Assert.True(parts.Length >= 3, "the snippet is printed between scissors lines");
+
+        // What a user does: paste the printed snippet into Hypha's Python client while make run runs.
+        var pasted = Path.Combine(run.Root, "pasted.py");
+        await File.WriteAllTextAsync(pasted, parts[1], Ct);
+        var snippet = await HyphaPython.RunAsync(python, pasted, null, null, run.Root, TimeSpan.FromMinutes(2), Ct);
+        Assert.True(snippet.ExitCode == 0, $"the pasted snippet failed:\n{snippet}");
+        Assert.Contains("hello.txt", snippet.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>scripts/run-local.sh on folders and ports of its own; disposing is Ctrl-C (SIGTERM), then the folders go.</summary>
+    private sealed class MakeRun : IAsyncDisposable
+    {
+        private readonly Process process;
+        private readonly StringBuilder output = new();
+        private readonly StringBuilder errors = new();
+
+        private MakeRun(Process process, string root)
         {
-            var why = kit is null ? "the Hypha kit was not found" : "the Hypha kit needs root";
-            if (Environment.GetEnvironmentVariable(HyphaTestServer.RequiredVariable) == "1")
+            this.process = process;
+            Root = root;
+        }
+
+        public string Root { get; }
+
+        public static MakeRun Start(IReadOnlyDictionary<string, string> settings)
+        {
+            var root = Directory.CreateTempSubdirectory("wso-make-run-").FullName;
+            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot.Path };
+            start.ArgumentList.Add(RepositoryRoot.Combine("scripts", "run-local.sh"));
+            var environment = new Dictionary<string, string>
             {
-                Assert.Fail($"{why}; make test requires it");
+                ["WSO_SKIP_BUILD"] = "1",
+                ["WSO_RUN_DIR"] = Path.Combine(root, "run"),
+                ["WSO_S3_DIR"] = Path.Combine(root, "rgw"),
+                ["WSO_S3_PORT"] = FreePortAbove(4300).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_API_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_HYPHA_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_HEALTH_ADDR"] = $"127.0.0.1:{FreePortAbove(0)}",
+            };
+            foreach (var (key, value) in environment.Concat(settings))
+            {
+                start.Environment[key] = value;
             }
 
-            Assert.Skip($"{why}; {HyphaTestServer.StartHint}");
+            var run = new MakeRun(Process.Start(start)!, root);
+            run.process.OutputDataReceived += (_, e) => { lock (run.output) { run.output.AppendLine(e.Data); } };
+            run.process.ErrorDataReceived += (_, e) => { lock (run.errors) { run.errors.AppendLine(e.Data); } };
+            run.process.BeginOutputReadLine();
+            run.process.BeginErrorReadLine();
+            return run;
         }
 
-        var root = Directory.CreateTempSubdirectory("wso-make-run-").FullName;
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot.Path };
-        start.ArgumentList.Add(RepositoryRoot.Combine("scripts", "run-local.sh"));
-        foreach (var (key, value) in new Dictionary<string, string>
-                 {
-                     ["WSO_SKIP_BUILD"] = "1",
-                     ["WSO_RUN_DIR"] = Path.Combine(root, "run"),
-                     ["WSO_S3_DIR"] = Path.Combine(root, "rgw"),
-                     ["WSO_S3_PORT"] = FreePortAbove(4300).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     ["WSO_API_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     ["WSO_HYPHA_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     ["WSO_HEALTH_ADDR"] = $"127.0.0.1:{FreePortAbove(0)}",
-                     ["WSO_HYPHA_KIT"] = kit,
-                 })
-        {
-            start.Environment[key] = value;
-        }
-
-        using var makeRun = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        var errors = new System.Text.StringBuilder();
-        makeRun.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        makeRun.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
-        makeRun.BeginOutputReadLine();
-        makeRun.BeginErrorReadLine();
-        string Printed() { lock (output) { return output.ToString(); } }
-        try
+        /// <summary>Waits until make run has printed <paramref name="text"/>; fails if it exits first or takes over 8 minutes.</summary>
+        public async Task<(string Output, string Errors)> WaitForAsync(string text)
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
-            while (!Printed().Contains("Running; Ctrl-C stops", StringComparison.Ordinal))
+            while (!Printed().Contains(text, StringComparison.Ordinal))
             {
-                Assert.False(makeRun.HasExited, $"make run exited {(makeRun.HasExited ? makeRun.ExitCode : 0)}:\n{Printed()}\n--- stderr\n{errors}");
-                Assert.True(DateTime.UtcNow < deadline, $"make run did not come up in 8 minutes:\n{Printed()}\n--- stderr\n{errors}");
-                await Task.Delay(500, Ct);
+                Assert.False(process.HasExited && !Printed().Contains(text, StringComparison.Ordinal),
+                    $"make run exited {(process.HasExited ? process.ExitCode : 0)} before printing '{text}':\n{Printed()}\n--- stderr\n{Errors()}");
+                Assert.True(DateTime.UtcNow < deadline, $"make run did not print '{text}' in 8 minutes:\n{Printed()}\n--- stderr\n{Errors()}");
+                await Task.Delay(200, Ct); // the pace of reading its output, not a wait for an outcome
             }
 
-            var printed = Printed();
-            TestContext.Current.TestOutputHelper?.WriteLine(printed);
-            Assert.Contains("checked: ran it with Hypha's own Python client", printed, StringComparison.Ordinal);
-            var parts = printed.Split("----8<----" + Environment.NewLine);
-            Assert.True(parts.Length >= 3, "the snippet is printed between scissors lines");
-
-            // What a user does: paste the printed snippet into Hypha's Python client while make run runs.
-            var pasted = Path.Combine(root, "pasted.py");
-            await File.WriteAllTextAsync(pasted, parts[1], Ct);
-            var run = await HyphaTestServer.RunKitPythonAsync(kit, pasted, Ct);
-            Assert.True(run.ExitCode == 0, $"the pasted snippet failed:\n{run}");
-            Assert.Contains("hello.txt", run.Output, StringComparison.Ordinal);
+            return (Printed(), Errors());
         }
-        finally
+
+        public async Task<int> WaitForExitAsync()
         {
-            // Ctrl-C: make run stops the API, Hypha, the operator and its RGW.
-            using (var interrupt = Process.Start("kill", ["-TERM", makeRun.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await process.WaitForExitAsync(limit.Token);
+            return process.ExitCode;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!process.HasExited)
             {
+                // Ctrl-C: make run stops the API, Hypha, the operator and its RGW.
+                using var interrupt = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 await interrupt.WaitForExitAsync(CancellationToken.None);
             }
 
-            using var stopped = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            await makeRun.WaitForExitAsync(stopped.Token);
-            Directory.Delete(root, recursive: true);
+            await WaitForExitAsync();
+            process.Dispose();
+            Directory.Delete(Root, recursive: true);
+        }
+
+        private string Printed()
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+
+        private string Errors()
+        {
+            lock (errors)
+            {
+                return errors.ToString();
+            }
         }
     }
 

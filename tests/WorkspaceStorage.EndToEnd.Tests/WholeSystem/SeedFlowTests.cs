@@ -4,7 +4,7 @@ using WorkspaceStorage.Testing.Hypha;
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
-/// The seed's Python client flows (../shared/hypha-server/examples/seed_flow.py), verbatim, run with the real
+/// The seed's Python client flows (../shared/hypha-clients/seed_flow.py beside the checkout), verbatim, run with the real
 /// hypha_rpc client against a real Hypha in which the companion is <c>public/s3-storage</c>; the /files and /s3 steps go
 /// to the companion (in a cluster the Ingress puts them on Hypha's host).
 /// </summary>
@@ -18,7 +18,8 @@ public sealed class SeedFlowTests(SoleModeHypha hypha)
     {
         // Sole mode with two replicas registered: Hypha spreads the seed's calls over both.
         await using var system = await HyphaSystem.StartAsync(hypha, Ct, replicas: 2);
-        var seedFlow = Path.Combine(Path.GetDirectoryName(HyphaTestServer.FindKit()!)!, "examples", "seed_flow.py");
+        var seedFlow = Path.GetFullPath(RepositoryRoot.Combine("..", "shared", "hypha-clients", "seed_flow.py"));
+        Assert.True(File.Exists(seedFlow), $"the seed's client flows are not at {seedFlow} (shared/ beside the checkout)");
 
         var run = await system.PythonAsync(seedFlow,
             [system.Hypha.Url.ToString().TrimEnd('/'), "--admin-type", "minio", "--http-base", system.Companion.BaseAddress.ToString().TrimEnd('/')],

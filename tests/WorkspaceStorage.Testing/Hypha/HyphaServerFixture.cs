@@ -1,9 +1,9 @@
 namespace WorkspaceStorage.Testing.Hypha;
 
 /// <summary>
-/// An xunit class or collection fixture owning one <see cref="HyphaTestServer"/>. Tests call <see cref="Require"/>:
-/// where the kit cannot run they are skipped with the reason and the start hint, and under <c>make test</c>
-/// (<c>WSO_TEST_HYPHA_REQUIRED=1</c>) they fail instead. Override <see cref="ServerOptions"/> for Hypha flags or a
+/// An xunit class or collection fixture owning one Python <see cref="HyphaTestServer"/>. Tests call <see cref="Require"/>:
+/// where there is no Python Hypha (pip could not reach PyPI) they are skipped with that reason, and under
+/// <c>WSO_TEST_PYTHON_HYPHA_REQUIRED=1</c> they fail instead. Override <see cref="ServerOptions"/> for Hypha flags or a
 /// fixed JWT secret.
 /// </summary>
 public class HyphaServerFixture : IAsyncLifetime
@@ -25,22 +25,15 @@ public class HyphaServerFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>The running server, or a skip (a failure under WSO_TEST_HYPHA_REQUIRED=1) when there is none.</summary>
+    /// <summary>The running server, or a skip (a failure under WSO_TEST_PYTHON_HYPHA_REQUIRED=1) when there is none.</summary>
     public HyphaTestServer Require()
     {
-        if (server is not null)
+        if (server is null)
         {
-            return server;
+            HyphaPython.Unavailable(unavailable ?? "no Hypha server");
         }
 
-        var why = unavailable ?? "no Hypha server";
-        if (Environment.GetEnvironmentVariable(HyphaTestServer.RequiredVariable) == "1")
-        {
-            throw new InvalidOperationException($"{why}; make test requires it ({HyphaTestServer.RequiredVariable}=1)");
-        }
-
-        Assert.Skip(why);
-        return null!;
+        return server!;
     }
 
     public async ValueTask DisposeAsync()

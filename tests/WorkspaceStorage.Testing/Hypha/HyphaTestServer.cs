@@ -1,103 +1,117 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using System.Security.Cryptography;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Testing.Hypha;
 
 /// <summary>
-/// A real Hypha server started with the kit (<c>../shared/hypha-server/hypha-server.sh</c> beside the repository, or
-/// <c>WSO_HYPHA_KIT</c>) on a free port of 127.0.0.1. The root token is read from the state folder and never
-/// printed. Where the kit cannot run (missing, not root) <see cref="StartAsync"/> throws
-/// <see cref="HyphaUnavailableException"/>; tests turn that into a skip, or a failure under <c>make test</c>
-/// (<c>WSO_TEST_HYPHA_REQUIRED=1</c>). Each start costs a few seconds: share one server per test class.
+/// A real Python Hypha (<c>python -m hypha.server</c> from <see cref="HyphaPython"/>) on 127.0.0.1. Each start makes a
+/// new root token, written to <see cref="RootTokenFile"/> (0600) and handed to Hypha through <c>HYPHA_ROOT_TOKEN</c>, so
+/// it is never on a command line and never printed. Where there is no Python Hypha, <see cref="StartAsync"/> throws
+/// <see cref="HyphaUnavailableException"/> with the reason; fixtures turn it into a skip. Each start costs seconds:
+/// share one server per test class or collection.
 /// </summary>
 public sealed class HyphaTestServer : IAsyncDisposable
 {
-    public const string KitVariable = "WSO_HYPHA_KIT";
-    public const string RequiredVariable = "WSO_TEST_HYPHA_REQUIRED";
-
-    /// <summary>Optional port range for the servers, e.g. <c>9610-9629</c>; default: a free port the OS picks.</summary>
-    public const string PortRangeVariable = "WSO_TEST_HYPHA_PORTS";
-
-    public const string StartHint =
-        "the Hypha kit runs as root from ../shared/hypha-server beside the repository (or set WSO_HYPHA_KIT to its folder); " +
-        "try: sudo ../shared/hypha-server/hypha-server.sh up";
-
+    private readonly string python;
     private readonly HyphaTestServerOptions options;
-    private bool running;
+    private Process? process;
 
-    private HyphaTestServer(string kit, int port, string stateDirectory, HyphaTestServerOptions options)
+    private HyphaTestServer(string python, int port, string stateDirectory, HyphaTestServerOptions options)
     {
-        Kit = kit;
+        this.python = python;
         Port = port;
         StateDirectory = stateDirectory;
         this.options = options;
     }
 
-    /// <summary>The kit's script.</summary>
-    public string Kit { get; }
+    /// <summary>The interpreter Hypha runs in (its hypha_rpc is the real Python client).</summary>
+    public string Python => python;
 
     public int Port { get; }
 
     public Uri Url => new($"http://127.0.0.1:{Port}");
 
-    /// <summary>The server's state folder (pid, log, root token); Hypha's working folder.</summary>
+    /// <summary>Hypha's working folder (its log, its database, the root token).</summary>
     public string StateDirectory { get; }
 
-    /// <summary>The file holding the root token (mode 0600; a new token on every start).</summary>
+    /// <summary>The file holding the current root token (mode 0600; a new token on every start).</summary>
     public string RootTokenFile => Path.Combine(StateDirectory, "root-token");
 
     /// <summary>The current root token. Never print it.</summary>
     public string RootToken => File.ReadAllText(RootTokenFile).Trim();
 
-    /// <summary>Hypha's flags (after <c>--</c>).</summary>
+    /// <summary>Hypha's own flags.</summary>
     public IReadOnlyList<string> HyphaFlags => options.HyphaFlags;
 
-    /// <summary>Starts a server. Throws <see cref="HyphaUnavailableException"/> when the kit cannot run here.</summary>
+    private string LogFile => Path.Combine(StateDirectory, "hypha.log");
+
+    /// <summary>Starts a server. Throws <see cref="HyphaUnavailableException"/> when there is no Python Hypha here.</summary>
     public static async Task<HyphaTestServer> StartAsync(HyphaTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new HyphaTestServerOptions();
-        var kit = FindKit() ?? throw new HyphaUnavailableException($"the Hypha kit was not found; {StartHint}");
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-        {
-            throw new HyphaUnavailableException($"the Hypha kit needs root on Linux (debootstrap, chroot, mount); {StartHint}");
-        }
+        var located = await HyphaPython.LocateAsync();
+        var python = located.Python ?? throw new HyphaUnavailableException(located.Reason!);
 
+        // Hypha (uvicorn) binds the port itself, so a port the OS said was free can be taken before it binds: try another.
         Exception? last = null;
-        foreach (var port in CandidatePorts().Take(5))
+        for (var attempt = 0; attempt < 5; attempt++)
         {
-            var state = Path.Combine(Path.GetTempPath(), $"wso-hypha-{port}-{Guid.NewGuid():N}"[..32]);
-            var server = new HyphaTestServer(kit, port, state, options);
+            var port = FreePort();
+            var state = Directory.CreateTempSubdirectory($"wso-hypha-{port}-").FullName;
+            var server = new HyphaTestServer(python, port, state, options);
             try
             {
                 await server.UpAsync(cancellationToken);
                 return server;
             }
-            catch (InvalidOperationException ex) when (ex.Message.Contains("already in use", StringComparison.Ordinal))
+            catch (PortTakenException ex)
             {
                 last = ex;
                 await server.DisposeAsync();
             }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
         }
 
-        throw last ?? new InvalidOperationException("no free port for Hypha");
+        throw new InvalidOperationException("Hypha found no free port in 5 tries", last);
     }
 
-    /// <summary>Stops the server (Hypha loses every registration and, without JWT_SECRET, the validity of its tokens).</summary>
+    /// <summary>Stops the server as `kill` would (Hypha loses every registration and, without JWT_SECRET, its tokens' validity).</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        if (!running)
+        if (process is not { } running)
         {
             return;
         }
 
-        var result = await RunKitAsync(["down", "--port", Port.ToString(), "--state", StateDirectory], null, TimeSpan.FromSeconds(60), cancellationToken);
-        running = false;
-        if (result.ExitCode != 0)
+        process = null;
+        using (running)
         {
-            throw new InvalidOperationException($"hypha-server.sh down failed ({result.ExitCode}): {Tail(result.Error)}");
+            if (!running.HasExited)
+            {
+                using (var term = Process.Start("kill", ["-TERM", running.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                {
+                    await term.WaitForExitAsync(cancellationToken);
+                }
+
+                using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                grace.CancelAfter(TimeSpan.FromSeconds(15));
+                try
+                {
+                    await running.WaitForExitAsync(grace.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    running.Kill(entireProcessTree: true); // ignored SIGTERM for 15 s
+                    await running.WaitForExitAsync(CancellationToken.None);
+                }
+            }
         }
     }
 
@@ -111,10 +125,10 @@ public sealed class HyphaTestServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs a Python script with the kit's <c>py</c> (the real hypha_rpc). <c>HYPHA_SERVER_URL</c> and
+    /// Runs a Python script with Hypha's interpreter (the real hypha_rpc). <c>HYPHA_SERVER_URL</c> and
     /// <c>HYPHA_ROOT_TOKEN_FILE</c> are set; pass secrets through <paramref name="environment"/>, not arguments.
     /// </summary>
-    public async Task<PythonRun> RunPythonAsync(
+    public Task<PythonRun> RunPythonAsync(
         string script, IEnumerable<string>? args = null, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var env = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
@@ -122,16 +136,12 @@ public sealed class HyphaTestServer : IAsyncDisposable
             ["HYPHA_SERVER_URL"] = Url.ToString().TrimEnd('/'),
             ["HYPHA_ROOT_TOKEN_FILE"] = RootTokenFile,
         };
-        var result = await RunKitAsync(["py", script, .. args ?? []], env, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
-        return new PythonRun(result.ExitCode, result.Output, result.Error, result.Duration);
+        return HyphaPython.RunAsync(python, script, args, env, null, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
     }
 
-    /// <summary>The last lines of Hypha's log (for failure messages).</summary>
-    public string LogTail(int lines = 30)
-    {
-        var log = Path.Combine(StateDirectory, "hypha.log");
-        return File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(lines)) : "(no log)";
-    }
+    /// <summary>The last lines of Hypha's log (for failure messages; Hypha logs no token).</summary>
+    public string LogTail(int lines = 30) =>
+        File.Exists(LogFile) ? string.Join('\n', File.ReadLines(LogFile).TakeLast(lines)) : "(no log)";
 
     public async ValueTask DisposeAsync()
     {
@@ -150,120 +160,114 @@ public sealed class HyphaTestServer : IAsyncDisposable
 
     public override string ToString() => $"HyphaTestServer({Url}, state {StateDirectory})";
 
-    /// <summary>The kit: <c>WSO_HYPHA_KIT</c> (folder or script), else <c>shared/hypha-server</c> beside the repository or one of its parents.</summary>
-    public static string? FindKit()
-    {
-        var configured = Environment.GetEnvironmentVariable(KitVariable);
-        if (!string.IsNullOrEmpty(configured))
-        {
-            var script = Directory.Exists(configured) ? Path.Combine(configured, "hypha-server.sh") : configured;
-            return File.Exists(script) ? Path.GetFullPath(script) : null;
-        }
-
-        for (var dir = RepositoryRoot()?.Parent; dir is not null; dir = dir.Parent)
-        {
-            var script = Path.Combine(dir.FullName, "shared", "hypha-server", "hypha-server.sh");
-            if (File.Exists(script))
-            {
-                return script;
-            }
-        }
-
-        return null;
-    }
-
-    private static DirectoryInfo? RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "WorkspaceStorageOperator.sln")))
-            {
-                return dir;
-            }
-        }
-
-        return null;
-    }
-
-    private static IEnumerable<int> CandidatePorts()
-    {
-        var range = Environment.GetEnvironmentVariable(PortRangeVariable);
-        if (!string.IsNullOrEmpty(range) && range.Split('-') is [var low, var high] && int.TryParse(low, out var from) && int.TryParse(high, out var to) && from <= to)
-        {
-            var count = to - from + 1;
-            var start = Random.Shared.Next(count);
-            for (var i = 0; i < count; i++)
-            {
-                var port = from + ((start + i) % count);
-                if (IsFree(port))
-                {
-                    yield return port;
-                }
-            }
-
-            yield break;
-        }
-
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            yield return port;
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            listener.Stop();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     private async Task UpAsync(CancellationToken cancellationToken)
     {
-        var env = new Dictionary<string, string>(options.Environment);
+        var token = NewRootToken();
+        await File.WriteAllTextAsync(RootTokenFile, token, cancellationToken);
+        if (!OperatingSystem.IsWindows()) // Hypha runs on Linux here; the guard is for the platform analyzer
+        {
+            File.SetUnixFileMode(RootTokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        // The shell only redirects Hypha's output to its log, then becomes Hypha (exec): the process we hold is Hypha's.
+        var start = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = StateDirectory, RedirectStandardInput = true };
+        foreach (var argument in (string[])["-c", "exec \"$0\" \"$@\" >>hypha.log 2>&1", python, "-m", "hypha.server", "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options.HyphaFlags])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["HYPHA_ROOT_TOKEN"] = token;
+        start.Environment["PYTHONUNBUFFERED"] = "1";
         if (options.JwtSecret is { } secret)
         {
-            env["JWT_SECRET"] = secret;
+            start.Environment["JWT_SECRET"] = secret;
         }
 
-        var result = await RunKitAsync(["up", "--port", Port.ToString(), "--state", StateDirectory, "--", .. options.HyphaFlags], env, options.StartTimeout, cancellationToken);
-        if (result.ExitCode != 0)
+        foreach (var (key, value) in options.Environment)
         {
-            throw new InvalidOperationException($"hypha-server.sh up failed ({result.ExitCode}): {Tail(result.Error)}");
+            start.Environment[key] = value;
         }
 
-        running = true;
+        var started = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {python}");
+        started.StandardInput.Close();
+        process = started;
+        try
+        {
+            await WaitUntilReadyAsync(started, cancellationToken);
+        }
+        catch
+        {
+            await StopAsync(CancellationToken.None);
+            throw;
+        }
     }
 
-    private Task<ChildProcessOutcome> RunKitAsync(
-        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken cancellationToken) =>
-        ChildProcessRunner.RunAsync(Kit, arguments, environment, Path.GetDirectoryName(Kit)!, timeout, cancellationToken);
-
-    /// <summary>Runs a Python script with the kit's <c>py</c> (no server of this fixture involved, e.g. a snippet `make run` printed).</summary>
-    public static async Task<PythonRun> RunKitPythonAsync(string kit, string script, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    /// <summary>Waits for Hypha's readiness probe, or for the process to end (then its log says why).</summary>
+    private async Task WaitUntilReadyAsync(Process started, CancellationToken cancellationToken)
     {
-        var result = await ChildProcessRunner.RunAsync(kit, ["py", script], null, Path.GetDirectoryName(kit)!, timeout ?? TimeSpan.FromMinutes(2), cancellationToken);
-        return new PythonRun(result.ExitCode, result.Output, result.Error, result.Duration);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var readiness = new Uri(Url, "/health/readiness");
+        var watch = Stopwatch.StartNew();
+        var lastState = "no answer yet";
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (started.HasExited)
+            {
+                var log = LogTail(40);
+                if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new PortTakenException($"port {Port} was taken before Hypha bound it");
+                }
+
+                throw new InvalidOperationException($"Hypha exited {started.ExitCode} before it was ready:\n{log}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(readiness, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+
+                lastState = $"{readiness} answered {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException ex)
+            {
+                lastState = ex.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                lastState = "a readiness request timed out";
+            }
+
+            if (watch.Elapsed > options.StartTimeout)
+            {
+                throw new InvalidOperationException($"Hypha was not ready within {options.StartTimeout.TotalSeconds:0} s (last: {lastState}):\n{LogTail(40)}");
+            }
+
+            await Task.Delay(100, cancellationToken); // the pace of the readiness poll, not a wait for an outcome
+        }
     }
 
-    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(20));
+    /// <summary>Hypha refuses "simple" root tokens and wants at least 32 characters; 43 URL-safe ones, like its own.</summary>
+    private static string NewRootToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class PortTakenException(string message) : Exception(message);
 }
 
 /// <summary>How to start a <see cref="HyphaTestServer"/>.</summary>
 public sealed record HyphaTestServerOptions
 {
-    /// <summary>Hypha's own flags, passed after <c>--</c> (for example <c>--enable-s3 ...</c>).</summary>
+    /// <summary>Hypha's own flags (for example <c>--enable-s3 ...</c>).</summary>
     public IReadOnlyList<string> HyphaFlags { get; init; } = [];
 
     /// <summary>Hypha's JWT secret; null: random per start (tokens die with a restart).</summary>
@@ -272,15 +276,9 @@ public sealed record HyphaTestServerOptions
     /// <summary>More environment for Hypha (for example <c>HYPHA_WS_IDLE_TIMEOUT</c>).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The first start on a fresh machine builds the chroot (minutes).</summary>
-    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How long Hypha may take to answer its readiness probe.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
-/// <summary>The outcome of a Python script run through the kit.</summary>
-public sealed record PythonRun(int ExitCode, string Output, string Error, TimeSpan Duration)
-{
-    public override string ToString() => $"exit {ExitCode} after {Duration.TotalSeconds:0.0} s\n--- stdout\n{Output}\n--- stderr\n{Error}";
-}
-
-/// <summary>The kit cannot run on this machine (missing, or not root).</summary>
+/// <summary>There is no Python Hypha on this machine (the message says why).</summary>
 public sealed class HyphaUnavailableException(string message) : Exception(message);

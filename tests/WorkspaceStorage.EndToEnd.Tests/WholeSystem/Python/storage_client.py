@@ -1,7 +1,7 @@
 """Hypha's real Python client (hypha_rpc) using public/s3-storage, for the system tests.
 
 usage: hypha-server.sh py storage_client.py COMMAND
-Environment: HYPHA_SERVER_URL (set by the kit runner), HYPHA_TOKEN (a user's token; anonymous when unset),
+Environment: HYPHA_SERVER_URL (set by the test), HYPHA_TOKEN (a user's token; anonymous when unset),
 HYPHA_WORKSPACE (workspace to connect to), HTTP_BASE (the companion's HTTP routes), COUNT (sizes).
 Prints `RESULT <json>` with what it observed, and `CHECK-FAILED <reason>` (exit 1) when an expectation fails.
 """
