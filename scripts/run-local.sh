@@ -209,9 +209,10 @@ if [ "${WSO_API:-1}" != 0 ]; then
       log "starting Python Hypha on 127.0.0.1:$HYPHA_PORT"
       mkdir -p "$HYPHA_STATE"
       ( umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_' > "$HYPHA_STATE/root-token" )
-      # The root token and JWT secret reach Hypha through its environment, never its command line; exec makes the pid Hypha's.
-      ( cd "$HYPHA_STATE" && HYPHA_ROOT_TOKEN=$(cat root-token) JWT_SECRET=$(cat "$JWT_FILE") PYTHONUNBUFFERED=1 \
-          exec "$hypha_python" -m hypha.server --host 127.0.0.1 --port "$HYPHA_PORT" ) >"$HYPHA_STATE/hypha.log" 2>&1 &
+      # The root token and JWT secret reach Hypha through its environment (--from-env), never its command line; exec makes
+      # the pid Hypha's.
+      ( cd "$HYPHA_STATE" && HYPHA_ROOT_TOKEN=$(cat root-token) JWT_SECRET=$(cat "$JWT_FILE") PYTHONUNBUFFERED=1 TMPDIR=$HYPHA_STATE \
+          exec "$hypha_python" -m hypha.server --from-env --host 127.0.0.1 --port "$HYPHA_PORT" ) >"$HYPHA_STATE/hypha.log" 2>&1 &
       hypha_pid=$!
       deadline=$((SECONDS + READY_TIMEOUT))
       until curl -sf -m 2 "http://127.0.0.1:$HYPHA_PORT/health/readiness" >/dev/null; do

@@ -45,7 +45,10 @@ public sealed class HyphaRpcClient : IAsyncDisposable
         dispatcher = new ServiceDispatcher(registry, options, this.logger, outcome => CallCompleted?.Invoke(outcome), hardStop.Token);
     }
 
-    /// <summary>After every successful (re)registration, in order; the token ends with that connection. Keep handlers short.</summary>
+    /// <summary>
+    /// After every successful (re)registration, in order, before <see cref="IsRegistered"/> turns true and
+    /// <see cref="WaitUntilRegisteredAsync"/> returns; the token ends with that connection. Keep handlers short.
+    /// </summary>
     public event Func<HyphaRegistration, CancellationToken, Task>? Registered;
 
     /// <summary>After every incoming call of a registered function (for metrics).</summary>
@@ -220,16 +223,23 @@ public sealed class HyphaRpcClient : IAsyncDisposable
                 var live = await RegisterAsync(current, stop);
                 lock (stateLock)
                 {
-                    session = current;
+                    session = current; // the Registered handlers call Hypha through it
+                }
+
+                logger.LogInformation("Registered {Services} in {Workspace} as {ClientId} (connection {Connection})",
+                    string.Join(", ", live.ServiceIds), live.Workspace, live.ClientId, live.Connection);
+
+                // Handlers first, then "registered": readiness and WaitUntilRegisteredAsync never run ahead of what a
+                // handler does on each registration (takeover unregisters the built-in there).
+                await NotifyRegisteredAsync(live, current);
+                lock (stateLock)
+                {
                     registration = live;
                     LastError = null;
                 }
 
                 SetState(HyphaClientState.Registered);
                 backoff.Reset();
-                logger.LogInformation("Registered {Services} in {Workspace} as {ClientId} (connection {Connection})",
-                    string.Join(", ", live.ServiceIds), live.Workspace, live.ClientId, live.Connection);
-                await NotifyRegisteredAsync(live, current);
                 var reason = await current.Closed.WaitAsync(stop);
                 logger.LogWarning("Lost the connection to Hypha: {Reason}; reconnecting", reason);
             }

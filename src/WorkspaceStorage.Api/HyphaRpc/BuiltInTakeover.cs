@@ -27,7 +27,7 @@ public sealed class BuiltInTakeover(HyphaRpcClient client, HyphaRegistrationOpti
     public async Task OnRegisteredAsync(HyphaRegistration registration, CancellationToken cancellationToken)
     {
         subscription ??= await client.SubscribeAsync("service_added", (_, ct) => SweepAsync(ct), cancellationToken);
-        await SweepAsync(cancellationToken);
+        await SweepConnectedAsync(cancellationToken); // IsRegistered turns true only after this handler
     }
 
     public async ValueTask DisposeAsync()
@@ -50,11 +50,14 @@ public sealed class BuiltInTakeover(HyphaRpcClient client, HyphaRegistrationOpti
     /// <summary>One pass: list this service id in the workspace and unregister the registrations that are not companions.</summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
-        if (!client.IsRegistered)
+        if (client.IsRegistered)
         {
-            return;
+            await SweepConnectedAsync(cancellationToken);
         }
+    }
 
+    private async Task SweepConnectedAsync(CancellationToken cancellationToken)
+    {
         await sweeping.WaitAsync(cancellationToken);
         try
         {

@@ -26,11 +26,12 @@ public static class TestClients
     /// <summary>A client registering <paramref name="services"/> in <c>public</c> through the root-token exchange, started and registered.</summary>
     public static async Task<HyphaRpcClient> StartRegisteredAsync(
         HyphaTestServer server, CapturingLoggerProvider logs, IEnumerable<HyphaServiceDefinition> services,
-        Func<HyphaRpcOptions, HyphaRpcOptions>? configure = null, IHyphaTokenSource? tokenSource = null)
+        Func<HyphaRpcOptions, HyphaRpcOptions>? configure = null, IHyphaTokenSource? tokenSource = null, Action<HyphaRpcClient>? beforeStart = null)
     {
         var options = Options(server);
         options = configure?.Invoke(options) ?? options;
         var client = new HyphaRpcClient(options, tokenSource ?? RootExchange(server, logs), services, logs.CreateLogger<HyphaRpcClient>());
+        beforeStart?.Invoke(client);
         await client.StartAsync(TestContext.Current.CancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));

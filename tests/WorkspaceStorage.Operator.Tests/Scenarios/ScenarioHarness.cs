@@ -238,20 +238,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
     // ---- S3 as a workload would use it -----------------------------------------------------------------------
 
-    /// <summary>A client on a connection of its own: RGW answers a refused PUT before reading the body and leaves the connection unusable.</summary>
-    public AmazonS3Client FreshClient(AwsCredentials credentials) => new(
-        new Amazon.Runtime.BasicAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey),
-        new AmazonS3Config
-        {
-            ServiceURL = Rgw.Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = Rgw.Region,
-            RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
-            MaxErrorRetry = 0,
-            CacheHttpClient = false,
-            Timeout = TimeSpan.FromSeconds(20),
-        });
+    /// <summary>A client on a connection of its own (see <see cref="RgwTestServer.CreateAwsS3Client"/>).</summary>
+    public AmazonS3Client FreshClient(AwsCredentials credentials) => Rgw.CreateAwsS3Client(credentials);
 
     public async Task<HttpStatusCode> PutAsync(AwsCredentials credentials, string key, string content = "data")
     {

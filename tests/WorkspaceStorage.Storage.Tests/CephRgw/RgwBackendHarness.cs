@@ -97,25 +97,10 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
 
     public AmazonS3Client Client(AwsCredentials credentials) => Server.CreateAwsS3Client(credentials);
 
-    /// <summary>
-    /// Tries a PUT that must be refused, on a connection of its own: RGW answers 403 before reading the body and
-    /// leaves the connection unusable, so the next request on it would fail 400 for reasons unrelated to policy.
-    /// </summary>
+    /// <summary>Tries a PUT that must be refused (on connections of its own, as every test client has).</summary>
     public async Task DeniedPutAsync(AwsCredentials credentials, string key, string what)
     {
-        using var fresh = new AmazonS3Client(credentials.SessionToken is null
-                ? new Amazon.Runtime.BasicAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey)
-                : new Amazon.Runtime.SessionAWSCredentials(credentials.AccessKeyId, credentials.SecretAccessKey, credentials.SessionToken),
-            new AmazonS3Config
-            {
-                ServiceURL = Server.Endpoint.ToString(),
-                ForcePathStyle = true,
-                AuthenticationRegion = Server.Region,
-                RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
-                ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
-                MaxErrorRetry = 0,
-                CacheHttpClient = false,
-            });
+        using var fresh = Client(credentials);
         await S3Outcome.Denied(() => fresh.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, ContentBody = "pwned" }, Ct), what);
     }
 

@@ -369,6 +369,33 @@ public sealed class S3ObjectClientRgwTests
     }
 
     [Fact]
+    public async Task A_refused_upload_leaves_the_shared_connections_answering_the_next_request_correctly()
+    {
+        // RGW answers a refused PUT with 403 before reading its body; a connection that went back to the pool with
+        // those bytes unread would answer the next request (any workspace's, on the same pool) 400 instead.
+        await using var s3 = await RgwS3Context.CreateAsync();
+        await using var user = await RgwTestUser.CreateAsync(s3, s3.Plain);
+        var refused = s3.Factory.Create(s3.Location, user.Credentials);
+        var data = new byte[16 * 1024];
+        await s3.Admin.PutAsync("ws-a/kept.bin", new MemoryStream(data), data.Length, null, Cancel);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var denied = await Assert.ThrowsAnyAsync<StorageBackendException>(() =>
+                refused.PutAsync($"ws-b/pwned-{i}.bin", new MemoryStream(data), data.Length, null, Cancel));
+            Assert.Equal(403, denied.StatusCode);
+
+            await using var next = await s3.Admin.GetAsync("ws-a/kept.bin", null, Cancel);
+            Assert.Equal(S3GetStatus.Ok, next.Status);
+            Assert.Equal(data.Length, (await ReadAll(next.Body)).Length);
+            var head = await s3.Admin.HeadAsync("ws-a/kept.bin", Cancel);
+            Assert.Equal(data.Length, head!.ContentLength);
+        }
+
+        Assert.Null(await s3.Admin.HeadAsync("ws-b/pwned-0.bin", Cancel));
+    }
+
+    [Fact]
     public async Task Wrong_credentials_are_refused_with_a_typed_error_without_the_secret()
     {
         await using var s3 = await RgwS3Context.CreateAsync();

@@ -8,7 +8,8 @@ namespace WorkspaceStorage.Testing.Hypha;
 
 /// <summary>
 /// A real Python Hypha (<c>python -m hypha.server</c> from <see cref="HyphaPython"/>) on 127.0.0.1. Each start makes a
-/// new root token, written to <see cref="RootTokenFile"/> (0600) and handed to Hypha through <c>HYPHA_ROOT_TOKEN</c>, so
+/// new root token, written to <see cref="RootTokenFile"/> (0600) and handed to Hypha through <c>HYPHA_ROOT_TOKEN</c>
+/// (<c>--from-env</c>), so
 /// it is never on a command line and never printed. Where there is no Python Hypha, <see cref="StartAsync"/> throws
 /// <see cref="HyphaUnavailableException"/> with the reason; fixtures turn it into a skip. Each start costs seconds:
 /// share one server per test class or collection.
@@ -171,13 +172,15 @@ public sealed class HyphaTestServer : IAsyncDisposable
 
         // The shell only redirects Hypha's output to its log, then becomes Hypha (exec): the process we hold is Hypha's.
         var start = new ProcessStartInfo("bash") { UseShellExecute = false, WorkingDirectory = StateDirectory, RedirectStandardInput = true };
-        foreach (var argument in (string[])["-c", "exec \"$0\" \"$@\" >>hypha.log 2>&1", python, "-m", "hypha.server", "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options.HyphaFlags])
+        foreach (var argument in (string[])["-c", "exec \"$0\" \"$@\" >>hypha.log 2>&1", python, "-m", "hypha.server", "--from-env", "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options.HyphaFlags])
         {
             start.ArgumentList.Add(argument);
         }
 
+        // --from-env reads HYPHA_ROOT_TOKEN (flags on the command line still win); temporary files die with the state folder.
         start.Environment["HYPHA_ROOT_TOKEN"] = token;
         start.Environment["PYTHONUNBUFFERED"] = "1";
+        start.Environment["TMPDIR"] = StateDirectory;
         if (options.JwtSecret is { } secret)
         {
             start.Environment["JWT_SECRET"] = secret;

@@ -37,7 +37,12 @@ public sealed record RgwTestServer(Uri Endpoint, string Region, AwsCredentials A
     public static string UniqueBucketName(string purpose) =>
         $"t-{purpose.ToLowerInvariant()}-{Guid.NewGuid():N}"[..Math.Min(63, purpose.Length + 35)];
 
-    /// <summary>An AWS SDK client for RGW: path style, and no aws-chunked checksum trailers (RGW Pacific refuses them).</summary>
+    /// <summary>
+    /// An AWS SDK client for RGW: path style, no aws-chunked checksum trailers (RGW Pacific refuses them), and connections
+    /// of its own (no SDK-wide HttpClient cache): RGW answers a refused PUT with 403 before reading the body, and the
+    /// unread body poisons the kept-alive connection, so the next request on it would get 400 instead of its own answer.
+    /// The one RGW client of the tests.
+    /// </summary>
     public AmazonS3Client CreateAwsS3Client(AwsCredentials credentials)
     {
         AWSCredentials sdkCredentials = credentials.SessionToken is null
@@ -51,6 +56,7 @@ public sealed record RgwTestServer(Uri Endpoint, string Region, AwsCredentials A
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             MaxErrorRetry = 0,
+            CacheHttpClient = false,
             Timeout = TimeSpan.FromSeconds(30),
         });
     }
