@@ -36,7 +36,8 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
     private readonly Func<string> companionState;
     private readonly Dictionary<int, ReplayConnection> connections = [];
     private readonly List<string> skipped = [];
-    private string lastFromClient = "nothing yet";
+    private readonly List<(string Phase, TimeSpan Took)> timings = [];
+    private string lastMatched = "none yet";
 
     public HyphaReplayServer(ServerValues server, TimeSpan waitLimit, Func<string> companionState)
     {
@@ -64,8 +65,12 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
 
     public ReplayTemplates Templates => templates;
 
+    /// <summary>How long each phase took (the waits are the companion's: backoff, its own timers).</summary>
+    public IReadOnlyList<(string Phase, TimeSpan Took)> Timings => timings;
+
     public async Task PlayAsync(HyphaRecording recording, ReplayPhase phase, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var line in phase.Lines)
         {
             var frame = Rewrite(recording[line], phase);
@@ -76,9 +81,11 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
             catch (ReplayException ex)
             {
                 throw new ReplayException($"Replay diverged at {recording.Path} {frame}, phase \"{phase.Name}\": {ex.Message}\n" +
-                    $"(compared {Compared} client frames before this one; last from the companion: {lastFromClient}; companion: {companionState()})");
+                    $"(before it, {Compared} client frames matched, the last at {lastMatched}; companion: {companionState()})");
             }
         }
+
+        timings.Add((phase.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
     }
 
     public async ValueTask DisposeAsync()
@@ -131,7 +138,7 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
         {
             case ("handshake-request", true):
                 await AcceptAsync(frame, connection, cancellationToken);
-                Compared++;
+                Matched(frame);
                 break;
             case ("handshake-response", false):
                 await Connection(frame, connection).UpgradeAsync(frame.Http!, cancellationToken);
@@ -145,7 +152,7 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
                 break;
             case ("text" or "binary", true):
                 await ExpectMessageAsync(frame, Connection(frame, connection), cancellationToken);
-                Compared++;
+                Matched(frame);
                 break;
             case ("text" or "binary", false):
                 await SendMessageAsync(frame, Connection(frame, connection), cancellationToken);
@@ -153,7 +160,7 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
                 break;
             case ("close", true):
                 await ExpectCloseAsync(frame, Connection(frame, connection), cancellationToken);
-                Compared++;
+                Matched(frame);
                 break;
             case ("close", false):
                 // An answer to the client's close, or Hypha going down (close 1012 then the socket ends, as uvicorn did).
@@ -164,6 +171,12 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
             default:
                 throw new ReplayException($"the replay cannot play a {frame.Direction} {frame.Kind} frame");
         }
+    }
+
+    private void Matched(RecordedFrame frame)
+    {
+        Compared++;
+        lastMatched = $"line {frame.Line}";
     }
 
     private ReplayConnection Connection(RecordedFrame frame, int connection) =>
@@ -188,7 +201,6 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
         var open = new ReplayConnection(client, waitLimit);
         connections[connection] = open;
         var request = await open.ReadHttpRequestAsync(cancellationToken);
-        lastFromClient = $"{frame} handshake request";
         var differences = CompareHandshake(frame.Http!, request);
         if (differences.Count > 0)
         {
@@ -238,7 +250,6 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
                 continue;
             }
 
-            lastFromClient = shown;
             var expectedKind = frame.Kind == "text" ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
             if (message.Kind != expectedKind)
             {
@@ -270,7 +281,6 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
                 continue;
             }
 
-            lastFromClient = shown;
             if (message.Kind != WebSocketMessageType.Close)
             {
                 throw new ReplayException($"recorded the companion's close {frame.CloseCode} \"{frame.CloseReason}\", it sent {shown}");

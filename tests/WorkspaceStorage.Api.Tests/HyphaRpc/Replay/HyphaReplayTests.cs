@@ -141,7 +141,8 @@ public sealed class HyphaReplayTests
 
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"Replayed {replay.Compared} client frames compared and {replay.Sent} server frames sent in {elapsed.Elapsed.TotalSeconds:0.0} s; " +
-            $"skipped (time-driven): {replay.Skipped.Count}; bound: {string.Join(", ", replay.Templates.Bindings.Select(b => $"{b.Key} → {b.Value}"))}");
+            $"skipped (time-driven): {replay.Skipped.Count}; bound: {string.Join(", ", replay.Templates.Bindings.Select(b => $"{b.Key} → {b.Value}"))}\n" +
+            string.Join("\n", replay.Timings.Select(t => $"  {t.Took.TotalMilliseconds,6:0} ms  {t.Phase}")));
         Assert.Equal(24, replay.Compared);
     }
 
