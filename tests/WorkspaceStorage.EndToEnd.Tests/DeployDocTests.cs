@@ -122,8 +122,8 @@ public sealed partial class DeployDocTests
     [Fact]
     public async Task Hyphas_flags_and_variables_in_the_doc_are_Hyphas_own()
     {
-        var package = await HyphaPython.PackageDirectoryAsync(await HyphaPython.RequireAsync(), TestContext.Current.CancellationToken);
-        var server = File.ReadAllText(Path.Combine(package, "server.py"));
+        var python = await HyphaPython.RequireAsync();
+        var server = await HyphaPython.ModuleSourceAsync(python, "hypha.server", TestContext.Current.CancellationToken);
         var flags = HyphaFlag().Matches(server).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
         Assert.Contains("--enable-s3", flags);
 
@@ -144,7 +144,7 @@ public sealed partial class DeployDocTests
         }
 
         // Hypha reads its JWT secret from HYPHA_JWT_SECRET (or JWT_SECRET), not from a flag.
-        Assert.Contains("\"HYPHA_JWT_SECRET\"", File.ReadAllText(Path.Combine(package, "core", "auth.py")), StringComparison.Ordinal);
+        Assert.Contains("\"HYPHA_JWT_SECRET\"", await HyphaPython.ModuleSourceAsync(python, "hypha.core.auth", TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -205,12 +205,14 @@ public sealed class OperatorApplication
                 return KubeconfigFile.Load(fromEnvironment.Split(Path.PathSeparator)[0]);
             }
 
-            if (KubernetesClientConfiguration.IsInCluster())
+            // A pod's environment names the API server; the service account files alone do not make a cluster.
+            if (environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is { Length: > 0 } && KubernetesClientConfiguration.IsInCluster())
             {
                 return KubernetesClientConfiguration.InClusterConfig();
             }
 
-            var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+            var userHome = environment.GetEnvironmentVariable("HOME") is { Length: > 0 } fromHome ? fromHome : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var home = Path.Combine(userHome, ".kube", "config");
             if (File.Exists(home))
             {
                 return KubeconfigFile.Load(home);

@@ -28,7 +28,9 @@ public sealed class CleanupThroughHyphaTests(SoleModeHypha hypha)
         var temporary = WorkspaceId.Parse(used.GetProperty("workspace").GetString()!);
         Assert.StartsWith("ws-user-anonymouz-", temporary.Value, StringComparison.Ordinal);
         using var rgw = new RgwInventory(system.Cluster.Rgw);
-        Assert.True(await rgw.HasIdentityAsync(temporary, Ct));
+        // Its upload through a presigned URL signed with the workspace's own key succeeded (the script checks the 200),
+        // so storage was made on demand. It is not looked up on RGW here: Hypha deletes the workspace as soon as the
+        // client leaves, and with a 1 s poll the identity may rightly be gone already (a loaded machine lost that race).
 
         var started = DateTime.UtcNow;
         await Eventually.WaitAsync("the temporary workspace's WorkspaceStorage and identity to be gone", TimeSpan.FromSeconds(60), async ct =>

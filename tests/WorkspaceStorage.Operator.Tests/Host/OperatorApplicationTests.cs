@@ -68,16 +68,49 @@ public sealed class OperatorApplicationTests : IDisposable
     public async Task Without_any_cluster_configuration_cluster_mode_fails_naming_kubeconfig()
     {
         var logs = new CapturingLoggerProvider();
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (File.Exists(Path.Combine(home, ".kube", "config")) || k8s.KubernetesClientConfiguration.IsInCluster())
+        // A home without ~/.kube/config and an environment that names no cluster, whatever this machine has.
+        var home = Directory.CreateTempSubdirectory("wso-no-kubeconfig-").FullName;
+        try
         {
-            Assert.Skip("this machine has a kubeconfig or runs in a pod; the no-configuration path cannot be reached");
+            var code = await new OperatorApplication(new OperatorEnvironment
+                {
+                    GetEnvironmentVariable = name => name == "HOME" ? home : null,
+                    ConfigureLogging = l => l.AddProvider(logs),
+                })
+                .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
+            Assert.Equal(OperatorApplication.ExitFailure, code);
+            Assert.Contains("--kubeconfig: no cluster configuration found", logs.All, StringComparison.Ordinal);
         }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
 
-        var code = await new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) })
-            .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
-        Assert.Equal(OperatorApplication.ExitFailure, code);
-        Assert.Contains("--kubeconfig: no cluster configuration found", logs.All, StringComparison.Ordinal);
+    [Fact]
+    public async Task A_kubeconfig_in_the_users_home_is_found_when_nothing_else_names_a_cluster()
+    {
+        var logs = new CapturingLoggerProvider();
+        var home = Directory.CreateTempSubdirectory("wso-home-kubeconfig-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(home, ".kube"));
+            await File.WriteAllTextAsync(Path.Combine(home, ".kube", "config"), "not: [valid", Ct);
+            var code = await new OperatorApplication(new OperatorEnvironment
+                {
+                    GetEnvironmentVariable = name => name == "HOME" ? home : null,
+                    ConfigureLogging = l => l.AddProvider(logs),
+                })
+                .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
+
+            // It was read (and refused as broken YAML), not passed over.
+            Assert.Equal(OperatorApplication.ExitFailure, code);
+            Assert.Contains("--kubeconfig: cannot load the cluster configuration (KubeConfigException)", logs.All, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
     }
 
     [Fact]

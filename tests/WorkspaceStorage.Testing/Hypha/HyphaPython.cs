@@ -54,13 +54,17 @@ public static class HyphaPython
         return new PythonRun(result.ExitCode, result.Output, result.Error, result.Duration);
     }
 
-    /// <summary>The folder of the installed <c>hypha</c> package (its server.py, core/auth.py), for checks against Hypha's own source.</summary>
-    public static async Task<string> PackageDirectoryAsync(string python, CancellationToken cancellationToken)
+    /// <summary>
+    /// The source of one of Hypha's modules (<c>hypha.server</c>, <c>hypha.core.auth</c>), as that Python imports it,
+    /// for checks against Hypha's own code. Read through the interpreter: its files may not be at a path this process sees.
+    /// </summary>
+    public static async Task<string> ModuleSourceAsync(string python, string module, CancellationToken cancellationToken)
     {
-        var run = await ChildProcessRunner.RunAsync(python, ["-c", "import hypha, os; print(os.path.dirname(hypha.__file__))"], null,
-            Path.GetTempPath(), TimeSpan.FromMinutes(1), cancellationToken);
-        Assert.True(run.ExitCode == 0, $"{python} cannot locate the hypha package: {run.Error}");
-        return run.Output.Trim();
+        var run = await ChildProcessRunner.RunAsync(python,
+            ["-c", "import importlib.util, sys; sys.stdout.write(open(importlib.util.find_spec(sys.argv[1]).origin, encoding='utf-8').read())", module],
+            null, Path.GetTempPath(), TimeSpan.FromMinutes(1), cancellationToken);
+        Assert.True(run.ExitCode == 0, $"{python} cannot read the source of {module}: {run.Error}");
+        return run.Output;
     }
 
     private static async Task<Located> FindAsync()
