@@ -67,45 +67,42 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task Without_any_cluster_configuration_cluster_mode_fails_naming_kubeconfig()
     {
-        var logs = new CapturingLoggerProvider();
         // A home without ~/.kube/config and an environment that names no cluster, whatever this machine has.
-        var home = Directory.CreateTempSubdirectory("wso-no-kubeconfig-").FullName;
-        try
-        {
-            var code = await new OperatorApplication(new OperatorEnvironment
-                {
-                    GetEnvironmentVariable = name => name == "HOME" ? home : null,
-                    ConfigureLogging = l => l.AddProvider(logs),
-                })
-                .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
-            Assert.Equal(OperatorApplication.ExitFailure, code);
-            Assert.Contains("--kubeconfig: no cluster configuration found", logs.All, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(home, recursive: true);
-        }
+        var (code, logs) = await RunInClusterModeWithHomeAsync(kubeconfig: null);
+        Assert.Equal(OperatorApplication.ExitFailure, code);
+        Assert.Contains("--kubeconfig: no cluster configuration found", logs, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_kubeconfig_in_the_users_home_is_found_when_nothing_else_names_a_cluster()
     {
+        var (code, logs) = await RunInClusterModeWithHomeAsync(kubeconfig: "not: [valid");
+
+        // It was read (and refused as broken YAML), not passed over.
+        Assert.Equal(OperatorApplication.ExitFailure, code);
+        Assert.Contains("--kubeconfig: cannot load the cluster configuration (KubeConfigException)", logs, StringComparison.Ordinal);
+    }
+
+    /// <summary>Cluster mode with only HOME in the environment, its ~/.kube/config holding <paramref name="kubeconfig"/> (null: none).</summary>
+    private static async Task<(int Code, string Logs)> RunInClusterModeWithHomeAsync(string? kubeconfig)
+    {
         var logs = new CapturingLoggerProvider();
-        var home = Directory.CreateTempSubdirectory("wso-home-kubeconfig-").FullName;
+        var home = Directory.CreateTempSubdirectory("wso-home-").FullName;
         try
         {
-            Directory.CreateDirectory(Path.Combine(home, ".kube"));
-            await File.WriteAllTextAsync(Path.Combine(home, ".kube", "config"), "not: [valid", Ct);
+            if (kubeconfig is not null)
+            {
+                Directory.CreateDirectory(Path.Combine(home, ".kube"));
+                await File.WriteAllTextAsync(Path.Combine(home, ".kube", "config"), kubeconfig, Ct);
+            }
+
             var code = await new OperatorApplication(new OperatorEnvironment
                 {
                     GetEnvironmentVariable = name => name == "HOME" ? home : null,
                     ConfigureLogging = l => l.AddProvider(logs),
                 })
                 .RunAsync(["--health-addr", "127.0.0.1:0"], Ct);
-
-            // It was read (and refused as broken YAML), not passed over.
-            Assert.Equal(OperatorApplication.ExitFailure, code);
-            Assert.Contains("--kubeconfig: cannot load the cluster configuration (KubeConfigException)", logs.All, StringComparison.Ordinal);
+            return (code, logs.All);
         }
         finally
         {
