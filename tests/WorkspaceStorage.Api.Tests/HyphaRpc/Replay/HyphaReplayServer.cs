@@ -39,8 +39,13 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
     private readonly List<(string Phase, TimeSpan Took)> timings = [];
     private string lastMatched = "none yet";
 
-    public HyphaReplayServer(ServerValues server, TimeSpan waitLimit, Func<string> companionState)
+    private readonly IReadOnlyList<IntendedChange> intendedChanges;
+    private readonly HashSet<IntendedChange> metChanges = [];
+
+    /// <param name="intendedChanges">Recorded fields the companion now sends differently on purpose, each with why.</param>
+    public HyphaReplayServer(ServerValues server, TimeSpan waitLimit, Func<string> companionState, IReadOnlyList<IntendedChange>? intendedChanges = null)
     {
+        this.intendedChanges = intendedChanges ?? [];
         templates = new ReplayTemplates(server);
         this.waitLimit = waitLimit;
         this.companionState = companionState;
@@ -64,6 +69,9 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
     public IReadOnlyList<string> Skipped => skipped;
 
     public ReplayTemplates Templates => templates;
+
+    /// <summary>Intended changes that no frame of this run needed: stale, the recording and the code agree again there.</summary>
+    public IReadOnlyList<IntendedChange> UnmetChanges => [.. intendedChanges.Where(c => !metChanges.Contains(c))];
 
     /// <summary>How long each phase took (the waits are the companion's: backoff, its own timers).</summary>
     public IReadOnlyList<(string Phase, TimeSpan Took)> Timings => timings;
@@ -259,6 +267,7 @@ internal sealed partial class HyphaReplayServer : IAsyncDisposable
             var sent = Decode(message);
             var differences = new List<FieldDifference>();
             templates.Compare(frame, frame.Json, sent, "$", differences);
+            IntendedChange.Explain(intendedChanges, frame.Line, differences, metChanges);
             if (differences.Count > 0)
             {
                 throw new ReplayException(Describe(differences));

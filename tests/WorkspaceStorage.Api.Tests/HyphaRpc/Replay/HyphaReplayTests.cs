@@ -31,6 +31,12 @@ namespace WorkspaceStorage.Api.Tests.HyphaRpc.Replay;
 /// </summary>
 public sealed class HyphaReplayTests
 {
+    /// <summary>
+    /// Recorded fields the companion now sends differently on purpose, each named with why (none today: the companion
+    /// sends what the recorded one did). An entry that no frame needs fails the test as stale.
+    /// </summary>
+    private static readonly IntendedChange[] IntendedChanges = [];
+
     /// <summary>Every wait of the replay (a connection, a frame, a close) is bounded by this.</summary>
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
 
@@ -95,7 +101,7 @@ public sealed class HyphaReplayTests
         var rootTokenFile = Path.Combine(folder.FullName, "root-token");
         await File.WriteAllTextAsync(rootTokenFile, server.RootToken, Ct);
         TestApi? api = null;
-        await using var replay = new HyphaReplayServer(server, Wait, () => CompanionState(api));
+        await using var replay = new HyphaReplayServer(server, Wait, () => CompanionState(api), IntendedChanges);
         try
         {
             api = await TestApi.StartAsync(configure: b => b.Services.AddSingleton<IWorkspaceStorageDirectory>(AnonymousWorkspaceStorage()), settings: new Dictionary<string, string?>
@@ -124,6 +130,7 @@ public sealed class HyphaReplayTests
             api = null;
             await replay.PlayAsync(recording, Shutdown, Ct);
             await stopping.WaitAsync(Wait, Ct);
+            Assert.True(replay.UnmetChanges.Count == 0, $"intended changes no frame needed (stale): {string.Join("; ", replay.UnmetChanges)}");
         }
         catch (ReplayException ex)
         {

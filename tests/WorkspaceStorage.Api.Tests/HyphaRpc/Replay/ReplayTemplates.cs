@@ -259,5 +259,20 @@ internal sealed record FieldDifference(string Path, string Recorded, string Sent
     public override string ToString() => $"{Path}: recorded {Recorded}, sent {Sent}";
 }
 
+/// <summary>
+/// A recorded field the companion now sends differently on purpose: frame <paramref name="Line"/> of the recording, the
+/// field's JSON path, what it sends now (as <see cref="PlainValues.Show"/> prints it) and why. Every entry must be met
+/// exactly once in a run; one that no longer differs (the recording was redone, the change undone) fails as stale.
+/// </summary>
+internal sealed record IntendedChange(int Line, string Path, string SentNow, string Why)
+{
+    /// <summary>Leaves out of <paramref name="differences"/> those that an intended change explains, noting each one met.</summary>
+    public static void Explain(IReadOnlyList<IntendedChange> changes, int line, List<FieldDifference> differences, HashSet<IntendedChange> met) =>
+        differences.RemoveAll(difference => changes.FirstOrDefault(c => c.Line == line && c.Path == difference.Path && c.SentNow == difference.Sent) is { } change
+            && met.Add(change));
+
+    public override string ToString() => $"line {Line} {Path}: now {SentNow} ({Why})";
+}
+
 /// <summary>The replay cannot go on (out of step with the recording, or the companion broke the protocol).</summary>
 internal sealed class ReplayException(string message) : Exception(message);

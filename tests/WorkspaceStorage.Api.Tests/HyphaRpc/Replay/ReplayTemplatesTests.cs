@@ -76,6 +76,23 @@ public sealed class ReplayTemplatesTests
         Assert.DoesNotContain(server.PublicToken, wrong.Sent, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_intended_change_explains_exactly_its_field_on_its_frame_and_nothing_else()
+    {
+        var change = new IntendedChange(7, "$.config.require_context", "false", "the companion stopped asking for context");
+        var met = new HashSet<IntendedChange>();
+        var differences = Compare(NewTemplates(), Map(("config", Map(("require_context", true), ("visibility", "public")))),
+            Map(("config", Map(("require_context", false), ("visibility", "protected")))));
+        IntendedChange.Explain([change], Frame.Line, differences, met);
+        Assert.Equal(["$.config.visibility"], differences.Select(d => d.Path));
+        Assert.Equal([change], met);
+
+        // On another frame, or with another value sent, the same difference still fails.
+        var elsewhere = Compare(NewTemplates(), Map(("config", Map(("require_context", true)))), Map(("config", Map(("require_context", false)))));
+        IntendedChange.Explain([change with { Line = 8 }, change with { SentNow = "null" }], Frame.Line, elsewhere, met);
+        Assert.Single(elsewhere);
+    }
+
     private static ReplayTemplates NewTemplates() => new(new ServerValues(WorkspaceStorage.Testing.Hypha.HyphaTokenFactory.NewSecret(), TimeSpan.FromDays(1)));
 
     private static List<FieldDifference> Compare(ReplayTemplates templates, object? recorded, object? sent)
