@@ -41,12 +41,17 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     private readonly IStorageBackendFactory factory;
     private readonly DefaultBackendOptions? defaultBackend;
     private readonly ILogger logger;
+    private readonly IResourceCache<StorageBackendResource>? others;
     private readonly Dictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
     private readonly Lock cacheGate = new();
 
+    /// <param name="cache">An informer's cache of all StorageBackends, to find a second name for the same bucket without a
+    /// list call; null (or not yet synced) lists through <paramref name="backends"/>.</param>
     public StorageBackendResolver(IResourceClient<StorageBackendResource> backends, IResourceClient<V1Secret> secrets,
-        IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger)
+        IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger,
+        IResourceCache<StorageBackendResource>? cache = null)
     {
+        others = cache;
         this.backends = backends ?? throw new ArgumentNullException(nameof(backends));
         this.secrets = secrets ?? throw new ArgumentNullException(nameof(secrets));
         this.factory = factory ?? throw new ArgumentNullException(nameof(factory));
@@ -135,6 +140,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
         }
 
         var spec = validation.Value!;
+        await RefuseSecondNameAsync(resource, spec, cancellationToken).ConfigureAwait(false);
         var secretRef = spec.AdminCredentialsSecret;
         var secret = await secrets.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken).ConfigureAwait(false)
             ?? throw new BackendConfigurationException("spec.backendRef.name",
@@ -149,6 +155,38 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
             spec.PathStyle, spec.CaBundle);
         return (name, version, settings);
     }
+
+    /// <summary>
+    /// Refuses a StorageBackend that names the endpoint and bucket of another one created before it (creation time, then
+    /// name, as claims are ordered). Workspaces are claimed per backend name, so two names for one bucket would let two
+    /// WorkspaceStorages manage the same identity and revoke each other's keys; refusing before any client is built
+    /// means the second name never touches the backend.
+    /// </summary>
+    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ResolvedStorageBackend spec, CancellationToken cancellationToken)
+    {
+        IEnumerable<StorageBackendResource> all = others is { HasSynced: true }
+            ? others.List()
+            : (await backends.ListAsync(null, null, cancellationToken).ConfigureAwait(false)).Items;
+        var mine = Order(resource);
+        foreach (var candidate in all.Where(other => other.Metadata.Uid != resource.Metadata.Uid && SameBucket(other, spec) && Order(other).CompareTo(mine) < 0)
+            .OrderBy(Order))
+        {
+            // Rare, so judged on the stored object: the cache may lag behind a deletion or a changed endpoint.
+            var live = await backends.GetAsync(ResourceKey.Of(candidate), cancellationToken).ConfigureAwait(false);
+            if (live is not null && live.Metadata.Uid == candidate.Metadata.Uid && live.Metadata.DeletionTimestamp is null && SameBucket(live, spec))
+            {
+                throw new BackendConfigurationException("spec.backendRef.name",
+                    $"StorageBackend \"{spec.Name}\" is refused: spec.endpoint and spec.bucket ({spec.Endpoint}, bucket {spec.Bucket}) are those of StorageBackend \"{live.Metadata.Name}\", created before it; two names for one bucket would revoke each other's keys",
+                    ConditionReasons.BackendConflict);
+            }
+        }
+    }
+
+    private static bool SameBucket(StorageBackendResource other, ResolvedStorageBackend spec) =>
+        StorageBackendValidator.Validate(other) is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket;
+
+    private static (DateTime Created, string Name) Order(StorageBackendResource resource) =>
+        (resource.Metadata.CreationTimestamp ?? DateTime.MaxValue, resource.Metadata.Name);
 
     private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
     {
