@@ -217,13 +217,25 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public static bool IsReady(WorkspaceStorageResource? resource) =>
         resource?.Status is { } status && status.IsTrue(ConditionTypes.Ready) && status.ObservedGeneration == resource.Metadata.Generation;
 
-    public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null)
+    public Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
+        PollAsync(() => Get(name), condition, r => r?.Status?.Conditions, $"{name}: {what}", timeout);
+
+    /// <summary>Ready, or Stalled: whichever the reconciles settle on.</summary>
+    public Task<WorkspaceStorageResource> WaitSettledAsync(string name) =>
+        WaitAsync(name, ws => IsReady(ws) || ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True }, "Ready or Stalled");
+
+    public Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what) =>
+        PollAsync(() => Kube.Get<StorageBackendResource>(name), condition, b => b?.Status?.Conditions, $"StorageBackend {name}: {what}", null);
+
+    /// <summary>Reads until <paramref name="condition"/> holds, bounded; the failure shows the conditions last read.</summary>
+    private static async Task<T> PollAsync<T>(Func<T?> read, Func<T?, bool> condition, Func<T?, IEnumerable<V1Condition>?> conditionsOf, string what, TimeSpan? timeout)
+        where T : class
     {
         var limit = timeout ?? TimeSpan.FromSeconds(30);
         var watch = Stopwatch.StartNew();
         while (true)
         {
-            var resource = Get(name);
+            var resource = read();
             if (condition(resource))
             {
                 return resource!;
@@ -231,34 +243,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
             if (watch.Elapsed > limit)
             {
-                var conditions = resource?.Status?.Conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
-                Assert.Fail($"Timed out after {limit} waiting for {name}: {what} (now: {conditions})");
-            }
-
-            await Task.Delay(50, Ct);
-        }
-    }
-
-    /// <summary>Ready, or Stalled: whichever the reconciles settle on.</summary>
-    public Task<WorkspaceStorageResource> WaitSettledAsync(string name) =>
-        WaitAsync(name, ws => IsReady(ws) || ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True }, "Ready or Stalled");
-
-    public async Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what)
-    {
-        var limit = TimeSpan.FromSeconds(30);
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var backend = Kube.Get<StorageBackendResource>(name);
-            if (condition(backend))
-            {
-                return backend!;
-            }
-
-            if (watch.Elapsed > limit)
-            {
-                var conditions = backend?.Status?.Conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
-                Assert.Fail($"Timed out after {limit} waiting for StorageBackend {name}: {what} (now: {conditions})");
+                var conditions = conditionsOf(resource) is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
+                Assert.Fail($"Timed out after {limit} waiting for {what} (now: {conditions})");
             }
 
             await Task.Delay(50, Ct);
