@@ -93,6 +93,9 @@ public static class ConditionReasons
     public const string BackendUnavailable = "BackendUnavailable";
     public const string BackendRejected = "BackendRejected";
     public const string SecretConflict = "SecretConflict";
+
+    /// <summary>A StorageBackend names the endpoint and bucket of an older one.</summary>
+    public const string BackendConflict = "BackendConflict";
     public const string ExistingSecretInvalid = "ExistingSecretInvalid";
     public const string Deleting = "Deleting";
 }

@@ -41,12 +41,17 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     private readonly IStorageBackendFactory factory;
     private readonly DefaultBackendOptions? defaultBackend;
     private readonly ILogger logger;
+    private readonly IResourceCache<StorageBackendResource>? others;
     private readonly Dictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
     private readonly Lock cacheGate = new();
 
+    /// <param name="cache">An informer's cache of all StorageBackends, to find a second name for the same bucket without a
+    /// list call; null (or not yet synced) lists through <paramref name="backends"/>.</param>
     public StorageBackendResolver(IResourceClient<StorageBackendResource> backends, IResourceClient<V1Secret> secrets,
-        IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger)
+        IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger,
+        IResourceCache<StorageBackendResource>? cache = null)
     {
+        others = cache;
         this.backends = backends ?? throw new ArgumentNullException(nameof(backends));
         this.secrets = secrets ?? throw new ArgumentNullException(nameof(secrets));
         this.factory = factory ?? throw new ArgumentNullException(nameof(factory));
@@ -144,11 +149,59 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
             ?? throw new BackendConfigurationException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" lacks non-empty keys '{secretRef.AccessKeyIdKey}' and '{secretRef.SecretAccessKeyKey}'",
                 ConditionReasons.BackendNotReady);
+        // After its own configuration: a StorageBackend that could not work anyway says why first.
+        await RefuseSecondNameAsync(resource, spec, cancellationToken).ConfigureAwait(false);
         var version = $"{resource.Metadata.Generation}/{secret.Metadata.ResourceVersion}";
         var settings = new BackendSettings(spec.Type, new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint), spec.Region, spec.Bucket, admin,
             spec.PathStyle, spec.CaBundle);
         return (name, version, settings);
     }
+
+    /// <summary>
+    /// Refuses a StorageBackend that names the endpoint and bucket of another one that comes first: one that has worked
+    /// (Ready, or only unreachable now), then the older (creation time, then name, as claims are ordered). Workspaces are
+    /// claimed per backend name, so two names for one bucket would let two WorkspaceStorages manage the same identity and
+    /// revoke each other's keys; refusing before any client is built means the second name never touches the backend.
+    /// A StorageBackend that cannot work itself (invalid, no admin key) takes nothing from the one that can.
+    /// </summary>
+    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ResolvedStorageBackend spec, CancellationToken cancellationToken)
+    {
+        IEnumerable<StorageBackendResource> all = others is { HasSynced: true }
+            ? others.List()
+            : (await backends.ListAsync(null, null, cancellationToken).ConfigureAwait(false)).Items;
+        var mine = Order(resource);
+        foreach (var candidate in all.Where(other => other.Metadata.Uid != resource.Metadata.Uid && SameBucket(other, spec) is not null && Order(other).CompareTo(mine) < 0)
+            .OrderBy(Order))
+        {
+            // Rare, so judged on the stored objects: the cache may lag behind a deletion or a changed endpoint.
+            var live = await backends.GetAsync(ResourceKey.Of(candidate), cancellationToken).ConfigureAwait(false);
+            if (live is null || live.Metadata.Uid != candidate.Metadata.Uid || live.Metadata.DeletionTimestamp is not null || SameBucket(live, spec) is not { } theirs
+                || Order(live).CompareTo(mine) >= 0)
+            {
+                continue;
+            }
+
+            var adminRef = theirs.AdminCredentialsSecret;
+            var admin = await secrets.GetAsync(new ResourceKey(adminRef.Namespace, adminRef.Name), cancellationToken).ConfigureAwait(false);
+            if (admin is not null && ReadPair(admin, adminRef.AccessKeyIdKey, adminRef.SecretAccessKeyKey) is not null)
+            {
+                throw new BackendConfigurationException("spec.backendRef.name",
+                    $"StorageBackend \"{spec.Name}\" is refused: spec.endpoint and spec.bucket ({spec.Endpoint}, bucket {spec.Bucket}) are those of StorageBackend \"{live.Metadata.Name}\", which comes first; two names for one bucket would revoke each other's keys",
+                    ConditionReasons.BackendConflict);
+            }
+        }
+    }
+
+    /// <summary>The other StorageBackend's resolved spec when it names the same endpoint and bucket; else null.</summary>
+    private static ResolvedStorageBackend? SameBucket(StorageBackendResource other, ResolvedStorageBackend spec) =>
+        StorageBackendValidator.Validate(other) is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket
+            ? theirs
+            : null;
+
+    /// <summary>First one that has worked (Ready, or Ready=False only because it cannot be reached now), then the oldest, then by name.</summary>
+    private static (int Worked, DateTime Created, string Name) Order(StorageBackendResource resource) =>
+        (resource.Status.IsTrue(ConditionTypes.Ready) || resource.Status.Find(ConditionTypes.Ready)?.Reason == ConditionReasons.BackendUnavailable ? 0 : 1,
+            resource.Metadata.CreationTimestamp ?? DateTime.MaxValue, resource.Metadata.Name);
 
     private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
     {

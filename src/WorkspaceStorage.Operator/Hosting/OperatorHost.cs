@@ -83,7 +83,6 @@ public sealed class OperatorHost : IDisposable
         ArgumentNullException.ThrowIfNull(loggers);
         var clock = time ?? TimeProvider.System;
         factory = new StorageBackendFactory(backendCalls ?? NullBackendCallObserver.Instance, loggers, options.BackendRetry, clock);
-        Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>());
         Events = events ?? (stores.Events is null
             ? NullEventRecorder.Instance
             : new EventRecorder(stores.Events, loggers.CreateLogger<EventRecorder>(), clock));
@@ -101,6 +100,8 @@ public sealed class OperatorHost : IDisposable
             Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), cachedFields.WorkspaceStorage);
         var backendsForStorages = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
             Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.StorageBackends"));
+        Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>(),
+            backendsForStorages);
         var ownedSecrets = new Informer<V1Secret>(stores.SecretWatcher, "secrets",
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
             loggers.CreateLogger("Informer.Secrets"), cachedFields.Secret);
@@ -124,7 +125,9 @@ public sealed class OperatorHost : IDisposable
             Informer(null, null), loggers.CreateLogger("Informer.StorageBackends"));
         StorageBackendController = new Controller<StorageBackendResource>("storagebackend", backendInformer,
             new StorageBackendReconciler(stores.StorageBackends, Resolver, Events, loggers.CreateLogger<StorageBackendReconciler>(), clock),
-            options.Controller, metrics, loggers.CreateLogger("Controller.StorageBackend"));
+            options.Controller, metrics, loggers.CreateLogger("Controller.StorageBackend"))
+            // A StorageBackend refused because an older one names the same bucket is usable once that one goes or moves.
+            .AlsoReconcile(change => BucketChanged(change) ? OtherBackends(backendInformer, change.Object) : []);
         Controllers = [WorkspaceStorageController, StorageBackendController];
     }
 
@@ -152,23 +155,41 @@ public sealed class OperatorHost : IDisposable
         factory.Dispose();
     }
 
-    /// <summary>Other WorkspaceStorages claiming the same workspace on the same backend as <paramref name="changed"/>.</summary>
+    private static bool BucketChanged(InformerEvent<StorageBackendResource> change) => change.Type switch
+    {
+        InformerEventType.Deleted => true,
+        InformerEventType.Updated => change.Previous is not { } before
+            || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
+            || before.Spec?.Endpoint != change.Object.Spec?.Endpoint || before.Spec?.Bucket != change.Object.Spec?.Bucket,
+        _ => false,
+    };
+
+    /// <summary>Every other StorageBackend (there are few): any of them may have been refused for naming the same bucket.</summary>
+    private static IEnumerable<ResourceKey> OtherBackends(Informer<StorageBackendResource> backends, StorageBackendResource changed) =>
+        backends.List().Where(b => b.Metadata.Uid != changed.Metadata.Uid).Select(ResourceKey.Of).ToList();
+
     private static bool ClaimChanged(InformerEvent<WorkspaceStorageResource> change) => change.Type switch
     {
         InformerEventType.Deleted => true,
         InformerEventType.Updated => change.Previous is not { } before
             || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
             || WorkspaceOf(before) != WorkspaceOf(change.Object)
-            || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name,
+            || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name
+            || WorkspaceClaims.SecretNameOf(before) != WorkspaceClaims.SecretNameOf(change.Object),
         _ => false,
     };
 
+    /// <summary>Other WorkspaceStorages claiming the same workspace on the same backend as <paramref name="changed"/>, or
+    /// the same Secret name in its namespace.</summary>
     private static IEnumerable<ResourceKey> OtherClaimants(Informer<WorkspaceStorageResource> storages, WorkspaceStorageResource changed)
     {
         var workspace = WorkspaceOf(changed);
         var backend = changed.Spec?.BackendRef?.Name;
+        var secretName = WorkspaceClaims.SecretNameOf(changed);
         return storages.List()
-            .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid && WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
+            .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid
+                && ((WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
+                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && WorkspaceClaims.SecretNameOf(ws) == secretName)))
             .Select(ResourceKey.Of)
             .ToList();
     }

@@ -30,6 +30,10 @@ public sealed class CredentialSecretWriter(IResourceClient<V1Secret> secrets)
     public static bool IsOwnedBy(V1Secret secret, WorkspaceStorageResource owner) =>
         secret.Metadata.OwnerReferences?.Any(r => r.Uid == owner.Metadata.Uid && r.Controller == true) == true;
 
+    /// <summary>The name of the WorkspaceStorage (of the Secret's namespace) that controls <paramref name="secret"/>, or null.</summary>
+    public static string? OwnerOf(V1Secret secret) =>
+        secret.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == ApiGroup.WorkspaceStorageKind)?.Name;
+
     /// <param name="existing">The Secret as read (owned by <paramref name="owner"/>), or null to create it.</param>
     public async Task<V1Secret> WriteAsync(WorkspaceStorageResource owner, ResolvedWorkspaceStorage spec, S3Location location, V1Secret? existing,
         AwsCredentials key, KeyState state, CancellationToken cancellationToken)

@@ -33,19 +33,24 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         {
             message = "Nothing was provisioned; finalizer removed";
         }
-        else if (await claims.OlderClaimantAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false) is { } owner)
-        {
-            message = $"Workspace '{workspace}' belongs to WorkspaceStorage {owner}; left untouched";
-        }
         else
         {
-            var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken).ConfigureAwait(false);
-            if (deleted.Retry is { } retry)
+            // Held while deciding and deleting: a claimant provisioning the workspace meanwhile must not lose it half-made.
+            using var hold = await claims.HoldAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false);
+            if (await claims.OlderClaimantAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false) is { } owner)
             {
-                return retry;
+                message = $"Workspace '{workspace}' belongs to WorkspaceStorage {owner}; left untouched";
             }
+            else
+            {
+                var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken).ConfigureAwait(false);
+                if (deleted.Retry is { } retry)
+                {
+                    return retry;
+                }
 
-            message = deleted.Message!;
+                message = deleted.Message!;
+            }
         }
 
         // Owner references let a real cluster's garbage collector do this too; deleting it here keeps the key's

@@ -57,7 +57,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         ArgumentNullException.ThrowIfNull(logger);
         this.options = options ?? new WorkspaceStorageReconcilerOptions();
         clock = time ?? TimeProvider.System;
-        this.claims = new WorkspaceClaims(storages, claims);
+        this.claims = new WorkspaceClaims(storages, claims, logger);
         this.secrets = new CredentialSecretWriter(secrets);
         keys = new WorkspaceKeys(this.secrets, events, clock);
         status = new WorkspaceStatusReporter(new StatusWriter<WorkspaceStorageResource, WorkspaceStorageStatus>(storages, this.options.StatusWriteAttempts),
@@ -145,6 +145,8 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
     private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ResolvedBackend backend,
         V1Secret? secret, CancellationToken cancellationToken)
     {
+        // Held until the status below records the outcome: a second claimant reconciled meanwhile then sees who holds it.
+        using var hold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false);
         if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false) is { } otherClaimant)
         {
             await status.StallAsync(resource, WorkspaceStorageConditions.WorkspaceAlreadyClaimed,
@@ -156,9 +158,20 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         // The Secret name and a key the user brings are checked before anything is created on the backend.
         if (secret is not null && !CredentialSecretWriter.IsOwnedBy(secret, resource))
         {
+            await status.StallAsync(resource, ConditionReasons.SecretConflict, CredentialSecretWriter.OwnerOf(secret) is { } owner
+                    ? $"spec.secret.name: Secret '{spec.SecretName}' is the credential Secret of WorkspaceStorage {resource.Metadata.NamespaceProperty}/{owner}; choose another name"
+                    : $"spec.secret.name: Secret '{spec.SecretName}' exists and is not owned by this WorkspaceStorage; choose another name or delete it",
+                cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
+        }
+
+        // Not written yet, but an older WorkspaceStorage asks for the same name: whichever created it first would
+        // otherwise win, and the other would have made an identity on the backend for nothing.
+        if (secret is null && await claims.OlderSecretClaimantAsync(resource, spec.SecretName, cancellationToken).ConfigureAwait(false) is { } olderSecretClaimant)
+        {
             await status.StallAsync(resource, ConditionReasons.SecretConflict,
-                $"spec.secret.name: Secret '{spec.SecretName}' exists and is not owned by this WorkspaceStorage; choose another name or delete it", cancellationToken)
-                .ConfigureAwait(false);
+                $"spec.secret.name: Secret '{spec.SecretName}' is also asked for by WorkspaceStorage {olderSecretClaimant}, which comes first; choose another name",
+                cancellationToken).ConfigureAwait(false);
             return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
         }
 

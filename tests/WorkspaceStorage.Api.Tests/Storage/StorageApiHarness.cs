@@ -64,8 +64,9 @@ internal sealed class StorageApiHarness : IAsyncDisposable
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <param name="server">The RGW to use; null: the shared one (<see cref="RgwTestServer.Require"/>). A test that stops RGW passes its own.</param>
     public static async Task<StorageApiHarness> StartAsync(IReadOnlyDictionary<string, string?>? extraSettings = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null, RgwTestServer? server = null)
     {
         var settings = new Dictionary<string, string?> { ["Storage:TtlSweepPeriod"] = "00:00:01" };
         foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
@@ -73,7 +74,7 @@ internal sealed class StorageApiHarness : IAsyncDisposable
             settings[key] = value;
         }
 
-        var harness = new StorageApiHarness(RgwTestServer.Require(), settings, configure);
+        var harness = new StorageApiHarness(server ?? RgwTestServer.Require(), settings, configure);
         await harness.Backend.EnsureBucketAsync(Ct);
         harness.Api = await harness.StartApiAsync();
         return harness;

@@ -4,6 +4,7 @@ using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
@@ -50,6 +51,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         var connection = new RgwConnection(rgw.Endpoint, rgw.Region, rgw.Admin,
             new SignedHttpSender(http, new SigV4Signer(), new RetryOptions(), NullBackendCallObserver.Instance, "test"));
         Iam = new RgwIamClient(connection);
+        AdminOps = new RgwAdminOpsClient(connection);
     }
 
     public KubeTestServer Kube { get; }
@@ -68,6 +70,9 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
     /// <summary>Admin IAM, for changing things behind the operator's back.</summary>
     public RgwIamClient Iam { get; }
+
+    /// <summary>Admin Ops, for asking RGW whether a workspace's user exists.</summary>
+    public RgwAdminOpsClient AdminOps { get; }
 
     /// <summary>Every backend call the operator makes.</summary>
     public BackendCallCounter BackendCalls { get; } = new();
@@ -150,12 +155,12 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     }
 
     /// <summary>A reconciler of its own (no controller), for driving one reconcile at a time; <paramref name="wrap"/> decorates the backend.</summary>
-    public WorkspaceStorageReconciler NewReconciler(Func<IStorageBackend, IStorageBackend>? wrap = null)
+    public WorkspaceStorageReconciler NewReconciler(Func<IStorageBackend, IStorageBackend>? wrap = null, ILogger<WorkspaceStorageReconciler>? logger = null)
     {
         var factory = new WrappingFactory(new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry), wrap ?? (b => b));
         var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
         return new WorkspaceStorageReconciler(Stores.WorkspaceStorages, Stores.Secrets, resolver,
-            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), NullLogger<WorkspaceStorageReconciler>.Instance);
+            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), logger ?? NullLogger<WorkspaceStorageReconciler>.Instance);
     }
 
     /// <summary>A StorageBackend reconciler of its own (no controller), for driving one reconcile at a time.</summary>
@@ -212,13 +217,25 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public static bool IsReady(WorkspaceStorageResource? resource) =>
         resource?.Status is { } status && status.IsTrue(ConditionTypes.Ready) && status.ObservedGeneration == resource.Metadata.Generation;
 
-    public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null)
+    public Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
+        PollAsync(() => Get(name), condition, r => r?.Status?.Conditions, $"{name}: {what}", timeout);
+
+    /// <summary>Ready, or Stalled: whichever the reconciles settle on.</summary>
+    public Task<WorkspaceStorageResource> WaitSettledAsync(string name) =>
+        WaitAsync(name, ws => IsReady(ws) || ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True }, "Ready or Stalled");
+
+    public Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what) =>
+        PollAsync(() => Kube.Get<StorageBackendResource>(name), condition, b => b?.Status?.Conditions, $"StorageBackend {name}: {what}", null);
+
+    /// <summary>Reads until <paramref name="condition"/> holds, bounded; the failure shows the conditions last read.</summary>
+    private static async Task<T> PollAsync<T>(Func<T?> read, Func<T?, bool> condition, Func<T?, IEnumerable<V1Condition>?> conditionsOf, string what, TimeSpan? timeout)
+        where T : class
     {
         var limit = timeout ?? TimeSpan.FromSeconds(30);
         var watch = Stopwatch.StartNew();
         while (true)
         {
-            var resource = Get(name);
+            var resource = read();
             if (condition(resource))
             {
                 return resource!;
@@ -226,13 +243,17 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
             if (watch.Elapsed > limit)
             {
-                var conditions = resource?.Status?.Conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
-                Assert.Fail($"Timed out after {limit} waiting for {name}: {what} (now: {conditions})");
+                var conditions = conditionsOf(resource) is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
+                Assert.Fail($"Timed out after {limit} waiting for {what} (now: {conditions})");
             }
 
             await Task.Delay(50, Ct);
         }
     }
+
+    /// <summary>Whether RGW has a user for <paramref name="workspace"/> (keys alone do not say: a user may have none).</summary>
+    public async Task<bool> HasIdentityAsync(WorkspaceId workspace) =>
+        await AdminOps.GetUserAsync(RgwNames.For(workspace, CephRgwStorageBackend.MaxNameLength).Identity, Ct) is not null;
 
     public Task<WorkspaceStorageResource> WaitReadyAsync(string name, TimeSpan? timeout = null) => WaitAsync(name, IsReady, "Ready=True", timeout);
 

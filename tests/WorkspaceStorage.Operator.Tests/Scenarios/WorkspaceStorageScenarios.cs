@@ -442,22 +442,8 @@ public sealed class WorkspaceStorageScenarios
         Assert.Equal(0, h.Host!.Resolver.InstancesBuilt - 1); // one backend client, built once
     }
 
-    private static async Task<StorageBackendResource> WaitBackendAsync(ScenarioHarness h, Func<StorageBackendResource?, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            var backend = h.Kube.Get<StorageBackendResource>(h.BackendName);
-            if (condition(backend))
-            {
-                return backend!;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "StorageBackend did not reach the expected status: " +
-                string.Join("; ", backend?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}") ?? []));
-            await Task.Delay(50, Ct);
-        }
-    }
+    private static Task<StorageBackendResource> WaitBackendAsync(ScenarioHarness h, Func<StorageBackendResource?, bool> condition) =>
+        h.WaitBackendAsync(h.BackendName, condition, "the expected status");
 
     private static int ClosedPort()
     {
@@ -467,37 +453,12 @@ public sealed class WorkspaceStorageScenarios
     }
 
     /// <summary>A backend whose process "dies" right after EnsureKey succeeds.</summary>
-    private sealed class CrashAfterEnsureKey(IStorageBackend inner) : IStorageBackend
+    private sealed class CrashAfterEnsureKey(IStorageBackend inner) : ForwardingBackend(inner)
     {
-        public string Type => inner.Type;
-
-        public S3Location Location => inner.Location;
-
-        public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => inner.EnsureBucketAsync(cancellationToken);
-
-        public Task<EnsureOutcome> EnsureBucketCorsAsync(Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) =>
-            inner.EnsureBucketCorsAsync(rule, cancellationToken);
-
-        public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) =>
-            inner.EnsureIdentityAsync(workspace, access, cancellationToken);
-
-        public async Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken)
+        public override async Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken)
         {
-            await inner.EnsureKeyAsync(workspace, key, cancellationToken);
+            await base.EnsureKeyAsync(workspace, key, cancellationToken);
             throw new OperationCanceledException("process killed");
         }
-
-        public Task<IReadOnlyList<string>> ListKeysAsync(WorkspaceId workspace, CancellationToken cancellationToken) => inner.ListKeysAsync(workspace, cancellationToken);
-
-        public Task<EnsureOutcome> RevokeKeyAsync(WorkspaceId workspace, string accessKeyId, CancellationToken cancellationToken) =>
-            inner.RevokeKeyAsync(workspace, accessKeyId, cancellationToken);
-
-        public Task<TemporaryCredentials> IssueTemporaryCredentialsAsync(WorkspaceId workspace, AccessLevel access, TimeSpan lifetime, CancellationToken cancellationToken) =>
-            inner.IssueTemporaryCredentialsAsync(workspace, access, lifetime, cancellationToken);
-
-        public Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken) =>
-            inner.DeleteWorkspaceAsync(workspace, data, cancellationToken);
-
-        public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => inner.CheckHealthAsync(cancellationToken);
     }
 }
