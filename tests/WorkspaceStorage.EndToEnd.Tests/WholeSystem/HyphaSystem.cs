@@ -23,6 +23,50 @@ public sealed class SoleModeHyphaCollection : ICollectionFixture<SoleModeHypha>
     public const string Name = "Hypha without --enable-s3, companions registered";
 }
 
+/// <summary>
+/// A class fixture holding one <see cref="HyphaSystem"/> (companion registered with <see cref="Settings"/>) for all the
+/// tests of a class. Without Python Hypha it starts nothing, and each test that reaches <see cref="System"/> skips with
+/// the reason (a class fixture that threw would fail every test of the class instead).
+/// </summary>
+public abstract class HyphaSystemFixture(SoleModeHypha hypha) : IAsyncLifetime
+{
+    private HyphaSystem? system;
+
+    internal HyphaSystem System
+    {
+        get
+        {
+            if (system is null)
+            {
+                hypha.Require();
+            }
+
+            return system!;
+        }
+    }
+
+    /// <summary>The companion's settings on top of <see cref="HyphaSystem"/>'s own.</summary>
+    protected abstract IReadOnlyDictionary<string, string?> Settings { get; }
+
+    public async ValueTask InitializeAsync()
+    {
+        if (hypha.IsRunning)
+        {
+            system = await HyphaSystem.StartAsync(hypha, TestContext.Current.CancellationToken, extra: Settings);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (system is not null)
+        {
+            await system.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
 /// <summary>The cluster (operator on the in-process API server, real RGW), a real Hypha, and companion replicas registered in it.</summary>
 internal sealed class HyphaSystem : IAsyncDisposable
 {

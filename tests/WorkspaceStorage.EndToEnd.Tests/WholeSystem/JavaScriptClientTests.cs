@@ -6,15 +6,9 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 /// One cluster and one registered companion for the class, with no /s3 proxy: presigned URLs and credentials point
 /// straight at RGW, as they do for a deployment whose S3 endpoint is public.
 /// </summary>
-public sealed class CompanionWithoutProxy(SoleModeHypha hypha) : IAsyncLifetime
+public sealed class CompanionWithoutProxy(SoleModeHypha hypha) : HyphaSystemFixture(hypha)
 {
-    internal HyphaSystem System { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync() =>
-        System = await HyphaSystem.StartAsync(hypha, TestContext.Current.CancellationToken,
-            extra: new Dictionary<string, string?> { ["Api:S3Proxy:Enabled"] = "false" });
-
-    public async ValueTask DisposeAsync() => await System.DisposeAsync();
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?> { ["Api:S3Proxy:Enabled"] = "false" };
 }
 
 /// <summary>

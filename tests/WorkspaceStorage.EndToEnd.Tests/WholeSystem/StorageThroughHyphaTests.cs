@@ -4,15 +4,10 @@ using WorkspaceStorage.Core.Workspaces;
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>One cluster and one registered companion (anonymous users read-only, as Hypha's default) for the class.</summary>
-public sealed class RegisteredCompanion(SoleModeHypha hypha) : IAsyncLifetime
+public sealed class RegisteredCompanion(SoleModeHypha hypha) : HyphaSystemFixture(hypha)
 {
-    internal HyphaSystem System { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync() =>
-        System = await HyphaSystem.StartAsync(hypha, TestContext.Current.CancellationToken,
-            extra: new Dictionary<string, string?> { ["Api:AnonymousUsersMayWrite"] = "false", ["OnDemand:AllowedWorkspaces:1"] = "ws-team-*" });
-
-    public async ValueTask DisposeAsync() => await System.DisposeAsync();
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } =
+        new Dictionary<string, string?> { ["Api:AnonymousUsersMayWrite"] = "false", ["OnDemand:AllowedWorkspaces:1"] = "ws-team-*" };
 }
 
 /// <summary>

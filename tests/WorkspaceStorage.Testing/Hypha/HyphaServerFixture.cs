@@ -25,6 +25,9 @@ public class HyphaServerFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Whether a server runs (fixtures built on this one start their parts only then, and let the tests skip).</summary>
+    public bool IsRunning => server is not null;
+
     /// <summary>The running server, or a skip (a failure under WSO_TEST_PYTHON_HYPHA_REQUIRED=1) when there is none.</summary>
     public HyphaTestServer Require()
     {
