@@ -46,9 +46,18 @@ etcd_healthy() { curl -s -m 2 "http://127.0.0.1:$(cat "$DATA/etcd.port")/health"
 
 last_line() { tail -n 1 "$1" 2>/dev/null | cut -c1-300; }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port nothing listens on, for etcd (which cannot pick its own); the API server binds port 0 itself. Should another
+# process take it first, etcd exits and `up` says so in one line.
+free_port() {
+  local port i
+  for i in $(seq 50); do
+    port=$((20000 + RANDOM % 30000))
+    port_busy "$port" || { echo "$port"; return 0; }
+  done
+  die "found no free port for etcd"
+}
 
 # wait_for SECONDS PIDFILE WHAT LOG COMMAND...: until COMMAND succeeds; fails at once when the process dies.
 wait_for() {
@@ -96,6 +105,7 @@ up() {
 
   local etcd_port=${WSO_KUBE_ETCD_PORT:-$(free_port)} peer_port
   peer_port=$(free_port)
+  [ "$peer_port" != "$etcd_port" ] || peer_port=$(free_port)
   port_busy "$etcd_port" && die "etcd's port 127.0.0.1:$etcd_port is busy"
   if [ "$PORT" != 0 ] && port_busy "$PORT"; then
     die "port 127.0.0.1:$PORT is busy"
