@@ -46,6 +46,7 @@ public sealed class KubectlOnRealApiServerTests(RealApiServer server) : IClassFi
                 name: local-ceph
             """);
         var outcome = await server.KubectlAsync(["apply", "-f", manifest]);
+        File.Delete(manifest);
         Assert.NotEqual(0, outcome.ExitCode);
         Assert.Contains("must contain a hyphen (names without one, such as 'etc', are reserved)", outcome.Error, StringComparison.Ordinal);
     }

@@ -52,7 +52,7 @@ public sealed class RealApiServer : IAsyncLifetime
         }
     }
 
-    /// <summary>kubectl with the admin's kubeconfig, or <paramref name="kubeconfig"/>; stdin from <paramref name="input"/> is not supported: use files.</summary>
+    /// <summary>kubectl with the admin's kubeconfig, or <paramref name="kubeconfig"/> (manifests go in files: no stdin).</summary>
     public Task<ChildProcessOutcome> KubectlAsync(IEnumerable<string> arguments, string? kubeconfig = null) =>
         ChildProcessRunner.RunAsync(Kubectl, arguments, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig ?? AdminKubeconfig },
             RepositoryRoot.Path, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
