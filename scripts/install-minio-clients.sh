@@ -24,60 +24,16 @@ die() { log "$*"; exit 1; }
 
 [ -f "$DIR/tools.env" ] && exit 0
 
-command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "needs apt-get and dpkg (a Debian machine)"
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"
 flock 9
 [ -f "$DIR/tools.env" ] && exit 0 # another run finished while we waited
 
-# This machine's Debian archive: the first deb source serving its own release (not -updates, not -security).
-mirror() {
-  local codename
-  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  [ -n "$codename" ] || return 1
-  {
-    # one-line format: deb [options] URI suite components...
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/\[[^]]*\]//' | awk -v c="$codename" '$1 == "deb" && $3 == c { print $2 }'
-    # deb822 format: stanzas with Types, URIs, Suites
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk -v c="$codename" '
-        function flush() { if (deb && suite) for (i = 1; i <= n; i++) print uris[i]; deb = 0; suite = 0; n = 0 }
-        /^[[:space:]]*$/ { flush(); next }
-        /^Types:/ { deb = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) }
-        /^URIs:/ { n = split(substr($0, 6), uris, " ") }
-        /^Suites:/ { split(substr($0, 8), s, " "); for (i in s) if (s[i] == c) suite = 1 }
-        END { flush() }' "$f"
-    done
-  } | grep -v -i security | head -n 1
-}
-
-URI=$(mirror) || true
-[ -n "$URI" ] || die "could not read this machine's Debian mirror from /etc/apt/sources.list{,.d}"
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring)"
-
+. "$ROOT/scripts/lib/private-apt.sh"
 APT=$DIR/apt
-rm -rf "$APT" "$DIR/root"
-mkdir -p "$APT/parts" "$APT/preferences.d" "$APT/sources.list.d" "$APT/state/lists/partial" "$APT/cache/archives/partial" \
-  "$APT/debs" "$DIR/root"
-: >"$APT/state/status"
-printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$URI" "$SUITE" >"$APT/sources.list"
-# Dir::Etc::parts points at an empty directory so that the system's apt.conf.d (and its update hooks) stay out.
-cat >"$APT/apt.conf" <<EOF
-Dir::Etc::parts "$APT/parts";
-Dir::Etc::sourcelist "$APT/sources.list";
-Dir::Etc::sourceparts "$APT/sources.list.d";
-Dir::Etc::preferencesparts "$APT/preferences.d";
-Dir::State "$APT/state";
-Dir::State::status "$APT/state/status";
-Dir::Cache "$APT/cache";
-APT::Architecture "$(dpkg --print-architecture)";
-APT::Sandbox::User "$(id -un)";
-Acquire::Languages "none";
-EOF
-export APT_CONFIG=$APT/apt.conf
+rm -rf "$DIR/root"
+private_apt "$APT" "$SUITE" || die "$PRIVATE_APT_ERROR"
+mkdir -p "$DIR/root"
 
 log "reading $SUITE's package lists (private APT state under $APT)"
 apt-get -qq update
