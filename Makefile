@@ -35,16 +35,19 @@ build:
 	$(DOTNET) build WorkspaceStorageOperator.sln -c Release -warnaserror -v quiet -nologo
 
 ## test: install, start the local Ceph RGW, pip-install Python Hypha where PyPI answers (scripts/hypha-python.sh:
-## real Hypha servers for the RPC and system tests), run every test project, stop RGW, print the totals. Missing RGW,
-## MinIO clients, Node.js packages or Chromium fail the tests, never skip them; without PyPI the Python Hypha tier
-## skips, saying so (WSO_TEST_PYTHON_HYPHA_REQUIRED=1, for machines that reach PyPI, makes it fail instead).
+## real Hypha servers for the RPC and system tests), build the real Kubernetes API server from Debian sid's sources
+## (scripts/install-kube-apiserver.sh: minutes the first time, cached after), run every test project, stop RGW, print
+## the totals. Missing RGW, MinIO clients, kubectl, Node.js packages or Chromium fail the tests, never skip them;
+## without PyPI the Python Hypha tier skips, saying so (WSO_TEST_PYTHON_HYPHA_REQUIRED=1, for machines that reach
+## PyPI, makes it fail instead).
 test: deps js-deps build
 	rm -rf $(RESULTS)
-	scripts/s3-test-server.sh up
 	scripts/hypha-python.sh install
+	scripts/install-kube-apiserver.sh
+	scripts/s3-test-server.sh up
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
-	  export WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
+	  export WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_KUBECTL_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \
 	    --logger "trx" --logger "console;verbosity=minimal" || status=$$?; \

@@ -10,4 +10,3 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/apt-install-missing.sh" ceph-mon ceph-osd radosgw ceph-common curl uuid-runtime python3 golang-go golang-github-minio-madmin-go-dev lua5.4
 "$HERE/install-minio-clients.sh"
-"$HERE/install-kube-apiserver.sh"
