@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Hypha.Rpc.Tests.Support;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -108,20 +109,8 @@ public sealed class EventTests(HyphaServerFixture hypha, ITestOutputHelper outpu
 
     private static async Task<(HyphaEvent Event, long At)> WaitForAsync(ConcurrentQueue<(HyphaEvent Event, long At)> events, Func<HyphaEvent, bool> match)
     {
-        var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            foreach (var entry in events)
-            {
-                if (match(entry.Event))
-                {
-                    return entry;
-                }
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-
-        throw new TimeoutException($"no matching event within 10 s; heard: {string.Join(", ", events.Select(e => $"{e.Event.Type} {DataId(e.Event)}"))}");
+        await Eventually.TrueAsync(() => events.Any(e => match(e.Event)), "a matching event",
+            observe: () => "heard: " + string.Join(", ", events.Select(e => $"{e.Event.Type} {DataId(e.Event)}")));
+        return events.First(e => match(e.Event));
     }
 }

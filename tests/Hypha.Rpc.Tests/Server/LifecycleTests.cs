@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Hypha.Rpc.Tests.Support;
 using Hypha.Rpc.Tokens;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -120,21 +121,9 @@ public sealed class LifecycleTests(HyphaServerFixture hypha, ITestOutputHelper o
         await client.DisposeAsync();
     }
 
-    internal static async Task<HyphaRegistration> WaitForConnectionAsync(HyphaRpcClient client, int connection, TimeSpan timeout)
-    {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        limit.CancelAfter(timeout);
-        while (true)
-        {
-            var registration = await client.WaitUntilRegisteredAsync(limit.Token);
-            if (registration.Connection >= connection)
-            {
-                return registration;
-            }
-
-            await Task.Delay(20, limit.Token);
-        }
-    }
+    internal static Task<HyphaRegistration> WaitForConnectionAsync(HyphaRpcClient client, int connection, TimeSpan timeout) =>
+        Eventually.ValueAsync(ct => client.WaitUntilRegisteredAsync(ct), registration => registration.Connection >= connection,
+            $"registration on connection {connection}", timeout);
 
     internal static void AssertNoSecretsIn(string text, HyphaTestServer server)
     {

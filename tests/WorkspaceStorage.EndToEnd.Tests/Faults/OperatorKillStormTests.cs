@@ -10,6 +10,7 @@ using WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Faults;
 

@@ -9,6 +9,7 @@ using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Faults;
 

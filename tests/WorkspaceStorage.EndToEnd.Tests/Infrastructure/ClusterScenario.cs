@@ -8,6 +8,7 @@ using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 

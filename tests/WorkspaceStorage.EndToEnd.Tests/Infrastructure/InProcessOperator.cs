@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 

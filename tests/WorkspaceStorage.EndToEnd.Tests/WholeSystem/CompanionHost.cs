@@ -8,6 +8,7 @@ using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 

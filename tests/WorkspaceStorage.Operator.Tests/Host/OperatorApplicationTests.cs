@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Tests.LocalMode;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
 
@@ -91,12 +92,7 @@ public sealed class OperatorApplicationTests : IDisposable
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/healthz"), Ct)).StatusCode);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await http.GetAsync(new Uri(address, "/readyz"), Ct)).StatusCode != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "/readyz never became 200");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.TrueAsync(async ct => (await http.GetAsync(new Uri(address, "/readyz"), ct)).StatusCode == HttpStatusCode.OK, "/readyz 200");
 
         var metrics = await http.GetAsync(new Uri(address, "/metrics"), Ct);
         Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Credentials;
@@ -212,27 +213,12 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public static bool IsReady(WorkspaceStorageResource? resource) =>
         resource?.Status is { } status && status.IsTrue(ConditionTypes.Ready) && status.ObservedGeneration == resource.Metadata.Generation;
 
-    public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var resource = Get(name);
-            if (condition(resource))
-            {
-                return resource!;
-            }
+    public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
+        (await Eventually.ValueAsync(() => Get(name), condition, $"{name}: {what}", timeout, DescribeConditions))!;
 
-            if (watch.Elapsed > limit)
-            {
-                var conditions = resource?.Status?.Conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
-                Assert.Fail($"Timed out after {limit} waiting for {name}: {what} (now: {conditions})");
-            }
-
-            await Task.Delay(50, Ct);
-        }
-    }
+    /// <summary>A WorkspaceStorage's conditions, for failure messages.</summary>
+    public static string DescribeConditions(WorkspaceStorageResource? resource) =>
+        resource?.Status?.Conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
 
     public Task<WorkspaceStorageResource> WaitReadyAsync(string name, TimeSpan? timeout = null) => WaitAsync(name, IsReady, "Ready=True", timeout);
 
