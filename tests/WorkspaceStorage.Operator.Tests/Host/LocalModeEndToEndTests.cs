@@ -8,6 +8,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Operator.Tests.LocalMode;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.S3;
 
@@ -65,8 +66,8 @@ public sealed class LocalModeEndToEndTests : IDisposable
             """, Ct);
         await File.WriteAllTextAsync(storageFile, StorageManifest(name, backend, "ReadWrite"), Ct);
 
-        await using var process = OperatorProcess.Start("--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0",
-            "--resync-period", "30s", "--local-rescan-period", "1s");
+        await using var process = OperatorProcess.StartWith(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0",
+            "--resync-period", "30s", "--local-rescan-period", "1s"]);
         var probes = await process.WaitForProbeAddressAsync(TimeSpan.FromSeconds(60));
         var statusFile = output.Combine(LocalOutputDirectory.WorkspaceStoragesFolder, "default", name + ".yaml");
         var secretFile = output.Combine(LocalOutputDirectory.SecretsFolder, "default", name + "-s3.yaml");

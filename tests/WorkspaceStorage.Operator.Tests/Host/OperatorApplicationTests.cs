@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Tests.LocalMode;
+using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
@@ -68,7 +69,7 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task Without_any_cluster_configuration_cluster_mode_fails_naming_kubeconfig()
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         if (File.Exists(Path.Combine(home, ".kube", "config")) || k8s.KubernetesClientConfiguration.IsInCluster())
         {
@@ -84,7 +85,7 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task Local_mode_serves_liveness_readiness_and_metrics_and_stops_cleanly()
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         var app = new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var run = app.RunAsync(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0"], stop.Token);
@@ -108,34 +109,9 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task The_executable_exits_non_zero_on_a_bad_flag_and_names_it()
     {
-        await using var process = OperatorProcess.Start("--max-concurrent-reconciles", "-3");
+        await using var process = OperatorProcess.StartWith(["--max-concurrent-reconciles", "-3"]);
         var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(OperatorApplication.ExitUsage, code);
         Assert.Contains("--max-concurrent-reconciles", process.AllOutput, StringComparison.Ordinal);
-    }
-
-    /// <summary>Collects formatted log lines.</summary>
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> lines = new();
-
-        public string All => string.Join('\n', lines);
-
-        public ILogger CreateLogger(string categoryName) => new Capturing(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
-        }
     }
 }
