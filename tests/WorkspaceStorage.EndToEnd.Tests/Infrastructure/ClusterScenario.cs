@@ -212,7 +212,7 @@ internal sealed class ClusterScenario : IAsyncDisposable
 
             while (left.Items.Count > 0 && !cleanup.IsCancellationRequested)
             {
-                await Task.Delay(500, cleanup.Token);
+                await Task.Delay(500, cleanup.Token); // the pace of a best-effort cleanup poll (bounded by its token; it must not fail the test)
                 left = await Kubernetes.CustomObjects.ListNamespacedCustomObjectAsync<WorkspaceStorageResourceList>(ApiGroup.Group, ApiGroup.Version,
                     Namespace, ApiGroup.WorkspaceStoragePlural, cancellationToken: cleanup.Token);
             }

@@ -133,8 +133,8 @@ public sealed class WorkspaceStorageScenarios
     public async Task S05_Backend_down_reports_BackendUnavailable_and_recovers_when_pointed_back()
     {
         await using var h = await ScenarioHarness.CreateAsync();
-        var closedPort = ClosedPort();
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = $"http://127.0.0.1:{closedPort}" });
+        using var closed = FreeTcpPort.Refusing();
+        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = closed.Endpoint.ToString() });
         h.StartOperator();
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("down", h.Spec(workspace));
@@ -447,13 +447,6 @@ public sealed class WorkspaceStorageScenarios
         var name = "fence-" + Guid.NewGuid().ToString("N")[..6];
         await h.CreateStorageAsync(name, h.Spec(h.NewWorkspace()));
         await h.WaitReadyAsync(name);
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A backend whose process "dies" right after EnsureKey succeeds.</summary>
