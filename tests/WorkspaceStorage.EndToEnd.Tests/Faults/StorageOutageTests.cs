@@ -242,7 +242,7 @@ public sealed class StorageOutageTests
         public async Task RunAsync(TimeSpan length, CancellationToken cancellationToken)
         {
             var task = RunUntilStoppedAsync(cancellationToken);
-            await Task.Delay(length, cancellationToken);
+            await Task.Delay(length, cancellationToken); // load for a while (warm-up rounds): what is tested
             await StopAsync(task);
         }
 
@@ -321,7 +321,7 @@ public sealed class StorageOutageTests
 
                     try
                     {
-                        await Task.Delay(100, stop.Token);
+                        await Task.Delay(100, stop.Token); // the pace of the status sampler, not a wait for an outcome
                     }
                     catch (OperationCanceledException)
                     {
