@@ -7,6 +7,7 @@ using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
 

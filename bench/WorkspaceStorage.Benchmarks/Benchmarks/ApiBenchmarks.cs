@@ -5,6 +5,7 @@ using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Testing.Streams;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 

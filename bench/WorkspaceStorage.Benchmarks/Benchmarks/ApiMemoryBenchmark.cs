@@ -8,6 +8,7 @@ using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Streams;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Testing.Operator;
+using WorkspaceStorage.Testing.Streams;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 

@@ -156,14 +156,15 @@ public sealed class OperatorApplication
 
                 var runner = new LeaderElectionRunner(kubernetes, election, host.RunAsync, loggers.CreateLogger<LeaderElectionRunner>());
                 health.AddLeaderElection(runner, host.Controllers);
-                logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity})",
-                    configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity);
+                logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity}), probes on {Address}",
+                    configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity, await Listening.ConfigureAwait(false));
                 await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token)).ConfigureAwait(false);
             }
             else
             {
                 health.AddControllers(host.Controllers);
-                logger.LogInformation("Operator started against {Server} without leader election", configuration.Host);
+                logger.LogInformation("Operator started against {Server} without leader election, probes on {Address}", configuration.Host,
+                    await Listening.ConfigureAwait(false));
                 await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token)).ConfigureAwait(false);
             }
         }

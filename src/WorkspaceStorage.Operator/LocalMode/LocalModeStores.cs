@@ -38,11 +38,13 @@ public sealed class LocalModeStores : IDisposable
     private readonly SemaphoreSlim changed = new(0, int.MaxValue);
     private FileSystemWatcher? watcher;
     private bool restored;
+    private readonly TimeProvider time;
 
     public LocalModeStores(LocalModeOptions options, ILogger logger, TimeProvider? time = null)
     {
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         this.logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        this.time = time ?? TimeProvider.System;
         Output = new LocalOutputDirectory(options.OutputDirectory);
         manifests = new ManifestDirectory(Path.GetFullPath(options.ManifestDirectory), Output.Root, logger);
         WorkspaceStorages = new LocalResourceClient<WorkspaceStorageResource>(OperatorStores.WorkspaceStorageDescriptor, Output,
@@ -122,7 +124,7 @@ public sealed class LocalModeStores : IDisposable
             {
                 // Something would be deleted: look again after a moment. Editors and `cp` replace files in steps
                 // (truncate then write, rename away then back), and a deletion runs the finalizer for real.
-                await Task.Delay(options.Debounce, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(options.Debounce, time, cancellationToken).ConfigureAwait(false);
                 desired = manifests.Read();
             }
 

@@ -1,5 +1,6 @@
 using Hypha.Rpc.Tests.Support;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -7,7 +8,7 @@ namespace Hypha.Rpc.Tests.Server;
 [Collection(HyphaCollection.Name)]
 public sealed class BadFrameTests(HyphaServerFixture hypha, ITestOutputHelper output)
 {
-    private readonly CapturingLoggerProvider logs = new();
+    private readonly LogCapture logs = new();
 
     [Fact]
     public async Task Malformed_oversized_and_unknown_calls_are_rejected_alone_and_the_connection_keeps_serving()

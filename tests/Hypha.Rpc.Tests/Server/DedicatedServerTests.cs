@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Hypha.Rpc.Tests.Support;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -22,7 +23,7 @@ public sealed class DedicatedHyphaServer : HyphaServerFixture
 [Collection(HyphaCollection.Name)]
 public sealed class DedicatedServerTests(DedicatedHyphaServer hypha, ITestOutputHelper output) : IClassFixture<DedicatedHyphaServer>
 {
-    private readonly CapturingLoggerProvider logs = new();
+    private readonly LogCapture logs = new();
 
     [Fact]
     public async Task Keepalive_pings_keep_an_idle_registration_on_one_socket()
@@ -32,7 +33,7 @@ public sealed class DedicatedServerTests(DedicatedHyphaServer hypha, ITestOutput
         await using var silent = await TestClients.StartRegisteredAsync(server, logs, [TestService.Create(TestClients.NewServiceId("quiet"))],
             o => o with { KeepaliveInterval = TimeSpan.FromSeconds(30), DeadSocketTimeout = TimeSpan.FromSeconds(90) });
 
-        await Task.Delay(DedicatedHyphaServer.IdleTimeout * 2.5, TestContext.Current.CancellationToken);
+        await Task.Delay(DedicatedHyphaServer.IdleTimeout * 2.5, TestContext.Current.CancellationToken); // idle time passing: what is tested
 
         Assert.Equal(1, pinging.Registration?.Connection);
         // The control: without pings Hypha dropped the idle socket (and the client registered again).
@@ -64,7 +65,7 @@ public sealed class DedicatedServerTests(DedicatedHyphaServer hypha, ITestOutput
         var lookup = await PythonResults.RunAsync(server, "hypha_caller.py", ["lookup", $"public/{id}"]);
         Assert.True(lookup.GetProperty("found").GetBoolean(), lookup.ToString());
         Assert.Equal($"public/{client.Options.ClientId}:{id}", registration.ServiceIds.Single());
-        LifecycleTests.AssertNoSecretsIn(logs.Text, server);
+        LifecycleTests.AssertNoSecretsIn(logs.All, server);
     }
 
     private static HyphaRpcOptions KeepaliveEverySecond(HyphaRpcOptions options) => options with { KeepaliveInterval = TimeSpan.FromSeconds(1), DeadSocketTimeout = TimeSpan.FromSeconds(10) };

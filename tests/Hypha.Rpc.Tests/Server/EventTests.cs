@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Hypha.Rpc.Tests.Support;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -15,7 +16,7 @@ namespace Hypha.Rpc.Tests.Server;
 public sealed class EventTests(HyphaServerFixture hypha, ITestOutputHelper output)
 {
     private static readonly string[] WorkspaceEvents = ["workspace_unloaded", "workspace_deleted", "workspace_loaded", "client_disconnected", "client_connected"];
-    private readonly CapturingLoggerProvider logs = new();
+    private readonly LogCapture logs = new();
 
     [Fact]
     public async Task Events_of_the_own_workspace_arrive_and_the_subscription_survives_a_reconnection()
@@ -69,25 +70,29 @@ public sealed class EventTests(HyphaServerFixture hypha, ITestOutputHelper outpu
         Assert.StartsWith("ws-user-anonymouz-", workspace);
 
         // The root user lists every loaded workspace: the temporary one disappears shortly after its last client left.
-        TimeSpan? goneAfter = null;
-        for (var attempt = 0; attempt < 100 && goneAfter is null; attempt++)
+        await Eventually.TrueAsync(async ct =>
         {
-            var listed = await rootWatcher.CallManagerAsync("list_workspaces", cancellationToken: TestContext.Current.CancellationToken) as IReadOnlyList<object?> ?? [];
-            if (!listed.Any(w => (w as IReadOnlyDictionary<string, object?>)?.GetValueOrDefault("id") as string == workspace))
-            {
-                goneAfter = DateTimeOffset.UtcNow - leftAt;
-            }
-            else
-            {
-                await Task.Delay(100, TestContext.Current.CancellationToken);
-            }
-        }
+            var listed = await rootWatcher.CallManagerAsync("list_workspaces", cancellationToken: ct) as IReadOnlyList<object?> ?? [];
+            return !listed.Any(w => (w as IReadOnlyDictionary<string, object?>)?.GetValueOrDefault("id") as string == workspace);
+        }, $"{workspace} gone from list_workspaces");
+        var goneAfter = DateTimeOffset.UtcNow - leftAt;
 
-        Assert.NotNull(goneAfter);
-        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        // The fence for "not broadcast": a service registered in public after the workspace was gone. Once its
+        // service_added reached the public watcher, an unload broadcast sent before it would have arrived too (one
+        // event stream per client, in order), so no sleep is needed to show that none came.
+        var fenceEvents = new ConcurrentQueue<(HyphaEvent Event, long At)>();
+        await using var fenceSubscription = await publicWatcher.SubscribeAsync("service_added", (e, _) =>
+        {
+            fenceEvents.Enqueue((e, Stopwatch.GetTimestamp()));
+            return Task.CompletedTask;
+        }, TestContext.Current.CancellationToken);
+        var fenceId = TestClients.NewServiceId("fence");
+        await using var fence = await TestClients.StartRegisteredAsync(server, logs, [TestService.Create(fenceId)]);
+        await WaitForAsync(fenceEvents, e => e.Type == "service_added" && DataId(e) == $"public/{fence.Options.ClientId}:{fenceId}");
+
         var aboutIt = heard.Where(h => Mentions(h.Event, workspace)).Select(h => $"{h.Watcher}: {h.Event.Type}").ToList();
-        output.WriteLine($"{workspace} left list_workspaces {goneAfter.Value.TotalMilliseconds:0} ms after its client disconnected (Python's clock); " +
-                         $"events about it heard in public or ws-user-root within 3 s more: {(aboutIt.Count == 0 ? "none" : string.Join("; ", aboutIt))}; " +
+        output.WriteLine($"{workspace} left list_workspaces {goneAfter.TotalMilliseconds:0} ms after its client disconnected (Python's clock); " +
+                         $"events about it heard in public or ws-user-root before the fence: {(aboutIt.Count == 0 ? "none" : string.Join("; ", aboutIt))}; " +
                          $"all events heard: {string.Join("; ", heard.Select(h => $"{h.Watcher}:{h.Event.Type}"))}");
         Assert.Empty(aboutIt);
         foreach (var subscription in subscriptions)
@@ -108,20 +113,8 @@ public sealed class EventTests(HyphaServerFixture hypha, ITestOutputHelper outpu
 
     private static async Task<(HyphaEvent Event, long At)> WaitForAsync(ConcurrentQueue<(HyphaEvent Event, long At)> events, Func<HyphaEvent, bool> match)
     {
-        var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            foreach (var entry in events)
-            {
-                if (match(entry.Event))
-                {
-                    return entry;
-                }
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-
-        throw new TimeoutException($"no matching event within 10 s; heard: {string.Join(", ", events.Select(e => $"{e.Event.Type} {DataId(e.Event)}"))}");
+        await Eventually.TrueAsync(() => events.Any(e => match(e.Event)), "a matching event",
+            observe: () => "heard: " + string.Join(", ", events.Select(e => $"{e.Event.Type} {DataId(e.Event)}")));
+        return events.First(e => match(e.Event));
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Hypha.Rpc.Tests.Support;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Server;
 
@@ -12,7 +13,7 @@ namespace Hypha.Rpc.Tests.Server;
 [Collection(HyphaCollection.Name)]
 public sealed class ServiceCallTests(HyphaServerFixture hypha, ITestOutputHelper output)
 {
-    private readonly CapturingLoggerProvider logs = new();
+    private readonly LogCapture logs = new();
 
     [Fact]
     public async Task Anonymous_python_caller_gets_public_service_and_is_stamped_with_its_own_context()
@@ -43,7 +44,7 @@ public sealed class ServiceCallTests(HyphaServerFixture hypha, ITestOutputHelper
         Assert.Equal("Admin", positional.GetProperty("permission").GetString());
         Assert.Equal("Return the arguments and the caller's context.", result.GetProperty("doc").GetString());
         Assert.Equal("echo", result.GetProperty("schema").GetProperty("name").GetString());
-        AssertNoSecretsIn(logs.Text, server);
+        AssertNoSecretsIn(logs.All, server);
     }
 
     [Fact]

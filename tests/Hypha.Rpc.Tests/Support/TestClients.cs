@@ -3,6 +3,7 @@ using Hypha.Rpc.Services;
 using Hypha.Rpc.Tokens;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace Hypha.Rpc.Tests.Support;
 
@@ -20,12 +21,12 @@ public static class TestClients
     };
 
     /// <summary>The root-token exchange reading the server's root-token file (a restarted server's new token is picked up).</summary>
-    public static RootTokenExchangeSource RootExchange(HyphaTestServer server, CapturingLoggerProvider logs, TimeSpan? lifetime = null) =>
+    public static RootTokenExchangeSource RootExchange(HyphaTestServer server, LogCapture logs, TimeSpan? lifetime = null) =>
         new(SecretText.FromFile(server.RootTokenFile), lifetime ?? TimeSpan.FromHours(1), logger: logs.CreateLogger<RootTokenExchangeSource>());
 
     /// <summary>A client registering <paramref name="services"/> in <c>public</c> through the root-token exchange, started and registered.</summary>
     public static async Task<HyphaRpcClient> StartRegisteredAsync(
-        HyphaTestServer server, CapturingLoggerProvider logs, IEnumerable<HyphaServiceDefinition> services,
+        HyphaTestServer server, LogCapture logs, IEnumerable<HyphaServiceDefinition> services,
         Func<HyphaRpcOptions, HyphaRpcOptions>? configure = null, IHyphaTokenSource? tokenSource = null, Action<HyphaRpcClient>? beforeStart = null)
     {
         var options = Options(server);
@@ -42,14 +43,14 @@ public static class TestClients
         catch (OperationCanceledException)
         {
             await client.DisposeAsync();
-            throw new InvalidOperationException($"the client did not register within 30 s: {client.LastError}\n{logs.Text}\n{server.LogTail()}");
+            throw new InvalidOperationException($"the client did not register within 30 s: {client.LastError}\n{logs.All}\n{server.LogTail()}");
         }
 
         return client;
     }
 
     /// <summary>A client without services in the root user's workspace (ws-user-root): a caller with our own client.</summary>
-    public static Task<HyphaRpcClient> StartRootCallerAsync(HyphaTestServer server, CapturingLoggerProvider logs) =>
+    public static Task<HyphaRpcClient> StartRootCallerAsync(HyphaTestServer server, LogCapture logs) =>
         StartRegisteredAsync(server, logs, [], o => o with { Workspace = null }, FixedTokenSource.FromFile(server.RootTokenFile));
 
     /// <summary>A token minted by the root user (workspace, permission, lifetime).</summary>

@@ -69,7 +69,7 @@ public static class TestService
     private static async Task<object?> Slow(HyphaCall call, CancellationToken cancellationToken)
     {
         var seconds = Convert.ToDouble(call.GetArgument("seconds", 0), System.Globalization.CultureInfo.InvariantCulture);
-        await Task.Delay(TimeSpan.FromSeconds(seconds), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(seconds), cancellationToken); // a slow service method: what its callers test
         return $"slept {seconds:0.###} s";
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Tests.Auth;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.Host;
 
@@ -102,7 +103,7 @@ public sealed class StartupTests
     [Fact]
     public async Task Tokens_and_the_secret_never_appear_in_logs()
     {
-        var sink = new CapturingLoggerProvider();
+        var sink = new LogCapture { RecordScopes = true };
         await using var api = await TestApi.StartAsync(
             configure: b => b.Logging.AddProvider(sink),
             map: ProbeRoutes.Map,
@@ -133,31 +134,5 @@ public sealed class StartupTests
         }
 
         Assert.DoesNotContain(api.Tokens.Secret, logs, StringComparison.Ordinal);
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Capturing(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(CapturingLoggerProvider owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull
-            {
-                owner.Lines.Enqueue($"scope {category}: {state}");
-                return null;
-            }
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
-        }
     }
 }

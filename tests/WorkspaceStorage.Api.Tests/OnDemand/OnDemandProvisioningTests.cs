@@ -10,6 +10,7 @@ using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Kubernetes;
 using Microsoft.Extensions.Time.Testing;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.OnDemand;
 
@@ -212,20 +213,6 @@ public sealed class OnDemandProvisioningTests
     private static WorkspaceId NewWorkspace(string prefix) => WorkspaceId.Parse(prefix + StorageApiHarness.RandomPart());
 }
 
-/// <summary>Polling assertions with a deadline.</summary>
-internal static class Eventually
-{
-    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting: {what}");
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-    }
-}
-
 /// <summary>A KubeTestServer with a StorageBackend on the real RGW, a stand-in operator, and APIs with on-demand provisioning.</summary>
 internal sealed class OnDemandWorld : IAsyncDisposable
 {
@@ -287,7 +274,7 @@ internal sealed class OnDemandWorld : IAsyncDisposable
             settings: settings, time: Clock);
         apis.Add(api);
         var wrapped = new OnDemandApi(api);
-        await Eventually.TrueAsync(() => wrapped.IsReadyAsync().GetAwaiter().GetResult(), "/readyz");
+        await Eventually.TrueAsync(_ => wrapped.IsReadyAsync(), "/readyz");
         return wrapped;
     }
 

@@ -80,7 +80,7 @@ internal sealed class StandInOperator : IAsyncDisposable
 
             try
             {
-                await Task.Delay(10, stop.Token);
+                await Task.Delay(10, stop.Token); // the pace of the stand-in operator's loop, not a wait for an outcome
             }
             catch (OperationCanceledException)
             {

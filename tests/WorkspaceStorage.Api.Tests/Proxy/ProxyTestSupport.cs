@@ -11,6 +11,7 @@ using WorkspaceStorage.Api.Presigning;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.Proxy;
 
@@ -27,10 +28,15 @@ internal sealed class ProxyApi : IAsyncDisposable
 
     public IPresignedUrlRewriter Rewriter => Api.App.Services.GetRequiredService<IPresignedUrlRewriter>();
 
-    public static async Task<ProxyApi> StartAsync(IEnumerable<S3Location> locations, bool enabled = true, TimeSpan? headersTimeout = null,
-        Action<WebApplicationBuilder>? configure = null)
+    /// <summary>Its public URL names its own port (presigned URLs are rewritten to it), so the port is chosen first: see <see cref="FreeTcpPort"/>.</summary>
+    public static Task<ProxyApi> StartAsync(IEnumerable<S3Location> locations, bool enabled = true, TimeSpan? headersTimeout = null,
+        Action<WebApplicationBuilder>? configure = null) =>
+        FreeTcpPort.StartAsync(port => StartAsync(port, locations, enabled, headersTimeout, configure));
+
+    private static async Task<ProxyApi> StartAsync(int port, IEnumerable<S3Location> locations, bool enabled, TimeSpan? headersTimeout,
+        Action<WebApplicationBuilder>? configure)
     {
-        var baseUrl = $"http://127.0.0.1:{FreePort()}/";
+        var baseUrl = $"http://127.0.0.1:{port}/";
         var settings = new Dictionary<string, string?>
         {
             ["Api:PublicBaseUrl"] = baseUrl,
@@ -59,13 +65,6 @@ internal sealed class ProxyApi : IAsyncDisposable
         var rewritten = Rewriter.Rewrite(Core.Workspaces.WorkspaceId.Parse("ws-test"), presignedUrl);
         Assert.StartsWith(BaseAddress.ToString().TrimEnd('/') + "/s3/", rewritten, StringComparison.Ordinal);
         return rewritten;
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A URI sent exactly as written (no client-side canonicalisation of path or query).</summary>

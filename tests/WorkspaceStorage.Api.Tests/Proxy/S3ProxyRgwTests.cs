@@ -167,7 +167,7 @@ public sealed class S3ProxyRgwTests
         await using var rgw = await RgwProxyContext.CreateAsync();
         using var _ = await rgw.SendAsync(HttpMethod.Put, rgw.Proxied(HttpMethod.Put, "ws-a/e.txt"), new StringContent("e"));
         var url = rgw.Proxied(HttpMethod.Get, "ws-a/e.txt", TimeSpan.FromSeconds(1));
-        await Task.Delay(TimeSpan.FromSeconds(2.2), Cancel);
+        await Task.Delay(TimeSpan.FromSeconds(2.2), Cancel); // the URL's 1 s expiry passing: what is tested
         using var get = await rgw.SendAsync(HttpMethod.Get, url);
         Assert.Equal(HttpStatusCode.Forbidden, get.StatusCode);
     }

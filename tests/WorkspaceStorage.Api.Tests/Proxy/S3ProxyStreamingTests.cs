@@ -105,7 +105,7 @@ public sealed class S3ProxyStreamingTests
             hash.AppendData(buffer, 0, filled);
             if (pause is { } delay)
             {
-                await Task.Delay(delay, Cancel);
+                await Task.Delay(delay, Cancel); // a slow reader, so backpressure is exercised: what is tested
             }
         }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Tests.Host;
@@ -55,7 +56,7 @@ public sealed class KubernetesDirectoryTests
         }
 
         Assert.True(kube.Delete(KubeResources.WorkspaceStorages, Namespace, "ready"));
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async _ =>
         {
             using var response = await CallAsync(api, ready.Workspace, "list_files", token);
             return response.StatusCode == HttpStatusCode.NotFound;
@@ -78,7 +79,7 @@ public sealed class KubernetesDirectoryTests
         await h.Backend.EnsureKeyAsync(w.Workspace, rotated, Ct);
         kube.Seed(WorkspaceSeeding.CredentialSecret(Namespace, "rotating-creds", rotated));
 
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async _ =>
             (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(rotated.AccessKeyId + "/"), StringComparison.Ordinal),
             "presigned URLs are signed with the rotated key");
         using var urlClient = StorageApiHarness.UrlClient();
@@ -114,7 +115,7 @@ public sealed class KubernetesDirectoryTests
             r.Status.MarkUnavailable(r.Metadata.Generation, ConditionReasons.BackendUnavailable, "S3 get-user: Connection refused", DateTimeOffset.UtcNow);
         });
         var neverToken = api.Tokens.ForWorkspace(never.Workspace.Value, "rw");
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async _ =>
         {
             using var response = await CallAsync(api, never.Workspace, "list_files", neverToken);
             return response.StatusCode == HttpStatusCode.NotFound;
@@ -136,7 +137,7 @@ public sealed class KubernetesDirectoryTests
         }
 
         failing.Dispose();
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async _ =>
         {
             using var response = await api.Client.GetAsync("/readyz", Ct);
             return response.StatusCode == HttpStatusCode.OK;
@@ -152,7 +153,7 @@ public sealed class KubernetesDirectoryTests
     }
 
     private static async Task WaitReadyAsync(TestApi api) =>
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async _ =>
         {
             using var response = await api.Client.GetAsync("/readyz", Ct);
             return response.StatusCode == HttpStatusCode.OK;
@@ -176,15 +177,5 @@ public sealed class KubernetesDirectoryTests
         };
         request.Headers.Authorization = new("Bearer", token);
         return await api.Client.SendAsync(request, Ct);
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting: {what}");
-            await Task.Delay(100, Ct);
-        }
     }
 }

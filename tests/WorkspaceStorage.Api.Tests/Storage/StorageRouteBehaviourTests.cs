@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
@@ -83,11 +84,8 @@ public sealed class StorageRouteBehaviourTests
     {
         await using var h = await StorageApiHarness.StartAsync();
         var live = await h.AddWorkspaceAsync("down");
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var dead = new Uri($"http://127.0.0.1:{closedPort}");
+        using var closed = FreeTcpPort.Refusing();
+        var dead = closed.Endpoint;
         h.Directory.Put(live with { Location = live.Location with { Endpoint = dead, PublicEndpoint = dead } });
         var token = h.Token(live.Workspace, "rw");
 

@@ -1,5 +1,6 @@
 using System.Net;
 using WorkspaceStorage.Api.Ttl;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
@@ -17,22 +18,24 @@ public sealed class TtlTests
         var url = (await h.CallOkAsync(w, "put_file", token, new { file_path = "late.txt", ttl = 3 })).GetString()!;
 
         // Upload after the ttl has passed since issue: Hypha would already have scheduled (and run) the deletion.
-        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct); // the ttl passing between issue and upload: what is tested
         using var urls = StorageApiHarness.UrlClient();
         using (var put = await urls.PutAsync(url, new ByteArrayContent("late"u8.ToArray()), Ct))
         {
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(1.2), Ct);
+        // Right after the upload the file is there, although more than its ttl passed since the URL was issued.
         using (var soon = await h.SendAsync(HttpMethod.Get, $"/{w}/files/late.txt", token))
         {
             Assert.Equal(HttpStatusCode.OK, soon.StatusCode);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(5), Ct);
-        using var later = await h.SendAsync(HttpMethod.Get, $"/{w}/files/late.txt", token);
-        Assert.Equal(HttpStatusCode.NotFound, later.StatusCode);
+        await Eventually.TrueAsync(async ct =>
+        {
+            using var later = await h.SendAsync(HttpMethod.Get, $"/{w}/files/late.txt", token);
+            return later.StatusCode == HttpStatusCode.NotFound;
+        }, "late.txt deleted once its ttl passed after the upload");
     }
 
     [Fact]
@@ -51,12 +54,11 @@ public sealed class TtlTests
         var markers = await h.AdminClient.ListAsync(TtlMarkerStore.MarkerPrefix, cancellationToken: Ct);
         Assert.Contains(markers.Objects, o => o.Key == TtlMarkerStore.MarkerKey(w.Prefix + "restart.txt"));
         await h.StopApiAsync();
-        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct); // the ttl passing while no API runs: what is tested
         Assert.True(await h.ExistsAsync(w.Prefix + "restart.txt")); // nobody swept while the API was down
 
         await h.RestartApiAsync();
-        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
-        Assert.False(await h.ExistsAsync(w.Prefix + "restart.txt"));
+        await Eventually.TrueAsync(async _ => !await h.ExistsAsync(w.Prefix + "restart.txt"), "the restarted API to sweep restart.txt");
         using var gone = await h.SendAsync(HttpMethod.Get, $"/{w}/files/restart.txt", h.Token(w, "rw"));
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
@@ -76,9 +78,8 @@ public sealed class TtlTests
             new { upload_id = started.GetProperty("upload_id").GetString(), parts = new[] { new { part_number = 1, etag = part.Headers.ETag!.Tag } } });
         Assert.True(await h.ExistsAsync(w.Prefix + "m.bin"));
 
-        await Task.Delay(TimeSpan.FromSeconds(5), Ct);
-        Assert.False(await h.ExistsAsync(w.Prefix + "m.bin"));
-        Assert.True(await h.ExistsAsync(w.Prefix + "keep.txt"));
+        await Eventually.TrueAsync(async _ => !await h.ExistsAsync(w.Prefix + "m.bin"), "m.bin deleted once its ttl passed");
+        Assert.True(await h.ExistsAsync(w.Prefix + "keep.txt")); // the sweep that deleted m.bin left it
     }
 
     [Fact]

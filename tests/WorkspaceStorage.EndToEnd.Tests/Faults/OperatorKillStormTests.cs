@@ -10,6 +10,7 @@ using WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Faults;
 
@@ -82,13 +83,13 @@ public sealed class OperatorKillStormTests
             var deleteIn = kill >= 3 ? TimeSpan.FromMilliseconds(random.Next(0, (int)lifetime.TotalMilliseconds)) : (TimeSpan?)null;
             if (deleteIn is { } wait)
             {
-                await Task.Delay(wait, Ct);
+                await Task.Delay(wait, Ct); // a random instant in the operator's life to delete at: what is tested
                 await DeleteOneReadyAsync(cluster, s3, candidates, deletedAt, kill);
-                await Task.Delay(lifetime - wait, Ct);
+                await Task.Delay(lifetime - wait, Ct); // the rest of its random lifetime before the kill: what is tested
             }
             else
             {
-                await Task.Delay(lifetime, Ct);
+                await Task.Delay(lifetime, Ct); // a random lifetime before the kill: what is tested
             }
 
             var exitedEarly = run.HasExited;

@@ -8,6 +8,7 @@ using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 
@@ -211,7 +212,7 @@ internal sealed class ClusterScenario : IAsyncDisposable
 
             while (left.Items.Count > 0 && !cleanup.IsCancellationRequested)
             {
-                await Task.Delay(500, cleanup.Token);
+                await Task.Delay(500, cleanup.Token); // the pace of a best-effort cleanup poll (bounded by its token; it must not fail the test)
                 left = await Kubernetes.CustomObjects.ListNamespacedCustomObjectAsync<WorkspaceStorageResourceList>(ApiGroup.Group, ApiGroup.Version,
                     Namespace, ApiGroup.WorkspaceStoragePlural, cancellationToken: cleanup.Token);
             }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
     private readonly CancellationTokenSource stopping;
     private readonly Task<int> run;
 
-    private InProcessOperator(OperatorApplication application, CancellationTokenSource stopping, Task<int> run, CapturedLogs logs)
+    private InProcessOperator(OperatorApplication application, CancellationTokenSource stopping, Task<int> run, LogCapture logs)
     {
         Application = application;
         this.stopping = stopping;
@@ -25,7 +26,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
 
     public OperatorApplication Application { get; }
 
-    public CapturedLogs Logs { get; }
+    public LogCapture Logs { get; }
 
     /// <summary>Whether the operator still runs (it should until the suite ends; stopping on its own is a failure).</summary>
     public bool IsRunning => !run.IsCompleted;
@@ -39,7 +40,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
 
     private static async Task<InProcessOperator> StartWithArgsAsync(string[] extraArgs, CancellationToken cancellationToken)
     {
-        var logs = new CapturedLogs();
+        var logs = new LogCapture();
         var application = new OperatorApplication(new OperatorEnvironment
         {
             ConfigureLogging = logging => logging.AddProvider(logs),
@@ -67,7 +68,11 @@ internal sealed class InProcessOperator : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
-        if (await Task.WhenAny(run, Task.Delay(StopTimeout)) != run)
+        try
+        {
+            await run.WaitAsync(StopTimeout);
+        }
+        catch (TimeoutException)
         {
             throw new TimeoutException($"The in-process operator did not stop within {StopTimeout.TotalSeconds:0}s. Its last log lines:\n{Logs.Tail(40)}");
         }

@@ -1,6 +1,7 @@
 using k8s;
 using Testcontainers.K3s;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
+using WorkspaceStorage.Testing.Support;
 
 [assembly: AssemblyFixture(typeof(K3sCluster))]
 

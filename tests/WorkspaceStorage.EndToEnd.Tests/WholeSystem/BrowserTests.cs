@@ -3,6 +3,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 

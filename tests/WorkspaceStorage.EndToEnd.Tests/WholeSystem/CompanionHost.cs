@@ -8,6 +8,7 @@ using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
@@ -17,7 +18,7 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 /// </summary>
 internal sealed class CompanionHost : IAsyncDisposable
 {
-    private CompanionHost(WebApplication app, Uri baseAddress, HyphaTokenFactory tokens, CapturedLogs logs)
+    private CompanionHost(WebApplication app, Uri baseAddress, HyphaTokenFactory tokens, LogCapture logs)
     {
         App = app;
         BaseAddress = baseAddress;
@@ -33,7 +34,7 @@ internal sealed class CompanionHost : IAsyncDisposable
     /// <summary>Mints Hypha tokens with the API's JWT secret.</summary>
     public HyphaTokenFactory Tokens { get; }
 
-    public CapturedLogs Logs { get; }
+    public LogCapture Logs { get; }
 
     public HttpClient Http { get; }
 
@@ -56,7 +57,7 @@ internal sealed class CompanionHost : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         var secret = jwtSecret ?? HyphaTokenFactory.NewSecret();
-        var logs = new CapturedLogs();
+        var logs = new LogCapture();
         var app = ApiApplication.Build([], builder =>
         {
             builder.WebHost.UseUrls(settings.TryGetValue("Urls", out var urls) && urls is not null ? urls : "http://127.0.0.1:0");

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.HyphaRpc;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
@@ -116,7 +117,17 @@ internal sealed class HyphaSystem : IAsyncDisposable
     /// <summary>One more companion replica: Kubernetes workspaces, on-demand for every ws-user-*, the /s3 proxy, registered in Hypha.</summary>
     public async Task<CompanionHost> AddCompanionAsync(IReadOnlyDictionary<string, string?>? extra, CancellationToken cancellationToken)
     {
-        var port = FreePort();
+        // The first replica's public URL names its own port, so the port is chosen before it starts (see FreeTcpPort).
+        var companion = await FreeTcpPort.StartAsync(port => StartCompanionAsync(port, extra, cancellationToken));
+        companions.Add(companion);
+        // /readyz does not wait for Hypha (a registration that is not live is only Degraded): wait for it here.
+        await companion.App.Services.GetRequiredService<HyphaRegistrationService>().Client
+            .WaitUntilRegisteredAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        return companion;
+    }
+
+    private Task<CompanionHost> StartCompanionAsync(int port, IReadOnlyDictionary<string, string?>? extra, CancellationToken cancellationToken)
+    {
         var settings = CompanionHost.OnDemandSettings(Cluster, OnDemandNamespace);
         settings["Urls"] = $"http://127.0.0.1:{port}";
         // Replicas share one public URL, as behind a Service or an Ingress: the first replica's stands in for it.
@@ -130,12 +141,7 @@ internal sealed class HyphaSystem : IAsyncDisposable
             settings[key] = value;
         }
 
-        var companion = await CompanionHost.StartAsync(Cluster, settings, JwtSecret, cancellationToken);
-        companions.Add(companion);
-        // /readyz does not wait for Hypha (a registration that is not live is only Degraded): wait for it here.
-        await companion.App.Services.GetRequiredService<HyphaRegistrationService>().Client
-            .WaitUntilRegisteredAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        return companion;
+        return CompanionHost.StartAsync(Cluster, settings, JwtSecret, cancellationToken);
     }
 
     /// <summary>Runs a Python script with the real hypha_rpc client against Hypha.</summary>
@@ -151,13 +157,6 @@ internal sealed class HyphaSystem : IAsyncDisposable
         }
 
         await Cluster.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -10,6 +10,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 

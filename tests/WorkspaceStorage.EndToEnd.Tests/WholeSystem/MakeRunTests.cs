@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using WorkspaceStorage.Testing.Hypha;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
@@ -77,10 +78,10 @@ public sealed class MakeRunTests
                 ["WSO_SKIP_BUILD"] = "1",
                 ["WSO_RUN_DIR"] = Path.Combine(root, "run"),
                 ["WSO_S3_DIR"] = Path.Combine(root, "rgw"),
-                ["WSO_S3_PORT"] = FreePortAbove(4300).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["WSO_API_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["WSO_HYPHA_PORT"] = FreePortAbove(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["WSO_HEALTH_ADDR"] = $"127.0.0.1:{FreePortAbove(0)}",
+                ["WSO_S3_PORT"] = FreeTcpPort.Next(4301).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_API_PORT"] = FreeTcpPort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_HYPHA_PORT"] = FreeTcpPort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WSO_HEALTH_ADDR"] = $"127.0.0.1:{FreeTcpPort.Next()}",
             };
             foreach (var (key, value) in environment.Concat(settings))
             {
@@ -98,15 +99,13 @@ public sealed class MakeRunTests
         /// <summary>Waits until make run has printed <paramref name="text"/>; fails if it exits first or takes over 8 minutes.</summary>
         public async Task<(string Output, string Errors)> WaitForAsync(string text)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(8);
-            while (!Printed().Contains(text, StringComparison.Ordinal))
+            await Eventually.WaitAsync($"make run to print '{text}'", TimeSpan.FromMinutes(8), _ =>
             {
-                Assert.False(process.HasExited && !Printed().Contains(text, StringComparison.Ordinal),
+                var printed = Printed().Contains(text, StringComparison.Ordinal);
+                Assert.False(process.HasExited && !printed,
                     $"make run exited {(process.HasExited ? process.ExitCode : 0)} before printing '{text}':\n{Printed()}\n--- stderr\n{Errors()}");
-                Assert.True(DateTime.UtcNow < deadline, $"make run did not print '{text}' in 8 minutes:\n{Printed()}\n--- stderr\n{Errors()}");
-                await Task.Delay(200, Ct); // the pace of reading its output, not a wait for an outcome
-            }
-
+                return Task.FromResult((printed, $"\n{Printed()}\n--- stderr\n{Errors()}"));
+            }, Ct);
             return (Printed(), Errors());
         }
 
@@ -148,17 +147,4 @@ public sealed class MakeRunTests
         }
     }
 
-    private static int FreePortAbove(int minimum)
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (port > minimum)
-            {
-                return port;
-            }
-        }
-    }
 }

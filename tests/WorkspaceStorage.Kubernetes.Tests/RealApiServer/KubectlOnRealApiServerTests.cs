@@ -1,3 +1,5 @@
+using WorkspaceStorage.Testing.Support;
+
 namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 
 /// <summary>
@@ -60,14 +62,8 @@ public sealed class KubectlOnRealApiServerTests(RealApiServer server) : IClassFi
         var operatorConfig = server.ServiceAccountKubeconfig("system", "operator");
 
         // The authorizer reads the RBAC objects from an informer: allowed once it has seen the new binding.
-        var allowed = await server.KubectlAsync(["get", "wss", "-A"], operatorConfig);
-        for (var i = 0; i < 50 && allowed.ExitCode != 0; i++)
-        {
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-            allowed = await server.KubectlAsync(["get", "wss", "-A"], operatorConfig);
-        }
-
-        Assert.True(allowed.ExitCode == 0, $"the operator's ClusterRole does not let it list WorkspaceStorages: {allowed.Error.Trim()}");
+        await Eventually.ValueAsync(_ => server.KubectlAsync(["get", "wss", "-A"], operatorConfig), outcome => outcome.ExitCode == 0,
+            "the operator's ClusterRole to let it list WorkspaceStorages", TimeSpan.FromSeconds(10), outcome => outcome.Error.Trim());
         var denied = await server.KubectlAsync(["delete", "wss", "ws-alpha", "-n", "default"], operatorConfig);
         Assert.NotEqual(0, denied.ExitCode);
         Assert.Contains("Error from server (Forbidden)", denied.Error, StringComparison.Ordinal);

@@ -121,8 +121,13 @@ public sealed class ControllerTests
         var started = System.Diagnostics.Stopwatch.StartNew();
         var times = new ConcurrentQueue<TimeSpan>();
 
-        var reconciler = new ScriptedReconciler((_, call) =>
+        var reconciler = new ScriptedReconciler((request, call) =>
         {
+            if (request.Key.Name == "fence")
+            {
+                return Task.FromResult(ReconcileResult.Done);
+            }
+
             times.Enqueue(started.Elapsed);
             return call switch
             {
@@ -133,14 +138,18 @@ public sealed class ControllerTests
             };
         });
         var metrics = new RecordingMetrics();
-        var logger = new ListLogger();
+        var logger = new LogCapture();
         var controller = new Controller<Widget>("widgets", new Informer<Widget>(widgets, "widgets", FastInformer(kube.Namespace)), reconciler, FastController(), metrics, logger);
         using var stop = new CancellationTokenSource();
         var run = controller.RunAsync(stop.Token);
 
         var key = new ResourceKey(kube.Namespace, "flaky");
         await Eventually.TrueAsync(() => reconciler.Calls(key) == 4, "four reconciles");
-        await Task.Delay(200, Ct);
+        // The fence for "no fifth reconcile": an object created after the fourth, reconciled; a requeue after Done
+        // would have queued before it.
+        var fence = new ResourceKey(kube.Namespace, "fence");
+        await widgets.CreateAsync(Widget.Create(kube.Namespace, "fence"), Ct);
+        await Eventually.TrueAsync(() => reconciler.Calls(fence) == 1 && metrics.Results.Count == 5, "the fence reconciled");
         await stop.CancelAsync();
         await run;
 
@@ -148,7 +157,8 @@ public sealed class ControllerTests
         var t = times.ToArray();
         Assert.True(t[3] - t[2] >= TimeSpan.FromMilliseconds(280), $"RequeueAfter(300ms) ran after {t[3] - t[2]}");
         Assert.Equal(
-            [ControllerMetricResults.Error, ControllerMetricResults.Requeue, ControllerMetricResults.RequeueAfter, ControllerMetricResults.Success],
+            [ControllerMetricResults.Error, ControllerMetricResults.Requeue, ControllerMetricResults.RequeueAfter, ControllerMetricResults.Success,
+                ControllerMetricResults.Success], // the last: the fence
             metrics.Results.ToArray());
 
         var logs = logger.All;
@@ -184,7 +194,7 @@ public sealed class ControllerTests
 
         var reconciler = new ScriptedReconciler(async (_, _) =>
         {
-            await Task.Delay(30, CancellationToken.None);
+            await Task.Delay(30, CancellationToken.None); // a reconcile that takes a while, so a second one of the key could overlap: what is tested
             return ReconcileResult.Done;
         });
         var controller = new Controller<Widget>("widgets", new Informer<Widget>(widgets, "widgets", FastInformer(kube.Namespace)), reconciler, FastController(workers: 8))
@@ -194,7 +204,10 @@ public sealed class ControllerTests
 
         var key = new ResourceKey(kube.Namespace, "owner");
         await Eventually.TrueAsync(() => controller.HasSynced && reconciler.Calls(key) >= 1 && controller.QueueDepth == 0, "initial reconcile");
-        await Task.Delay(200, Ct);
+        // The fence: a widget created now and reconciled; a second initial reconcile of the owner (its Secret's add
+        // event) was queued before it, so has started by then and is counted in "before".
+        await widgets.CreateAsync(Widget.Create(kube.Namespace, "fence"), Ct);
+        await Eventually.TrueAsync(() => reconciler.Calls(new ResourceKey(kube.Namespace, "fence")) == 1 && controller.QueueDepth == 0, "the fence reconciled");
         var before = reconciler.Calls(key);
 
         // Someone deletes the credential Secret by hand: the owner must be reconciled to put it back.
@@ -228,7 +241,7 @@ public sealed class ControllerTests
         var reconciler = new ScriptedReconciler(async (_, _) =>
         {
             inFlight.TrySetResult();
-            await Task.Delay(300, CancellationToken.None);
+            await Task.Delay(300, CancellationToken.None); // the reconcile in flight that stopping must wait for: what is tested
             finished = true;
             return ReconcileResult.Done;
         });

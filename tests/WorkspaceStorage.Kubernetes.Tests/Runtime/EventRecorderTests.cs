@@ -16,7 +16,7 @@ public sealed class EventRecorderTests
     {
         await using var kube = await KubeHarness.StartAsync();
         var widget = await kube.Widgets().CreateAsync(Widget.Create(kube.Namespace, "w"), Ct);
-        var recorder = new EventRecorder(new KubernetesResourceClient<Corev1Event>(kube.Client, ResourceDescriptor.Events), new ListLogger<EventRecorder>());
+        var recorder = new EventRecorder(new KubernetesResourceClient<Corev1Event>(kube.Client, ResourceDescriptor.Events), new LogCapture<EventRecorder>());
 
         await recorder.RecordAsync(widget, EventSeverity.Warning, "BackendUnavailable", "backend down; secretKey=wJalrXUtnFEMI/K7MDENG", Ct);
         await recorder.RecordAsync(widget, EventSeverity.Warning, "BackendUnavailable", "backend down; secretKey=wJalrXUtnFEMI/K7MDENG", Ct);
@@ -39,7 +39,7 @@ public sealed class EventRecorderTests
     {
         await using var kube = await KubeHarness.StartAsync();
         var widget = await kube.Widgets().CreateAsync(Widget.Create(kube.Namespace, "w"), Ct);
-        var logger = new ListLogger<EventRecorder>();
+        var logger = new LogCapture<EventRecorder>();
         var recorder = new EventRecorder(new KubernetesResourceClient<Corev1Event>(kube.Client, ResourceDescriptor.Events), logger);
         using var fault = kube.Server.FailRequests(500, request => request.Type == KubeResources.CoreEvents);
 

@@ -46,7 +46,7 @@ public sealed class LeaderElectionRunnerTests
             Starts.Enqueue(identity);
             try
             {
-                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                await Task.Delay(Timeout.InfiniteTimeSpan, token); // leader work runs until leadership ends: what is tested
             }
             finally
             {
@@ -71,7 +71,10 @@ public sealed class LeaderElectionRunnerTests
         var runB = b.RunAsync(stopB.Token);
 
         await Eventually.TrueAsync(() => a.IsLeader || b.IsLeader, "someone leads");
-        await Task.Delay(LeaseDuration + TimeSpan.FromMilliseconds(500), Ct); // several renewals: the leader holds on
+        // Several renewals (the fence: three more lease updates, however long they take): the leader holds on.
+        var updates = kube.Server.RequestCount("update", KubeResources.Leases);
+        await Eventually.TrueAsync(() => kube.Server.RequestCount("update", KubeResources.Leases) >= updates + 3, "three more lease renewals",
+            observe: () => kube.Server.RequestCount("update", KubeResources.Leases) - updates);
         Assert.True(a.IsLeader ^ b.IsLeader, "exactly one leader");
         var (leader, standby, stopLeader, runLeader) = a.IsLeader ? (a, b, stopA, runA) : (b, a, stopB, runB);
         Assert.Equal(LeadershipRole.Standby, standby.Role);
@@ -80,15 +83,12 @@ public sealed class LeaderElectionRunnerTests
         var lease1 = kube.Server.Get<k8s.Models.V1Lease>("operators", lease);
         Assert.Equal(leader.Identity, lease1?.Spec?.HolderIdentity);
 
-        // Kill the leader: its work stops at once, the standby takes over once the lease expires.
-        var killed = Stopwatch.StartNew();
+        // Kill the leader: its work stops at once, the standby takes over once the lease expires (how soon follows from
+        // LeaseDuration and RetryPeriod; no wall-clock bound here, which a loaded machine would break).
         await stopLeader.CancelAsync();
         await runLeader.WaitAsync(TimeSpan.FromSeconds(5), Ct);
         Assert.Equal(LeadershipRole.NotStarted, leader.Role);
-        await Eventually.TrueAsync(() => standby.IsLeader, "the standby takes over", TimeSpan.FromSeconds(10));
-        var takeover = killed.Elapsed;
-
-        Assert.True(takeover <= LeaseDuration + TimeSpan.FromSeconds(1.5), $"takeover took {takeover}");
+        await Eventually.TrueAsync(() => standby.IsLeader, "the standby takes over");
         await Eventually.TrueAsync(() => work.Active == 1, "the new leader works");
         Assert.Equal([leader.Identity, standby.Identity], work.Starts.ToArray());
         Assert.Equal(1, work.MaxActive);
@@ -105,7 +105,11 @@ public sealed class LeaderElectionRunnerTests
         await using var kube = await KubeHarness.StartAsync();
         using var client = kube.Server.CreateClient();
         var work = new SharedWork();
-        var runner = new LeaderElectionRunner(client, Options("only", "lease-" + Guid.NewGuid().ToString("N")[..6]), work.For("only"));
+        // A lease far longer than the renew deadline: "stopped before the lease could pass" is then the renew deadline
+        // at work (1.5 s) against a 20 s lease, a margin no loaded machine eats, instead of 1.5 s against 2 s.
+        var longLease = TimeSpan.FromSeconds(20);
+        var runner = new LeaderElectionRunner(client, Options("only", "lease-" + Guid.NewGuid().ToString("N")[..6]) with { LeaseDuration = longLease },
+            work.For("only"));
         using var stop = new CancellationTokenSource();
         var run = runner.RunAsync(stop.Token);
         await Eventually.TrueAsync(() => runner.IsLeader && work.Active == 1, "leading");
@@ -113,12 +117,12 @@ public sealed class LeaderElectionRunnerTests
         var outage = Stopwatch.StartNew();
         using (kube.Server.FailRequests(503, request => request.Type == KubeResources.Leases))
         {
-            await Eventually.TrueAsync(() => work.Active == 0, "work stopped while renewals fail", TimeSpan.FromSeconds(10));
-            Assert.True(outage.Elapsed < LeaseDuration, $"work stopped after {outage.Elapsed}, the lease lasts {LeaseDuration}");
+            await Eventually.TrueAsync(() => work.Active == 0, "work stopped while renewals fail");
+            Assert.True(outage.Elapsed < longLease, $"work stopped after {outage.Elapsed}, the lease lasts {longLease}");
             Assert.Equal(LeadershipRole.Standby, runner.Role);
         }
 
-        await Eventually.TrueAsync(() => runner.IsLeader && work.Active == 1, "leading again after the outage", TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => runner.IsLeader && work.Active == 1, "leading again after the outage");
         Assert.Equal(2, runner.Terms);
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(5), Ct);
@@ -140,7 +144,7 @@ public sealed class LeaderElectionRunnerTests
                 }
 
                 Interlocked.Increment(ref Count);
-                await Task.Delay(100, cancellationToken);
+                await Task.Delay(100, cancellationToken); // a slow reconcile, so a failover lands mid-reconcile: what is tested
                 return ReconcileResult.RequeueAfter(TimeSpan.FromMilliseconds(50));
             }
             finally
@@ -212,7 +216,7 @@ public sealed class LeaderElectionRunnerTests
         using var client = kube.Server.CreateClient();
         var synced = false;
         var controller = new FakeRunnable(() => synced);
-        var runner = new LeaderElectionRunner(client, Options("solo", "lease-" + Guid.NewGuid().ToString("N")[..6]), token => Task.Delay(Timeout.InfiniteTimeSpan, token));
+        var runner = new LeaderElectionRunner(client, Options("solo", "lease-" + Guid.NewGuid().ToString("N")[..6]), token => Task.Delay(Timeout.InfiniteTimeSpan, token)); // work until leadership ends
         var health = new HealthState();
         health.AddLeaderElection(runner, [controller]);
 

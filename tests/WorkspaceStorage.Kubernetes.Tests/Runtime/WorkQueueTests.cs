@@ -34,7 +34,9 @@ public sealed class WorkQueueTests
         }, stop.Token);
 
         await Eventually.TrueAsync(() => calls.Count == 2 && queue.InFlight == 0, "both keys processed");
-        await Task.Delay(200, TestContext.Current.CancellationToken);
+        // The fence for "processed once": a key added now, processed; a second "a" would have been queued before it.
+        queue.Add("fence");
+        await Eventually.TrueAsync(() => calls.ContainsKey("fence") && queue.InFlight == 0, "the fence processed");
         await stop.CancelAsync();
         await run;
 
@@ -57,7 +59,7 @@ public sealed class WorkQueueTests
             InterlockedMax(ref maxActive, now);
             Interlocked.Increment(ref calls);
             firstStarted.TrySetResult();
-            await Task.Delay(100, CancellationToken.None);
+            await Task.Delay(100, CancellationToken.None); // work that lasts while the key is re-added: what is tested
             Interlocked.Decrement(ref active);
         }, stop.Token);
 
@@ -183,7 +185,7 @@ public sealed class WorkQueueTests
         var run = queue.RunAsync(async (_, _) =>
         {
             InterlockedMax(ref maxActive, Interlocked.Increment(ref active));
-            await Task.Delay(50, CancellationToken.None);
+            await Task.Delay(50, CancellationToken.None); // work that lasts, so workers overlap: what is tested
             Interlocked.Decrement(ref active);
             Interlocked.Increment(ref done);
         }, stop.Token);
@@ -215,7 +217,7 @@ public sealed class WorkQueueTests
         var run = queue.RunAsync(async (key, token) =>
         {
             inFlight.TrySetResult();
-            await Task.Delay(300, CancellationToken.None);
+            await Task.Delay(300, CancellationToken.None); // in-flight work that shutdown must let finish: what is tested
             sawCancellation |= token.IsCancellationRequested;
             finished.Enqueue(key);
         }, stop.Token);
@@ -244,7 +246,7 @@ public sealed class WorkQueueTests
             inFlight.TrySetResult();
             try
             {
-                await Task.Delay(Timeout.InfiniteTimeSpan, token);
+                await Task.Delay(Timeout.InfiniteTimeSpan, token); // work that outlives the shutdown timeout: what is tested
             }
             catch (OperationCanceledException)
             {

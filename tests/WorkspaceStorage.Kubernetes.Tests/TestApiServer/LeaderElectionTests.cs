@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Support;
 using k8s;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
@@ -14,6 +15,8 @@ public sealed class LeaderElectionTests
         private readonly k8s.Kubernetes _client;
         private readonly CancellationTokenSource _stop;
         private int _leading;
+        private int _started;
+        private int _stopped;
 
         public Candidate(KubeTestServer server, string identity, CancellationToken testToken)
         {
@@ -26,8 +29,16 @@ public sealed class LeaderElectionTests
                 RenewDeadline = TimeSpan.FromSeconds(2),
                 RetryPeriod = TimeSpan.FromMilliseconds(200),
             });
-            Elector.OnStartedLeading += () => Interlocked.Exchange(ref _leading, 1);
-            Elector.OnStoppedLeading += () => Interlocked.Exchange(ref _leading, 0);
+            Elector.OnStartedLeading += () =>
+            {
+                Interlocked.Increment(ref _started);
+                Interlocked.Exchange(ref _leading, 1);
+            };
+            Elector.OnStoppedLeading += () =>
+            {
+                Interlocked.Increment(ref _stopped);
+                Interlocked.Exchange(ref _leading, 0);
+            };
             Run = Task.Run(async () =>
             {
                 try
@@ -45,6 +56,8 @@ public sealed class LeaderElectionTests
         public LeaderElector Elector { get; }
         public Task Run { get; }
         public bool Leading => Volatile.Read(ref _leading) == 1;
+        public int TimesStarted => Volatile.Read(ref _started);
+        public int TimesStopped => Volatile.Read(ref _stopped);
 
         public async Task StopAsync()
         {
@@ -68,32 +81,22 @@ public sealed class LeaderElectionTests
         using var a = new Candidate(server, "operator-a", ct);
         using var b = new Candidate(server, "operator-b", ct);
 
-        while (!a.Leading && !b.Leading)
-        {
-            await Task.Delay(20, ct);
-        }
-
+        await Eventually.TrueAsync(() => a.Leading || b.Leading, "one of the two to lead", cancellationToken: ct);
         var (leader, follower) = a.Leading ? (a, b) : (b, a);
-        // Over several renewals (and many conflicting attempts by the follower) leadership stays put.
-        for (var i = 0; i < 15; i++)
-        {
-            await Task.Delay(100, ct);
-            Assert.True(leader.Leading);
-            Assert.False(follower.Leading);
-        }
 
-        var lease = server.Get<V1Lease>("kube-system", "wso-operator")!;
-        Assert.Equal(leader.Identity, lease.Spec.HolderIdentity);
-        Assert.True(server.RequestCount("update", "leases") > 0);
+        // Over several renewals (and many attempts by the follower) leadership stays put. The fence is five more
+        // lease updates (renewals: the follower only reads a lease someone else holds); no transition may happen
+        // before it, however slowly the machine runs.
+        var updates = server.RequestCount("update", "leases");
+        await Eventually.TrueAsync(() => server.RequestCount("update", "leases") >= updates + 5, "five more lease renewals",
+            observe: () => $"{server.RequestCount("update", "leases") - updates} renewals", cancellationToken: ct);
+        Assert.True(leader.Leading);
+        Assert.Equal((1, 0), (leader.TimesStarted, leader.TimesStopped));
+        Assert.Equal(0, follower.TimesStarted);
+        Assert.Equal(leader.Identity, server.Get<V1Lease>("kube-system", "wso-operator")!.Spec.HolderIdentity);
 
         await leader.StopAsync();
-        var stoppedAt = DateTime.UtcNow;
-        while (!follower.Leading)
-        {
-            await Task.Delay(20, ct);
-        }
-
-        Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => follower.Leading, "the follower to take over", cancellationToken: ct);
         Assert.Equal(follower.Identity, server.Get<V1Lease>("kube-system", "wso-operator")!.Spec.HolderIdentity);
         Assert.Empty(server.UnexpectedErrors);
     }

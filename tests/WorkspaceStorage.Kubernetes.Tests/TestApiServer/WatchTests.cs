@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Support;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
@@ -173,7 +174,7 @@ public sealed class WatchTests : IAsyncLifetime
         var first = Api.Collect(Watch(rv, ct), 10, ct);
         var second = Api.Collect(Watch(rv, ct), 10, ct);
         _server.Seed(TestWorkspaceStorage.New("x"));
-        await WaitUntil(() => _server.OpenWatchCount == 2, ct);
+        await Eventually.TrueAsync(() => _server.OpenWatchCount == 2, "two open watches", observe: () => _server.OpenWatchCount, cancellationToken: ct);
 
         Assert.Equal(2, _server.DropWatches());
         Assert.Single(await first);
@@ -190,7 +191,7 @@ public sealed class WatchTests : IAsyncLifetime
         var errors = new List<Exception>();
         var events = Api.Collect(Watch(rv, ct, errors.Add), 10, ct);
         _server.Seed(TestWorkspaceStorage.New("x"));
-        await WaitUntil(() => _server.OpenWatchCount == 1, ct);
+        await Eventually.TrueAsync(() => _server.OpenWatchCount == 1, "one open watch", observe: () => _server.OpenWatchCount, cancellationToken: ct);
         _server.DropWatches(abortConnections: true);
         await Assert.ThrowsAnyAsync<Exception>(async () => await events);
         Assert.False(ct.IsCancellationRequested);
@@ -221,13 +222,5 @@ public sealed class WatchTests : IAsyncLifetime
         var collecting = Api.Collect(events, 1, ct);
         _server.Seed(TestWorkspaceStorage.New("legacy"));
         Assert.Equal("legacy", Assert.Single(await collecting).Item2.Metadata.Name);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, CancellationToken ct)
-    {
-        while (!condition())
-        {
-            await Task.Delay(10, ct);
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -41,13 +42,9 @@ public sealed class ClusterModeTests : IDisposable
         var address = await app.Listening.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await http.GetAsync(new Uri(address, "/readyz"), Ct)).StatusCode != HttpStatusCode.OK
-            || kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration != 1)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not ready, or the WorkspaceStorage was not reconciled");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.TrueAsync(async ct => (await http.GetAsync(new Uri(address, "/readyz"), ct)).StatusCode == HttpStatusCode.OK
+            && kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration == 1, "/readyz 200 and the WorkspaceStorage reconciled",
+            observe: () => $"observedGeneration {kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration}");
 
         var lease = kube.Get<V1Lease>("wso-system", "wso-test");
         Assert.Equal("operator-test-pod", lease?.Spec?.HolderIdentity);

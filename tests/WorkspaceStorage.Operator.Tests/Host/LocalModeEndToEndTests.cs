@@ -8,6 +8,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Operator.Tests.LocalMode;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.S3;
 
@@ -65,14 +66,14 @@ public sealed class LocalModeEndToEndTests : IDisposable
             """, Ct);
         await File.WriteAllTextAsync(storageFile, StorageManifest(name, backend, "ReadWrite"), Ct);
 
-        await using var process = OperatorProcess.Start("--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0",
-            "--resync-period", "30s", "--local-rescan-period", "1s");
+        await using var process = OperatorProcess.StartWith(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0",
+            "--resync-period", "30s", "--local-rescan-period", "1s"]);
         var probes = await process.WaitForProbeAddressAsync(TimeSpan.FromSeconds(60));
         var statusFile = output.Combine(LocalOutputDirectory.WorkspaceStoragesFolder, "default", name + ".yaml");
         var secretFile = output.Combine(LocalOutputDirectory.SecretsFolder, "default", name + "-s3.yaml");
 
         // Ready, with a Secret file whose key works under the prefix and nowhere else.
-        await EventuallyAsync(() => IsReady(statusFile, generation: 1), "Ready status in " + statusFile);
+        await Eventually.TrueAsync(() => IsReady(statusFile, generation: 1), "Ready status in " + statusFile, Converge);
         var status = ReadYaml(statusFile)["status"]!;
         Assert.Equal(bucket, status["bucket"]?.ToString());
         Assert.Equal(name + "/", status["prefix"]?.ToString());
@@ -88,7 +89,7 @@ public sealed class LocalModeEndToEndTests : IDisposable
 
         // Probes and metrics.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(probes, "/healthz"), Ct)).StatusCode);
-        await EventuallyAsync(async () => (await http.GetAsync(new Uri(probes, "/readyz"), Ct)).StatusCode == HttpStatusCode.OK, "/readyz 200");
+        await Eventually.TrueAsync(async _ => (await http.GetAsync(new Uri(probes, "/readyz"), Ct)).StatusCode == HttpStatusCode.OK, "/readyz 200", Converge);
         var metrics = await http.GetStringAsync(new Uri(probes, "/metrics"), Ct);
         foreach (var series in (string[])[
             "controller_runtime_reconcile_total{controller=\"workspacestorage\",result=",
@@ -104,10 +105,10 @@ public sealed class LocalModeEndToEndTests : IDisposable
 
         // Edit: ReadWrite → ReadOnly converges; the same key now reads but cannot write.
         await File.WriteAllTextAsync(storageFile, StorageManifest(name, backend, "ReadOnly"), Ct);
-        await EventuallyAsync(() => IsReady(statusFile, generation: 2), "Ready at generation 2 after the edit");
+        await Eventually.TrueAsync(() => IsReady(statusFile, generation: 2), "Ready at generation 2 after the edit", Converge);
         using (var s3 = rgw.CreateAwsS3Client(ReadKey(secretFile)))
         {
-            await EventuallyAsync(async () =>
+            await Eventually.TrueAsync(async _ =>
             {
                 try
                 {
@@ -118,14 +119,14 @@ public sealed class LocalModeEndToEndTests : IDisposable
                 {
                     return true;
                 }
-            }, "writes refused after ReadOnly");
+            }, "writes refused after ReadOnly", Converge);
             using var read = await s3.GetObjectAsync(bucket, $"{name}/hello.txt", Ct);
             Assert.Equal(HttpStatusCode.OK, read.HttpStatusCode);
         }
 
         // Delete the manifest: the finalizer removes the identity, then the files go.
         File.Delete(storageFile);
-        await EventuallyAsync(() => !File.Exists(statusFile) && !File.Exists(secretFile), "status and Secret files removed");
+        await Eventually.TrueAsync(() => !File.Exists(statusFile) && !File.Exists(secretFile), "status and Secret files removed", Converge);
         using (var s3 = rgw.CreateAwsS3Client(key))
         {
             var gone = await Assert.ThrowsAsync<AmazonS3Exception>(() => s3.GetObjectAsync(bucket, $"{name}/hello.txt", Ct));
@@ -196,19 +197,4 @@ public sealed class LocalModeEndToEndTests : IDisposable
     private static Task PutAsync(AmazonS3Client s3, string bucket, string key) =>
         s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = "hello" }, Ct);
 
-    private static Task EventuallyAsync(Func<bool> condition, string what) => EventuallyAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Converge;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out after {Converge} waiting for: {what}");
-            }
-
-            await Task.Delay(200, Ct);
-        }
-    }
 }

@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Tests.LocalMode;
+using WorkspaceStorage.Testing.Operator;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
 
@@ -86,7 +88,7 @@ public sealed class OperatorApplicationTests : IDisposable
     /// <summary>Cluster mode with only HOME in the environment, its ~/.kube/config holding <paramref name="kubeconfig"/> (null: none).</summary>
     private static async Task<(int Code, string Logs)> RunInClusterModeWithHomeAsync(string? kubeconfig)
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         var home = Directory.CreateTempSubdirectory("wso-home-").FullName;
         try
         {
@@ -113,7 +115,7 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task Local_mode_serves_liveness_readiness_and_metrics_and_stops_cleanly()
     {
-        var logs = new CapturingLoggerProvider();
+        var logs = new LogCapture();
         var app = new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var run = app.RunAsync(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0"], stop.Token);
@@ -121,12 +123,7 @@ public sealed class OperatorApplicationTests : IDisposable
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/healthz"), Ct)).StatusCode);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await http.GetAsync(new Uri(address, "/readyz"), Ct)).StatusCode != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "/readyz never became 200");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.TrueAsync(async ct => (await http.GetAsync(new Uri(address, "/readyz"), ct)).StatusCode == HttpStatusCode.OK, "/readyz 200");
 
         var metrics = await http.GetAsync(new Uri(address, "/metrics"), Ct);
         Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
@@ -142,34 +139,9 @@ public sealed class OperatorApplicationTests : IDisposable
     [Fact]
     public async Task The_executable_exits_non_zero_on_a_bad_flag_and_names_it()
     {
-        await using var process = OperatorProcess.Start("--max-concurrent-reconciles", "-3");
+        await using var process = OperatorProcess.StartWith(["--max-concurrent-reconciles", "-3"]);
         var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(OperatorApplication.ExitUsage, code);
         Assert.Contains("--max-concurrent-reconciles", process.AllOutput, StringComparison.Ordinal);
-    }
-
-    /// <summary>Collects formatted log lines.</summary>
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> lines = new();
-
-        public string All => string.Join('\n', lines);
-
-        public ILogger CreateLogger(string categoryName) => new Capturing(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Capturing(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
-        }
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
 
@@ -109,19 +110,7 @@ public sealed class ProbeServerTests
         }
 
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        var answered = false;
-        for (var attempt = 0; attempt < 50 && !answered; attempt++)
-        {
-            try
-            {
-                answered = (await http.GetStringAsync($"http://127.0.0.1:{endPoint.Port}/readyz", Ct)) == "ok\n";
-            }
-            catch (HttpRequestException)
-            {
-                await Task.Delay(100, Ct);
-            }
-        }
-
-        Assert.True(answered, "the probe answers again once the idle connections are gone");
+        await Eventually.TrueAsync(async ct => await http.GetStringAsync($"http://127.0.0.1:{endPoint.Port}/readyz", ct) == "ok\n",
+            "the probe to answer again once the idle connections are gone");
     }
 }

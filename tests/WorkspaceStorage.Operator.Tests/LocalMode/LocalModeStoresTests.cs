@@ -46,8 +46,8 @@ public sealed class LocalModeStoresTests : IDisposable
         output.Dispose();
     }
 
-    private LocalModeStores NewStores(ListLogger? logger = null) =>
-        new(new LocalModeOptions(manifests.Path, output.Path), logger ?? (Microsoft.Extensions.Logging.ILogger)NullLogger.Instance);
+    private LocalModeStores NewStores(LogCapture? logger = null, TimeProvider? time = null) =>
+        new(new LocalModeOptions(manifests.Path, output.Path), logger ?? (Microsoft.Extensions.Logging.ILogger)NullLogger.Instance, time);
 
     private static string Storage(string name, string access = "ReadWrite", string extra = "") => $"""
         apiVersion: workspacestorage.hypha.amun.ai/v1alpha1
@@ -161,7 +161,7 @@ public sealed class LocalModeStoresTests : IDisposable
         await File.WriteAllTextAsync(manifests.Combine("b.yaml"), Backend, Ct);
         var file = manifests.Combine("ws.yaml");
         await File.WriteAllTextAsync(file, Storage("ws-keep"), Ct);
-        var logger = new ListLogger();
+        var logger = new LogCapture();
         using var stores = NewStores(logger);
         await stores.StartAsync(Ct);
 
@@ -181,13 +181,17 @@ public sealed class LocalModeStoresTests : IDisposable
         var file = manifests.Combine("ws.yaml");
         var content = Storage("ws-saved");
         await File.WriteAllTextAsync(file, content, Ct);
-        using var stores = NewStores();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var stores = NewStores(time: time);
         await stores.StartAsync(Ct);
 
+        // The scan reads the truncated file before it returns (nothing else holds the scan lock), then waits the
+        // debounce on the fake clock: the rewrite lands inside it however slow the machine, and the clock moves on.
         await File.WriteAllTextAsync(file, "", Ct); // `cp` truncates first …
         var scan = stores.ScanAsync(Ct);
-        await Task.Delay(50, Ct);
+        Assert.False(scan.IsCompleted, "the scan saw nothing to delete, so the mid-save case was not exercised");
         await File.WriteAllTextAsync(file, content, Ct); // … and writes a moment later
+        time.Advance(new LocalModeOptions(manifests.Path, output.Path).Debounce);
         await scan;
 
         var storage = await stores.WorkspaceStorages.GetAsync(new ResourceKey("default", "ws-saved"), Ct);
@@ -196,7 +200,9 @@ public sealed class LocalModeStoresTests : IDisposable
 
         // A file that stays gone is a deletion.
         File.Delete(file);
-        await stores.ScanAsync(Ct);
+        var second = stores.ScanAsync(Ct);
+        time.Advance(new LocalModeOptions(manifests.Path, output.Path).Debounce);
+        await second;
         Assert.Null(await stores.WorkspaceStorages.GetAsync(new ResourceKey("default", "ws-saved"), Ct));
     }
 

@@ -184,7 +184,7 @@ public sealed class BadInputScenarios
         var workspace = h.NewWorkspace();
         var provisioner = await h.CreateStorageAsync("claim-b", h.Spec(workspace));
         var pause = new FirstIdentityPause();
-        var logger = new ListLogger<WorkspaceStorageReconciler>();
+        var logger = new LogCapture<WorkspaceStorageReconciler>();
         var reconciler = h.NewReconciler(pause.Wrap, logger);
 
         var provisioning = ScenarioHarness.ReconcileOnceAsync(reconciler, "claim-b");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Credentials;
@@ -46,14 +47,8 @@ public sealed class InMemoryHostScenarios
                 Spec = new WorkspaceStorageSpec { Workspace = workspace.Value },
             }, Ct);
 
-            var watch = Stopwatch.StartNew();
-            WorkspaceStorageResource? ready;
-            while (!((ready = await storages.GetAsync(new ResourceKey("default", "local"), Ct))?.Status?.IsTrue(ConditionTypes.Ready) ?? false))
-            {
-                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "not Ready in 20 s: " +
-                    string.Join("; ", ready?.Status?.Conditions?.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}") ?? []));
-                await Task.Delay(50, Ct);
-            }
+            var ready = await Eventually.ValueAsync(ct => storages.GetAsync(new ResourceKey("default", "local"), ct),
+                r => r?.Status?.IsTrue(ConditionTypes.Ready) ?? false, "default/local Ready", describe: ScenarioHarness.DescribeConditions);
 
             Assert.Equal("", ready!.Status!.Backend);
             Assert.Equal(bucket, ready.Status.Bucket);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -217,39 +218,21 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public static bool IsReady(WorkspaceStorageResource? resource) =>
         resource?.Status is { } status && status.IsTrue(ConditionTypes.Ready) && status.ObservedGeneration == resource.Metadata.Generation;
 
-    public Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
-        PollAsync(() => Get(name), condition, r => r?.Status?.Conditions, $"{name}: {what}", timeout);
+    public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
+        (await Eventually.ValueAsync(() => Get(name), condition, $"{name}: {what}", timeout, r => Describe(r?.Status?.Conditions)))!;
 
     /// <summary>Ready, or Stalled: whichever the reconciles settle on.</summary>
     public Task<WorkspaceStorageResource> WaitSettledAsync(string name) =>
         WaitAsync(name, ws => IsReady(ws) || ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True }, "Ready or Stalled");
 
-    public Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what) =>
-        PollAsync(() => Kube.Get<StorageBackendResource>(name), condition, b => b?.Status?.Conditions, $"StorageBackend {name}: {what}", null);
+    public async Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what) =>
+        (await Eventually.ValueAsync(() => Kube.Get<StorageBackendResource>(name), condition, $"StorageBackend {name}: {what}", null, b => Describe(b?.Status?.Conditions)))!;
 
-    /// <summary>Reads until <paramref name="condition"/> holds, bounded; the failure shows the conditions last read.</summary>
-    private static async Task<T> PollAsync<T>(Func<T?> read, Func<T?, bool> condition, Func<T?, IEnumerable<V1Condition>?> conditionsOf, string what, TimeSpan? timeout)
-        where T : class
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var resource = read();
-            if (condition(resource))
-            {
-                return resource!;
-            }
+    /// <summary>A WorkspaceStorage's conditions, for failure messages.</summary>
+    public static string DescribeConditions(WorkspaceStorageResource? resource) => Describe(resource?.Status?.Conditions);
 
-            if (watch.Elapsed > limit)
-            {
-                var conditions = conditionsOf(resource) is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
-                Assert.Fail($"Timed out after {limit} waiting for {what} (now: {conditions})");
-            }
-
-            await Task.Delay(50, Ct);
-        }
-    }
+    private static string Describe(IEnumerable<V1Condition>? conditions) =>
+        conditions is { } list ? string.Join("; ", list.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}")) : "no status";
 
     /// <summary>Whether RGW has a user for <paramref name="workspace"/> (keys alone do not say: a user may have none).</summary>
     public async Task<bool> HasIdentityAsync(WorkspaceId workspace) =>

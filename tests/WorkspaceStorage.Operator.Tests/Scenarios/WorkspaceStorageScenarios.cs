@@ -1,4 +1,5 @@
 using System.Net;
+using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
@@ -121,12 +122,8 @@ public sealed class WorkspaceStorageScenarios
         Assert.True(await h.Iam.DeleteUserPolicyAsync(names.Identity, names.Policy, Ct));
         Assert.Null(await h.Iam.GetUserPolicyAsync(names.Identity, names.Policy, Ct));
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (await h.Iam.GetUserPolicyAsync(names.Identity, names.Policy, Ct) is null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the resync did not restore the user policy within 20 s");
-            await Task.Delay(200, Ct);
-        }
+        await Eventually.TrueAsync(async ct => await h.Iam.GetUserPolicyAsync(names.Identity, names.Policy, ct) is not null,
+            "the resync to restore the user policy");
 
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "after-drift.txt"));
         Assert.Equal(key, h.SecretKey("drift-s3"));
@@ -136,8 +133,8 @@ public sealed class WorkspaceStorageScenarios
     public async Task S05_Backend_down_reports_BackendUnavailable_and_recovers_when_pointed_back()
     {
         await using var h = await ScenarioHarness.CreateAsync();
-        var closedPort = ClosedPort();
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = $"http://127.0.0.1:{closedPort}" });
+        using var closed = FreeTcpPort.Refusing();
+        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = closed.Endpoint.ToString() });
         h.StartOperator();
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("down", h.Spec(workspace));
@@ -151,10 +148,15 @@ public sealed class WorkspaceStorageScenarios
         var sb = await WaitBackendAsync(h, b => b?.Status.Find(ConditionTypes.Ready)?.Reason == ConditionReasons.BackendUnavailable);
         Assert.Equal(Conditions.False, sb.Status.Find(ConditionTypes.Ready)!.Status);
 
-        // Backoff: failures are retried, but not in a hot loop.
+        // Backoff: failures are retried (wait for the retry itself), but not in a hot loop: the queue's backoff starts at
+        // 100 ms and doubles, so however long the wait took, fewer than 40 calls a second of it (a hot loop makes
+        // thousands). A slower machine only makes fewer calls, so the bound cannot flake.
         var before = h.BackendCalls.Calls.Count;
-        await Task.Delay(1500, Ct);
-        Assert.InRange(h.BackendCalls.Calls.Count - before, 1, 60);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await Eventually.TrueAsync(() => h.BackendCalls.Calls.Count > before, "a retry of the failed reconcile");
+        await Eventually.TrueAsync(() => h.BackendCalls.Calls.Count > before + 1, "a second retry");
+        var retried = h.BackendCalls.Calls.Count - before;
+        Assert.True(retried <= 40 * Math.Max(1, waited.Elapsed.TotalSeconds), $"{retried} backend calls in {waited.Elapsed.TotalSeconds:F1} s of retries");
         Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.BackendUnavailable && e.Type == "Warning");
 
         h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = h.Rgw.Endpoint.ToString() });
@@ -330,21 +332,17 @@ public sealed class WorkspaceStorageScenarios
 
         // The finalizer, Secret and status writes each come back as a watch event. Without telling those echoes apart
         // they reconcile the object once more: a second pass of reads (on RGW, a second GetRole among eight) that
-        // finds nothing to do.
-        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
+        // finds nothing to do. The fence: a second WorkspaceStorage, created after echo's echoes were sent, made Ready.
+        // Its reconciles queue behind them, so by then a second pass of echo would have read RGW: two GetRole in all.
+        await FenceAsync(h);
         var calls = h.BackendCalls.Calls.Select(c => c.Operation).ToList();
-        Assert.True(calls.Count(c => c == "GetRole") == 1, $"more than one reconcile pass: {string.Join(", ", calls)}");
+        Assert.True(calls.Count(c => c == "GetRole") == 2, $"not one reconcile pass each for echo and the fence: {string.Join(", ", calls)}");
 
         // Someone else's write to the same Secret is not an echo: it is reconciled, and the field comes back.
         var secret = h.Secret("echo-s3")!;
         Assert.True(secret.Data.Remove(CredentialSecretLayout.S3Prefix));
         await h.Stores.Secrets.ReplaceAsync(secret, Ct);
-        var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Secret("echo-s3")?.Data?.ContainsKey(CredentialSecretLayout.S3Prefix) != true)
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the Secret edited by hand was not repaired");
-            await Task.Delay(50, Ct);
-        }
+        await Eventually.TrueAsync(() => h.Secret("echo-s3")?.Data?.ContainsKey(CredentialSecretLayout.S3Prefix) == true, "the Secret edited by hand to be repaired");
 
         Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString(h.Secret("echo-s3")!.Data[CredentialSecretLayout.S3Prefix]));
     }
@@ -364,26 +362,24 @@ public sealed class WorkspaceStorageScenarios
         await h.CreateStorageAsync("blocked", h.Spec(h.NewWorkspace()));
         await h.WaitReadyAsync("ready");
         await h.WaitAsync("blocked", ws => ws?.Status.Find(ConditionTypes.Stalled)?.Reason == ConditionReasons.SecretConflict, "Stalled SecretConflict");
-        await Task.Delay(500, Ct);
+        await FenceAsync(h); // the echoes of ready's and blocked's own writes have been handled
 
         // Status only, as when the backend's health check fails for a moment: the user that is not Ready is looked at
-        // again (a reconcile starts with a read of the object); the Ready one is not (it would read RGW: GetRole).
+        // again (a reconcile starts with a read of the object); the Ready ones are not (they would read RGW: GetRole).
+        // The fence: one more WorkspaceStorage made Ready after blocked was read; a reconcile of the Ready ones,
+        // enqueued with blocked's, would have read RGW before then, so the fence's own GetRole is the only one.
         h.BackendCalls.Reset();
         h.Kube.ResetRequestCounts();
         h.Kube.ModifyStatus<StorageBackendResource>(null, h.BackendName, b => b.Status!.Conditions[0].Message = "flickered");
-        await Task.Delay(TimeSpan.FromSeconds(1.5), Ct);
-        Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation == "GetRole");
-        Assert.True(h.Kube.RequestCount("get", KubeResources.WorkspaceStorages) >= 1, "the WorkspaceStorage that is not Ready was not reconciled");
+        await Eventually.TrueAsync(() => h.Kube.RequestCount("get", KubeResources.WorkspaceStorages) >= 1, "the WorkspaceStorage that is not Ready to be reconciled");
+        await FenceAsync(h);
+        Assert.Single(h.BackendCalls.Calls, c => c.Operation == "GetRole");
 
         // A new spec concerns every user: the Ready one's Secret follows the new public endpoint.
         h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { PublicEndpoint = "https://s3.example.test/" });
-        var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Secret("ready-s3")?.Data is not { } data
-            || System.Text.Encoding.UTF8.GetString(data[CredentialSecretLayout.AwsEndpointUrl]).TrimEnd('/') != "https://s3.example.test")
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the Ready WorkspaceStorage did not follow the StorageBackend's new spec");
-            await Task.Delay(50, Ct);
-        }
+        await Eventually.TrueAsync(() => h.Secret("ready-s3")?.Data is { } data
+            && System.Text.Encoding.UTF8.GetString(data[CredentialSecretLayout.AwsEndpointUrl]).TrimEnd('/') == "https://s3.example.test",
+            "the Ready WorkspaceStorage to follow the StorageBackend's new spec");
     }
 
     [Fact]
@@ -397,16 +393,11 @@ public sealed class WorkspaceStorageScenarios
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
             async (name, _) => await h.CreateStorageAsync(name, h.Spec(h.NewWorkspace("s"))));
 
-        var deadline = TimeSpan.FromSeconds(90);
-        while (h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady) < count)
-        {
-            Assert.True(started.Elapsed < deadline, $"only {h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady)} of {count} Ready after {deadline}");
-            await Task.Delay(100, Ct);
-        }
+        await Eventually.ValueAsync(() => h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady), ready => ready == count,
+            $"{count} Ready", TimeSpan.FromSeconds(120));
 
         var converge = started.Elapsed;
-        await Task.Delay(500, Ct); // events of the last reconciles
-        await h.StopOperatorAsync();
+        await h.StopOperatorAsync(); // waits for the reconciles in flight (their event writes), so none lands in the resync's counts
         var firstPass = h.BackendCalls.Calls;
         var firstWrites = firstPass.Count(c => c.IsWrite);
 
@@ -445,11 +436,15 @@ public sealed class WorkspaceStorageScenarios
     private static Task<StorageBackendResource> WaitBackendAsync(ScenarioHarness h, Func<StorageBackendResource?, bool> condition) =>
         h.WaitBackendAsync(h.BackendName, condition, "the expected status");
 
-    private static int ClosedPort()
+    /// <summary>
+    /// A fence for "nothing else happened": a new WorkspaceStorage, created now and waited Ready. Its watch events and
+    /// queue items come after everything the operator was told before, so work those would cause has been done by then.
+    /// </summary>
+    private static async Task FenceAsync(ScenarioHarness h)
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var name = "fence-" + Guid.NewGuid().ToString("N")[..6];
+        await h.CreateStorageAsync(name, h.Spec(h.NewWorkspace()));
+        await h.WaitReadyAsync(name);
     }
 
     /// <summary>A backend whose process "dies" right after EnsureKey succeeds.</summary>

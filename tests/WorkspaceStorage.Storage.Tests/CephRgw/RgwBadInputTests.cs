@@ -5,6 +5,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Storage.Tests.CephRgw;
 
@@ -93,12 +94,8 @@ public sealed class RgwBadInputTests
     [Fact]
     public async Task A_closed_port_raises_unavailable_within_the_configured_timeout()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        } // closed again: nothing listens there now
+        using var closed = FreeTcpPort.Refusing();
+        var port = closed.Port;
 
         var retry = new RetryOptions { AttemptTimeout = TimeSpan.FromSeconds(1), MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(50) };
         await using var h = RgwBackendHarness.WithBackend(endpoint: new Uri($"http://127.0.0.1:{port}"), retry: retry);

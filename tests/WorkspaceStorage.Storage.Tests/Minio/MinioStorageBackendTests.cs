@@ -12,6 +12,7 @@ using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Storage.Tests.Minio;
 
@@ -28,7 +29,7 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
     private readonly FakeMinioAdminServer fake = new();
     private readonly BackendCallCounter calls = new();
     private readonly RecordingBucketOperations buckets = new();
-    private readonly CapturingLogger<MinioStorageBackend> log = new();
+    private readonly LogCapture<MinioStorageBackend> log = new();
     private readonly HttpClient http = new();
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
@@ -49,7 +50,7 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
         var backend = Backend();
 
         Assert.Equal(EnsureOutcome.Created, await backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct));
-        Assert.True(calls.Writes > 0);
+        Assert.Equal(3, calls.Writes);
         Assert.True(fake.Users[Names.Identity].Enabled);
         Assert.Equal([Names.Policy], fake.Users[Names.Identity].Policies);
         Assert.True(PolicyDocumentComparer.AreEquivalent(WorkspacePolicyBuilder.Build(Bucket, Workspace, AccessLevel.ReadWrite), fake.Policies[Names.Policy]));
@@ -57,7 +58,7 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
         calls.Reset();
         Assert.Equal(EnsureOutcome.Unchanged, await backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct));
         Assert.Equal(0, calls.Writes);
-        Assert.True(calls.Reads > 0);
+        Assert.Equal(2, calls.Reads); // read and compared, nothing written
     }
 
     [Fact]
@@ -342,7 +343,8 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
     public async Task Refused_connection_is_unavailable_after_the_configured_attempts()
     {
         var retry = new RetryOptions { AttemptTimeout = TimeSpan.FromMilliseconds(500), MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10) };
-        var backend = Backend(endpoint: new Uri($"http://127.0.0.1:{RecordingAdminServer.UnusedPort()}"), retry: retry);
+        using var closed = FreeTcpPort.Refusing();
+        var backend = Backend(endpoint: closed.Endpoint, retry: retry);
 
         var error = await Assert.ThrowsAsync<BackendUnavailableException>(() => backend.EnsureIdentityAsync(Workspace, AccessLevel.ReadWrite, Ct));
         var health = await backend.CheckHealthAsync(Ct);
@@ -453,8 +455,8 @@ public sealed class MinioStorageBackendTests : IAsyncLifetime
         var temporary = await backend.IssueTemporaryCredentialsAsync(Workspace, AccessLevel.ReadOnly, TimeSpan.FromHours(1), Ct);
         await backend.DeleteWorkspaceAsync(Workspace, DataDeletion.Retain, Ct);
 
-        Assert.NotEmpty(log.Messages);
-        foreach (var message in log.Messages)
+        Assert.NotEmpty(log.Lines);
+        foreach (var message in log.Lines)
         {
             Assert.DoesNotContain(key.SecretAccessKey, message, StringComparison.Ordinal);
             Assert.DoesNotContain(temporary.Credentials.SecretAccessKey, message, StringComparison.Ordinal);
@@ -535,23 +537,5 @@ internal sealed class RecordingBucketOperations : IAdminBucketOperations
     {
         DeletedPrefixes.Add(prefix);
         return Task.FromResult(3);
-    }
-}
-
-internal sealed class CapturingLogger<T> : ILogger<T>
-{
-    private readonly ConcurrentQueue<string> messages = new();
-
-    public IReadOnlyList<string> Messages => [.. messages];
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(' ', pairs.Select(p => $"{p.Key}={p.Value}")) : "";
-        messages.Enqueue($"{formatter(state, exception)} {structured} {exception}");
     }
 }

@@ -89,14 +89,6 @@ internal sealed class RecordingAdminServer : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    /// <summary>A port nothing listens on (for "connection refused" tests): the kernel's pick, released at once.</summary>
-    public static int UnusedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private async Task HandleAsync(HttpContext context)
     {
         using var body = new MemoryStream();

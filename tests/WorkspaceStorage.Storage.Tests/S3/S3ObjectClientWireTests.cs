@@ -63,7 +63,7 @@ public sealed class S3ObjectClientWireTests
         var handler = new ScriptedHandler(async (_, ct) =>
         {
             Interlocked.Increment(ref calls);
-            await Task.Delay(Timeout.Infinite, ct);
+            await Task.Delay(Timeout.Infinite, ct); // headers that never come: what is tested
             return new HttpResponseMessage(HttpStatusCode.OK);
         });
         var options = new S3ClientOptions
@@ -234,7 +234,7 @@ public sealed class S3ObjectClientWireTests
                 return 0;
             }
 
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(delay, cancellationToken); // a body that trickles: what is tested
             left--;
             buffer.Span[0] = 1;
             return 1;

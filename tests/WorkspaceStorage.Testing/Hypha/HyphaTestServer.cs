@@ -60,7 +60,7 @@ public sealed class HyphaTestServer : IAsyncDisposable
         Exception? last = null;
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var port = FreePort();
+            var port = FreeTcpPort.Next();
             var state = Directory.CreateTempSubdirectory($"wso-hypha-{port}-").FullName;
             var server = new HyphaTestServer(python, port, state, options);
             try
@@ -256,13 +256,6 @@ public sealed class HyphaTestServer : IAsyncDisposable
 
     /// <summary>Hypha refuses "simple" root tokens and wants at least 32 characters; 43 URL-safe ones, like its own.</summary>
     private static string NewRootToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private sealed class PortTakenException(string message) : Exception(message);
 }

@@ -7,6 +7,7 @@ using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Storage.Tests.Minio.Clients;
 
@@ -35,7 +36,7 @@ public sealed class ProvisionedWorkspaceUnderMcTests
             Retry = new RetryOptions { AttemptTimeout = TimeSpan.FromSeconds(60), MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10) },
         });
         var backend = new MinioStorageBackend(admin, new RecordingBucketOperations(), new S3Location(fake.Endpoint, fake.Endpoint, "us-east-1", Bucket),
-            new CapturingLogger<MinioStorageBackend>());
+            new LogCapture<MinioStorageBackend>());
         var key = AccessKeyGenerator.Generate();
 
         await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, ct);
