@@ -23,14 +23,8 @@ SERVER_DIR=$DATA/apiserver
 log() { printf 'kube-apiserver: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-alive() { # a PID file's process is running (zombies count as dead)
-  local pidfile=$1 pid state
-  [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
-  [ -r "/proc/$pid/stat" ] || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ "$state" != "Z" ] && [ "$state" != "X" ]
-}
+# shellcheck source=lib/pidfile.sh
+. "$ROOT/scripts/lib/pidfile.sh"
 
 state() { # KEY from the server's state.env
   awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2) }' "$SERVER_DIR/state.env" 2>/dev/null

@@ -28,14 +28,8 @@ CEPH=(ceph -c "$CONF" --connect-timeout 10)
 log() { printf 's3-test-server: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-alive() { # a PID file's process is running (zombies count as dead: PID 1 here reaps slowly)
-  local pidfile=$1 pid state
-  [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
-  [ -r "/proc/$pid/stat" ] || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ "$state" != "Z" ] && [ "$state" != "X" ]
-}
+# shellcheck source=lib/pidfile.sh
+. "$ROOT/scripts/lib/pidfile.sh"
 
 answers() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$PORT/"; }
 
