@@ -39,13 +39,26 @@ public sealed class OnDemandCleanup(IOnDemandStore store, IOptions<OnDemandOptio
         }
 
         var cutoff = clock.GetUtcNow() - idle;
-        foreach (var resource in store.ListOnDemand())
+        foreach (var cached in store.ListOnDemand())
         {
-            if (resource.Metadata.DeletionTimestamp is null && OnDemandWorkspaceStorage.LastUsed(resource) is { } last && last < cutoff)
+            if (!IdleSince(cached, cutoff, out _))
             {
-                await DeleteAsync(resource, $"unused since {OnDemandWorkspaceStorage.FormatTime(last)}", cancellationToken);
+                continue;
+            }
+
+            // The cache may not have the last-used write of a call a moment ago yet (seen in a test: the workspace in
+            // use lost its storage). Idle in the cache is only a candidate: the stored object decides.
+            if (await store.GetAsync(ResourceKey.Of(cached), cancellationToken) is { } stored && IdleSince(stored, cutoff, out var last))
+            {
+                await DeleteAsync(stored, $"unused since {OnDemandWorkspaceStorage.FormatTime(last)}", cancellationToken);
             }
         }
+    }
+
+    private static bool IdleSince(WorkspaceStorageResource resource, DateTimeOffset cutoff, out DateTimeOffset last)
+    {
+        last = OnDemandWorkspaceStorage.LastUsed(resource) ?? DateTimeOffset.MaxValue;
+        return resource.Metadata.DeletionTimestamp is null && last < cutoff;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
