@@ -27,11 +27,11 @@ public sealed class BucketCorsScenarios
         Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "PUT")).StatusCode);
 
         await ReconcileAsync(h, reconciler);
-        var backend = h.Kube.Get<StorageBackendResource>(h.BackendName)!;
+        var backend = (await h.Kube.GetAsync<StorageBackendResource>(h.BackendName))!;
         Assert.True(backend.Status.IsTrue(ConditionTypes.Ready));
         Assert.Contains("CORS allows origins *", backend.Status.Find(ConditionTypes.Ready)!.Message, StringComparison.Ordinal);
         await AssertBrowserMayUseTheBucketAsync(h, browser);
-        Assert.Contains(h.Kube.Objects<Corev1Event>("default"), e => e.Reason == "BucketCorsSet");
+        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>("default")), e => e.Reason == "BucketCorsSet");
 
         // A resync with nothing changed reads the rule and writes nothing.
         h.BackendCalls.Reset();
@@ -47,7 +47,7 @@ public sealed class BucketCorsScenarios
         await ReconcileAsync(h, reconciler);
         Assert.Single(h.BackendCalls.Calls, c => c.Operation == "PutBucketCors");
         await AssertBrowserMayUseTheBucketAsync(h, browser);
-        Assert.Contains(h.Kube.Objects<Corev1Event>("default"), e => e.Reason == "BucketCorsSet" && e.Count == 2); // set, then set again
+        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>("default")), e => e.Reason == "BucketCorsSet" && e.Count == 2); // set, then set again
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class BucketCorsScenarios
         await ReconcileAsync(h, reconciler);
         Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation.Contains("Cors", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "PUT")).StatusCode);
-        Assert.Contains("CORS left alone", h.Kube.Get<StorageBackendResource>(h.BackendName)!.Status.Find(ConditionTypes.Ready)!.Message, StringComparison.Ordinal);
+        Assert.Contains("CORS left alone", (await h.Kube.GetAsync<StorageBackendResource>(h.BackendName))!.Status.Find(ConditionTypes.Ready)!.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class BucketCorsScenarios
 
         await ReconcileAsync(h, h.NewBackendReconciler());
 
-        var stalled = h.Kube.Get<StorageBackendResource>(h.BackendName)!.Status.Find(ConditionTypes.Stalled)!;
+        var stalled = (await h.Kube.GetAsync<StorageBackendResource>(h.BackendName))!.Status.Find(ConditionTypes.Stalled)!;
         Assert.Equal(ConditionReasons.InvalidSpec, stalled.Reason);
         Assert.Contains("spec.cors.allowedOrigins", stalled.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation.Contains("Cors", StringComparison.Ordinal));
@@ -102,10 +102,9 @@ public sealed class BucketCorsScenarios
     private static Task ReconcileAsync(ScenarioHarness h, StorageBackendReconciler reconciler) =>
         reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, h.BackendName), null), Ct);
 
-    private static Task SetCorsAsync(ScenarioHarness h, BucketCorsSpec cors)
+    private static async Task SetCorsAsync(ScenarioHarness h, BucketCorsSpec cors)
     {
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, backend => backend.Spec = backend.Spec with { Cors = cors });
-        return Task.CompletedTask;
+        await h.Kube.ModifyAsync<StorageBackendResource>(null, h.BackendName, backend => backend.Spec = backend.Spec with { Cors = cors });
     }
 
     private static async Task<HttpResponseMessage> PreflightAsync(ScenarioHarness h, HttpClient browser, string method, string origin = Origin)

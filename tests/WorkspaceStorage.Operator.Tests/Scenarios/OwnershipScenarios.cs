@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Support;
 using System.Net;
 using System.Text;
 using k8s.Models;
@@ -24,12 +25,12 @@ public sealed class OwnershipScenarios
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("owner", h.Spec(workspace));
         await h.WaitReadyAsync("owner");
-        var ownerKey = h.SecretKey("owner-s3");
+        var ownerKey = (await h.SecretKeyAsync("owner-s3"));
 
         await h.CreateStorageAsync("intruder", h.Spec(workspace));
         var stalled = await h.WaitAsync("intruder", StalledOn(WorkspaceStorageConditions.WorkspaceAlreadyClaimed), "Stalled WorkspaceAlreadyClaimed");
         Assert.Contains($"{ScenarioHarness.Namespace}/owner", stalled.Status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
-        Assert.Null(h.Secret("intruder-s3"));
+        Assert.Null((await h.SecretAsync("intruder-s3")));
 
         await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "intruder"), Ct);
         await h.WaitAsync("intruder", ws => ws is null, "finalized and gone");
@@ -48,12 +49,12 @@ public sealed class OwnershipScenarios
         await h.WaitReadyAsync("first");
         await h.CreateStorageAsync("second", h.Spec(workspace));
         await h.WaitAsync("second", StalledOn(WorkspaceStorageConditions.WorkspaceAlreadyClaimed), "Stalled WorkspaceAlreadyClaimed");
-        var firstKey = h.SecretKey("first-s3");
+        var firstKey = (await h.SecretKeyAsync("first-s3"));
 
         await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "first"), Ct);
         await h.WaitReadyAsync("second", TimeSpan.FromSeconds(20));
 
-        var secondKey = h.SecretKey("second-s3");
+        var secondKey = (await h.SecretKeyAsync("second-s3"));
         Assert.NotEqual(firstKey.AccessKeyId, secondKey.AccessKeyId);
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(secondKey, workspace.Prefix + "handed-over.txt"));
         Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(firstKey, workspace.Prefix + "handed-over.txt"));
@@ -73,7 +74,7 @@ public sealed class OwnershipScenarios
 
         var stalled = await h.WaitAsync("taken", StalledOn(ConditionReasons.SecretConflict), "Stalled SecretConflict");
         Assert.StartsWith("spec.secret.name:", stalled.Status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
-        var secret = h.Secret("taken-s3")!;
+        var secret = (await h.SecretAsync("taken-s3"))!;
         Assert.Equal(["password"], secret.Data.Keys);
         Assert.Null(secret.Metadata.OwnerReferences);
     }
@@ -86,12 +87,12 @@ public sealed class OwnershipScenarios
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("lost", h.Spec(workspace));
         await h.WaitReadyAsync("lost");
-        var lostKey = h.SecretKey("lost-s3");
+        var lostKey = (await h.SecretKeyAsync("lost-s3"));
 
         await h.Stores.Secrets.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "lost-s3"), Ct);
-        var rewritten = await h.WaitAsync("lost", ws => ScenarioHarness.IsReady(ws) && ws!.Status!.AccessKeyId != lostKey.AccessKeyId && h.Secret("lost-s3") is not null,
-            "a new key in a new Secret");
-        var newKey = h.SecretKey("lost-s3");
+        var rewritten = await h.WaitAsync("lost", ws => ScenarioHarness.IsReady(ws) && ws!.Status!.AccessKeyId != lostKey.AccessKeyId, "a new key");
+        await Eventually.TrueAsync(async _ => await h.SecretAsync("lost-s3") is not null, "a new Secret");
+        var newKey = (await h.SecretKeyAsync("lost-s3"));
         Assert.Equal(rewritten.Status!.AccessKeyId, newKey.AccessKeyId);
         Assert.Equal([newKey.AccessKeyId], await (await h.DirectBackendAsync()).ListKeysAsync(workspace, Ct));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(newKey, workspace.Prefix + "new.txt"));
@@ -122,7 +123,7 @@ public sealed class OwnershipScenarios
 
         var ready = await h.WaitReadyAsync("byo");
         Assert.Equal(mine.AccessKeyId, ready.Status!.AccessKeyId);
-        Assert.Equal(mine, h.SecretKey("byo-s3"));
+        Assert.Equal(mine, (await h.SecretKeyAsync("byo-s3")));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(mine, workspace.Prefix + "byo.txt"));
         Assert.Equal(HttpStatusCode.Forbidden, await h.PutAsync(mine, "elsewhere/byo.txt"));
     }
@@ -139,6 +140,6 @@ public sealed class OwnershipScenarios
 
         var stalled = await h.WaitAsync("byo-missing", StalledOn(ConditionReasons.ExistingSecretInvalid), "Stalled ExistingSecretInvalid");
         Assert.StartsWith("spec.credentials.existingSecretRef.name:", stalled.Status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
-        Assert.Null(h.Secret("byo-missing-s3"));
+        Assert.Null((await h.SecretAsync("byo-missing-s3")));
     }
 }

@@ -26,8 +26,8 @@ using WorkspaceStorage.Core.Resilience;
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 
 /// <summary>
-/// One scenario's world: the in-process Kubernetes API server (the real KubernetesClient talks to it), the real
-/// Ceph RGW with a bucket of its own, a StorageBackend + admin Secret pointing at it, and (once started) the
+/// One scenario's world: the real Kubernetes API server (the assembly's, emptied for the scenario, behind a proxy of
+/// its own that counts requests and injects faults), the real Ceph RGW with a bucket of its own, a StorageBackend + admin Secret pointing at it, and (once started) the
 /// operator's controllers with short timings. Workspace ids are random: RGW users are global across buckets.
 /// </summary>
 internal sealed class ScenarioHarness : IAsyncDisposable
@@ -40,7 +40,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     private CancellationTokenSource? running;
     private Task? runTask;
 
-    private ScenarioHarness(KubeTestServer kube, RgwTestServer rgw, string bucket)
+    private ScenarioHarness(KubeCluster kube, RgwTestServer rgw, string bucket)
     {
         Kube = kube;
         Rgw = rgw;
@@ -55,7 +55,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         AdminOps = new RgwAdminOpsClient(connection);
     }
 
-    public KubeTestServer Kube { get; }
+    public KubeCluster Kube { get; }
 
     public RgwTestServer Rgw { get; }
 
@@ -89,7 +89,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public static async Task<ScenarioHarness> CreateAsync()
     {
         var rgw = RgwTestServer.Require();
-        var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        var kube = await KubeCluster.StartAsync([Namespace, AdminNamespace], Ct);
         var harness = new ScenarioHarness(kube, rgw, RgwTestServer.UniqueBucketName("op"));
         await harness.Stores.Secrets.CreateAsync(new V1Secret
         {
@@ -198,6 +198,33 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         }, Ct);
     }
 
+    /// <summary>
+    /// Creates WorkspaceStorages in this order whose creationTimestamps (the server's, whole seconds) are all equal:
+    /// when a second boundary falls between them they are deleted and created again.
+    /// </summary>
+    public async Task CreateInOneSecondAsync(IReadOnlyList<string> names, WorkspaceStorageSpec spec)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var created = new List<WorkspaceStorageResource>();
+            foreach (var name in names)
+            {
+                created.Add(await CreateStorageAsync(name, spec));
+            }
+
+            if (created.Select(c => c.Metadata.CreationTimestamp).Distinct().Count() == 1 || attempt == 5)
+            {
+                Assert.Single(created.Select(c => c.Metadata.CreationTimestamp).Distinct());
+                return;
+            }
+
+            foreach (var name in names)
+            {
+                await Kube.DeleteAsync<WorkspaceStorageResource>(Namespace, name);
+            }
+        }
+    }
+
     public WorkspaceStorageSpec Spec(WorkspaceId workspace, WorkspaceAccess access = WorkspaceAccess.ReadWrite, DeletionPolicy deletion = DeletionPolicy.Retain,
         string grace = "10m") => new()
     {
@@ -208,25 +235,25 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         Credentials = new CredentialsSpec { RotationGracePeriod = grace },
     };
 
-    public WorkspaceStorageResource? Get(string name) => Kube.Get<WorkspaceStorageResource>(Namespace, name);
+    public Task<WorkspaceStorageResource?> GetAsync(string name) => Kube.GetAsync<WorkspaceStorageResource>(Namespace, name);
 
-    public V1Secret? Secret(string name) => Kube.Get<V1Secret>(Namespace, name);
+    public Task<V1Secret?> SecretAsync(string name) => Kube.GetAsync<V1Secret>(Namespace, name);
 
-    public AwsCredentials SecretKey(string secretName) =>
-        CredentialSecretLayout.ReadCredentials(Secret(secretName)?.Data) ?? throw new InvalidOperationException($"Secret {secretName} holds no key");
+    public async Task<AwsCredentials> SecretKeyAsync(string secretName) =>
+        CredentialSecretLayout.ReadCredentials((await SecretAsync(secretName))?.Data) ?? throw new InvalidOperationException($"Secret {secretName} holds no key");
 
     public static bool IsReady(WorkspaceStorageResource? resource) =>
         resource?.Status is { } status && status.IsTrue(ConditionTypes.Ready) && status.ObservedGeneration == resource.Metadata.Generation;
 
     public async Task<WorkspaceStorageResource> WaitAsync(string name, Func<WorkspaceStorageResource?, bool> condition, string what, TimeSpan? timeout = null) =>
-        (await Eventually.ValueAsync(() => Get(name), condition, $"{name}: {what}", timeout, r => Describe(r?.Status?.Conditions)))!;
+        (await Eventually.ValueAsync(_ => GetAsync(name), condition, $"{name}: {what}", timeout, r => Describe(r?.Status?.Conditions)))!;
 
     /// <summary>Ready, or Stalled: whichever the reconciles settle on.</summary>
     public Task<WorkspaceStorageResource> WaitSettledAsync(string name) =>
         WaitAsync(name, ws => IsReady(ws) || ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True }, "Ready or Stalled");
 
     public async Task<StorageBackendResource> WaitBackendAsync(string name, Func<StorageBackendResource?, bool> condition, string what) =>
-        (await Eventually.ValueAsync(() => Kube.Get<StorageBackendResource>(name), condition, $"StorageBackend {name}: {what}", null, b => Describe(b?.Status?.Conditions)))!;
+        (await Eventually.ValueAsync(_ => Kube.GetAsync<StorageBackendResource>(name), condition, $"StorageBackend {name}: {what}", null, b => Describe(b?.Status?.Conditions)))!;
 
     /// <summary>A WorkspaceStorage's conditions, for failure messages.</summary>
     public static string DescribeConditions(WorkspaceStorageResource? resource) => Describe(resource?.Status?.Conditions);

@@ -37,8 +37,8 @@ public sealed class WorkspaceStorageScenarios
         Assert.Equal("data-s3", ready.Status.SecretName);
         Assert.Contains(ResourceMetadata.Finalizer, ready.Metadata.Finalizers);
 
-        var secret = h.Secret("data-s3")!;
-        var key = h.SecretKey("data-s3");
+        var secret = (await h.SecretAsync("data-s3"))!;
+        var key = (await h.SecretKeyAsync("data-s3"));
         Assert.Equal(ready.Status.AccessKeyId, key.AccessKeyId);
         Assert.Contains(secret.Metadata.OwnerReferences, r => r.Uid == ready.Metadata.Uid && r.Controller == true);
         Assert.Equal(ResourceMetadata.ManagedByValue, secret.Metadata.Labels[ResourceMetadata.ManagedByLabel]);
@@ -52,7 +52,7 @@ public sealed class WorkspaceStorageScenarios
         // The secret key never reaches the status or an event.
         var statusJson = k8s.KubernetesJson.Serialize(ready.Status);
         Assert.DoesNotContain(key.SecretAccessKey, statusJson, StringComparison.Ordinal);
-        var events = h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace);
+        var events = (await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace));
         Assert.Contains(events, e => e.Reason == "Provisioned");
         Assert.DoesNotContain(events, e => e.Message.Contains(key.SecretAccessKey, StringComparison.Ordinal));
     }
@@ -65,13 +65,13 @@ public sealed class WorkspaceStorageScenarios
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("rw", h.Spec(workspace));
         await h.WaitReadyAsync("rw");
-        var key = h.SecretKey("rw-s3");
+        var key = (await h.SecretKeyAsync("rw-s3"));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "a.txt"));
 
-        var changed = h.Kube.Modify<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rw", ws => ws.Spec = ws.Spec with { Access = WorkspaceAccess.ReadOnly });
+        var changed = (await h.Kube.ModifyAsync<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rw", ws => ws.Spec = ws.Spec with { Access = WorkspaceAccess.ReadOnly }));
         await h.WaitAsync("rw", ws => ScenarioHarness.IsReady(ws) && ws!.Status!.ObservedGeneration == changed.Metadata.Generation, "Ready for the ReadOnly generation");
 
-        Assert.Equal(key, h.SecretKey("rw-s3")); // same key, narrower policy
+        Assert.Equal(key, (await h.SecretKeyAsync("rw-s3"))); // same key, narrower policy
         Assert.Equal(HttpStatusCode.Forbidden, await h.PutAsync(key, workspace.Prefix + "b.txt"));
         Assert.Equal(HttpStatusCode.OK, await h.GetAsync(key, workspace.Prefix + "a.txt"));
     }
@@ -87,8 +87,8 @@ public sealed class WorkspaceStorageScenarios
         await h.CreateStorageAsync("wiped", h.Spec(wiped, deletion: DeletionPolicy.Delete));
         await h.WaitReadyAsync("kept");
         await h.WaitReadyAsync("wiped");
-        var keptKey = h.SecretKey("kept-s3");
-        var wipedKey = h.SecretKey("wiped-s3");
+        var keptKey = (await h.SecretKeyAsync("kept-s3"));
+        var wipedKey = (await h.SecretKeyAsync("wiped-s3"));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(keptKey, kept.Prefix + "keep.txt"));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(wipedKey, wiped.Prefix + "gone.txt"));
         // A neighbour whose name starts with the deleted workspace's: must survive.
@@ -99,13 +99,13 @@ public sealed class WorkspaceStorageScenarios
         await h.WaitAsync("kept", ws => ws is null, "finalized and gone");
         await h.WaitAsync("wiped", ws => ws is null, "finalized and gone");
 
-        Assert.Null(h.Secret("kept-s3"));
-        Assert.Null(h.Secret("wiped-s3"));
+        Assert.Null((await h.SecretAsync("kept-s3")));
+        Assert.Null((await h.SecretAsync("wiped-s3")));
         Assert.Equal([kept.Prefix + "keep.txt"], await h.KeysAsAdminAsync(kept.Prefix));
         Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(keptKey, kept.Prefix + "keep.txt"));
         Assert.Empty(await h.KeysAsAdminAsync(wiped.Prefix));
         Assert.Equal([wiped.Value + "b/neighbour.txt"], await h.KeysAsAdminAsync(wiped.Value + "b/"));
-        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == "Deleted");
+        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace)), e => e.Reason == "Deleted");
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class WorkspaceStorageScenarios
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("drift", h.Spec(workspace));
         await h.WaitReadyAsync("drift");
-        var key = h.SecretKey("drift-s3");
+        var key = (await h.SecretKeyAsync("drift-s3"));
         var names = RgwNames.For(workspace, CephRgwStorageBackend.MaxNameLength);
 
         Assert.True(await h.Iam.DeleteUserPolicyAsync(names.Identity, names.Policy, Ct));
@@ -126,7 +126,7 @@ public sealed class WorkspaceStorageScenarios
             "the resync to restore the user policy");
 
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(key, workspace.Prefix + "after-drift.txt"));
-        Assert.Equal(key, h.SecretKey("drift-s3"));
+        Assert.Equal(key, (await h.SecretKeyAsync("drift-s3")));
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public sealed class WorkspaceStorageScenarios
     {
         await using var h = await ScenarioHarness.CreateAsync();
         using var closed = FreeTcpPort.Refusing();
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = closed.Endpoint.ToString() });
+        await h.Kube.ModifyAsync<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = closed.Endpoint.ToString() });
         h.StartOperator();
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("down", h.Spec(workspace));
@@ -144,7 +144,7 @@ public sealed class WorkspaceStorageScenarios
         Assert.Equal(Conditions.False, down.Status.Find(ConditionTypes.Ready)!.Status);
         Assert.Equal(Conditions.True, down.Status.Find(ConditionTypes.Reconciling)!.Status);
         Assert.Null(down.Status.Find(ConditionTypes.Stalled));
-        Assert.Null(h.Secret("down-s3"));
+        Assert.Null((await h.SecretAsync("down-s3")));
         var sb = await WaitBackendAsync(h, b => b?.Status.Find(ConditionTypes.Ready)?.Reason == ConditionReasons.BackendUnavailable);
         Assert.Equal(Conditions.False, sb.Status.Find(ConditionTypes.Ready)!.Status);
 
@@ -157,12 +157,12 @@ public sealed class WorkspaceStorageScenarios
         await Eventually.TrueAsync(() => h.BackendCalls.Calls.Count > before + 1, "a second retry");
         var retried = h.BackendCalls.Calls.Count - before;
         Assert.True(retried <= 40 * Math.Max(1, waited.Elapsed.TotalSeconds), $"{retried} backend calls in {waited.Elapsed.TotalSeconds:F1} s of retries");
-        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.BackendUnavailable && e.Type == "Warning");
+        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace)), e => e.Reason == ConditionReasons.BackendUnavailable && e.Type == "Warning");
 
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = h.Rgw.Endpoint.ToString() });
+        await h.Kube.ModifyAsync<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { Endpoint = h.Rgw.Endpoint.ToString() });
         var ready = await h.WaitReadyAsync("down");
         Assert.Null(ready.Status!.Find(ConditionTypes.Reconciling));
-        Assert.Equal(HttpStatusCode.OK, await h.PutAsync(h.SecretKey("down-s3"), workspace.Prefix + "up.txt"));
+        Assert.Equal(HttpStatusCode.OK, await h.PutAsync((await h.SecretKeyAsync("down-s3")), workspace.Prefix + "up.txt"));
         await WaitBackendAsync(h, b => b?.Status.IsTrue(ConditionTypes.Ready) == true);
     }
 
@@ -185,7 +185,7 @@ public sealed class WorkspaceStorageScenarios
         // 2. The process dies right after the backend accepted the key (before status and clean-up).
         var crashing = h.NewReconciler(backend => new CrashAfterEnsureKey(backend));
         await Assert.ThrowsAsync<OperationCanceledException>(() => ScenarioHarness.ReconcileOnceAsync(crashing, "crash"));
-        var written = h.SecretKey("crash-s3");
+        var written = (await h.SecretKeyAsync("crash-s3"));
         Assert.Equal([written.AccessKeyId], await direct.ListKeysAsync(workspace, Ct));
 
         // 3. A key some earlier crash left on the backend, not in the Secret.
@@ -196,8 +196,8 @@ public sealed class WorkspaceStorageScenarios
         // A fresh operator converges: the Secret's key, and only it.
         var result = await ScenarioHarness.ReconcileOnceAsync(h.NewReconciler(), "crash");
         Assert.Equal(ReconcileOutcome.Done, result.Outcome);
-        Assert.True(ScenarioHarness.IsReady(h.Get("crash")));
-        Assert.Equal(written, h.SecretKey("crash-s3"));
+        Assert.True(ScenarioHarness.IsReady((await h.GetAsync("crash"))));
+        Assert.Equal(written, (await h.SecretKeyAsync("crash-s3")));
         Assert.Equal([written.AccessKeyId], await direct.ListKeysAsync(workspace, Ct));
         Assert.Equal(HttpStatusCode.OK, await h.PutAsync(written, workspace.Prefix + "ok.txt"));
         Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(orphan, workspace.Prefix + "ok.txt"));
@@ -216,7 +216,7 @@ public sealed class WorkspaceStorageScenarios
         var result = await ScenarioHarness.ReconcileOnceAsync(reconciler, "conflict");
 
         Assert.Equal(ReconcileOutcome.Done, result.Outcome);
-        Assert.True(ScenarioHarness.IsReady(h.Get("conflict")));
+        Assert.True(ScenarioHarness.IsReady((await h.GetAsync("conflict"))));
         Assert.Equal(3, h.Kube.RequestCount("update", KubeResources.WorkspaceStorages, "status"));
     }
 
@@ -228,14 +228,14 @@ public sealed class WorkspaceStorageScenarios
         var workspace = h.NewWorkspace();
         await h.CreateStorageAsync("rot", h.Spec(workspace, grace: "4s"));
         var first = await h.WaitReadyAsync("rot");
-        var oldKey = h.SecretKey("rot-s3");
+        var oldKey = (await h.SecretKeyAsync("rot-s3"));
         Assert.Equal(Conditions.False, first.Status.Find(WorkspaceStorageConditions.CredentialsRotating)!.Status);
 
-        h.Kube.Modify<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rot", ws =>
+        await h.Kube.ModifyAsync<WorkspaceStorageResource>(ScenarioHarness.Namespace, "rot", ws =>
             (ws.Metadata.Annotations ??= new Dictionary<string, string>())[ResourceMetadata.RotateAnnotation] = "2026-11-23T01");
         var rotating = await h.WaitAsync("rot", ws => ws?.Status?.LastRotationRequest == "2026-11-23T01" && ws.Status.IsTrue(WorkspaceStorageConditions.CredentialsRotating),
             "rotation under way");
-        var newKey = h.SecretKey("rot-s3");
+        var newKey = (await h.SecretKeyAsync("rot-s3"));
         Assert.NotEqual(oldKey.AccessKeyId, newKey.AccessKeyId);
         Assert.Equal(newKey.AccessKeyId, rotating.Status!.AccessKeyId);
         Assert.Equal(oldKey.AccessKeyId, rotating.Status.PreviousAccessKeyId);
@@ -252,7 +252,7 @@ public sealed class WorkspaceStorageScenarios
         Assert.Null(done.Status!.PreviousKeyRevokeAfter);
         Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(oldKey, workspace.Prefix + "new.txt"));
         Assert.Equal(HttpStatusCode.OK, await h.GetAsync(newKey, workspace.Prefix + "old.txt"));
-        var events = h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace);
+        var events = (await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace));
         Assert.Contains(events, e => e.Reason == "CredentialsRotated");
         Assert.Contains(events, e => e.Reason == "KeyRevoked" && e.Message.Contains(oldKey.AccessKeyId, StringComparison.Ordinal));
         Assert.Equal([newKey.AccessKeyId], await (await h.DirectBackendAsync()).ListKeysAsync(workspace, Ct));
@@ -265,7 +265,12 @@ public sealed class WorkspaceStorageScenarios
         await h.Stores.StorageBackends.CreateAsync(h.NewBackend("no-admin-secret", h.Rgw.Endpoint.ToString(), adminSecret: "missing"), Ct);
         h.StartOperator();
         var good = h.NewWorkspace();
-        await h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "Bad_Workspace" });
+        // A bad id never reaches the operator: the CRD's own schema refuses it (the rule's message, the field named).
+        var refused = await Assert.ThrowsAsync<ResourceRejectedException>(() => h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "Bad_Workspace" }));
+        Assert.Equal(422, refused.StatusCode);
+        Assert.Contains("spec.workspace in body should match '^[a-z0-9|-]+$'", refused.Message, StringComparison.Ordinal);
+        // What only the operator can know: this operator runs without a default backend, so backendRef is required.
+        await h.CreateStorageAsync("bad-id", h.Spec(good) with { BackendRef = null });
         await h.CreateStorageAsync("no-backend", h.Spec(good) with { BackendRef = new BackendReference { Name = "does-not-exist" } });
         await h.CreateStorageAsync("no-secret", h.Spec(good) with { BackendRef = new BackendReference { Name = "no-admin-secret" } });
 
@@ -273,7 +278,7 @@ public sealed class WorkspaceStorageScenarios
             ws => ws?.Status.Find(ConditionTypes.Stalled) is { Status: Conditions.True } c && c.Reason == reason && ws.Status!.ObservedGeneration == ws.Metadata.Generation;
 
         var badId = await h.WaitAsync("bad-id", StalledOn(ConditionReasons.InvalidSpec), "Stalled InvalidSpec");
-        Assert.StartsWith("spec.workspace:", badId.Status.Find(ConditionTypes.Stalled)!.Message, StringComparison.Ordinal);
+        Assert.Equal("spec.backendRef: is required: the operator runs without a default backend", badId.Status.Find(ConditionTypes.Stalled)!.Message);
         Assert.Equal(Conditions.False, badId.Status.Find(ConditionTypes.Ready)!.Status);
         Assert.Null(badId.Metadata.Finalizers);
 
@@ -293,7 +298,7 @@ public sealed class WorkspaceStorageScenarios
         string[] backendChecks = ["HeadBucket", "CreateBucket", "get-user-by-key", "GetBucketCors", "PutBucketCors"];
         Assert.All(calls, c => Assert.Contains(c.Operation, backendChecks));
         Assert.Empty(await (await h.DirectBackendAsync()).ListKeysAsync(good, Ct));
-        Assert.Contains(h.Kube.Objects<Corev1Event>(ScenarioHarness.Namespace), e => e.Reason == ConditionReasons.InvalidSpec && e.Type == "Warning");
+        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace)), e => e.Reason == ConditionReasons.InvalidSpec && e.Type == "Warning");
     }
 
     [Fact]
@@ -301,20 +306,22 @@ public sealed class WorkspaceStorageScenarios
     {
         await using var h = await ScenarioHarness.CreateAsync();
         var good = h.NewWorkspace();
-        await h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "etc" });
+        var refused = await Assert.ThrowsAsync<ResourceRejectedException>(() => h.CreateStorageAsync("bad-id", h.Spec(good) with { Workspace = "etc" }));
+        Assert.Contains("must contain a hyphen (names without one, such as 'etc', are reserved)", refused.Message, StringComparison.Ordinal);
+        await h.CreateStorageAsync("bad-id", h.Spec(good) with { BackendRef = null });
         await h.CreateStorageAsync("no-backend", h.Spec(good) with { BackendRef = new BackendReference { Name = "does-not-exist" } });
         var reconciler = h.NewReconciler();
         await ScenarioHarness.ReconcileOnceAsync(reconciler, "bad-id");
         await ScenarioHarness.ReconcileOnceAsync(reconciler, "no-backend");
         Assert.Empty(h.BackendCalls.Calls);
-        Assert.True(h.Get("bad-id")!.Status.IsTrue(ConditionTypes.Stalled));
-        Assert.True(h.Get("no-backend")!.Status.IsTrue(ConditionTypes.Stalled));
+        Assert.True((await h.GetAsync("bad-id"))!.Status.IsTrue(ConditionTypes.Stalled));
+        Assert.True((await h.GetAsync("no-backend"))!.Status.IsTrue(ConditionTypes.Stalled));
 
         // A backendRef typo must not block deletion: nothing was made, so the finalizer goes.
-        Assert.Contains(ResourceMetadata.Finalizer, h.Get("no-backend")!.Metadata.Finalizers);
+        Assert.Contains(ResourceMetadata.Finalizer, (await h.GetAsync("no-backend"))!.Metadata.Finalizers);
         await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "no-backend"), Ct);
         await ScenarioHarness.ReconcileOnceAsync(reconciler, "no-backend");
-        Assert.Null(h.Get("no-backend"));
+        Assert.Null((await h.GetAsync("no-backend")));
         Assert.Empty(h.BackendCalls.Calls);
     }
 
@@ -339,12 +346,12 @@ public sealed class WorkspaceStorageScenarios
         Assert.True(calls.Count(c => c == "GetRole") == 2, $"not one reconcile pass each for echo and the fence: {string.Join(", ", calls)}");
 
         // Someone else's write to the same Secret is not an echo: it is reconciled, and the field comes back.
-        var secret = h.Secret("echo-s3")!;
+        var secret = (await h.SecretAsync("echo-s3"))!;
         Assert.True(secret.Data.Remove(CredentialSecretLayout.S3Prefix));
         await h.Stores.Secrets.ReplaceAsync(secret, Ct);
-        await Eventually.TrueAsync(() => h.Secret("echo-s3")?.Data?.ContainsKey(CredentialSecretLayout.S3Prefix) == true, "the Secret edited by hand to be repaired");
+        await Eventually.TrueAsync(async _ => (await h.SecretAsync("echo-s3"))?.Data?.ContainsKey(CredentialSecretLayout.S3Prefix) == true, "the Secret edited by hand to be repaired");
 
-        Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString(h.Secret("echo-s3")!.Data[CredentialSecretLayout.S3Prefix]));
+        Assert.Equal(workspace.Prefix, System.Text.Encoding.UTF8.GetString((await h.SecretAsync("echo-s3"))!.Data[CredentialSecretLayout.S3Prefix]));
     }
 
     [Fact]
@@ -371,7 +378,7 @@ public sealed class WorkspaceStorageScenarios
         // made Ready would add GetRoles of its own, once or twice as its writes' echoes race: no exact count then.)
         h.BackendCalls.Reset();
         h.Kube.ResetRequestCounts();
-        h.Kube.ModifyStatus<StorageBackendResource>(null, h.BackendName, b => b.Status!.Conditions[0].Message = "flickered");
+        await h.Kube.ModifyStatusAsync<StorageBackendResource>(null, h.BackendName, b => b.Status!.Conditions[0].Message = "flickered");
         await Eventually.TrueAsync(() => h.Kube.RequestCount("get", KubeResources.WorkspaceStorages) >= 1, "the WorkspaceStorage that is not Ready to be reconciled");
         await h.Stores.Secrets.CreateAsync(new V1Secret
         {
@@ -383,8 +390,8 @@ public sealed class WorkspaceStorageScenarios
         Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation == "GetRole");
 
         // A new spec concerns every user: the Ready one's Secret follows the new public endpoint.
-        h.Kube.Modify<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { PublicEndpoint = "https://s3.example.test/" });
-        await Eventually.TrueAsync(() => h.Secret("ready-s3")?.Data is { } data
+        await h.Kube.ModifyAsync<StorageBackendResource>(null, h.BackendName, b => b.Spec = b.Spec with { PublicEndpoint = "https://s3.example.test/" });
+        await Eventually.TrueAsync(async _ => (await h.SecretAsync("ready-s3"))?.Data is { } data
             && System.Text.Encoding.UTF8.GetString(data[CredentialSecretLayout.AwsEndpointUrl]).TrimEnd('/') == "https://s3.example.test",
             "the Ready WorkspaceStorage to follow the StorageBackend's new spec");
     }
@@ -400,7 +407,7 @@ public sealed class WorkspaceStorageScenarios
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct },
             async (name, _) => await h.CreateStorageAsync(name, h.Spec(h.NewWorkspace("s"))));
 
-        await Eventually.ValueAsync(() => h.Kube.Objects<WorkspaceStorageResource>(ScenarioHarness.Namespace).Count(ScenarioHarness.IsReady), ready => ready == count,
+        await Eventually.ValueAsync(async _ => (await h.Kube.ObjectsAsync<WorkspaceStorageResource>(ScenarioHarness.Namespace)).Count(ScenarioHarness.IsReady), ready => ready == count,
             $"{count} Ready", TimeSpan.FromSeconds(120));
 
         var converge = started.Elapsed;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
@@ -9,6 +10,57 @@ namespace WorkspaceStorage.Testing.Kubernetes;
 public sealed record KubeRequest(string Verb, ResourceType Type, string? Namespace, string? Name, string? Subresource)
 {
     public bool IsWrite => Verb is "create" or "update" or "patch" or "delete";
+
+    /// <summary>
+    /// The request a real API server would see in <paramref name="method"/> on <paramref name="path"/>: /api/v1/… or
+    /// /apis/group/version/…, namespaced or not, with an optional subresource. Null for paths that name no resource
+    /// (discovery, /version, /openapi, health). Types outside <see cref="KubeResources.Defaults"/> are described from
+    /// the path alone.
+    /// </summary>
+    public static KubeRequest? Parse(string method, string path, IQueryCollection query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var segments = path.Trim('/').Split('/');
+        string group, version;
+        string[] rest;
+        if (segments is ["api", var coreVersion, .. var coreRest] && coreRest.Length > 0)
+        {
+            (group, version, rest) = ("", coreVersion, coreRest);
+        }
+        else if (segments is ["apis", var g, var v, .. var groupRest] && groupRest.Length > 0)
+        {
+            (group, version, rest) = (g, v, groupRest);
+        }
+        else
+        {
+            return null;
+        }
+
+        string? ns = null;
+        if (rest is ["namespaces", var n, var third, ..] && !(rest.Length == 3 && third is "status" or "finalize"))
+        {
+            ns = n;
+            rest = rest[2..];
+        }
+
+        var plural = rest[0];
+        var name = rest.ElementAtOrDefault(1);
+        var subresource = rest.ElementAtOrDefault(2);
+        var type = KubeResources.Defaults.FirstOrDefault(t => t.Group == group && t.Version == version && t.Plural == plural)
+                   ?? ResourceType.BuiltIn(group, version, plural, "", namespaced: ns is not null);
+        var verb = (method, name is null) switch
+        {
+            ("GET", true) => query["watch"] is var w && (w == "true" || w == "1") ? "watch" : "list",
+            ("GET", false) => "get",
+            ("POST", true) => "create",
+            ("PUT", false) => "update",
+            ("PATCH", false) => "patch",
+            ("DELETE", false) => "delete",
+            ("DELETE", true) => "deletecollection",
+            _ => method.ToLowerInvariant(),
+        };
+        return new KubeRequest(verb, type, ns, name, subresource);
+    }
 }
 
 /// <summary>An injected failure: matching requests get <see cref="StatusCode"/> until it is used up, expired or disposed.</summary>

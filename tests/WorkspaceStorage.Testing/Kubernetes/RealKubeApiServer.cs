@@ -1,0 +1,99 @@
+using System.Security.Cryptography.X509Certificates;
+using k8s;
+using k8s.Models;
+using WorkspaceStorage.Testing.Repository;
+using WorkspaceStorage.Testing.Support;
+
+namespace WorkspaceStorage.Testing.Kubernetes;
+
+/// <summary>
+/// A real Kubernetes API server for one test assembly: etcd and tools/kube-apiserver (Kubernetes' own apiserver and
+/// apiextensions-apiserver code from Debian sid), installed by scripts/install-kube-apiserver.sh (cached: a second run
+/// returns at once) and started by scripts/kube-apiserver.sh with a data folder of its own under out/, removed at the
+/// end. The project's CRDs are applied once. Never skipped: a missing piece fails the tests with the script's one-line
+/// reason. Register it with <c>[assembly: AssemblyFixture(typeof(RealKubeApiServer))]</c>; tests reach it through
+/// <see cref="KubeCluster.StartAsync"/>, which also empties it, so the assembly's tests (run one at a time, see
+/// tests/xunit.runner.json) each see a clean cluster.
+/// </summary>
+public sealed class RealKubeApiServer : IAsyncLifetime
+{
+    private static readonly TimeSpan InstallLimit = TimeSpan.FromMinutes(25);
+    private static readonly TimeSpan StartLimit = TimeSpan.FromMinutes(2);
+
+    private readonly string _data = RepositoryRoot.Combine("out", "kube-apiserver-tests", Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>https://127.0.0.1:{port}, the server itself (no proxy).</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The admin's kubeconfig (system:masters).</summary>
+    public string AdminKubeconfig { get; private set; } = "";
+
+    /// <summary>The admin's bearer token (system:masters); never printed.</summary>
+    internal string AdminToken { get; private set; } = "";
+
+    /// <summary>The server's self-signed serving certificate, which clients trust.</summary>
+    internal X509Certificate2 Certificate { get; private set; } = null!;
+
+    /// <summary>etcd's client URL, for compacting its history.</summary>
+    internal Uri EtcdAddress { get; private set; } = null!;
+
+    /// <summary>Debian sid's kubectl, the version matching the server.</summary>
+    public string Kubectl { get; private set; } = "";
+
+    /// <summary>The kubeconfig of a service account the script gave a token (see WSO_KUBE_SERVICE_ACCOUNTS).</summary>
+    public string ServiceAccountKubeconfig(string ns, string name) => Path.Combine(_data, "apiserver", $"kubeconfig-{ns}-{name}");
+
+    /// <summary>A client straight to the server as the admin (not counted by any proxy).</summary>
+    public k8s.Kubernetes CreateAdminClient() => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(AdminKubeconfig));
+
+    public async ValueTask InitializeAsync()
+    {
+        var install = await RunScriptAsync("install-kube-apiserver.sh", [], InstallLimit);
+        Assert.True(install.ExitCode == 0, $"scripts/install-kube-apiserver.sh failed: {install.Error.Trim()}");
+        var up = await RunScriptAsync("kube-apiserver.sh", ["up"], StartLimit);
+        Assert.True(up.ExitCode == 0, $"scripts/kube-apiserver.sh up failed: {up.Error.Trim()}");
+        var env = await RunScriptAsync("kube-apiserver.sh", ["env"], StartLimit);
+        Assert.True(env.ExitCode == 0, $"scripts/kube-apiserver.sh env failed: {env.Error.Trim()}");
+        var values = env.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.StartsWith("export ", StringComparison.Ordinal) ? l[7..] : l)
+            .Where(l => l.Contains('=', StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
+        AdminKubeconfig = values["KUBECONFIG"];
+        Kubectl = values["WSO_KUBECTL"];
+        var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(AdminKubeconfig);
+        BaseAddress = new Uri(config.Host);
+        AdminToken = config.AccessToken ?? throw new InvalidOperationException($"{AdminKubeconfig} holds no token");
+        Certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_data, "apiserver", "apiserver.crt"));
+        EtcdAddress = new Uri($"http://127.0.0.1:{(await File.ReadAllTextAsync(Path.Combine(_data, "etcd.port"))).Trim()}");
+
+        var crds = await KubectlAsync(["apply", "-f", RepositoryRoot.Combine("crds")]);
+        Assert.True(crds.ExitCode == 0, $"kubectl apply -f crds/ failed: {crds.Error.Trim()}");
+        var established = await KubectlAsync(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+        Assert.True(established.ExitCode == 0, $"the CRDs did not become Established: {established.Error.Trim()}");
+        // Established is not yet servable: the first requests answer 429 "storage is (re)initializing" for a moment.
+        await Eventually.TrueAsync(async _ =>
+            (await KubectlAsync(["get", "workspacestorages,storagebackends", "-A"])).ExitCode == 0, "the CRDs' storage to serve", TimeSpan.FromSeconds(60));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await RunScriptAsync("kube-apiserver.sh", ["down"], StartLimit);
+        Certificate?.Dispose();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>kubectl with the admin's kubeconfig, or <paramref name="kubeconfig"/> (manifests go in files: no stdin).</summary>
+    public Task<ChildProcessOutcome> KubectlAsync(IEnumerable<string> arguments, string? kubeconfig = null) =>
+        ChildProcessRunner.RunAsync(Kubectl, arguments, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig ?? AdminKubeconfig },
+            RepositoryRoot.Path, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+    private Task<ChildProcessOutcome> RunScriptAsync(string script, string[] arguments, TimeSpan limit) =>
+        ChildProcessRunner.RunAsync(RepositoryRoot.Combine("scripts", script), arguments,
+            new Dictionary<string, string> { ["WSO_KUBE_DATA_DIR"] = _data }, RepositoryRoot.Path, limit, CancellationToken.None);
+}
