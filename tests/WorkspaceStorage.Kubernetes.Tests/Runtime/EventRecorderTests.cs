@@ -22,7 +22,7 @@ public sealed class EventRecorderTests
         await recorder.RecordAsync(widget, EventSeverity.Warning, "BackendUnavailable", "backend down; secretKey=wJalrXUtnFEMI/K7MDENG", Ct);
         await recorder.RecordAsync(widget, EventSeverity.Normal, "Ready", "storage ready", Ct);
 
-        var events = kube.Server.Objects<Corev1Event>(kube.Namespace);
+        var events = await kube.Server.ObjectsAsync<Corev1Event>(kube.Namespace);
         Assert.Equal(2, events.Count);
         var warning = Assert.Single(events, e => e.Reason == "BackendUnavailable");
         Assert.Equal(2, warning.Count);

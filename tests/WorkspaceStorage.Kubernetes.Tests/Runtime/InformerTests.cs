@@ -184,7 +184,7 @@ public sealed class InformerTests
 
         // Changes the informer cannot replay: the history is compacted before it watches again.
         kube.Server.ExpireWatchHistory(forceNextWatches: 1);
-        kube.Server.Delete(Widget.ServerType, kube.Namespace, "vanishes");
+        await kube.Server.DeleteAsync<Widget>(kube.Namespace, "vanishes");
         changes.Spec!.Size = "large";
         await widgets.ReplaceAsync(changes, Ct);
         await widgets.CreateAsync(Widget.Create(kube.Namespace, "appears"), Ct);

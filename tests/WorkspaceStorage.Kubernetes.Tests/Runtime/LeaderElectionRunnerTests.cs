@@ -80,7 +80,7 @@ public sealed class LeaderElectionRunnerTests
         Assert.Equal(LeadershipRole.Standby, standby.Role);
         Assert.Equal(1, work.Active);
         Assert.Equal(leader.Identity, standby.CurrentLeader);
-        var lease1 = kube.Server.Get<k8s.Models.V1Lease>("operators", lease);
+        var lease1 = await kube.Server.GetAsync<k8s.Models.V1Lease>("operators", lease);
         Assert.Equal(leader.Identity, lease1?.Spec?.HolderIdentity);
 
         // Kill the leader: its work stops at once, the standby takes over once the lease expires (how soon follows from

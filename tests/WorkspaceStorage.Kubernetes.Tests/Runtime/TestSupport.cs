@@ -4,26 +4,30 @@ using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
-/// <summary>A test API server with the widget type registered, plus a real KubernetesClient for it.</summary>
+/// <summary>The real API server (emptied, behind a proxy of its own) with the widget CRD installed and a namespace of
+/// the test's own, plus a real KubernetesClient through the proxy.</summary>
 internal sealed class KubeHarness : IAsyncDisposable
 {
-    private KubeHarness(KubeTestServer server)
+    private KubeHarness(KubeCluster server, string ns)
     {
         Server = server;
         Client = server.CreateClient();
+        Namespace = ns;
     }
 
-    public KubeTestServer Server { get; }
+    public KubeCluster Server { get; }
 
     public k8s.Kubernetes Client { get; }
 
-    public string Namespace { get; } = "ns-" + Guid.NewGuid().ToString("N")[..8];
+    public string Namespace { get; }
 
     public static async Task<KubeHarness> StartAsync()
     {
-        var server = await KubeTestServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        server.Register(Widget.ServerType);
-        return new KubeHarness(server);
+        var ns = "ns-" + Guid.NewGuid().ToString("N")[..8];
+        // "operators" holds the Leases of LeaderElectionRunnerTests; "ns" and "elsewhere" are ResourceClientContract's and InformerTests' own.
+        var server = await KubeCluster.StartAsync([ns, "operators", "ns", "elsewhere"], TestContext.Current.CancellationToken);
+        await server.EnsureCustomResourceDefinitionAsync(Widget.Definition);
+        return new KubeHarness(server, ns);
     }
 
     public KubernetesResourceClient<Widget> Widgets(ResourceClientOptions? options = null) => new(Client, Widget.Descriptor, options);

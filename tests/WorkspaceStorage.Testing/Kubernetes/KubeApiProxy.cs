@@ -82,7 +82,8 @@ public sealed class KubeApiProxy : IAsyncDisposable
     // ---------- request counting ----------
 
     /// <summary>Requests with <paramref name="verb"/> on <paramref name="type"/> (and subresource), faults included.</summary>
-    public int RequestCount(string verb, ResourceType type, string? subresource = null) => _counts.GetValueOrDefault((verb, type, subresource));
+    public int RequestCount(string verb, ResourceType type, string? subresource = null) =>
+        _counts.Where(c => c.Key.Verb == verb && Same(c.Key.Type, type) && c.Key.Subresource == subresource).Sum(c => c.Value);
 
     /// <summary><paramref name="resource"/> is a plural ("secrets", across groups) or plural/subresource ("workspacestorages/status").</summary>
     public int RequestCount(string verb, string resource)
@@ -92,7 +93,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     }
 
     /// <summary>create + update + patch + delete on the type and its subresources.</summary>
-    public int WriteCount(ResourceType type) => _counts.Where(c => c.Key.Type == type && IsWrite(c.Key.Verb)).Sum(c => c.Value);
+    public int WriteCount(ResourceType type) => _counts.Where(c => Same(c.Key.Type, type) && IsWrite(c.Key.Verb)).Sum(c => c.Value);
 
     public int WriteCount(string resource)
     {
@@ -154,13 +155,20 @@ public sealed class KubeApiProxy : IAsyncDisposable
         var dropped = 0;
         foreach (var (context, cancel) in _watches)
         {
-            if (abortConnections)
+            try
             {
-                context.Abort();
-            }
+                if (abortConnections)
+                {
+                    context.Abort();
+                }
 
-            cancel.Cancel();
-            dropped++;
+                cancel.Cancel();
+                dropped++;
+            }
+            catch (ObjectDisposedException)
+            {
+                // that watch ended on its own just now
+            }
         }
 
         return dropped;
@@ -288,7 +296,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
             }
 
             if (request.Verb is "update" or "patch" &&
-                _conflicts.FirstOrDefault(c => c.Remaining > 0 && c.Type == request.Type && c.Namespace == request.Namespace &&
+                _conflicts.FirstOrDefault(c => c.Remaining > 0 && Same(c.Type, request.Type) && c.Namespace == request.Namespace &&
                                                c.Name == request.Name && c.Subresource == request.Subresource) is { } conflict)
             {
                 conflict.Remaining--;
@@ -358,6 +366,9 @@ public sealed class KubeApiProxy : IAsyncDisposable
         504 => "Timeout",
         _ => "InternalError",
     };
+
+    /// <summary>One resource whatever the flags: the path alone names a type the proxy was not told about.</summary>
+    private static bool Same(ResourceType a, ResourceType b) => a.Group == b.Group && a.Version == b.Version && a.Plural == b.Plural;
 
     private static bool IsWrite(string verb) => verb is "create" or "update" or "patch" or "delete";
 

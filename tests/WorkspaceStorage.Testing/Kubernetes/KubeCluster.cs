@@ -1,15 +1,16 @@
+using System.Text.Json;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Kubernetes.InMemory;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Testing.Repository;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
 /// <summary>
 /// One test's view of the assembly's real API server (<see cref="RealKubeApiServer"/>): emptied when it starts (every
-/// WorkspaceStorage and StorageBackend, finalizers removed, and every Secret, ConfigMap, Event and Lease), with the
+/// custom resource, finalizers removed, and every Secret, ConfigMap, Event and Lease), with the
 /// namespaces the test names created, and a <see cref="KubeApiProxy"/> of its own in front, which the clients it makes
 /// go through, so counts and faults are the test's own. <see cref="GetAsync{T}(string?, string)"/> and the other object
 /// helpers go straight to the server as the admin and are not counted.
@@ -131,7 +132,37 @@ public sealed class KubeCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Installs <paramref name="definition"/> unless it is there, and waits until its resources are served.</summary>
+    public async Task EnsureCustomResourceDefinitionAsync(V1CustomResourceDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        try
+        {
+            await _admin.ApiextensionsV1.CreateCustomResourceDefinitionAsync(definition, cancellationToken: Ct);
+        }
+        catch (k8s.Autorest.HttpOperationException error) when (error.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+        }
+
+        var version = definition.Spec.Versions[0].Name;
+        await Eventually.TrueAsync(async token =>
+        {
+            try
+            {
+                await _admin.CustomObjects.ListClusterCustomObjectAsync(definition.Spec.Group, version, definition.Spec.Names.Plural, cancellationToken: token);
+                return true;
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                return false; // 404 until Established, then 429 while its storage initializes
+            }
+        }, $"{definition.Metadata.Name} to be served", TimeSpan.FromSeconds(60));
+    }
+
     // ---------- the proxy's counts and faults ----------
+
+    /// <summary>Watch streams open through the proxy now.</summary>
+    public int OpenWatchCount => Proxy.OpenWatchCount;
 
     public int RequestCount(string verb, ResourceType type, string? subresource = null) => Proxy.RequestCount(verb, type, subresource);
 
@@ -186,8 +217,11 @@ public sealed class KubeCluster : IAsyncDisposable
     /// <summary>Deletes everything a test may have left: custom resources lose their finalizers first (no operator runs now).</summary>
     private async Task EmptyAsync(CancellationToken cancellationToken)
     {
-        await EmptyCustomAsync<WorkspaceStorageResource>(cancellationToken);
-        await EmptyCustomAsync<StorageBackendResource>(cancellationToken);
+        foreach (var crd in (await _admin.ApiextensionsV1.ListCustomResourceDefinitionAsync(cancellationToken: cancellationToken)).Items)
+        {
+            await EmptyCustomAsync(crd, cancellationToken);
+        }
+
         foreach (var ns in (await _admin.CoreV1.ListNamespaceAsync(cancellationToken: cancellationToken)).Items.Select(n => n.Metadata.Name))
         {
             await _admin.CoreV1.DeleteCollectionNamespacedSecretAsync(ns, cancellationToken: cancellationToken);
@@ -198,18 +232,33 @@ public sealed class KubeCluster : IAsyncDisposable
         }
     }
 
-    private async Task EmptyCustomAsync<T>(CancellationToken cancellationToken) where T : class, IKubernetesObject<V1ObjectMeta>
+    /// <summary>Every object of a custom resource, in every namespace: finalizers removed, then deleted.</summary>
+    private async Task EmptyCustomAsync(V1CustomResourceDefinition crd, CancellationToken cancellationToken)
     {
-        var store = Store<T>();
-        foreach (var item in (await store.ListAsync(null, null, cancellationToken)).Items)
+        var (group, version, plural) = (crd.Spec.Group, crd.Spec.Versions.First(v => v.Storage).Name, crd.Spec.Names.Plural);
+        var list = (JsonElement)await _admin.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, cancellationToken: cancellationToken);
+        foreach (var item in list.GetProperty("items").EnumerateArray())
         {
-            var key = ResourceKey.Of(item);
-            if (item.Metadata.Finalizers is { Count: > 0 })
+            var metadata = item.GetProperty("metadata");
+            var name = metadata.GetProperty("name").GetString()!;
+            var ns = metadata.TryGetProperty("namespace", out var n) ? n.GetString() : null;
+            var noFinalizers = new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch);
+            try
             {
-                await store.PatchAsync(key, ResourcePatch.Merge("""{"metadata":{"finalizers":null}}"""), cancellationToken);
+                if (ns is null)
+                {
+                    await _admin.CustomObjects.PatchClusterCustomObjectAsync(noFinalizers, group, version, plural, name, cancellationToken: cancellationToken);
+                    await _admin.CustomObjects.DeleteClusterCustomObjectAsync(group, version, plural, name, cancellationToken: cancellationToken);
+                }
+                else
+                {
+                    await _admin.CustomObjects.PatchNamespacedCustomObjectAsync(noFinalizers, group, version, ns, plural, name, cancellationToken: cancellationToken);
+                    await _admin.CustomObjects.DeleteNamespacedCustomObjectAsync(group, version, ns, plural, name, cancellationToken: cancellationToken);
+                }
             }
-
-            await store.DeleteAsync(key, cancellationToken);
+            catch (k8s.Autorest.HttpOperationException error) when (error.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+            }
         }
     }
 

@@ -16,6 +16,40 @@ public sealed class Widget : IKubernetesObject<V1ObjectMeta>
 
     public static ResourceType ServerType { get; } = ResourceType.Custom(Group, "v1", "widgets", "Widget", namespaced: true);
 
+    /// <summary>The CRD that serves widgets on a real API server: spec.size and status.phase, a status subresource.</summary>
+    public static V1CustomResourceDefinition Definition { get; } = new()
+    {
+        Metadata = new V1ObjectMeta { Name = $"widgets.{Group}" },
+        Spec = new V1CustomResourceDefinitionSpec
+        {
+            Group = Group,
+            Scope = "Namespaced",
+            Names = new V1CustomResourceDefinitionNames { Plural = "widgets", Singular = "widget", Kind = "Widget", ListKind = "WidgetList" },
+            Versions =
+            [
+                new V1CustomResourceDefinitionVersion
+                {
+                    Name = "v1",
+                    Served = true,
+                    Storage = true,
+                    Subresources = new V1CustomResourceSubresources { Status = new object() },
+                    Schema = new V1CustomResourceValidation
+                    {
+                        OpenAPIV3Schema = new V1JSONSchemaProps
+                        {
+                            Type = "object",
+                            Properties = new Dictionary<string, V1JSONSchemaProps>
+                            {
+                                ["spec"] = new() { Type = "object", Properties = new Dictionary<string, V1JSONSchemaProps> { ["size"] = new() { Type = "string" } } },
+                                ["status"] = new() { Type = "object", Properties = new Dictionary<string, V1JSONSchemaProps> { ["phase"] = new() { Type = "string" } } },
+                            },
+                        },
+                    },
+                },
+            ],
+        },
+    };
+
     [JsonPropertyName("apiVersion")]
     public string ApiVersion { get; set; } = $"{Group}/v1";
 
