@@ -10,7 +10,7 @@ using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
 
-/// <summary>Cluster mode through a kubeconfig, with leader election: the controllers run once the Lease is held.</summary>
+/// <summary>Cluster mode through a kubeconfig to the real API server, with leader election: the controllers run once the Lease is held.</summary>
 public sealed class ClusterModeTests : IDisposable
 {
     private readonly TempDirectory folder = new("cluster");
@@ -22,10 +22,10 @@ public sealed class ClusterModeTests : IDisposable
     [Fact]
     public async Task With_leader_election_the_operator_takes_the_lease_becomes_ready_and_reconciles()
     {
-        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        await using var kube = await KubeCluster.StartAsync(["team", "wso-system"], Ct);
         var kubeconfig = folder.Combine("kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, kube.KubeconfigYaml(), Ct);
-        kube.Seed(new WorkspaceStorageResource
+        await kube.WriteKubeconfigAsync(kubeconfig);
+        await kube.SeedAsync(new WorkspaceStorageResource
         {
             Metadata = new V1ObjectMeta { Name = "ws-cluster", NamespaceProperty = "team" },
             Spec = new WorkspaceStorageSpec { BackendRef = new BackendReference { Name = "absent-backend" } },
@@ -43,12 +43,12 @@ public sealed class ClusterModeTests : IDisposable
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
 
         await Eventually.TrueAsync(async ct => (await http.GetAsync(new Uri(address, "/readyz"), ct)).StatusCode == HttpStatusCode.OK
-            && kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration == 1, "/readyz 200 and the WorkspaceStorage reconciled",
-            observe: () => $"observedGeneration {kube.Get<WorkspaceStorageResource>("team", "ws-cluster")?.Status?.ObservedGeneration}");
+            && (await kube.GetAsync<WorkspaceStorageResource>("team", "ws-cluster"))?.Status?.ObservedGeneration == 1, "/readyz 200 and the WorkspaceStorage reconciled",
+            observe: () => "/readyz or observedGeneration");
 
-        var lease = kube.Get<V1Lease>("wso-system", "wso-test");
+        var lease = await kube.GetAsync<V1Lease>("wso-system", "wso-test");
         Assert.Equal("operator-test-pod", lease?.Spec?.HolderIdentity);
-        var status = kube.Get<WorkspaceStorageResource>("team", "ws-cluster")!.Status!;
+        var status = (await kube.GetAsync<WorkspaceStorageResource>("team", "ws-cluster"))!.Status!;
         Assert.False(status.IsTrue(ConditionTypes.Ready)); // its backend does not exist
 
         await stop.CancelAsync();

@@ -78,6 +78,20 @@ public sealed class KubeCluster : IAsyncDisposable
         current-context: {contextName}
         """;
 
+    /// <summary>Writes <see cref="KubeconfigYaml"/> to a new file only its owner can read (it holds the admin's token).</summary>
+    public async Task WriteKubeconfigAsync(string path, string defaultNamespace = "default")
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var file = new FileStream(path, options);
+        await using var writer = new StreamWriter(file);
+        await writer.WriteAsync(KubeconfigYaml(defaultNamespace: defaultNamespace).AsMemory(), Ct);
+    }
+
     // ---------- objects, straight to the server (not counted) ----------
 
     public Task<T?> GetAsync<T>(string? ns, string name) where T : class, IKubernetesObject<V1ObjectMeta> =>

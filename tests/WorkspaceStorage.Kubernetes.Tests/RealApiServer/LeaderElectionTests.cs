@@ -3,11 +3,12 @@ using k8s;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
+using WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 using WorkspaceStorage.Testing.Kubernetes;
 
-namespace WorkspaceStorage.Kubernetes.Tests.TestApiServer;
+namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 
-/// <summary>KubernetesClient's own LeaseLock + LeaderElector against the test server's Lease conflicts.</summary>
+/// <summary>KubernetesClient's own LeaseLock + LeaderElector on real Leases: the real API server's resourceVersion conflicts decide who leads.</summary>
 public sealed class LeaderElectionTests
 {
     private sealed class Candidate : IDisposable
@@ -18,7 +19,7 @@ public sealed class LeaderElectionTests
         private int _started;
         private int _stopped;
 
-        public Candidate(KubeTestServer server, string identity, CancellationToken testToken)
+        public Candidate(KubeCluster server, string identity, CancellationToken testToken)
         {
             Identity = identity;
             _client = server.CreateClient();
@@ -77,7 +78,7 @@ public sealed class LeaderElectionTests
     public async Task Only_one_elector_leads_and_the_other_takes_over_when_it_stops()
     {
         var ct = Api.Timeout(40);
-        await using var server = await KubeTestServer.StartAsync(cancellationToken: ct);
+        await using var server = await KubeCluster.StartAsync(cancellationToken: ct);
         using var a = new Candidate(server, "operator-a", ct);
         using var b = new Candidate(server, "operator-b", ct);
 
@@ -93,19 +94,18 @@ public sealed class LeaderElectionTests
         Assert.True(leader.Leading);
         Assert.Equal((1, 0), (leader.TimesStarted, leader.TimesStopped));
         Assert.Equal(0, follower.TimesStarted);
-        Assert.Equal(leader.Identity, server.Get<V1Lease>("kube-system", "wso-operator")!.Spec.HolderIdentity);
+        Assert.Equal(leader.Identity, (await server.GetAsync<V1Lease>("kube-system", "wso-operator"))!.Spec.HolderIdentity);
 
         await leader.StopAsync();
         await Eventually.TrueAsync(() => follower.Leading, "the follower to take over", cancellationToken: ct);
-        Assert.Equal(follower.Identity, server.Get<V1Lease>("kube-system", "wso-operator")!.Spec.HolderIdentity);
-        Assert.Empty(server.UnexpectedErrors);
+        Assert.Equal(follower.Identity, (await server.GetAsync<V1Lease>("kube-system", "wso-operator"))!.Spec.HolderIdentity);
     }
 
     [Fact]
     public async Task Lease_writes_with_a_stale_resourceVersion_conflict()
     {
         var ct = Api.Timeout();
-        await using var server = await KubeTestServer.StartAsync(cancellationToken: ct);
+        await using var server = await KubeCluster.StartAsync(cancellationToken: ct);
         using var client = server.CreateClient();
         var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(
             new V1Lease { Metadata = new V1ObjectMeta { Name = "l" }, Spec = new V1LeaseSpec { HolderIdentity = "a" } }, "default", cancellationToken: ct);
@@ -117,6 +117,6 @@ public sealed class LeaderElectionTests
         var (code, reason, _) = await Api.FailureOf(() => client.CoordinationV1.ReplaceNamespacedLeaseAsync(copy, "l", "default", cancellationToken: ct));
         Assert.Equal(System.Net.HttpStatusCode.Conflict, code);
         Assert.Equal("Conflict", reason);
-        Assert.Equal("b", server.Get<V1Lease>("default", "l")!.Spec.HolderIdentity);
+        Assert.Equal("b", (await server.GetAsync<V1Lease>("default", "l"))!.Spec.HolderIdentity);
     }
 }
