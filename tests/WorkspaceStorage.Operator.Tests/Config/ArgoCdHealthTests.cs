@@ -1,33 +1,17 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Config;
 
 /// <summary>config/argocd/health.lua, run by a real Lua interpreter against the statuses the operator writes.</summary>
 public sealed class ArgoCdHealthTests
 {
-    private static readonly string Script = RepositoryRoot.Combine("config", "argocd", "health.lua");
-
     private static JsonObject Resource(long generation, long? observedGeneration, params (string Type, string Status, string Reason, long Generation)[] conditions)
     {
         var resource = new JsonObject { ["metadata"] = new JsonObject { ["name"] = "ws-a", ["generation"] = generation } };
         if (observedGeneration is not null || conditions.Length > 0)
         {
-            resource["status"] = new JsonObject
-            {
-                ["observedGeneration"] = observedGeneration,
-                ["conditions"] = new JsonArray(conditions.Select(c => (JsonNode)new JsonObject
-                {
-                    ["type"] = c.Type,
-                    ["status"] = c.Status,
-                    ["reason"] = c.Reason,
-                    ["message"] = "details",
-                    ["observedGeneration"] = c.Generation,
-                }).ToArray()),
-            };
+            resource["status"] = StatusJson.Of(observedGeneration, conditions);
         }
 
         return resource;
@@ -50,14 +34,14 @@ public sealed class ArgoCdHealthTests
     [MemberData(nameof(Cases))]
     public void Health_follows_kstatus(string scenario, string resourceJson, string expected)
     {
-        var (status, message) = RunHealthCheck(JsonNode.Parse(resourceJson)!);
+        var (status, message) = ArgoCdHealthCheck.Run(JsonNode.Parse(resourceJson)!);
         Assert.True(expected == status, $"{scenario}: expected {expected}, got {status} ({message})");
     }
 
     [Fact]
     public void Degraded_message_carries_the_reason()
     {
-        var (_, message) = RunHealthCheck(Resource(2, 2, ("Stalled", "True", "InvalidSpec", 2), ("Ready", "False", "InvalidSpec", 2)));
+        var (_, message) = ArgoCdHealthCheck.Run(Resource(2, 2, ("Stalled", "True", "InvalidSpec", 2), ("Ready", "False", "InvalidSpec", 2)));
         Assert.Equal("InvalidSpec: details", message);
     }
 
@@ -66,58 +50,8 @@ public sealed class ArgoCdHealthTests
     {
         var documents = YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", "argocd", "argocd-cm.yaml")));
         var data = Assert.Single(documents)["data"]!.AsObject();
-        var script = File.ReadAllText(Script);
+        var script = File.ReadAllText(ArgoCdHealthCheck.Script);
         Assert.Equal(script, (string?)data["resource.customizations.health.workspacestorage.hypha.amun.ai_WorkspaceStorage"]);
         Assert.Equal(script, (string?)data["resource.customizations.health.workspacestorage.hypha.amun.ai_StorageBackend"]);
-    }
-
-    private static (string Status, string Message) RunHealthCheck(JsonNode resource)
-    {
-        var lua = new[] { "lua5.4", "lua5.3", "lua5.1", "lua" }
-            .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).Select(d => Path.Combine(d, name)))
-            .FirstOrDefault(File.Exists);
-        if (lua is null)
-        {
-            Assert.Skip("no Lua interpreter (apt-get install lua5.4) to run config/argocd/health.lua");
-        }
-
-        var driver = $"obj = {ToLua(resource)}\nlocal hs = dofile({ToLuaString(Script)})\nio.write(hs.status, \"\\n\", hs.message or \"\")\n";
-        var start = new ProcessStartInfo(lua, ["-"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        process.StandardInput.Write(driver);
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "lua did not finish");
-        Assert.True(process.ExitCode == 0, $"lua failed: {error.Result}");
-        var lines = output.Result.Split('\n', 2);
-        return (lines[0], lines.Length > 1 ? lines[1] : string.Empty);
-    }
-
-    private static string ToLua(JsonNode? node) => node switch
-    {
-        null => "nil",
-        JsonObject obj => "{" + string.Join(", ", obj.Where(p => p.Value is not null).Select(p => $"[{ToLuaString(p.Key)}] = {ToLua(p.Value)}")) + "}",
-        JsonArray array => "{" + string.Join(", ", array.Select(ToLua)) + "}",
-        JsonValue value => value.GetValueKind() switch
-        {
-            JsonValueKind.String => ToLuaString(value.GetValue<string>()),
-            JsonValueKind.Number => value.GetValue<long>().ToString(CultureInfo.InvariantCulture),
-            JsonValueKind.True => "true",
-            JsonValueKind.False => "false",
-            _ => "nil",
-        },
-        _ => throw new NotSupportedException(),
-    };
-
-    private static string ToLuaString(string value)
-    {
-        var sb = new StringBuilder("\"");
-        foreach (var c in value)
-        {
-            sb.Append(c switch { '"' => "\\\"", '\\' => "\\\\", '\n' => "\\n", _ => c.ToString() });
-        }
-
-        return sb.Append('"').ToString();
     }
 }
