@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Kubernetes;
 using System.Text.Json.Nodes;
 
 namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
@@ -31,8 +32,7 @@ namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 /// </list>
 /// </para>
 /// </summary>
-[Collection(nameof(RealApiServerCollection))]
-public sealed class CrdValidationTableTests(RealApiServer server)
+public sealed class CrdValidationTableTests(RealKubeApiServer server)
 {
     private const string ApiVersion = "workspacestorage.hypha.amun.ai/v1alpha1";
     private const string Namespace = "default";
@@ -115,7 +115,6 @@ public sealed class CrdValidationTableTests(RealApiServer server)
     [MemberData(nameof(Rules))]
     public async Task The_server_refuses_the_manifest_with_the_rules_message(string rule)
     {
-        await server.ApplyCrdsAsync();
         var row = Rows.Single(r => r.Rule == rule);
         var name = $"crd-row-{Array.IndexOf(Rows, row):00}";
         var manifest = row.Manifest(name);

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
@@ -8,13 +9,12 @@ namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 /// (config/rbac) is enforced: a verb it lacks gets 403. What the CRDs refuse, and with which message, is
 /// <see cref="CrdValidationTableTests"/>.
 /// </summary>
-[Collection(nameof(RealApiServerCollection))]
-public sealed class KubectlOnRealApiServerTests(RealApiServer server)
+public sealed class KubectlOnRealApiServerTests(RealKubeApiServer server)
 {
     [Fact]
     public async Task TheCrdsEstablish()
     {
-        await server.ApplyCrdsAsync();
+        Assert.Contains("workspacestorages.workspacestorage.hypha.amun.ai", await server.KubectlOkAsync(["apply", "-f", "crds/"]), StringComparison.Ordinal);
         var established = await server.KubectlOkAsync(["wait", "--for=condition=Established", "--timeout=30s",
             "crd/workspacestorages.workspacestorage.hypha.amun.ai", "crd/storagebackends.workspacestorage.hypha.amun.ai"]);
         Assert.Contains("condition met", established, StringComparison.Ordinal);
@@ -66,7 +66,6 @@ public sealed class KubectlOnRealApiServerTests(RealApiServer server)
 
     private async Task ApplySamplesAsync()
     {
-        await server.ApplyCrdsAsync();
         await server.KubectlAsync(["create", "namespace", "workspace-storage-system"]);
         await server.KubectlOkAsync(["apply", "-k", "config/samples"]);
     }

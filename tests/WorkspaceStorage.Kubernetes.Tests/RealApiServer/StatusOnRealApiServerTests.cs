@@ -9,15 +9,13 @@ namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 /// Progressing or Degraded, and kstatus' rules hold, which rest on the server bumping metadata.generation on a spec
 /// change and never on a status write, and on the main resource ignoring a status it is sent.
 /// </summary>
-[Collection(nameof(RealApiServerCollection))]
-public sealed class StatusOnRealApiServerTests(RealApiServer server)
+public sealed class StatusOnRealApiServerTests(RealKubeApiServer server)
 {
     private const string Namespace = "default";
 
     [Fact]
     public async Task Health_and_kstatus_follow_the_status_written_and_the_generation_the_server_keeps()
     {
-        await server.ApplyCrdsAsync();
         const string name = "health-ws";
         string[] resource = ["workspacestorages.workspacestorage.hypha.amun.ai", name, "-n", Namespace];
         var applied = await server.ApplyAsync($$"""
@@ -73,7 +71,6 @@ public sealed class StatusOnRealApiServerTests(RealApiServer server)
     [Fact]
     public async Task A_StorageBackend_the_operator_cannot_reach_is_Degraded_with_the_reason()
     {
-        await server.ApplyCrdsAsync();
         const string name = "health-backend";
         string[] resource = ["storagebackends.workspacestorage.hypha.amun.ai", name];
         var applied = await server.ApplyAsync($$"""

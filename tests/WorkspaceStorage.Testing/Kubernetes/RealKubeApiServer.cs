@@ -13,7 +13,8 @@ namespace WorkspaceStorage.Testing.Kubernetes;
 /// end. The project's CRDs are applied once. Never skipped: a missing piece fails the tests with the script's one-line
 /// reason. Register it with <c>[assembly: AssemblyFixture(typeof(RealKubeApiServer))]</c>; tests reach it through
 /// <see cref="KubeCluster.StartAsync"/>, which also empties it, so the assembly's tests (run one at a time, see
-/// tests/xunit.runner.json) each see a clean cluster.
+/// tests/xunit.runner.json) each see a clean cluster, or take it in their constructor to drive kubectl (such tests
+/// create what they need themselves: another test may have emptied the server in between).
 /// </summary>
 public sealed class RealKubeApiServer : IAsyncLifetime
 {
@@ -92,6 +93,29 @@ public sealed class RealKubeApiServer : IAsyncLifetime
     public Task<ChildProcessOutcome> KubectlAsync(IEnumerable<string> arguments, string? kubeconfig = null) =>
         ChildProcessRunner.RunAsync(Kubectl, arguments, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig ?? AdminKubeconfig },
             RepositoryRoot.Path, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+    /// <summary>kubectl that must succeed (the failure names the command and the server's words); returns its output.</summary>
+    public async Task<string> KubectlOkAsync(string[] arguments)
+    {
+        var outcome = await KubectlAsync(arguments);
+        Assert.True(outcome.ExitCode == 0, $"kubectl {string.Join(' ', arguments)} failed: {outcome.Error.Trim()}");
+        return outcome.Output;
+    }
+
+    /// <summary><c>kubectl apply -f</c> of <paramref name="manifest"/> (YAML or JSON), written to a file of its own and removed after.</summary>
+    public async Task<ChildProcessOutcome> ApplyAsync(string manifest)
+    {
+        var file = Path.Combine(_data, $"manifest-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, manifest, TestContext.Current.CancellationToken);
+        try
+        {
+            return await KubectlAsync(["apply", "-f", file]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 
     private Task<ChildProcessOutcome> RunScriptAsync(string script, string[] arguments, TimeSpan limit) =>
         ChildProcessRunner.RunAsync(RepositoryRoot.Combine("scripts", script), arguments,
