@@ -394,8 +394,8 @@ server=$(awk -F= '$1 == "PORT" { print "https://127.0.0.1:" $2 }' "$WSO_KUBE_CON
 
 cat <<USAGE
 
-All ${#samples[@]} sample WorkspaceStorages are Ready on the Kubernetes API server $server (data: $WSO_KUBE_DATA_DIR; S3: $ENDPOINT);
-everything started and checked in ${SECONDS}s
+All ${#samples[@]} sample WorkspaceStorages are Ready on the Kubernetes API server $server (data: $WSO_KUBE_DATA_DIR; S3: $ENDPOINT).
+Everything started and checked in ${SECONDS}s.
 $wss_table
 
 Use the cluster with kubectl (admin):
