@@ -12,7 +12,8 @@
 #   3. applies config/overlays/make-run (the CRDs, config/rbac as config/default names it, the on-demand namespace and
 #      Role) and config/samples, pointed at this RGW (one copy in $WSO_RUN_DIR/samples),
 #   4. runs the operator in cluster mode with its service account's kubeconfig, so config/rbac is what it may do (a
-#      verb missing there fails loudly), with leader election, and waits until every sample is Ready,
+#      request the API server refuses it, or the API, ends the run naming the refusal), with leader election, and
+#      waits until every sample is Ready,
 #   5. starts the companion API with the API service account's kubeconfig, reading workspaces from Kubernetes, with
 #      on-demand provisioning for ws-user-* (config/overlays/make-run/base/on-demand.env), and a JWT secret generated
 #      for the session (0600 file, never printed); mints dev tokens into 0600 files,
@@ -28,7 +29,8 @@
 # files), WSO_KUBE_DATA_DIR (default $WSO_RUN_DIR/kube), WSO_S3_PORT / WSO_S3_DIR (RGW, see s3-test-server.sh),
 # WSO_SAMPLES_DIR (default config/samples), WSO_HEALTH_ADDR (default 127.0.0.1:8081), WSO_READY_TIMEOUT (seconds, 180),
 # WSO_API_PORT (default 9527), WSO_API=0 (no API), WSO_HYPHA_PORT (default 9600), WSO_HYPHA=0 (no Hypha),
-# WSO_RUN_ONCE=1 (start and check everything, print, then stop: for tests), WSO_SKIP_BUILD=1 (binaries already built).
+# WSO_RUN_ONCE=1 (start and check everything, print, then stop: for tests), WSO_SKIP_BUILD=1 (binaries already built),
+# WSO_CLUSTER_CONFIG (default config/overlays/make-run: the kustomization applied before the samples).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,13 +54,14 @@ API_PROJECT=src/WorkspaceStorage.Api
 OPERATOR_LOG=$RUN/operator.log
 API_LOG=$RUN/api.log
 # What make run applies; base/ names the operator's namespace and service accounts as config/default does.
-CLUSTER_CONFIG=config/overlays/make-run
-ON_DEMAND_SETTINGS=$CLUSTER_CONFIG/base/on-demand.env
+CLUSTER_CONFIG=${WSO_CLUSTER_CONFIG:-config/overlays/make-run}
+ON_DEMAND_SETTINGS=config/overlays/make-run/base/on-demand.env
 SYSTEM_NAMESPACE=workspace-storage-system
 OPERATOR_ACCOUNT=workspace-storage-operator
 API_ACCOUNT=workspace-storage-api
 
 mkdir -p "$RUN"
+: >"$OPERATOR_LOG"; : >"$API_LOG" # this run's only: a refusal in them fails the run
 scripts/install-deps.sh
 command -v aws >/dev/null || scripts/apt-install-missing.sh awscli
 command -v dotnet >/dev/null || die "dotnet is not installed (the .NET 10 SDK is needed)"
@@ -122,14 +125,22 @@ service_account_config() { # namespace name: the kubeconfig scripts/kube-apiserv
 OPERATOR_KUBECONFIG=$(service_account_config "$SYSTEM_NAMESPACE" "$OPERATOR_ACCOUNT")
 API_KUBECONFIG=$(service_account_config "$SYSTEM_NAMESPACE" "$API_ACCOUNT")
 
+# The first request the API server refused a service account (403), from a JSON log: RBAC lacks a verb. Names only.
+forbidden() {
+  [ -f "$1" ] || return 1
+  grep -m 1 -o '"Message":"[^"]*403 Forbidden[^"]*' "$1" | sed -e 's/^"Message":"//' -e 's/\\u0022/"/g' -e 's/\\u0027/'"'"'/g' -e 's/; retrying in .*//' | cut -c1-400 | grep .
+}
+
 # until_ok SECONDS WHAT COMMAND...: retries COMMAND until it succeeds; a one-line error naming WHAT when time runs out,
-# or at once when a process of ours died (its log's last lines go first).
+# or at once when a process of ours died (its log's last lines go first) or was refused by RBAC (the refusal).
 until_ok() {
-  local limit=$1 what=$2; shift 2
+  local limit=$1 what=$2 refused; shift 2
   local deadline=$((SECONDS + limit))
   until "$@" >/dev/null 2>&1; do
     if [ -n "$operator_pid" ] && ! kill -0 "$operator_pid" 2>/dev/null; then tail -n 20 "$OPERATOR_LOG" >&2; die "the operator exited (log: $OPERATOR_LOG)"; fi
     if [ -n "$api_pid" ] && ! kill -0 "$api_pid" 2>/dev/null; then tail -n 20 "$API_LOG" >&2; die "the API exited (log: $API_LOG)"; fi
+    if refused=$(forbidden "$OPERATOR_LOG"); then die "the operator's service account lacks a verb in config/rbac: $refused"; fi
+    if refused=$(forbidden "$API_LOG"); then die "the API's service account lacks a verb in config/rbac: $refused"; fi
     [ $SECONDS -lt $deadline ] || die "timed out after ${limit}s waiting for $what"
     sleep 0.5
   done
