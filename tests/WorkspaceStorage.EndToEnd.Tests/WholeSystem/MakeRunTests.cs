@@ -169,6 +169,57 @@ public sealed class MakeRunTests
         }
     }
 
+    [Fact]
+    public async Task A_verb_config_rbac_does_not_grant_ends_make_run_at_once_naming_the_refusal()
+    {
+        using var folders = new MakeRunFolders();
+        // config/overlays/make-run with the operator's ClusterRole unable to list Secrets (its Secret informer lists them).
+        var overlay = RepositoryRoot.Combine("out", "make-run-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(overlay);
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(overlay, "kustomization.yaml"), """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - ../../../config/overlays/make-run
+                patches:
+                - target: {kind: ClusterRole, name: workspace-storage-operator}
+                  patch: |-
+                    - op: test
+                      path: /rules/5/resources
+                      value: [secrets]
+                    - op: replace
+                      path: /rules/5/verbs
+                      value: [get, watch, create, update, patch, delete]
+                """, Ct);
+            await using var run = MakeRun.Start(folders, new Dictionary<string, string>
+            {
+                ["WSO_CLUSTER_CONFIG"] = overlay,
+                ["WSO_HYPHA"] = "0",
+                ["WSO_RUN_ONCE"] = "1",
+            });
+            Assert.Equal(1, await run.WaitForExitAsync(TimeSpan.FromMinutes(8)));
+            var (printed, errors) = run.Captured();
+            Assert.DoesNotContain(Running, printed, StringComparison.Ordinal);
+            var refusal = errors.Split('\n').Where(l => l.Contains("lacks a verb", StringComparison.Ordinal)).ToList();
+            Assert.True(refusal.Count == 1, $"one line naming the refusal:\n{errors}");
+            Assert.StartsWith("run-local: the operator's service account lacks a verb in config/rbac: ", refusal[0], StringComparison.Ordinal);
+            Assert.Contains("User \"system:serviceaccount:workspace-storage-system:workspace-storage-operator\" cannot list resource \"secrets\"", refusal[0],
+                StringComparison.Ordinal);
+
+            // And it stopped what it had started: the operator, the API server, etcd.
+            Assert.All(MakeRun.StartedPids(errors), pid => Assert.False(MakeRun.IsRunning(pid), $"pid {pid} still runs"));
+            var status = await ChildProcessRunner.RunAsync(RepositoryRoot.Combine("scripts", "kube-apiserver.sh"), ["status"],
+                new Dictionary<string, string> { ["WSO_KUBE_DATA_DIR"] = Path.Combine(folders.Root, "run", "kube") }, RepositoryRoot.Path, TimeSpan.FromSeconds(30), Ct);
+            Assert.Equal("not running", status.Output.Trim());
+        }
+        finally
+        {
+            Directory.Delete(overlay, recursive: true);
+        }
+    }
+
     /// <summary>The READY column of <paramref name="ns"/>/<paramref name="name"/> in a `kubectl get wss -A` table.</summary>
     private static string? ReadyColumn(string table, string ns, string name)
     {
@@ -348,9 +399,12 @@ public sealed class MakeRunTests
             return (Printed(), Errors());
         }
 
-        public async Task<int> WaitForExitAsync()
+        /// <summary>What make run printed so far, and its error output.</summary>
+        public (string Output, string Errors) Captured() => (Printed(), Errors());
+
+        public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
         {
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(90));
             await process.WaitForExitAsync(limit.Token);
             return process.ExitCode;
         }
