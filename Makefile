@@ -8,9 +8,11 @@ export DOTNET_NOLOGO := 1
 
 .PHONY: run test bench crds deps js-deps build s3-up s3-down clean
 
-## run: with a kubeconfig (WSO_RUN_MODE=cluster), run the operator against that cluster; on a machine with no
-## cluster, start the local Ceph RGW, provision config/samples/ in local mode, start the companion API, and print
-## how to use the credentials. Ctrl-C stops everything.
+## run: the whole system on this machine, on a real Kubernetes API server (scripts/run-local.sh): start the local
+## Ceph RGW and etcd + the project's API server (data in out/kube, kept for the next run), apply
+## config/overlays/make-run (CRDs, RBAC) and config/samples/, run the operator and the companion API with their service
+## accounts' kubeconfigs (and Python Hypha where PyPI answers), wait until the samples are Ready, and print the
+## KUBECONFIG line and kubectl, aws and curl usage, each checked first. Ctrl-C stops everything it started.
 run:
 	scripts/run-local.sh
 

@@ -15,9 +15,10 @@ using WorkspaceStorage.Testing.Support;
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
-/// On-demand provisioning without a cluster, as `make run` uses it: the companion writes a manifest into the operator's
-/// local-mode manifest directory, the operator (local mode, in this process) provisions it on the real RGW, and the
-/// call is answered; removing the workspace removes the manifest, and the operator the identity.
+/// On-demand provisioning without a cluster, as `make run` used it before it ran a real API server (now only the local
+/// mode's own path, Api:LocalManifestDir): the companion writes a manifest into the operator's local-mode manifest
+/// directory, the operator (local mode, in this process) provisions it on the real RGW, and the call is answered;
+/// removing the workspace removes the manifest, and the operator the identity.
 /// </summary>
 public sealed class LocalModeOnDemandTests
 {

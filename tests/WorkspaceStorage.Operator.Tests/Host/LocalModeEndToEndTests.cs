@@ -15,8 +15,8 @@ using WorkspaceStorage.Testing.S3;
 namespace WorkspaceStorage.Operator.Tests.Host;
 
 /// <summary>
-/// The operator executable in local mode against the real Ceph RGW: what `make run` does, checked from outside
-/// (files, S3 with the issued keys, probes, metrics, logs).
+/// The operator executable in local mode (--local-dir; `make run` used it before it ran a real API server) against the
+/// real Ceph RGW, checked from outside (files, S3 with the issued keys, probes, metrics, logs).
 /// </summary>
 public sealed class LocalModeEndToEndTests : IDisposable
 {
