@@ -154,13 +154,20 @@ public sealed class KubeApiProxy : IAsyncDisposable
         var dropped = 0;
         foreach (var (context, cancel) in _watches)
         {
-            if (abortConnections)
+            try
             {
-                context.Abort();
-            }
+                if (abortConnections)
+                {
+                    context.Abort();
+                }
 
-            cancel.Cancel();
-            dropped++;
+                cancel.Cancel();
+                dropped++;
+            }
+            catch (ObjectDisposedException)
+            {
+                // the watch ended on its own between the listing and here (its client went away): nothing to drop
+            }
         }
 
         return dropped;
