@@ -10,7 +10,40 @@ public static class BackendSeeding
 {
     public const string AdminNamespace = "wso-system";
 
-    /// <summary>Seeds StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its admin Secret <c>{name}-admin</c>.</summary>
+    /// <summary>
+    /// Creates StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its
+    /// admin Secret <c>{name}-admin</c> in <see cref="AdminNamespace"/>, which it creates when missing (the real server
+    /// refuses a Secret in a namespace that does not exist).
+    /// </summary>
+    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket)
+    {
+        ArgumentNullException.ThrowIfNull(kube);
+        ArgumentNullException.ThrowIfNull(rgw);
+        await kube.EnsureNamespaceAsync(AdminNamespace);
+        await kube.SeedAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
+            Data = new Dictionary<string, byte[]>
+            {
+                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(rgw.Admin.AccessKeyId),
+                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(rgw.Admin.SecretAccessKey),
+            },
+        });
+        await kube.SeedAsync(new StorageBackendResource
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new StorageBackendSpec
+            {
+                Type = StorageBackendType.CephRgw,
+                Endpoint = rgw.Endpoint.ToString(),
+                Region = rgw.Region,
+                Bucket = bucket,
+                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
+            },
+        });
+    }
+
+    /// <summary>The same on the in-process imitation, until EndToEnd.Tests' LocalCluster moves to the real server too.</summary>
     public static void SeedRgwBackend(this KubeTestServer kube, RgwTestServer rgw, string name, string bucket)
     {
         ArgumentNullException.ThrowIfNull(kube);
