@@ -45,23 +45,23 @@ public sealed class StorageOutageTests
     {
         var total = Stopwatch.StartNew();
         await using var rgw = await PrivateRgwServer.StartAsync(Ct);
-        await using var cluster = await LocalCluster.StartAsync(Ct, rgw: rgw.Server, inProcessOperator: false);
+        await using var cluster = await LocalCluster.StartAsync([Namespace], Ct, rgw: rgw.Server, inProcessOperator: false);
         // A short resync, so the operator reconciles every object while RGW is down, as a 10-minute resync would in a longer outage.
         await using var @operator = OperatorProcess.Start(cluster.KubeconfigPath, ["--resync-period", "3s", "--max-concurrent-reconciles", "4"]);
         var workspaces = Enumerable.Range(0, Workspaces).Select(i => WorkspaceId.Parse($"ws-outage-{Guid.NewGuid().ToString("N")[..6]}-{i}")).ToList();
         foreach (var workspace in workspaces)
         {
-            cluster.Kube.Seed(new WorkspaceStorageResource
+            await cluster.Kube.SeedAsync(new WorkspaceStorageResource
             {
                 Metadata = new V1ObjectMeta { Name = workspace.Value, NamespaceProperty = Namespace },
                 Spec = new WorkspaceStorageSpec { Workspace = workspace.Value, BackendRef = new BackendReference { Name = cluster.BackendName } },
             });
         }
 
-        await Eventually.WaitAsync("the workspaces to be Ready", TimeSpan.FromSeconds(90), _ =>
+        await Eventually.WaitAsync("the workspaces to be Ready", TimeSpan.FromSeconds(90), async _ =>
         {
-            var ready = ReadyCount(cluster);
-            return Task.FromResult((ready == Workspaces, $"{ready}/{Workspaces} Ready; operator: {(@operator.HasExited ? "exited" : "running")}"));
+            var ready = await ReadyCountAsync(cluster);
+            return (ready == Workspaces, $"{ready}/{Workspaces} Ready; operator: {(@operator.HasExited ? "exited" : "running")}");
         }, Ct);
 
         // Warnings and errors only: the test's log capture holds up to 20,000 lines, which per-request lines would fill
@@ -145,10 +145,10 @@ public sealed class StorageOutageTests
             $"managed heap {heapAfter / 1048576.0:F1} MiB after the outage, {heapBefore / 1048576.0:F1} MiB before (8 MiB allowed for pooled buffers)");
 
         // The operator: Reconciling while RGW was down, Ready again after, without a storm of status writes.
-        await Eventually.WaitAsync("every workspace Ready again", TimeSpan.FromSeconds(60), _ =>
+        await Eventually.WaitAsync("every workspace Ready again", TimeSpan.FromSeconds(60), async _ =>
         {
-            var ready = ReadyCount(cluster);
-            return Task.FromResult((ready == Workspaces, $"{ready}/{Workspaces} Ready"));
+            var ready = await ReadyCountAsync(cluster);
+            return (ready == Workspaces, $"{ready}/{Workspaces} Ready");
         }, Ct);
         var allReadyAfter = (statuses.AllReadyAt ?? clock.Elapsed) - answeringAt;
         // The fence for "a converged object writes nothing": one more resync pass (3 s period), seen as each object's
@@ -217,7 +217,8 @@ public sealed class StorageOutageTests
 
     }
 
-    private static int ReadyCount(LocalCluster cluster) => cluster.WorkspaceStorages(Namespace).Count(r => r.Status.IsTrue(ConditionTypes.Ready));
+    private static async Task<int> ReadyCountAsync(LocalCluster cluster) =>
+        (await cluster.WorkspaceStoragesAsync(Namespace)).Count(r => r.Status.IsTrue(ConditionTypes.Ready));
 
     private static long SettledHeap()
     {
@@ -305,7 +306,7 @@ public sealed class StorageOutageTests
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    var all = cluster.WorkspaceStorages(Namespace);
+                    var all = await cluster.WorkspaceStoragesAsync(Namespace);
                     if (!SawReconciling.IsEmpty && AllReadyAt is null && all.All(r => r.Status.IsTrue(ConditionTypes.Ready)))
                     {
                         AllReadyAt = clock.Elapsed;

@@ -42,32 +42,4 @@ public static class BackendSeeding
             },
         });
     }
-
-    /// <summary>The same on the in-process imitation, until EndToEnd.Tests' LocalCluster moves to the real server too.</summary>
-    public static void SeedRgwBackend(this KubeTestServer kube, RgwTestServer rgw, string name, string bucket)
-    {
-        ArgumentNullException.ThrowIfNull(kube);
-        ArgumentNullException.ThrowIfNull(rgw);
-        kube.Seed(new V1Secret
-        {
-            Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
-            Data = new Dictionary<string, byte[]>
-            {
-                ["AWS_ACCESS_KEY_ID"] = Encoding.UTF8.GetBytes(rgw.Admin.AccessKeyId),
-                ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(rgw.Admin.SecretAccessKey),
-            },
-        });
-        kube.Seed(new StorageBackendResource
-        {
-            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
-            Spec = new StorageBackendSpec
-            {
-                Type = StorageBackendType.CephRgw,
-                Endpoint = rgw.Endpoint.ToString(),
-                Region = rgw.Region,
-                Bucket = bucket,
-                AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
-            },
-        });
-    }
 }
