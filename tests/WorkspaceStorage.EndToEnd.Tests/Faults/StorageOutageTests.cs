@@ -163,7 +163,13 @@ public sealed class StorageOutageTests
             $"{statusWrites} status writes, {secretWrites} Secret writes; whole test {total.Elapsed.TotalSeconds:F1} s");
         Say($"a Reconciling condition said: {statuses.SawReconciling.Values.FirstOrDefault()}");
         Assert.Equal(workspaces.Select(w => w.Value).Order(), statuses.SawReconciling.Keys.Select(w => w.Value).Order());
-        Assert.True(statusWrites <= 2 * Workspaces, $"{statusWrites} status writes for {Workspaces} objects (one to Reconciling, one back to Ready each is the bound)");
+        // One write to Reconciling and one back to Ready each, and one more for an object whose reconcile was under way
+        // when radosgw stopped: it fails at a later call (GetRole) than the reconciles after it (get-user), so its
+        // Reconciling message changes once. Seen on the real API server in 1 run of 5 (12 writes, the first Reconciling
+        // message naming GetRole: a resync wave straddled the stop); a storm (a write per resync or retry, 3 s resyncs
+        // over a 10 s outage) is 4 or more each.
+        Assert.True(statusWrites <= 3 * Workspaces,
+            $"{statusWrites} status writes for {Workspaces} objects (to Reconciling, a changed message, back to Ready: 3 each is the bound)");
         Assert.Equal(0, secretWrites);
         Assert.False(@operator.HasExited, $"the operator exited:\n{@operator.Tail()}");
     }
