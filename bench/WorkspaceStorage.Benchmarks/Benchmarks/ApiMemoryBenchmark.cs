@@ -59,8 +59,10 @@ public static class ApiMemoryBenchmark
             {
                 var workspace = WorkspaceId.Parse($"ws-apimem-{run}-{i:D5}");
                 workspaces.Add(workspace);
-                WorkspaceSeeding.SeedWorkspace(world.Kube, OperatorWorld.Namespace, workspace.Value, workspace, AccessKeyGenerator.Generate(),
-                    world.BackendName, world.Bucket, isReady: true);
+                // Straight into the in-process server's store (the benchmark runs outside xunit, so not on the real server).
+                var key = AccessKeyGenerator.Generate();
+                world.Kube.Seed(WorkspaceSeeding.Storage(OperatorWorld.Namespace, workspace.Value, workspace, key, world.BackendName, world.Bucket, isReady: true));
+                world.Kube.Seed(WorkspaceSeeding.CredentialSecret(OperatorWorld.Namespace, workspace.Value + "-creds", key));
             }
 
             var tokens = new HyphaTokenFactory(secret);

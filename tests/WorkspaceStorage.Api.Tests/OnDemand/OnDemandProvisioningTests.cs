@@ -15,8 +15,8 @@ using WorkspaceStorage.Testing.Support;
 namespace WorkspaceStorage.Api.Tests.OnDemand;
 
 /// <summary>
-/// On-demand provisioning in the API (Kubernetes workspace source) against the in-process Kubernetes API server and
-/// the real RGW, with a stand-in operator that makes each new WorkspaceStorage Ready the way the operator does (identity,
+/// On-demand provisioning in the API (Kubernetes workspace source) against the real Kubernetes API server (the
+/// assembly's, emptied for each test; the API's requests counted by the test's proxy) and the real RGW, with a stand-in operator that makes each new WorkspaceStorage Ready the way the operator does (identity,
 /// key, Secret, status). The operator itself is exercised with the API and a real Hypha in the end-to-end suite.
 /// </summary>
 public sealed class OnDemandProvisioningTests
@@ -50,7 +50,7 @@ public sealed class OnDemandProvisioningTests
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
-        var created = Assert.Single(world.Kube.Objects<WorkspaceStorageResource>(OnDemandWorld.Namespace));
+        var created = Assert.Single(await world.Kube.ObjectsAsync<WorkspaceStorageResource>(OnDemandWorld.Namespace));
         Assert.Equal(OnDemandWorkspaceStorage.ObjectName(workspace), created.Metadata.Name);
         Assert.Equal(workspace.Value, created.Spec.Workspace);
         Assert.True(OnDemandWorkspaceStorage.IsOnDemand(created));
@@ -82,7 +82,7 @@ public sealed class OnDemandProvisioningTests
             }
         }
 
-        Assert.Single(world.Kube.Objects<WorkspaceStorageResource>(OnDemandWorld.Namespace));
+        Assert.Single(await world.Kube.ObjectsAsync<WorkspaceStorageResource>(OnDemandWorld.Namespace));
         Assert.Equal(1, world.Operator.Provisioned);
         // One create per replica at most (the second gets 409, which is success): never one per call.
         Assert.InRange(world.Kube.RequestCount("create", KubeResources.WorkspaceStorages), 1, 2);
@@ -106,7 +106,7 @@ public sealed class OnDemandProvisioningTests
             Assert.True(detail.Contains(rule, StringComparison.Ordinal), detail);
         }
 
-        Assert.Empty(world.Kube.Objects<WorkspaceStorageResource>(OnDemandWorld.Namespace));
+        Assert.Empty(await world.Kube.ObjectsAsync<WorkspaceStorageResource>(OnDemandWorld.Namespace));
         Assert.Equal(0, world.Kube.RequestCount("create", KubeResources.WorkspaceStorages));
     }
 
@@ -140,7 +140,7 @@ public sealed class OnDemandProvisioningTests
         });
 
         // A declared WorkspaceStorage, as GitOps writes it: no on-demand label, and long unused.
-        world.Operator.Declare("declared-by-gitops", declared);
+        await world.Operator.DeclareAsync("declared-by-gitops", declared);
         foreach (var workspace in new[] { used, idle })
         {
             using var response = await api.CallAsync(workspace, "list_files");
@@ -165,14 +165,14 @@ public sealed class OnDemandProvisioningTests
         }
 
         await Eventually.TrueAsync(() => world.Kube.RequestCount("patch", KubeResources.WorkspaceStorages) == 1, "one last-used write for 5 calls");
-        await Eventually.TrueAsync(() => OnDemandWorkspaceStorage.LastUsed(world.Find(used)!) >= world.Clock.GetUtcNow() - TimeSpan.FromSeconds(1),
-            "the cache sees the recorded use");
+        await Eventually.TrueAsync(async _ => OnDemandWorkspaceStorage.LastUsed((await world.FindAsync(used))!) >= world.Clock.GetUtcNow() - TimeSpan.FromSeconds(1),
+            "the server holds the recorded use");
 
         await api.App.Services.GetRequiredService<OnDemandCleanup>().SweepIdleAsync(Ct);
 
-        Assert.NotNull(world.Find(used));
-        Assert.NotNull(world.Find(declared));
-        await Eventually.TrueAsync(() => world.Find(idle) is null, "the idle on-demand WorkspaceStorage is deleted");
+        Assert.NotNull(await world.FindAsync(used));
+        Assert.NotNull(await world.FindAsync(declared));
+        await Eventually.TrueAsync(async _ => await world.FindAsync(idle) is null, "the idle on-demand WorkspaceStorage is deleted");
     }
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed class OnDemandProvisioningTests
         var temporary = NewWorkspace("ws-user-");
         var declared = NewWorkspace("ws-user-");
         await using var api = await world.StartApiAsync();
-        world.Operator.Declare("declared-by-gitops", declared);
+        await world.Operator.DeclareAsync("declared-by-gitops", declared);
         using (var response = await api.CallAsync(temporary, "list_files"))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -192,8 +192,8 @@ public sealed class OnDemandProvisioningTests
         await cleanup.WorkspaceGoneAsync(declared, "test: Hypha deleted it", Ct);
         await cleanup.WorkspaceGoneAsync(temporary, "test: Hypha deleted it", Ct);
 
-        await Eventually.TrueAsync(() => world.Find(temporary) is null, "the on-demand WorkspaceStorage is deleted");
-        Assert.NotNull(world.Find(declared));
+        await Eventually.TrueAsync(async _ => await world.FindAsync(temporary) is null, "the on-demand WorkspaceStorage is deleted");
+        Assert.NotNull(await world.FindAsync(declared));
         Assert.Equal(1, world.Kube.RequestCount("delete", KubeResources.WorkspaceStorages));
     }
 
@@ -213,7 +213,7 @@ public sealed class OnDemandProvisioningTests
     private static WorkspaceId NewWorkspace(string prefix) => WorkspaceId.Parse(prefix + StorageApiHarness.RandomPart());
 }
 
-/// <summary>A KubeTestServer with a StorageBackend on the real RGW, a stand-in operator, and APIs with on-demand provisioning.</summary>
+/// <summary>The real API server with a StorageBackend on the real RGW, a stand-in operator, and APIs with on-demand provisioning.</summary>
 internal sealed class OnDemandWorld : IAsyncDisposable
 {
     public const string Namespace = "hypha-workspaces";
@@ -221,7 +221,7 @@ internal sealed class OnDemandWorld : IAsyncDisposable
     private readonly bool onDemand;
     private readonly List<TestApi> apis = [];
 
-    private OnDemandWorld(StorageApiHarness storage, KubeTestServer kube, string backendName, StandInOperator standIn, bool onDemand)
+    private OnDemandWorld(StorageApiHarness storage, KubeCluster kube, string backendName, StandInOperator standIn, bool onDemand)
     {
         Storage = storage;
         Kube = kube;
@@ -232,7 +232,7 @@ internal sealed class OnDemandWorld : IAsyncDisposable
 
     public StorageApiHarness Storage { get; }
 
-    public KubeTestServer Kube { get; }
+    public KubeCluster Kube { get; }
 
     public string BackendName { get; }
 
@@ -243,14 +243,14 @@ internal sealed class OnDemandWorld : IAsyncDisposable
     public static async Task<OnDemandWorld> StartAsync(bool onDemand = true)
     {
         var storage = await StorageApiHarness.StartAsync();
-        var kube = await KubeTestServer.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
-        var backend = KubernetesSeeding.SeedBackend(kube, storage);
+        var kube = await KubeCluster.StartAsync([Namespace], TestContext.Current.CancellationToken);
+        var backend = await KubernetesSeeding.SeedBackendAsync(kube, storage);
         var standIn = StandInOperator.Start(kube, storage, backend, Namespace);
         return new OnDemandWorld(storage, kube, backend, standIn, onDemand);
     }
 
-    public WorkspaceStorageResource? Find(WorkspaceId workspace) =>
-        Kube.Objects<WorkspaceStorageResource>(Namespace).FirstOrDefault(r => r.Spec.Workspace == workspace.Value);
+    public async Task<WorkspaceStorageResource?> FindAsync(WorkspaceId workspace) =>
+        (await Kube.ObjectsAsync<WorkspaceStorageResource>(Namespace)).FirstOrDefault(r => r.Spec.Workspace == workspace.Value);
 
     public async Task<OnDemandApi> StartApiAsync(IReadOnlyDictionary<string, string?>? extra = null)
     {

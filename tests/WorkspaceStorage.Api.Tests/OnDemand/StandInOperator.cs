@@ -7,13 +7,14 @@ using WorkspaceStorage.Testing.Kubernetes;
 namespace WorkspaceStorage.Api.Tests.OnDemand;
 
 /// <summary>
-/// Does, for each new WorkspaceStorage in one namespace of the test API server, what the operator does on the real RGW
-/// (identity, key, Secret, Ready status) — or marks it Stalled when told to. The real operator is tested on its own and
-/// end to end; this keeps the API's tests about the API.
+/// Does, for each new WorkspaceStorage in one namespace of the real API server, what the operator does on the real RGW
+/// (identity, key, Secret, Ready status) — or marks it Stalled when told to. It reads and writes straight to the server
+/// (<see cref="KubeCluster"/>'s object helpers), so the proxy counts only the API's requests. The real operator is
+/// tested on its own and end to end; this keeps the API's tests about the API.
 /// </summary>
 internal sealed class StandInOperator : IAsyncDisposable
 {
-    private readonly KubeTestServer kube;
+    private readonly KubeCluster kube;
     private readonly StorageApiHarness storage;
     private readonly string backend;
     private readonly string @namespace;
@@ -22,7 +23,7 @@ internal sealed class StandInOperator : IAsyncDisposable
     private readonly HashSet<string> done = [];
     private int provisioned;
 
-    private StandInOperator(KubeTestServer kube, StorageApiHarness storage, string backend, string @namespace)
+    private StandInOperator(KubeCluster kube, StorageApiHarness storage, string backend, string @namespace)
     {
         this.kube = kube;
         this.storage = storage;
@@ -36,11 +37,11 @@ internal sealed class StandInOperator : IAsyncDisposable
 
     public int Provisioned => Volatile.Read(ref provisioned);
 
-    public static StandInOperator Start(KubeTestServer kube, StorageApiHarness storage, string backend, string @namespace) =>
+    public static StandInOperator Start(KubeCluster kube, StorageApiHarness storage, string backend, string @namespace) =>
         new(kube, storage, backend, @namespace);
 
     /// <summary>A declared (GitOps) WorkspaceStorage for <paramref name="workspace"/>, made Ready at once.</summary>
-    public void Declare(string name, WorkspaceId workspace)
+    public async Task DeclareAsync(string name, WorkspaceId workspace)
     {
         lock (done)
         {
@@ -48,9 +49,9 @@ internal sealed class StandInOperator : IAsyncDisposable
         }
 
         var key = AccessKeyGenerator.Generate();
-        storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None).GetAwaiter().GetResult();
-        storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None).GetAwaiter().GetResult();
-        WorkspaceSeeding.SeedWorkspace(kube, @namespace, name, workspace, key, backend, storage.Location.Bucket, isReady: true);
+        await storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None);
+        await storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, @namespace, name, workspace, key, backend, storage.Location.Bucket, isReady: true);
     }
 
     public async ValueTask DisposeAsync()
@@ -64,7 +65,7 @@ internal sealed class StandInOperator : IAsyncDisposable
     {
         while (!stop.IsCancellationRequested)
         {
-            foreach (var resource in kube.Objects<WorkspaceStorageResource>(@namespace))
+            foreach (var resource in await kube.ObjectsAsync<WorkspaceStorageResource>(@namespace))
             {
                 var name = resource.Metadata.Name;
                 lock (done)
@@ -80,7 +81,7 @@ internal sealed class StandInOperator : IAsyncDisposable
 
             try
             {
-                await Task.Delay(10, stop.Token); // the pace of the stand-in operator's loop, not a wait for an outcome
+                await Task.Delay(20, stop.Token); // the pace of the stand-in operator's loop (each pass one LIST), not a wait for an outcome
             }
             catch (OperationCanceledException)
             {
@@ -94,7 +95,7 @@ internal sealed class StandInOperator : IAsyncDisposable
         var name = resource.Metadata.Name;
         if (StallWith is { } stall)
         {
-            kube.ModifyStatus<WorkspaceStorageResource>(@namespace, name, r =>
+            await kube.ModifyStatusAsync<WorkspaceStorageResource>(@namespace, name, r =>
             {
                 r.Status ??= new WorkspaceStorageStatus();
                 r.Status.MarkStalled(r.Metadata.Generation, stall.Reason, stall.Message, DateTimeOffset.UtcNow);
@@ -106,8 +107,8 @@ internal sealed class StandInOperator : IAsyncDisposable
         var key = AccessKeyGenerator.Generate();
         await storage.Backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, CancellationToken.None);
         await storage.Backend.EnsureKeyAsync(workspace, key, CancellationToken.None);
-        kube.Seed(WorkspaceSeeding.CredentialSecret(@namespace, name + "-creds", key));
-        kube.ModifyStatus<WorkspaceStorageResource>(@namespace, name,
+        await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(@namespace, name + "-creds", key));
+        await kube.ModifyStatusAsync<WorkspaceStorageResource>(@namespace, name,
             r => r.Status = WorkspaceSeeding.ReadyStatus(name, workspace, key, backend, storage.Location.Bucket, isReady: true));
         Interlocked.Increment(ref provisioned);
     }

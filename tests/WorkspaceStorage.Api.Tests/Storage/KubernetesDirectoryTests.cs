@@ -16,8 +16,9 @@ using WorkspaceStorage.Testing.Kubernetes;
 namespace WorkspaceStorage.Api.Tests.Storage;
 
 /// <summary>
-/// The API with <c>Api:WorkspaceSource=kubernetes</c> against the in-process Kubernetes API server and the real RGW:
-/// WorkspaceStorages, StorageBackends and Secrets are seeded as the operator would write them.
+/// The API with <c>Api:WorkspaceSource=kubernetes</c> against the real Kubernetes API server (the assembly's, emptied for
+/// each test, behind a proxy of the test's own) and the real RGW: WorkspaceStorages, StorageBackends and Secrets are
+/// seeded as the operator would write them.
 /// </summary>
 public sealed class KubernetesDirectoryTests
 {
@@ -29,12 +30,12 @@ public sealed class KubernetesDirectoryTests
     public async Task Ready_workspace_gets_presigned_urls_signed_with_its_own_key_and_not_ready_or_deleted_ones_get_404()
     {
         await using var h = await StorageApiHarness.StartAsync();
-        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
-        var backendName = KubernetesSeeding.SeedBackend(kube, h);
+        await using var kube = await KubeCluster.StartAsync([Namespace], Ct);
+        var backendName = await KubernetesSeeding.SeedBackendAsync(kube, h);
         var ready = await h.AddWorkspaceAsync("kready");
         var notReady = await h.AddWorkspaceAsync("knotready");
-        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
-        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "ready", ready.Workspace, ready.Key, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "not-ready", notReady.Workspace, notReady.Key, backendName, h.Location.Bucket, isReady: false);
 
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(ready.Workspace.Value, "rw");
@@ -55,7 +56,7 @@ public sealed class KubernetesDirectoryTests
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
 
-        Assert.True(kube.Delete(KubeResources.WorkspaceStorages, Namespace, "ready"));
+        Assert.True(await kube.DeleteAsync<WorkspaceStorageResource>(Namespace, "ready"));
         await Eventually.TrueAsync(async _ =>
         {
             using var response = await CallAsync(api, ready.Workspace, "list_files", token);
@@ -67,17 +68,18 @@ public sealed class KubernetesDirectoryTests
     public async Task A_rotated_key_in_the_Secret_is_used_after_the_watch_event()
     {
         await using var h = await StorageApiHarness.StartAsync();
-        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
-        var backendName = KubernetesSeeding.SeedBackend(kube, h);
+        await using var kube = await KubeCluster.StartAsync([Namespace], Ct);
+        var backendName = await KubernetesSeeding.SeedBackendAsync(kube, h);
         var w = await h.AddWorkspaceAsync("krotate");
-        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "rotating", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
         Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
 
         var rotated = AccessKeyGenerator.Generate();
         await h.Backend.EnsureKeyAsync(w.Workspace, rotated, Ct);
-        kube.Seed(WorkspaceSeeding.CredentialSecret(Namespace, "rotating-creds", rotated));
+        // The operator rewrites the Secret it made (a PUT): the same object with the new key.
+        await kube.ModifyAsync<V1Secret>(Namespace, "rotating-creds", s => s.Data = WorkspaceSeeding.CredentialSecret(Namespace, "rotating-creds", rotated).Data);
 
         await Eventually.TrueAsync(async _ =>
             (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(rotated.AccessKeyId + "/"), StringComparison.Ordinal),
@@ -91,24 +93,24 @@ public sealed class KubernetesDirectoryTests
     public async Task A_workspace_whose_storage_server_the_operator_lost_is_still_served_and_one_never_Ready_is_not()
     {
         await using var h = await StorageApiHarness.StartAsync();
-        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
-        var backendName = KubernetesSeeding.SeedBackend(kube, h);
+        await using var kube = await KubeCluster.StartAsync([Namespace], Ct);
+        var backendName = await KubernetesSeeding.SeedBackendAsync(kube, h);
         var lost = await h.AddWorkspaceAsync("klost");
         var never = await h.AddWorkspaceAsync("knever");
-        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "lost", lost.Workspace, lost.Key, backendName, h.Location.Bucket, isReady: true);
-        WorkspaceSeeding.SeedWorkspace(kube, Namespace, "never", never.Workspace, never.Key, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "lost", lost.Workspace, lost.Key, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "never", never.Workspace, never.Key, backendName, h.Location.Bucket, isReady: true);
         await using var api = await StartApiAsync(kube);
         var token = api.Tokens.ForWorkspace(lost.Workspace.Value, "rw");
         Assert.Contains(Uri.EscapeDataString(lost.Key.AccessKeyId + "/"), await PresignPutAsync(api, lost.Workspace, token, "a.txt"), StringComparison.Ordinal);
 
         // What the operator writes when a resync cannot reach the storage server: Reconciling, Ready=False, BackendUnavailable.
-        kube.ModifyStatus<WorkspaceStorageResource>(Namespace, "lost", r =>
+        await kube.ModifyStatusAsync<WorkspaceStorageResource>(Namespace, "lost", r =>
         {
             r.Status!.ObservedGeneration = r.Metadata.Generation;
             r.Status.MarkUnavailable(r.Metadata.Generation, ConditionReasons.BackendUnavailable, "S3 get-user: Connection refused", DateTimeOffset.UtcNow);
         });
         // The same condition on one that never got a key is not served: nothing was provisioned.
-        kube.ModifyStatus<WorkspaceStorageResource>(Namespace, "never", r =>
+        await kube.ModifyStatusAsync<WorkspaceStorageResource>(Namespace, "never", r =>
         {
             r.Status!.AccessKeyId = null;
             r.Status.ObservedGeneration = r.Metadata.Generation;
@@ -128,7 +130,7 @@ public sealed class KubernetesDirectoryTests
     [Fact]
     public async Task Readyz_waits_for_the_informers_to_sync()
     {
-        await using var kube = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        await using var kube = await KubeCluster.StartAsync(cancellationToken: Ct);
         var failing = kube.FailRequests(503, r => r.Type == KubeResources.Secrets);
         await using var api = await StartApiAsync(kube);
         using (var response = await api.Client.GetAsync("/readyz", Ct))
@@ -144,7 +146,7 @@ public sealed class KubernetesDirectoryTests
         }, "/readyz turns ready once the Secret informer lists");
     }
 
-    private static async Task<TestApi> StartApiAsync(KubeTestServer kube)
+    private static async Task<TestApi> StartApiAsync(KubeCluster kube)
     {
         var api = await TestApi.StartAsync(
             configure: b => b.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(kube.CreateClient())),

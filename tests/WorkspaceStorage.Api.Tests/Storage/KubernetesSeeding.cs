@@ -5,10 +5,10 @@ namespace WorkspaceStorage.Api.Tests.Storage;
 /// <summary>A StorageBackend on this harness's RGW and bucket (workspaces: <see cref="WorkspaceSeeding"/>).</summary>
 internal static class KubernetesSeeding
 {
-    public static string SeedBackend(KubeTestServer kube, StorageApiHarness h)
+    public static async Task<string> SeedBackendAsync(KubeCluster kube, StorageApiHarness h)
     {
         var name = "rgw-" + StorageApiHarness.RandomPart();
-        kube.SeedRgwBackend(h.Server, name, h.Location.Bucket);
+        await kube.SeedRgwBackendAsync(h.Server, name, h.Location.Bucket);
         return name;
     }
 }

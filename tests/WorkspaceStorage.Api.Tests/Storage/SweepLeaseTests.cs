@@ -7,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace WorkspaceStorage.Api.Tests.Storage;
 
-/// <summary>The Kubernetes Lease that lets one replica sweep TTLs, against the in-process Kubernetes API server.</summary>
+/// <summary>The Kubernetes Lease that lets one replica sweep TTLs, against the real Kubernetes API server (namespace wso).</summary>
 public sealed class SweepLeaseTests
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
@@ -17,7 +17,7 @@ public sealed class SweepLeaseTests
     [Fact]
     public async Task Only_one_replica_holds_the_lease_until_its_holder_stops_renewing()
     {
-        await using var server = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        await using var server = await KubeCluster.StartAsync(["wso"], Ct);
         using var client = server.CreateClient();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var first = new KubernetesSweepLease(client, "wso", "ttl-sweep", "replica-1", clock, NullLogger<KubernetesSweepLease>.Instance);
@@ -33,7 +33,7 @@ public sealed class SweepLeaseTests
         clock.Advance(Period * 2); // replica-1 stopped renewing 40 s ago
         Assert.True(await second.TryAcquireAsync(Period, Ct));
         Assert.False(await first.TryAcquireAsync(Period, Ct));
-        var lease = server.Get<V1Lease>("wso", "ttl-sweep");
+        var lease = await server.GetAsync<V1Lease>("wso", "ttl-sweep");
         Assert.Equal("replica-2", lease?.Spec.HolderIdentity);
         Assert.Equal(1, lease?.Spec.LeaseTransitions);
     }
@@ -41,7 +41,7 @@ public sealed class SweepLeaseTests
     [Fact]
     public async Task Racing_replicas_never_both_win_and_an_unreachable_API_means_no_sweep()
     {
-        await using var server = await KubeTestServer.StartAsync(cancellationToken: Ct);
+        await using var server = await KubeCluster.StartAsync(["wso"], Ct);
         using var client = server.CreateClient();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var leases = Enumerable.Range(1, 6)

@@ -39,7 +39,7 @@ public sealed class OperatorKillStormTests
     {
         var total = Stopwatch.StartNew();
         var rgw = RgwTestServer.Require();
-        await using var cluster = await LocalCluster.StartAsync(Ct, rgw: rgw, inProcessOperator: false);
+        await using var cluster = await LocalCluster.StartAsync([Namespace], Ct, rgw: rgw, inProcessOperator: false);
         using var inventory = new RgwInventory(rgw);
         using var s3 = rgw.CreateAwsS3Client(rgw.Admin);
 
@@ -50,7 +50,7 @@ public sealed class OperatorKillStormTests
         var candidates = workspaces.Where((_, i) => i % DeletePolicyEvery == 0).ToHashSet();
         foreach (var workspace in workspaces)
         {
-            cluster.Kube.Seed(new WorkspaceStorageResource
+            await cluster.Kube.SeedAsync(new WorkspaceStorageResource
             {
                 Metadata = new V1ObjectMeta { Name = workspace.Value, NamespaceProperty = Namespace },
                 Spec = new WorkspaceStorageSpec
@@ -94,7 +94,7 @@ public sealed class OperatorKillStormTests
 
             var exitedEarly = run.HasExited;
             await run.KillAsync();
-            var (ready, _) = Count(cluster);
+            var (ready, _) = await CountAsync(cluster);
             Say($"kill {kill,2}: SIGKILL {lifetime.TotalMilliseconds:0} ms after {(sinceReady ? "/readyz" : "start")}{(exitedEarly ? " (it had exited on its own!)" : "")}; {ready} Ready so far");
             Assert.False(exitedEarly, $"the operator exited on its own before kill {kill}:\n{run.Tail()}");
         }
@@ -103,12 +103,13 @@ public sealed class OperatorKillStormTests
         var doomed = deletedAt.Keys.ToList();
         await using var last = OperatorProcess.Start(cluster.KubeconfigPath, arguments);
         var survivors = workspaces.Except(doomed).ToList();
-        await Eventually.WaitAsync($"all {survivors.Count} WorkspaceStorages Ready and the {doomed.Count} deleted ones gone after {Kills} kills", ConvergenceTimeout, _ =>
+        await Eventually.WaitAsync($"all {survivors.Count} WorkspaceStorages Ready and the {doomed.Count} deleted ones gone after {Kills} kills", ConvergenceTimeout, async _ =>
         {
-            var (ready, present) = Count(cluster);
-            var doomedLeft = doomed.Count(w => cluster.Kube.Get<WorkspaceStorageResource>(Namespace, w.Value) is not null);
+            var all = await cluster.WorkspaceStoragesAsync(Namespace);
+            var (ready, present) = Count(all);
+            var doomedLeft = doomed.Count(w => all.Any(r => r.Metadata.Name == w.Value));
             Assert.False(last.HasExited, $"the operator exited on its own:\n{last.Tail()}");
-            return Task.FromResult((ready == survivors.Count && doomedLeft == 0, $"{ready}/{survivors.Count} Ready, {present} objects, {doomedLeft} deleted ones left"));
+            return (ready == survivors.Count && doomedLeft == 0, $"{ready}/{survivors.Count} Ready, {present} objects, {doomedLeft} deleted ones left");
         }, Ct);
         var converged = storm.Elapsed;
         await last.KillAsync();
@@ -118,14 +119,14 @@ public sealed class OperatorKillStormTests
         var mismatches = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(survivors, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Ct }, async (workspace, ct) =>
         {
-            var resource = cluster.Kube.Get<WorkspaceStorageResource>(Namespace, workspace.Value)!;
+            var resource = (await cluster.Kube.GetAsync<WorkspaceStorageResource>(Namespace, workspace.Value))!;
             if (!resource.Status.IsTrue(ConditionTypes.Ready) || resource.Status?.ObservedGeneration != resource.Metadata.Generation)
             {
                 mismatches.Add($"{workspace}: not Ready for its generation");
                 return;
             }
 
-            var secret = cluster.Kube.Get<V1Secret>(Namespace, resource.Status!.SecretName!);
+            var secret = await cluster.Kube.GetAsync<V1Secret>(Namespace, resource.Status!.SecretName!);
             var named = secret?.Data?.TryGetValue("AWS_ACCESS_KEY_ID", out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
             var held = await inventory.KeysAsync(workspace, ct);
             if (named is null || held.Count != 1 || held[0] != named || resource.Status.AccessKeyId != named)
@@ -143,8 +144,9 @@ public sealed class OperatorKillStormTests
         // The Delete-policy objects deleted mid-storm: object, Secret, identity, keys and data all gone.
         foreach (var workspace in doomed)
         {
-            Assert.Null(cluster.Kube.Get<WorkspaceStorageResource>(Namespace, workspace.Value));
-            Assert.Null(cluster.Kube.Get<V1Secret>(Namespace, workspace.Value + "-s3"));
+            Assert.Null(await cluster.Kube.GetAsync<WorkspaceStorageResource>(Namespace, workspace.Value));
+            // No garbage collector runs beside the real server: the Secret is gone because the finalizer deleted it.
+            Assert.Null(await cluster.Kube.GetAsync<V1Secret>(Namespace, workspace.Value + "-s3"));
             Assert.False(await inventory.HasIdentityAsync(workspace, Ct), $"{workspace}: its RGW user survived the deletion");
             var data = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = cluster.Bucket, Prefix = workspace.Prefix }, Ct);
             Assert.True((data.S3Objects?.Count ?? 0) == 0, $"{workspace}: {data.S3Objects?.Count} objects left under {workspace.Prefix}");
@@ -160,7 +162,7 @@ public sealed class OperatorKillStormTests
     private static async Task DeleteOneReadyAsync(LocalCluster cluster, Amazon.S3.AmazonS3Client s3, IReadOnlySet<WorkspaceId> candidates,
         ConcurrentDictionary<WorkspaceId, int> deletedAt, int run)
     {
-        var ready = cluster.WorkspaceStorages(Namespace).FirstOrDefault(r => r.Metadata.DeletionTimestamp is null && r.Status.IsTrue(ConditionTypes.Ready)
+        var ready = (await cluster.WorkspaceStoragesAsync(Namespace)).FirstOrDefault(r => r.Metadata.DeletionTimestamp is null && r.Status.IsTrue(ConditionTypes.Ready)
             && candidates.Any(c => c.Value == r.Spec.Workspace) && !deletedAt.Keys.Any(d => d.Value == r.Spec.Workspace));
         if (ready is null)
         {
@@ -170,14 +172,13 @@ public sealed class OperatorKillStormTests
         var workspace = candidates.Single(c => c.Value == ready.Spec.Workspace);
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = cluster.Bucket, Key = workspace.Prefix + "data.txt", ContentBody = "doomed" }, Ct);
-        Assert.True(cluster.Kube.Delete(KubeResources.WorkspaceStorages, Namespace, workspace.Value));
+        Assert.True(await cluster.Kube.DeleteAsync<WorkspaceStorageResource>(Namespace, workspace.Value));
         deletedAt[workspace] = run;
         Say($"deleted {workspace} (Ready, data written) during run {run}");
     }
 
-    private static (int Ready, int Present) Count(LocalCluster cluster)
-    {
-        var all = cluster.WorkspaceStorages(Namespace);
-        return (all.Count(r => r.Metadata.DeletionTimestamp is null && r.Status.IsTrue(ConditionTypes.Ready)), all.Count);
-    }
+    private static async Task<(int Ready, int Present)> CountAsync(LocalCluster cluster) => Count(await cluster.WorkspaceStoragesAsync(Namespace));
+
+    private static (int Ready, int Present) Count(IReadOnlyList<WorkspaceStorageResource> all) =>
+        (all.Count(r => r.Metadata.DeletionTimestamp is null && r.Status.IsTrue(ConditionTypes.Ready)), all.Count);
 }

@@ -45,23 +45,23 @@ public sealed class StorageOutageTests
     {
         var total = Stopwatch.StartNew();
         await using var rgw = await PrivateRgwServer.StartAsync(Ct);
-        await using var cluster = await LocalCluster.StartAsync(Ct, rgw: rgw.Server, inProcessOperator: false);
+        await using var cluster = await LocalCluster.StartAsync([Namespace], Ct, rgw: rgw.Server, inProcessOperator: false);
         // A short resync, so the operator reconciles every object while RGW is down, as a 10-minute resync would in a longer outage.
         await using var @operator = OperatorProcess.Start(cluster.KubeconfigPath, ["--resync-period", "3s", "--max-concurrent-reconciles", "4"]);
         var workspaces = Enumerable.Range(0, Workspaces).Select(i => WorkspaceId.Parse($"ws-outage-{Guid.NewGuid().ToString("N")[..6]}-{i}")).ToList();
         foreach (var workspace in workspaces)
         {
-            cluster.Kube.Seed(new WorkspaceStorageResource
+            await cluster.Kube.SeedAsync(new WorkspaceStorageResource
             {
                 Metadata = new V1ObjectMeta { Name = workspace.Value, NamespaceProperty = Namespace },
                 Spec = new WorkspaceStorageSpec { Workspace = workspace.Value, BackendRef = new BackendReference { Name = cluster.BackendName } },
             });
         }
 
-        await Eventually.WaitAsync("the workspaces to be Ready", TimeSpan.FromSeconds(90), _ =>
+        await Eventually.WaitAsync("the workspaces to be Ready", TimeSpan.FromSeconds(90), async _ =>
         {
-            var ready = ReadyCount(cluster);
-            return Task.FromResult((ready == Workspaces, $"{ready}/{Workspaces} Ready; operator: {(@operator.HasExited ? "exited" : "running")}"));
+            var ready = await ReadyCountAsync(cluster);
+            return (ready == Workspaces, $"{ready}/{Workspaces} Ready; operator: {(@operator.HasExited ? "exited" : "running")}");
         }, Ct);
 
         // Warnings and errors only: the test's log capture holds up to 20,000 lines, which per-request lines would fill
@@ -145,10 +145,10 @@ public sealed class StorageOutageTests
             $"managed heap {heapAfter / 1048576.0:F1} MiB after the outage, {heapBefore / 1048576.0:F1} MiB before (8 MiB allowed for pooled buffers)");
 
         // The operator: Reconciling while RGW was down, Ready again after, without a storm of status writes.
-        await Eventually.WaitAsync("every workspace Ready again", TimeSpan.FromSeconds(60), _ =>
+        await Eventually.WaitAsync("every workspace Ready again", TimeSpan.FromSeconds(60), async _ =>
         {
-            var ready = ReadyCount(cluster);
-            return Task.FromResult((ready == Workspaces, $"{ready}/{Workspaces} Ready"));
+            var ready = await ReadyCountAsync(cluster);
+            return (ready == Workspaces, $"{ready}/{Workspaces} Ready");
         }, Ct);
         var allReadyAfter = (statuses.AllReadyAt ?? clock.Elapsed) - answeringAt;
         // The fence for "a converged object writes nothing": one more resync pass (3 s period), seen as each object's
@@ -163,7 +163,13 @@ public sealed class StorageOutageTests
             $"{statusWrites} status writes, {secretWrites} Secret writes; whole test {total.Elapsed.TotalSeconds:F1} s");
         Say($"a Reconciling condition said: {statuses.SawReconciling.Values.FirstOrDefault()}");
         Assert.Equal(workspaces.Select(w => w.Value).Order(), statuses.SawReconciling.Keys.Select(w => w.Value).Order());
-        Assert.True(statusWrites <= 2 * Workspaces, $"{statusWrites} status writes for {Workspaces} objects (one to Reconciling, one back to Ready each is the bound)");
+        // One write to Reconciling and one back to Ready each, and one more for an object whose reconcile was under way
+        // when radosgw stopped: it fails at a later call (GetRole) than the reconciles after it (get-user), so its
+        // Reconciling message changes once. Seen on the real API server in 1 run of 5 (12 writes, the first Reconciling
+        // message naming GetRole: a resync wave straddled the stop); a storm (a write per resync or retry, 3 s resyncs
+        // over a 10 s outage) is 4 or more each.
+        Assert.True(statusWrites <= 3 * Workspaces,
+            $"{statusWrites} status writes for {Workspaces} objects (to Reconciling, a changed message, back to Ready: 3 each is the bound)");
         Assert.Equal(0, secretWrites);
         Assert.False(@operator.HasExited, $"the operator exited:\n{@operator.Tail()}");
     }
@@ -217,7 +223,8 @@ public sealed class StorageOutageTests
 
     }
 
-    private static int ReadyCount(LocalCluster cluster) => cluster.WorkspaceStorages(Namespace).Count(r => r.Status.IsTrue(ConditionTypes.Ready));
+    private static async Task<int> ReadyCountAsync(LocalCluster cluster) =>
+        (await cluster.WorkspaceStoragesAsync(Namespace)).Count(r => r.Status.IsTrue(ConditionTypes.Ready));
 
     private static long SettledHeap()
     {
@@ -305,7 +312,7 @@ public sealed class StorageOutageTests
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    var all = cluster.WorkspaceStorages(Namespace);
+                    var all = await cluster.WorkspaceStoragesAsync(Namespace);
                     if (!SawReconciling.IsEmpty && AllReadyAt is null && all.All(r => r.Status.IsTrue(ConditionTypes.Ready)))
                     {
                         AllReadyAt = clock.Elapsed;

@@ -53,10 +53,10 @@ public sealed class BrowserSession(SoleModeHypha hypha) : IAsyncDisposable
         var node = NodeJs.Require();
         var chromium = NodeJs.RequireChromium();
         system = await HyphaSystem.StartAsync(hypha, ct, extra: new Dictionary<string, string?> { ["Api:S3Proxy:Enabled"] = "false" });
-        await Eventually.WaitAsync("the StorageBackend Ready (its reconcile applies the bucket's CORS rule first)", TimeSpan.FromSeconds(60), _ =>
+        await Eventually.WaitAsync("the StorageBackend Ready (its reconcile applies the bucket's CORS rule first)", TimeSpan.FromSeconds(60), async _ =>
         {
-            var backend = system.Cluster.Kube.Objects<StorageBackendResource>().Single(b => b.Metadata.Name == system.Cluster.BackendName);
-            return Task.FromResult((backend.Status.IsTrue(ConditionTypes.Ready), backend.Status?.Conditions.FirstOrDefault()?.Message ?? "no status"));
+            var backend = (await system.Cluster.Kube.GetAsync<StorageBackendResource>(system.Cluster.BackendName))!;
+            return (backend.Status.IsTrue(ConditionTypes.Ready), backend.Status?.Conditions.FirstOrDefault()?.Message ?? "no status");
         }, ct);
         var controlUrl = await ControlUrlAsync(ct);
         var run = await node.RunAsync("browser_run.mjs", ["presignedFetch", "axiosPut", "s3Client", "noCorsControl"], new Dictionary<string, string>

@@ -36,7 +36,7 @@ public sealed class CleanupThroughHyphaTests(SoleModeHypha hypha)
         var started = DateTime.UtcNow;
         await Eventually.WaitAsync("the temporary workspace's WorkspaceStorage and identity to be gone", TimeSpan.FromSeconds(60), async ct =>
         {
-            var resource = system.Cluster.WorkspaceStorages(HyphaSystem.OnDemandNamespace).FirstOrDefault(r => r.Spec.Workspace == temporary.Value);
+            var resource = (await system.Cluster.WorkspaceStoragesAsync(HyphaSystem.OnDemandNamespace)).FirstOrDefault(r => r.Spec.Workspace == temporary.Value);
             var identity = await rgw.HasIdentityAsync(temporary, ct);
             return (resource is null && !identity, $"object {(resource is null ? "gone" : "present")}, identity {(identity ? "present" : "gone")}");
         }, Ct);
@@ -50,7 +50,7 @@ public sealed class CleanupThroughHyphaTests(SoleModeHypha hypha)
         }
 
         // The declared WorkspaceStorage (no on-demand label) is untouched, and its key still works.
-        var stillThere = Assert.Single(system.Cluster.WorkspaceStorages(HyphaSystem.OnDemandNamespace), r => r.Metadata.Name == "declared-team");
+        var stillThere = Assert.Single(await system.Cluster.WorkspaceStoragesAsync(HyphaSystem.OnDemandNamespace), r => r.Metadata.Name == "declared-team");
         Assert.True(stillThere.Status?.IsTrue(ConditionTypes.Ready));
         Assert.True(await rgw.HasIdentityAsync(declared, Ct));
     }
@@ -59,15 +59,15 @@ public sealed class CleanupThroughHyphaTests(SoleModeHypha hypha)
     private static async Task<WorkspaceId> DeclareAsync(HyphaSystem system)
     {
         var workspace = WorkspaceId.Parse("ws-team-declared-" + Guid.NewGuid().ToString("N")[..6]);
-        system.Cluster.Kube.Seed(new WorkspaceStorageResource
+        await system.Cluster.Kube.SeedAsync(new WorkspaceStorageResource
         {
             Metadata = new k8s.Models.V1ObjectMeta { Name = "declared-team", NamespaceProperty = HyphaSystem.OnDemandNamespace },
             Spec = new WorkspaceStorageSpec { Workspace = workspace.Value, BackendRef = new BackendReference { Name = system.Cluster.BackendName } },
         });
-        await Eventually.WaitAsync("the declared WorkspaceStorage Ready", TimeSpan.FromSeconds(60), ct =>
+        await Eventually.WaitAsync("the declared WorkspaceStorage Ready", TimeSpan.FromSeconds(60), async _ =>
         {
-            var resource = system.Cluster.Kube.Get<WorkspaceStorageResource>(HyphaSystem.OnDemandNamespace, "declared-team");
-            return Task.FromResult((resource?.Status?.IsTrue(ConditionTypes.Ready) == true, resource?.Status?.Conditions.FirstOrDefault()?.Message ?? "no status"));
+            var resource = await system.Cluster.Kube.GetAsync<WorkspaceStorageResource>(HyphaSystem.OnDemandNamespace, "declared-team");
+            return (resource?.Status?.IsTrue(ConditionTypes.Ready) == true, resource?.Status?.Conditions.FirstOrDefault()?.Message ?? "no status");
         }, Ct);
         return workspace;
     }

@@ -52,8 +52,8 @@ internal sealed class CompanionHost : IAsyncDisposable
         CancellationToken cancellationToken) =>
         StartAsync(cluster.Kube, settings, jwtSecret, cancellationToken);
 
-    /// <summary>The companion reading workspaces from <paramref name="kube"/>.</summary>
-    public static async Task<CompanionHost> StartAsync(KubeTestServer kube, IReadOnlyDictionary<string, string?> settings, string? jwtSecret,
+    /// <summary>The companion reading workspaces from <paramref name="kube"/> (its client goes through the cluster's proxy).</summary>
+    public static async Task<CompanionHost> StartAsync(KubeCluster kube, IReadOnlyDictionary<string, string?> settings, string? jwtSecret,
         CancellationToken cancellationToken)
     {
         var secret = jwtSecret ?? HyphaTokenFactory.NewSecret();

@@ -68,7 +68,7 @@ public abstract class HyphaSystemFixture(SoleModeHypha hypha) : IAsyncLifetime
     }
 }
 
-/// <summary>The cluster (operator on the in-process API server, real RGW), a real Hypha, and companion replicas registered in it.</summary>
+/// <summary>The cluster (operator on the real API server, real RGW), a real Hypha, and companion replicas registered in it.</summary>
 internal sealed class HyphaSystem : IAsyncDisposable
 {
     public const string OnDemandNamespace = "hypha-users";
@@ -96,7 +96,7 @@ internal sealed class HyphaSystem : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? extra = null)
     {
         var hypha = fixture.Require();
-        var cluster = await LocalCluster.StartAsync(cancellationToken, maxConcurrentReconciles: 8);
+        var cluster = await LocalCluster.StartAsync([OnDemandNamespace], cancellationToken, maxConcurrentReconciles: 8);
         var system = new HyphaSystem(cluster, hypha, fixture.JwtSecret);
         try
         {

@@ -1,5 +1,3 @@
-using System.Text;
-using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Kubernetes;
@@ -8,14 +6,16 @@ using WorkspaceStorage.Testing.S3;
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
-/// A cluster without Docker: the in-process Kubernetes API server, a StorageBackend on the local Ceph RGW, and the real
-/// operator (its executable's entry point, in this process, unless a test runs it itself) reconciling against it through a kubeconfig.
+/// A cluster without Docker: the real Kubernetes API server (the assembly's, emptied when the cluster starts, behind a
+/// proxy of its own that counts requests), a StorageBackend on the local Ceph RGW, and the real operator (its
+/// executable's entry point, in this process, unless a test runs it itself) reconciling against it through a kubeconfig
+/// that points at the proxy. One at a time per assembly: see RealApiServerFixture.cs.
 /// </summary>
 internal sealed class LocalCluster : IAsyncDisposable
 {
     private readonly string directory;
 
-    private LocalCluster(KubeTestServer kube, RgwTestServer rgw, string backendName, string bucket, string directory)
+    private LocalCluster(KubeCluster kube, RgwTestServer rgw, string backendName, string bucket, string directory)
     {
         Kube = kube;
         Rgw = rgw;
@@ -24,7 +24,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         this.directory = directory;
     }
 
-    public KubeTestServer Kube { get; }
+    public KubeCluster Kube { get; }
 
     public RgwTestServer Rgw { get; }
 
@@ -36,19 +36,21 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public string KubeconfigPath => Path.Combine(directory, "kubeconfig");
 
+    /// <param name="namespaces">The namespaces the test's objects live in: the real server refuses objects in a missing one.</param>
     /// <param name="rgw">The S3 server of the StorageBackend; the shared local RGW when null.</param>
     /// <param name="inProcessOperator">False for tests that run the operator themselves (e.g. as a child process they kill).</param>
-    public static async Task<LocalCluster> StartAsync(CancellationToken cancellationToken, int maxConcurrentReconciles = 4, RgwTestServer? rgw = null,
-        bool inProcessOperator = true)
+    public static async Task<LocalCluster> StartAsync(IEnumerable<string> namespaces, CancellationToken cancellationToken, int maxConcurrentReconciles = 4,
+        RgwTestServer? rgw = null, bool inProcessOperator = true)
     {
         rgw ??= RgwTestServer.Require();
-        var kube = await KubeTestServer.StartAsync(cancellationToken: cancellationToken);
+        var kube = await KubeCluster.StartAsync(namespaces, cancellationToken);
         var directory = Directory.CreateTempSubdirectory("wso-system-").FullName;
         var backend = "rgw-" + Guid.NewGuid().ToString("N")[..8];
         var bucket = RgwTestServer.UniqueBucketName("sys");
         var cluster = new LocalCluster(kube, rgw, backend, bucket, directory);
+        // It holds the admin's token; the temporary folder is the user's own (CreateTempSubdirectory makes it 0700).
         await File.WriteAllTextAsync(cluster.KubeconfigPath, kube.KubeconfigYaml(), cancellationToken);
-        kube.SeedRgwBackend(rgw, backend, bucket);
+        await kube.SeedRgwBackendAsync(rgw, backend, bucket);
         if (!inProcessOperator)
         {
             return cluster;
@@ -59,7 +61,9 @@ internal sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
-    public IReadOnlyList<WorkspaceStorageResource> WorkspaceStorages(string? @namespace = null) => Kube.Objects<WorkspaceStorageResource>(@namespace);
+    /// <summary>The WorkspaceStorages on the server (in <paramref name="namespace"/>, or everywhere), read straight from it (not counted).</summary>
+    public Task<IReadOnlyList<WorkspaceStorageResource>> WorkspaceStoragesAsync(string? @namespace = null) =>
+        Kube.ObjectsAsync<WorkspaceStorageResource>(@namespace);
 
     public async ValueTask DisposeAsync()
     {

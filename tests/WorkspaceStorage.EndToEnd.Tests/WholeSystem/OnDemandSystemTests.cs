@@ -11,7 +11,7 @@ namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 
 /// <summary>
 /// On-demand provisioning with the real operator: the companion creates WorkspaceStorages on first use, the operator (in
-/// this process, against the in-process API server) gives each an identity on the real RGW, and the calls are answered.
+/// this process, against the real API server) gives each an identity on the real RGW, and the calls are answered.
 /// </summary>
 public sealed class OnDemandSystemTests
 {
@@ -22,7 +22,7 @@ public sealed class OnDemandSystemTests
     [Fact]
     public async Task Fifty_new_users_at_once_get_fifty_Ready_objects_every_call_answered_and_no_orphaned_identity()
     {
-        await using var cluster = await LocalCluster.StartAsync(Ct, maxConcurrentReconciles: 8);
+        await using var cluster = await LocalCluster.StartAsync([OnDemandNamespace], Ct, maxConcurrentReconciles: 8);
         await using var companion = await CompanionHost.StartAsync(cluster, CompanionHost.OnDemandSettings(cluster, OnDemandNamespace), null, Ct);
         var tag = Guid.NewGuid().ToString("N")[..6];
         var users = Enumerable.Range(0, 50).Select(i => WorkspaceId.Parse($"ws-user-sys{tag}-{i}")).ToList();
@@ -48,7 +48,7 @@ public sealed class OnDemandSystemTests
         }
 
         // Exactly one labelled, Ready object per user.
-        var objects = cluster.WorkspaceStorages(OnDemandNamespace);
+        var objects = await cluster.WorkspaceStoragesAsync(OnDemandNamespace);
         Assert.Equal(users.Count, objects.Count);
         Assert.All(objects, o => Assert.True(OnDemandWorkspaceStorage.IsOnDemand(o)));
         Assert.All(objects, o => Assert.True(o.Status?.IsTrue(ConditionTypes.Ready), $"{o.Metadata.Name} is Ready"));
@@ -62,7 +62,7 @@ public sealed class OnDemandSystemTests
         Assert.Equal(users.Select(RgwInventory.IdentityOf).ToHashSet(StringComparer.Ordinal), added);
         foreach (var resource in objects)
         {
-            var secret = cluster.Kube.Get<k8s.Models.V1Secret>(OnDemandNamespace, resource.Status!.SecretName!);
+            var secret = await cluster.Kube.GetAsync<k8s.Models.V1Secret>(OnDemandNamespace, resource.Status!.SecretName!);
             var named = CredentialSecretLayout.ReadCredentials(secret!.Data)!.AccessKeyId;
             Assert.Equal([named], await rgw.KeysAsync(WorkspaceId.Parse(resource.Spec.Workspace!), Ct));
         }

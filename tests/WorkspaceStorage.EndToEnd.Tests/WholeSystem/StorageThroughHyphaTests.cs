@@ -30,7 +30,7 @@ public sealed class StorageThroughHyphaTests(RegisteredCompanion fixture) : ICla
 
         Assert.Equal($"ws-user-{user}/", result.GetProperty("prefix").GetString());
         Assert.Equal("rw", result.GetProperty("access").GetString());
-        var made = Assert.Single(System.Cluster.WorkspaceStorages(HyphaSystem.OnDemandNamespace), r => r.Spec.Workspace == $"ws-user-{user}");
+        var made = Assert.Single(await System.Cluster.WorkspaceStoragesAsync(HyphaSystem.OnDemandNamespace), r => r.Spec.Workspace == $"ws-user-{user}");
         Assert.True(OnDemandWorkspaceStorage.IsOnDemand(made));
         Assert.True(made.Status?.IsTrue(ConditionTypes.Ready));
     }

@@ -10,12 +10,17 @@ public static class BackendSeeding
 {
     public const string AdminNamespace = "wso-system";
 
-    /// <summary>Seeds StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its admin Secret <c>{name}-admin</c>.</summary>
-    public static void SeedRgwBackend(this KubeTestServer kube, RgwTestServer rgw, string name, string bucket)
+    /// <summary>
+    /// Creates StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its
+    /// admin Secret <c>{name}-admin</c> in <see cref="AdminNamespace"/>, which it creates when missing (the real server
+    /// refuses a Secret in a namespace that does not exist).
+    /// </summary>
+    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket)
     {
         ArgumentNullException.ThrowIfNull(kube);
         ArgumentNullException.ThrowIfNull(rgw);
-        kube.Seed(new V1Secret
+        await kube.EnsureNamespaceAsync(AdminNamespace);
+        await kube.SeedAsync(new V1Secret
         {
             Metadata = new V1ObjectMeta { Name = name + "-admin", NamespaceProperty = AdminNamespace },
             Data = new Dictionary<string, byte[]>
@@ -24,9 +29,9 @@ public static class BackendSeeding
                 ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes(rgw.Admin.SecretAccessKey),
             },
         });
-        kube.Seed(new StorageBackendResource
+        await kube.SeedAsync(new StorageBackendResource
         {
-            Metadata = new V1ObjectMeta { Name = name, Generation = 1 },
+            Metadata = new V1ObjectMeta { Name = name },
             Spec = new StorageBackendSpec
             {
                 Type = StorageBackendType.CephRgw,
