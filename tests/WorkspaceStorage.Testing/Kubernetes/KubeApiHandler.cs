@@ -57,65 +57,22 @@ internal sealed class KubeApiHandler(KubeTestServer server, InMemoryApiServer st
 
     private KubeRequest Route(HttpRequest http)
     {
-        var segments = (http.Path.Value ?? "").Trim('/').Split('/');
-        string group, version;
-        string[] rest;
-        if (segments is ["api", var coreVersion, .. var coreRest] && coreRest.Length > 0)
-        {
-            (group, version, rest) = ("", coreVersion, coreRest);
-        }
-        else if (segments is ["apis", var g, var v, .. var groupRest] && groupRest.Length > 0)
-        {
-            (group, version, rest) = (g, v, groupRest);
-        }
-        else
+        // The paths are parsed as the proxy in front of the real server parses them; what this server serves is narrower.
+        var parsed = KubeRequest.Parse(http.Method, http.Path.Value ?? "", http.Query) ?? throw NotServed(http);
+        if (!types.TryGetValue((parsed.Type.Group, parsed.Type.Version, parsed.Type.Plural), out var type) ||
+            (!type.Namespaced && parsed.Namespace is not null) || (type.Namespaced && parsed.Namespace is null && parsed.Name is not null) ||
+            (parsed.Subresource is not null && !(parsed.Subresource == "status" && type.HasStatusSubresource)) ||
+            (http.Path.Value ?? "").Trim('/').Split('/').Length > (type.Group.Length == 0 ? 3 : 4) + (parsed.Namespace is null ? 0 : 2) + 2)
         {
             throw NotServed(http);
         }
 
-        ResourceType? type;
-        string? ns = null, name, subresource;
-        if (rest.Length >= 3 && rest[0] == "namespaces" && types.TryGetValue((group, version, rest[2]), out type) && type.Namespaced)
+        if (parsed.Verb is not ("get" or "list" or "watch" or "create" or "update" or "patch" or "delete"))
         {
-            if (rest.Length > 5)
-            {
-                throw NotServed(http);
-            }
-
-            ns = rest[1];
-            name = rest.ElementAtOrDefault(3);
-            subresource = rest.ElementAtOrDefault(4);
-        }
-        else if (rest.Length <= 3 && types.TryGetValue((group, version, rest[0]), out type))
-        {
-            name = rest.ElementAtOrDefault(1);
-            subresource = rest.ElementAtOrDefault(2);
-            if (type.Namespaced && name is not null)
-            {
-                throw NotServed(http);
-            }
-        }
-        else
-        {
-            throw NotServed(http);
+            throw new KubeApiException(405, "MethodNotAllowed", $"the server does not allow this method on the requested resource ({http.Method} {type})");
         }
 
-        if (subresource is not null && !(subresource == "status" && type.HasStatusSubresource))
-        {
-            throw NotServed(http);
-        }
-
-        var verb = (http.Method, name is null) switch
-        {
-            ("GET", true) => http.Query["watch"] is var w && (w == "true" || w == "1") ? "watch" : "list",
-            ("GET", false) => "get",
-            ("POST", true) => "create",
-            ("PUT", false) => "update",
-            ("PATCH", false) => "patch",
-            ("DELETE", false) => "delete",
-            _ => throw new KubeApiException(405, "MethodNotAllowed", $"the server does not allow this method on the requested resource ({http.Method} {type})"),
-        };
-        return new KubeRequest(verb, type, ns, name, subresource);
+        return parsed with { Type = type };
     }
 
     private static KubeApiException NotServed(HttpRequest http) =>

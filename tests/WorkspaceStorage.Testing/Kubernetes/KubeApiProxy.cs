@@ -32,7 +32,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     private readonly HttpClient _upstream;
     private readonly Uri _server;
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
-    private readonly List<InjectedFault> _faults = [];
+    private readonly InjectedFaults _faults = new();
     private readonly List<ConflictInjection> _conflicts = [];
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<HttpContext, CancellationTokenSource> _watches = new();
@@ -111,26 +111,15 @@ public sealed class KubeApiProxy : IAsyncDisposable
     /// Requests matching <paramref name="match"/> (all when null) answer <paramref name="statusCode"/> with a Status
     /// body, for at most <paramref name="count"/> requests and/or <paramref name="duration"/>, or until disposed.
     /// </summary>
-    public InjectedFault FailRequests(int statusCode, Func<KubeRequest, bool>? match = null, int? count = null, TimeSpan? duration = null)
-    {
-        var fault = new InjectedFault(statusCode, match ?? (_ => true), count,
-            duration is null ? null : TimeProvider.System.GetUtcNow() + duration, TimeProvider.System);
-        lock (_gate)
-        {
-            _faults.RemoveAll(f => !f.IsActive);
-            _faults.Add(fault);
-        }
+    public InjectedFault FailRequests(int statusCode, Func<KubeRequest, bool>? match = null, int? count = null, TimeSpan? duration = null) =>
+        _faults.Add(statusCode, match, count, duration, TimeProvider.System);
 
-        return fault;
-    }
-
-    /// <summary>Removes every injected fault.</summary>
+    /// <summary>Removes every injected fault and conflict.</summary>
     public void ClearFaults()
     {
+        _faults.Clear();
         lock (_gate)
         {
-            _faults.ForEach(f => f.Dispose());
-            _faults.Clear();
             _conflicts.Clear();
         }
     }
@@ -288,13 +277,13 @@ public sealed class KubeApiProxy : IAsyncDisposable
 
     private int? TakeFault(KubeRequest request)
     {
+        if (_faults.Find(request) is { } fault)
+        {
+            return fault.StatusCode;
+        }
+
         lock (_gate)
         {
-            if (_faults.FirstOrDefault(f => f.TryHit(request)) is { } fault)
-            {
-                return fault.StatusCode;
-            }
-
             if (request.Verb is "update" or "patch" &&
                 _conflicts.FirstOrDefault(c => c.Remaining > 0 && Same(c.Type, request.Type) && c.Namespace == request.Namespace &&
                                                c.Name == request.Name && c.Subresource == request.Subresource) is { } conflict)
@@ -327,45 +316,19 @@ public sealed class KubeApiProxy : IAsyncDisposable
     {
         var (reason, message) = code == StatusCodes.Status409Conflict
             ? ("Conflict", $"Operation cannot be fulfilled on {request.Type} \"{request.Name}\": the object has been modified; please apply your changes to the latest version and try again")
-            : (ReasonFor(code), $"injected fault: {code} for {request.Verb} {request.Type}");
+            : (KubeApiException.ReasonFor(code), $"injected fault: {code} for {request.Verb} {request.Type}");
         context.Response.StatusCode = code;
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(Status(code, reason, message).ToJsonString(), CancellationToken.None);
+        return context.Response.WriteAsync(new KubeApiException(code, reason, message).ToStatus().ToJsonString(), CancellationToken.None);
     }
 
     private static async Task WriteExpiredAsync(HttpContext context, string resourceVersion)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
-        var error = new JsonObject { ["type"] = "ERROR", ["object"] = Status(410, "Expired", $"too old resource version: {resourceVersion}") };
+        var error = new JsonObject { ["type"] = "ERROR", ["object"] = new KubeApiException(410, "Expired", $"too old resource version: {resourceVersion}").ToStatus() };
         await context.Response.WriteAsync(error.ToJsonString() + "\n", CancellationToken.None);
     }
-
-    private static JsonObject Status(int code, string reason, string message) => new()
-    {
-        ["kind"] = "Status",
-        ["apiVersion"] = "v1",
-        ["metadata"] = new JsonObject(),
-        ["status"] = "Failure",
-        ["message"] = message,
-        ["reason"] = reason,
-        ["code"] = code,
-    };
-
-    private static string ReasonFor(int code) => code switch
-    {
-        400 => "BadRequest",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "NotFound",
-        409 => "Conflict",
-        410 => "Expired",
-        422 => "Invalid",
-        429 => "TooManyRequests",
-        503 => "ServiceUnavailable",
-        504 => "Timeout",
-        _ => "InternalError",
-    };
 
     /// <summary>One resource whatever the flags: the path alone names a type the proxy was not told about.</summary>
     private static bool Same(ResourceType a, ResourceType b) => a.Group == b.Group && a.Version == b.Version && a.Plural == b.Plural;

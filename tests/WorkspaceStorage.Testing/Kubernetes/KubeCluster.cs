@@ -58,25 +58,8 @@ public sealed class KubeCluster : IAsyncDisposable
     public k8s.Kubernetes CreateClient() => new(ClientConfiguration());
 
     /// <summary>A kubeconfig document through the proxy as the admin (it holds the admin's token: write it 0600).</summary>
-    public string KubeconfigYaml(string contextName = "real-api-server", string defaultNamespace = "default") => $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: {contextName}
-          cluster:
-            server: {Proxy.BaseAddress.ToString().TrimEnd('/')}
-        users:
-        - name: {contextName}
-          user:
-            token: {Server.AdminToken}
-        contexts:
-        - name: {contextName}
-          context:
-            cluster: {contextName}
-            user: {contextName}
-            namespace: {defaultNamespace}
-        current-context: {contextName}
-        """;
+    public string KubeconfigYaml(string contextName = "real-api-server", string defaultNamespace = "default") =>
+        KubeconfigDocument.Yaml(Proxy.BaseAddress, Server.AdminToken, contextName, defaultNamespace);
 
     /// <summary>Writes <see cref="KubeconfigYaml"/> to a new file only its owner can read (it holds the admin's token).</summary>
     public async Task WriteKubeconfigAsync(string path, string defaultNamespace = "default")

@@ -121,3 +121,69 @@ public sealed class InjectedFault : IDisposable
         }
     }
 }
+
+/// <summary>The faults a test server or proxy answers with: added by tests, tried in order, used up, cleared.</summary>
+public sealed class InjectedFaults
+{
+    private readonly List<InjectedFault> _faults = [];
+    private readonly Lock _gate = new();
+
+    public InjectedFault Add(int statusCode, Func<KubeRequest, bool>? match, int? count, TimeSpan? duration, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        var fault = new InjectedFault(statusCode, match ?? (_ => true), count, duration is null ? null : clock.GetUtcNow() + duration, clock);
+        lock (_gate)
+        {
+            _faults.RemoveAll(f => !f.IsActive);
+            _faults.Add(fault);
+        }
+
+        return fault;
+    }
+
+    /// <summary>The first active fault that matches <paramref name="request"/>, counted as used; null when none does.</summary>
+    public InjectedFault? Find(KubeRequest request)
+    {
+        lock (_gate)
+        {
+            return _faults.Count == 0 ? null : _faults.FirstOrDefault(f => f.TryHit(request));
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _faults.ForEach(f => f.Dispose());
+            _faults.Clear();
+        }
+    }
+}
+
+/// <summary>A kubeconfig document for one server and bearer token (tests write it 0600 when the token is real).</summary>
+public static class KubeconfigDocument
+{
+    public static string Yaml(Uri server, string token, string contextName, string defaultNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: {contextName}
+              cluster:
+                server: {server.ToString().TrimEnd('/')}
+            users:
+            - name: {contextName}
+              user:
+                token: {token}
+            contexts:
+            - name: {contextName}
+              context:
+                cluster: {contextName}
+                user: {contextName}
+                namespace: {defaultNamespace}
+            current-context: {contextName}
+            """;
+    }
+}

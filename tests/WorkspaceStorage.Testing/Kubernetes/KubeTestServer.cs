@@ -40,8 +40,7 @@ public sealed class KubeTestServer : IAsyncDisposable
     private readonly InMemoryApiServer _store;
     private readonly ConcurrentDictionary<(string Group, string Version, string Plural), ResourceType> _types;
     private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
-    private readonly List<InjectedFault> _faults = [];
-    private readonly Lock _faultGate = new();
+    private readonly InjectedFaults _faults = new();
     private readonly List<Exception> _unexpected = [];
     private readonly ConcurrentDictionary<Type, ResourceType> _typesByClrType = new();
     private readonly TimeProvider _clock;
@@ -112,25 +111,8 @@ public sealed class KubeTestServer : IAsyncDisposable
     public k8s.Kubernetes CreateClient() => new(ClientConfiguration());
 
     /// <summary>A kubeconfig document for this server (plain HTTP, no credentials).</summary>
-    public string KubeconfigYaml(string contextName = "kube-test-server", string defaultNamespace = "default") => $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: {contextName}
-          cluster:
-            server: {BaseAddress.ToString().TrimEnd('/')}
-        users:
-        - name: {contextName}
-          user:
-            token: kube-test-server
-        contexts:
-        - name: {contextName}
-          context:
-            cluster: {contextName}
-            user: {contextName}
-            namespace: {defaultNamespace}
-        current-context: {contextName}
-        """;
+    public string KubeconfigYaml(string contextName = "kube-test-server", string defaultNamespace = "default") =>
+        KubeconfigDocument.Yaml(BaseAddress, "kube-test-server", contextName, defaultNamespace);
 
     // ---------- in-process object access (no HTTP, not counted) ----------
 
@@ -292,39 +274,13 @@ public sealed class KubeTestServer : IAsyncDisposable
     /// Requests matching <paramref name="match"/> (all when null) answer <paramref name="statusCode"/> (e.g. 500, 503, 429)
     /// with a Status body, for at most <paramref name="count"/> requests and/or <paramref name="duration"/>, or until disposed.
     /// </summary>
-    public InjectedFault FailRequests(int statusCode, Func<KubeRequest, bool>? match = null, int? count = null, TimeSpan? duration = null)
-    {
-        var fault = new InjectedFault(statusCode, match ?? (_ => true), count, duration is null ? null : _clock.GetUtcNow() + duration, _clock);
-        lock (_faultGate)
-        {
-            _faults.RemoveAll(f => !f.IsActive);
-            _faults.Add(fault);
-        }
-
-        return fault;
-    }
+    public InjectedFault FailRequests(int statusCode, Func<KubeRequest, bool>? match = null, int? count = null, TimeSpan? duration = null) =>
+        _faults.Add(statusCode, match, count, duration, _clock);
 
     /// <summary>Removes every injected fault (conflict injections stay until used).</summary>
-    public void ClearFaults()
-    {
-        lock (_faultGate)
-        {
-            foreach (var fault in _faults)
-            {
-                fault.Dispose();
-            }
+    public void ClearFaults() => _faults.Clear();
 
-            _faults.Clear();
-        }
-    }
-
-    internal InjectedFault? FindFault(KubeRequest request)
-    {
-        lock (_faultGate)
-        {
-            return _faults.Count == 0 ? null : _faults.FirstOrDefault(f => f.TryHit(request));
-        }
-    }
+    internal InjectedFault? FindFault(KubeRequest request) => _faults.Find(request);
 
     // ---------- watch control ----------
 
