@@ -42,15 +42,49 @@ last_line() { tail -n 1 "$1" 2>/dev/null | cut -c1-300; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A port nothing listens on, for etcd (which cannot pick its own); the API server binds port 0 itself. Should another
-# process take it first, etcd exits and `up` says so in one line.
+# A port nothing listens on, for etcd (which cannot pick its own; the API server binds port 0 itself). It is taken
+# below the kernel's ephemeral range, where no outgoing connection can hold it; another process (a second test
+# assembly starting its own server at the same moment) may still take it first: start_etcd then tries new ports.
 free_port() {
-  local port i
+  local low port i
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 11000 ] 2>/dev/null || low=32768
   for i in $(seq 50); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     port_busy "$port" || { echo "$port"; return 0; }
   done
   die "found no free port for etcd"
+}
+
+# etcd on a free client and peer port, ready; up to five tries when a port it was given is taken as it binds.
+start_etcd() {
+  local attempt etcd_port peer_port deadline
+  for attempt in 1 2 3 4 5; do
+    etcd_port=${WSO_KUBE_ETCD_PORT:-$(free_port)}
+    peer_port=$(free_port)
+    [ "$peer_port" != "$etcd_port" ] || peer_port=$(free_port)
+    port_busy "$etcd_port" && die "etcd's port 127.0.0.1:$etcd_port is busy"
+    echo "$etcd_port" >"$DATA/etcd.port"
+    setsid "$ETCD" --name wso --data-dir "$DATA/etcd" \
+      --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+      --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+      --initial-cluster "wso=http://127.0.0.1:$peer_port" --log-level warn --quota-backend-bytes 2147483648 \
+      </dev/null >"$DATA/etcd.log" 2>&1 &
+    echo $! >"$DATA/etcd.pid"
+    deadline=$((SECONDS + 30))
+    until etcd_healthy; do
+      if ! alive "$DATA/etcd.pid"; then
+        if grep -q "address already in use" "$DATA/etcd.log" && [ -z "${WSO_KUBE_ETCD_PORT:-}" ] && [ "$attempt" -lt 5 ]; then
+          continue 2
+        fi
+        stop
+        die "etcd exited: $(last_line "$DATA/etcd.log")"
+      fi
+      [ $SECONDS -lt $deadline ] || { stop; die "timed out after 30s waiting for etcd ($DATA/etcd.log)"; }
+      sleep 0.1
+    done
+    return 0
+  done
 }
 
 # wait_for SECONDS PIDFILE WHAT LOG COMMAND...: until COMMAND succeeds; fails at once when the process dies.
@@ -97,23 +131,14 @@ up() {
   command -v curl >/dev/null || die "needs curl"
   stop # whatever half of a previous run is left
 
-  local etcd_port=${WSO_KUBE_ETCD_PORT:-$(free_port)} peer_port
-  peer_port=$(free_port)
-  [ "$peer_port" != "$etcd_port" ] || peer_port=$(free_port)
-  port_busy "$etcd_port" && die "etcd's port 127.0.0.1:$etcd_port is busy"
   if [ "$PORT" != 0 ] && port_busy "$PORT"; then
     die "port 127.0.0.1:$PORT is busy"
   fi
-  echo "$etcd_port" >"$DATA/etcd.port"
   mkdir -p "$DATA/etcd" "$SERVER_DIR"
   chmod 700 "$DATA/etcd"
-  setsid "$ETCD" --name wso --data-dir "$DATA/etcd" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "wso=http://127.0.0.1:$peer_port" --log-level warn --quota-backend-bytes 2147483648 \
-    </dev/null >"$DATA/etcd.log" 2>&1 &
-  echo $! >"$DATA/etcd.pid"
-  wait_for 30 "$DATA/etcd.pid" etcd "$DATA/etcd.log" etcd_healthy
+  start_etcd
+  local etcd_port
+  etcd_port=$(cat "$DATA/etcd.port")
 
   rm -f "$SERVER_DIR/state.env"
   setsid "$KUBE_APISERVER" --etcd "http://127.0.0.1:$etcd_port" --data-dir "$SERVER_DIR" --port "$PORT" \
