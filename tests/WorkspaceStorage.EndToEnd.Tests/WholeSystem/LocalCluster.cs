@@ -48,8 +48,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         var backend = "rgw-" + Guid.NewGuid().ToString("N")[..8];
         var bucket = RgwTestServer.UniqueBucketName("sys");
         var cluster = new LocalCluster(kube, rgw, backend, bucket, directory);
-        // It holds the admin's token; the temporary folder is the user's own (CreateTempSubdirectory makes it 0700).
-        await File.WriteAllTextAsync(cluster.KubeconfigPath, kube.KubeconfigYaml(), cancellationToken);
+        await kube.WriteKubeconfigAsync(cluster.KubeconfigPath); // 0600: it holds the admin's token
         await kube.SeedRgwBackendAsync(rgw, backend, bucket);
         if (!inProcessOperator)
         {
