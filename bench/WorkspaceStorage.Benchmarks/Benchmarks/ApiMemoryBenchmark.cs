@@ -15,7 +15,7 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
 /// Row 13: resident memory of the real API executable (a child process, production defaults) reading its workspaces
-/// from the cluster (the in-process Kubernetes test API server): idle with none, then with many Ready WorkspaceStorages
+/// from the cluster (a real Kubernetes API server): idle with none, then with many Ready WorkspaceStorages
 /// and their Secrets watched, and again after one presign call for every one of them (each workspace's S3 client made).
 /// </summary>
 public static class ApiMemoryBenchmark
@@ -31,7 +31,7 @@ public static class ApiMemoryBenchmark
         try
         {
             var kubeconfig = Path.Combine(work.FullName, "kubeconfig");
-            await File.WriteAllTextAsync(kubeconfig, world.Kube.KubeconfigYaml(), context.CancellationToken);
+            await world.Kube.WriteKubeconfigAsync(kubeconfig);
             var secret = HyphaTokenFactory.NewSecret();
             var port = FreeTcpPort.Next();
             var baseUrl = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
@@ -54,16 +54,10 @@ public static class ApiMemoryBenchmark
             BenchContext.Progress($"#13 idle API (cluster directory, no workspaces): {idle / 1048576.0:F1} MiB; seeding {n} Ready WorkspaceStorages");
 
             var run = Guid.NewGuid().ToString("N")[..6];
-            var workspaces = new List<WorkspaceId>(n);
-            for (var i = 0; i < n; i++)
-            {
-                var workspace = WorkspaceId.Parse($"ws-apimem-{run}-{i:D5}");
-                workspaces.Add(workspace);
-                // Straight into the in-process server's store (the benchmark runs outside xunit, so not on the real server).
-                var key = AccessKeyGenerator.Generate();
-                world.Kube.Seed(WorkspaceSeeding.Storage(OperatorWorld.Namespace, workspace.Value, workspace, key, world.BackendName, world.Bucket, isReady: true));
-                world.Kube.Seed(WorkspaceSeeding.CredentialSecret(OperatorWorld.Namespace, workspace.Value + "-creds", key));
-            }
+            var workspaces = Enumerable.Range(0, n).Select(i => WorkspaceId.Parse($"ws-apimem-{run}-{i:D5}")).ToList();
+            // What the operator would have written for each (no operator runs here): the Ready object and its Secret.
+            await OperatorWorld.SeedAsync(workspaces, workspace => WorkspaceSeeding.SeedWorkspaceAsync(world.Kube, OperatorWorld.Namespace, workspace.Value,
+                workspace, AccessKeyGenerator.Generate(), world.BackendName, world.Bucket, isReady: true), context.CancellationToken);
 
             var tokens = new HyphaTokenFactory(secret);
             var watch = Stopwatch.StartNew();
@@ -116,7 +110,7 @@ public static class ApiMemoryBenchmark
                     ["of which mapped files (assemblies, shared)"] = new(file / 1048576.0, "MiB"),
                     ["of which shared memory (JIT code, W^X)"] = new(shared / 1048576.0, "MiB"),
                 },
-                Note = "the real executable as a child process (dotnet WorkspaceStorage.Api.dll, cluster directory over the test API server); " +
+                Note = "the real executable as a child process (dotnet WorkspaceStorage.Api.dll, cluster directory over a real API server); " +
                     "one generate_presigned_url per workspace, 8 in flight; median RSS over 5 s once settled",
             };
         }

@@ -43,7 +43,7 @@ public static class FirstCallBenchmark
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(settings);
-            builder.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(world.Client));
+            builder.Services.AddSingleton(KubernetesDirectorySources.FromKubernetes(world.DirectClient));
         });
         await companion.StartAsync(context.CancellationToken);
         try

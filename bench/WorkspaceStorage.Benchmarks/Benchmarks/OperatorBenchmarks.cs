@@ -12,7 +12,7 @@ using WorkspaceStorage.Storage.S3;
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
-/// Rows 6 and 7: the operator's controllers (production defaults: 4 workers) in this process against the in-process
+/// Rows 6 and 7: the operator's controllers (production defaults: 4 workers) in this process against a real
 /// Kubernetes API server and the local RGW; every backend call counted.
 /// </summary>
 public static class OperatorBenchmarks
@@ -37,14 +37,14 @@ public static class OperatorBenchmarks
         // Row 6: N WorkspaceStorages at once, until all are Ready.
         BenchContext.Progress($"#6 creating {n} WorkspaceStorages at once");
         var watch = Stopwatch.StartNew();
-        world.CreateStorages(n, "cold");
+        await world.CreateStoragesAsync(n, "cold", context.CancellationToken);
         var converged = await world.WaitForReadyAsync(n, TimeSpan.FromMinutes(6), "#6 cold", context.CancellationToken);
         var cold = watch.Elapsed;
         var coldCalls = calls.Calls;
         await StopAsync(host, stop, running);
         if (!converged)
         {
-            var (ready, stalled) = world.CountReady();
+            var (ready, stalled) = await world.CountReadyAsync();
             return
             [
                 BenchRow.Skipped("6", $"cold convergence, {n} WorkspaceStorages", "calls/workspace ≤ minimum + 1",

@@ -7,7 +7,7 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
 /// Row 8: resident memory of the real operator executable (a child process, production defaults) watching the
-/// in-process Kubernetes test API server, idle and then with many WorkspaceStorages Ready on the local RGW.
+/// a real Kubernetes API server (etcd and tools/kube-apiserver), idle and then with many WorkspaceStorages Ready on the local RGW.
 /// </summary>
 public static class OperatorMemoryBenchmark
 {
@@ -22,7 +22,7 @@ public static class OperatorMemoryBenchmark
         await using var world = await OperatorWorld.CreateAsync(context);
         var work = Directory.CreateTempSubdirectory("wso-bench-op-");
         var kubeconfig = Path.Combine(work.FullName, "kubeconfig");
-        await File.WriteAllTextAsync(kubeconfig, world.Kube.KubeconfigYaml(), context.CancellationToken);
+        await world.Kube.WriteKubeconfigAsync(kubeconfig);
 
         // --max-concurrent-reconciles so 10,000 converge in minutes; the environment is for experiments only
         // (--operator-env DOTNET_gcConcurrent=0 …), the committed run uses none.
@@ -47,14 +47,14 @@ public static class OperatorMemoryBenchmark
             {
                 BenchContext.Progress($"#8 creating {count - created} WorkspaceStorages ({count} in all)");
                 var watch = Stopwatch.StartNew();
-                world.CreateStorages(count - created, $"scale{count}");
+                await world.CreateStoragesAsync(count - created, $"scale{count}", context.CancellationToken);
                 created = count;
                 var converged = await world.WaitForReadyAsync(count, TimeSpan.FromMinutes(8) * Math.Max(1, (count - settled.LastOrDefault().Count) / 10_000.0),
                     $"#8 scale {count}", context.CancellationToken);
                 var convergence = watch.Elapsed;
                 if (!converged)
                 {
-                    var (ready, stalled) = world.CountReady();
+                    var (ready, stalled) = await world.CountReadyAsync();
                     unfinished = $"the {count:N0} stage did not converge: {ready:N0}/{count:N0} Ready ({stalled} Stalled) after {convergence.TotalSeconds:F0} s, " +
                         $"RSS then {MemorySampler.ResidentBytes(process.Id) / 1048576.0:F1} MiB";
                     if (settled.Count == 0)

@@ -14,7 +14,7 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
 /// Row 11: create-to-Ready of one WorkspaceStorage at a time (the operator's controllers with production defaults in
-/// this process, the in-process Kubernetes API server, the real RGW), alternating with the minimum backend calls for a
+/// this process, a real Kubernetes API server, the real RGW), alternating with the minimum backend calls for a
 /// fresh workspace timed alone (<see cref="MinimumProvisioning"/>). Each create is split into: create → the operator's
 /// first backend call (watch and queue), the backend calls, and last backend call → Ready seen (Secret, status).
 /// </summary>
@@ -129,7 +129,7 @@ public static class ProvisioningLatencyBenchmark
         var name = "ws-lat-" + Guid.NewGuid().ToString("N")[..10];
         running.Calls.Reset();
         var start = Stopwatch.GetTimestamp();
-        await world.Stores.WorkspaceStorages.CreateAsync(new WorkspaceStorageResource
+        await world.DirectStores.WorkspaceStorages.CreateAsync(new WorkspaceStorageResource
         {
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = OperatorWorld.Namespace },
             Spec = new WorkspaceStorageSpec
@@ -171,8 +171,8 @@ public static class ProvisioningLatencyBenchmark
 
         private RunningOperator(OperatorWorld world)
         {
-            host = new OperatorHost(world.Stores, new OperatorHostOptions(), NullLoggerFactory.Instance, Calls, metrics);
-            readyWatch = new Informer<WorkspaceStorageResource>(world.Stores.WorkspaceStorageWatcher, "bench-ready-watch",
+            host = new OperatorHost(world.DirectStores, new OperatorHostOptions(), NullLoggerFactory.Instance, Calls, metrics);
+            readyWatch = new Informer<WorkspaceStorageResource>(world.DirectStores.WorkspaceStorageWatcher, "bench-ready-watch",
                 new InformerOptions { Namespace = OperatorWorld.Namespace });
             readyWatch.AddEventHandler(change =>
             {

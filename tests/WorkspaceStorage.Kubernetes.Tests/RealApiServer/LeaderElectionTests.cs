@@ -3,7 +3,6 @@ using k8s;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
-using WorkspaceStorage.Kubernetes.Tests.TestApiServer;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
@@ -77,7 +76,7 @@ public sealed class LeaderElectionTests
     [Fact]
     public async Task Only_one_elector_leads_and_the_other_takes_over_when_it_stops()
     {
-        var ct = Api.Timeout(40);
+        var ct = Timeout(40);
         await using var server = await KubeCluster.StartAsync(cancellationToken: ct);
         using var a = new Candidate(server, "operator-a", ct);
         using var b = new Candidate(server, "operator-b", ct);
@@ -104,7 +103,7 @@ public sealed class LeaderElectionTests
     [Fact]
     public async Task Lease_writes_with_a_stale_resourceVersion_conflict()
     {
-        var ct = Api.Timeout();
+        var ct = Timeout();
         await using var server = await KubeCluster.StartAsync(cancellationToken: ct);
         using var client = server.CreateClient();
         var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(
@@ -114,9 +113,26 @@ public sealed class LeaderElectionTests
         lease.Spec.HolderIdentity = "b";
         await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "l", "default", cancellationToken: ct);
         copy.Spec.HolderIdentity = "c";
-        var (code, reason, _) = await Api.FailureOf(() => client.CoordinationV1.ReplaceNamespacedLeaseAsync(copy, "l", "default", cancellationToken: ct));
+        var (code, reason, _) = await FailureOf(() => client.CoordinationV1.ReplaceNamespacedLeaseAsync(copy, "l", "default", cancellationToken: ct));
         Assert.Equal(System.Net.HttpStatusCode.Conflict, code);
         Assert.Equal("Conflict", reason);
         Assert.Equal("b", (await server.GetAsync<V1Lease>("default", "l"))!.Spec.HolderIdentity);
+    }
+
+    private static CancellationToken Timeout(int seconds = 20)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
+        return cts.Token;
+    }
+
+    /// <summary>Runs a call that must fail and returns the HTTP status plus the Status reason the server sent.</summary>
+    private static async Task<(System.Net.HttpStatusCode Code, string? Reason, string Body)> FailureOf(Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(call);
+        var status = KubernetesJson.Deserialize<V1Status>(error.Response.Content);
+        Assert.Equal("Status", status.Kind);
+        Assert.Equal((int)error.Response.StatusCode, status.Code);
+        return (error.Response.StatusCode, status.Reason, error.Response.Content);
     }
 }

@@ -5,7 +5,6 @@ using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Core.Resilience;
 using WorkspaceStorage.Testing.Support;
 using WorkspaceStorage.Testing.Kubernetes;
-using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Kubernetes.Tests.Runtime;
 
@@ -260,10 +259,11 @@ public sealed class ControllerTests
     [Fact]
     public async Task A_stopped_controller_can_run_again_and_catches_up_on_changes_made_meanwhile()
     {
-        var store = new InMemoryResourceStore<Widget>(Widget.Descriptor);
+        await using var kube = await KubeHarness.StartAsync();
+        var store = kube.Widgets();
         await store.CreateAsync(Widget.Create("ns", "a"), Ct);
         var reconciler = new ScriptedReconciler((_, _) => Task.FromResult(ReconcileResult.Done));
-        var controller = new Controller<Widget>("widgets", new Informer<Widget>(store, "widgets", new InformerOptions { ResyncPeriod = null }), reconciler, FastController());
+        var controller = new Controller<Widget>("widgets", new Informer<Widget>(store, "widgets", FastInformer("ns", resync: null)), reconciler, FastController());
 
         using (var first = new CancellationTokenSource())
         {

@@ -239,7 +239,7 @@ public sealed class InformerTests
         await informer.WaitForSyncAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
         Assert.NotNull(informer.Get(new ResourceKey(kube.Namespace, "x")));
-        Assert.True(kube.Server.RequestCount("list", Widget.ServerType) >= 4);
+        Assert.True(kube.Server.RequestCount("list", Widget.Descriptor) >= 4);
         fault.Dispose();
         await stop.CancelAsync();
         await run;

@@ -106,7 +106,7 @@ public sealed class KubernetesResourceClientTests
 
         await Assert.ThrowsAsync<ResourceAlreadyExistsException>(() => widgets.CreateAsync(Widget.Create(kube.Namespace, "w"), Ct));
 
-        kube.Server.InjectConflicts(Widget.ServerType, kube.Namespace, "w", onStatus: true);
+        kube.Server.InjectConflicts(Widget.Descriptor, kube.Namespace, "w", onStatus: true);
         created.Status = new WidgetStatus { Phase = "Ready" };
         await Assert.ThrowsAsync<ResourceConflictException>(() => widgets.ReplaceStatusAsync(created, Ct));
     }

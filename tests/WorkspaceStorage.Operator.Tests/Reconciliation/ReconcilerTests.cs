@@ -13,13 +13,13 @@ using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Kubernetes.InMemory;
+using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;
 
 /// <summary>
-/// The reconciler's decisions with a controllable clock: in-memory stores (the runtime's) and an in-memory backend,
-/// for what real time cannot show quickly (rotation intervals are at least 5 minutes) or a real server cannot be made to do.
+/// The reconciler's decisions with a controllable clock, on the real API server with an in-memory backend: for what
+/// real time cannot show quickly (rotation intervals are at least 5 minutes) or a real storage server cannot be made to do.
 /// </summary>
 public sealed class ReconcilerTests
 {
@@ -124,25 +124,37 @@ public sealed class ReconcilerTests
         }
     }
 
-    private sealed class World
+    /// <summary>The real API server (emptied, namespace team-b) through the test kit's counting proxy, the reconciler
+    /// alone on it with a fake clock: no controller runs, each test calls ReconcileAsync itself.</summary>
+    private sealed class World : IAsyncDisposable
     {
+        private readonly k8s.Kubernetes _client;
+
+        private World(KubeCluster kube)
+        {
+            Kube = kube;
+            _client = kube.CreateClient();
+            Storages = new KubernetesResourceClient<WorkspaceStorageResource>(_client, OperatorStores.WorkspaceStorageDescriptor);
+            Secrets = new KubernetesResourceClient<V1Secret>(_client, ResourceDescriptor.Secrets);
+            Reconciler = new WorkspaceStorageReconciler(Storages, Secrets, new StaticResolver(Backend), Events, NullLogger<WorkspaceStorageReconciler>.Instance,
+                time: Time);
+        }
+
+        public static async Task<World> StartAsync() => new(await KubeCluster.StartAsync([Ns], Ct));
+
+        public KubeCluster Kube { get; }
+
         public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
 
-        public InMemoryResourceStore<WorkspaceStorageResource> Storages { get; } = new(OperatorStores.WorkspaceStorageDescriptor);
+        public IResourceClient<WorkspaceStorageResource> Storages { get; }
 
-        public InMemoryResourceStore<V1Secret> Secrets { get; } = new(ResourceDescriptor.Secrets);
+        public IResourceClient<V1Secret> Secrets { get; }
 
         public MemoryBackend Backend { get; } = new();
 
         public ListRecorder Events { get; } = new();
 
         public WorkspaceStorageReconciler Reconciler { get; }
-
-        public World()
-        {
-            Reconciler = new WorkspaceStorageReconciler(Storages, Secrets, new StaticResolver(Backend), Events, NullLogger<WorkspaceStorageReconciler>.Instance,
-                time: Time);
-        }
 
         public async Task CreateAsync(string name, WorkspaceStorageSpec spec) =>
             await Storages.CreateAsync(new WorkspaceStorageResource { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns }, Spec = spec }, Ct);
@@ -155,13 +167,19 @@ public sealed class ReconcilerTests
         public async Task<AwsCredentials> KeyAsync(string secret) =>
             CredentialSecretLayout.ReadCredentials((await Secrets.GetAsync(new ResourceKey(Ns, secret), Ct))!.Data)!;
 
-        public int KubeWrites => Storages.WriteCount + Secrets.WriteCount;
+        public int KubeWrites => Kube.WriteCount(KubeResources.WorkspaceStorages) + Kube.WriteCount(KubeResources.Secrets);
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            await Kube.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task A_new_identity_skips_the_stray_key_sweep_and_a_later_reconcile_still_revokes_a_stray_key()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("fresh", new WorkspaceStorageSpec { Workspace = "ws-fresh" });
 
         await w.ReconcileAsync("fresh");
@@ -180,7 +198,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task RotationInterval_rotates_when_due_requeues_for_the_revocation_and_writes_nothing_in_between()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("rot", new WorkspaceStorageSpec
         {
             Workspace = "ws-rot",
@@ -229,7 +247,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task A_second_rotation_requested_inside_the_grace_period_waits_and_revokes_no_key_early()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("twice", new WorkspaceStorageSpec { Workspace = "ws-twice", Credentials = new CredentialsSpec { RotationGracePeriod = "10m" } });
         await w.ReconcileAsync("twice");
         var k0 = await w.KeyAsync("twice-s3");
@@ -289,7 +307,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task The_Secret_is_written_before_the_backend_learns_a_key()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("order", new WorkspaceStorageSpec { Workspace = "ws-order" });
         var observed = new List<string>();
         var failing = new WorkspaceStorageReconciler(w.Storages, new ObservingSecrets(w.Secrets, observed, failWrites: true), new StaticResolver(w.Backend), w.Events,
@@ -307,7 +325,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task Rejected_admin_credentials_stall_without_a_hot_loop_and_say_which_field()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("auth", new WorkspaceStorageSpec { Workspace = "ws-auth", BackendRef = new BackendReference { Name = "prod" } });
         w.Backend.FailWith = new BackendAuthenticationException("ceph-rgw GetUser: 403 InvalidAccessKeyId");
 
@@ -324,7 +342,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task A_backend_outage_during_deletion_keeps_the_finalizer()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("del", new WorkspaceStorageSpec { Workspace = "ws-del" });
         await w.ReconcileAsync("del");
         Assert.True(w.Backend.Identities.ContainsKey("ws-del"));
@@ -346,7 +364,7 @@ public sealed class ReconcilerTests
     [Fact]
     public async Task The_Secret_carries_every_key_set_the_public_endpoint_and_no_secret_reaches_the_status()
     {
-        var w = new World();
+        await using var w = await World.StartAsync();
         await w.CreateAsync("shape", new WorkspaceStorageSpec { Workspace = "ws-user-github|42" });
         await w.ReconcileAsync("shape");
         var secret = (await w.Secrets.GetAsync(new ResourceKey(Ns, "shape-s3"), Ct))!;

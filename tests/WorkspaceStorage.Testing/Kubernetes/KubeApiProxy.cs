@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Kubernetes.InMemory;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
@@ -31,7 +31,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
     private readonly Uri _server;
-    private readonly ConcurrentDictionary<(string Verb, ResourceType Type, string? Subresource), int> _counts = new();
+    private readonly ConcurrentDictionary<(string Verb, ResourceDescriptor Type, string? Subresource), int> _counts = new();
     private readonly InjectedFaults _faults = new();
     private readonly List<ConflictInjection> _conflicts = [];
     private readonly Lock _gate = new();
@@ -82,7 +82,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     // ---------- request counting ----------
 
     /// <summary>Requests with <paramref name="verb"/> on <paramref name="type"/> (and subresource), faults included.</summary>
-    public int RequestCount(string verb, ResourceType type, string? subresource = null) =>
+    public int RequestCount(string verb, ResourceDescriptor type, string? subresource = null) =>
         _counts.Where(c => c.Key.Verb == verb && Same(c.Key.Type, type) && c.Key.Subresource == subresource).Sum(c => c.Value);
 
     /// <summary><paramref name="resource"/> is a plural ("secrets", across groups) or plural/subresource ("workspacestorages/status").</summary>
@@ -93,7 +93,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     }
 
     /// <summary>create + update + patch + delete on the type and its subresources.</summary>
-    public int WriteCount(ResourceType type) => _counts.Where(c => Same(c.Key.Type, type) && IsWrite(c.Key.Verb)).Sum(c => c.Value);
+    public int WriteCount(ResourceDescriptor type) => _counts.Where(c => Same(c.Key.Type, type) && IsWrite(c.Key.Verb)).Sum(c => c.Value);
 
     public int WriteCount(string resource)
     {
@@ -125,7 +125,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
     }
 
     /// <summary>The next <paramref name="count"/> updates/patches of the object (or of its /status) answer 409 Conflict, as a write racing another writer does.</summary>
-    public void InjectConflicts(ResourceType type, string? ns, string name, int count = 1, bool onStatus = false)
+    public void InjectConflicts(ResourceDescriptor type, string? ns, string name, int count = 1, bool onStatus = false)
     {
         lock (_gate)
         {
@@ -315,23 +315,23 @@ public sealed class KubeApiProxy : IAsyncDisposable
     private static Task WriteStatusAsync(HttpContext context, int code, KubeRequest request)
     {
         var (reason, message) = code == StatusCodes.Status409Conflict
-            ? ("Conflict", $"Operation cannot be fulfilled on {request.Type} \"{request.Name}\": the object has been modified; please apply your changes to the latest version and try again")
-            : (KubeApiException.ReasonFor(code), $"injected fault: {code} for {request.Verb} {request.Type}");
+            ? ("Conflict", $"Operation cannot be fulfilled on {KubeStatus.Resource(request.Type)} \"{request.Name}\": the object has been modified; please apply your changes to the latest version and try again")
+            : (KubeStatus.ReasonFor(code), $"injected fault: {code} for {request.Verb} {KubeStatus.Resource(request.Type)}");
         context.Response.StatusCode = code;
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(new KubeApiException(code, reason, message).ToStatus().ToJsonString(), CancellationToken.None);
+        return context.Response.WriteAsync(KubeStatus.Failure(code, reason, message).ToJsonString(), CancellationToken.None);
     }
 
     private static async Task WriteExpiredAsync(HttpContext context, string resourceVersion)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
-        var error = new JsonObject { ["type"] = "ERROR", ["object"] = new KubeApiException(410, "Expired", $"too old resource version: {resourceVersion}").ToStatus() };
+        var error = new JsonObject { ["type"] = "ERROR", ["object"] = KubeStatus.Failure(410, "Expired", $"too old resource version: {resourceVersion}") };
         await context.Response.WriteAsync(error.ToJsonString() + "\n", CancellationToken.None);
     }
 
     /// <summary>One resource whatever the flags: the path alone names a type the proxy was not told about.</summary>
-    private static bool Same(ResourceType a, ResourceType b) => a.Group == b.Group && a.Version == b.Version && a.Plural == b.Plural;
+    private static bool Same(ResourceDescriptor a, ResourceDescriptor b) => a.Group == b.Group && a.Version == b.Version && a.Plural == b.Plural;
 
     private static bool IsWrite(string verb) => verb is "create" or "update" or "patch" or "delete";
 
@@ -341,7 +341,7 @@ public sealed class KubeApiProxy : IAsyncDisposable
         return slash < 0 ? (resource, null) : (resource[..slash], resource[(slash + 1)..]);
     }
 
-    private sealed record ConflictInjection(ResourceType Type, string? Namespace, string Name, string? Subresource)
+    private sealed record ConflictInjection(ResourceDescriptor Type, string? Namespace, string Name, string? Subresource)
     {
         public int Remaining { get; set; }
     }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Kubernetes.InMemory;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Support;
 
@@ -37,6 +36,13 @@ public sealed class KubeCluster : IAsyncDisposable
         var server = await TestContext.Current.GetFixture(typeof(RealKubeApiServer)) as RealKubeApiServer
                      ?? throw new InvalidOperationException(
                          "no real API server for this assembly: add [assembly: AssemblyFixture(typeof(RealKubeApiServer))]");
+        return await StartAsync(server, namespaces, cancellationToken);
+    }
+
+    /// <summary>The same on a server of the caller's (a program outside xunit, such as make bench).</summary>
+    public static async Task<KubeCluster> StartAsync(RealKubeApiServer server, IEnumerable<string>? namespaces, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
         var proxy = await KubeApiProxy.StartAsync(server.BaseAddress, server.Certificate, cancellationToken);
         var cluster = new KubeCluster(server, proxy);
         await cluster.EmptyAsync(cancellationToken);
@@ -161,11 +167,11 @@ public sealed class KubeCluster : IAsyncDisposable
     /// <summary>Watch streams open through the proxy now.</summary>
     public int OpenWatchCount => Proxy.OpenWatchCount;
 
-    public int RequestCount(string verb, ResourceType type, string? subresource = null) => Proxy.RequestCount(verb, type, subresource);
+    public int RequestCount(string verb, ResourceDescriptor type, string? subresource = null) => Proxy.RequestCount(verb, type, subresource);
 
     public int RequestCount(string verb, string resource) => Proxy.RequestCount(verb, resource);
 
-    public int WriteCount(ResourceType type) => Proxy.WriteCount(type);
+    public int WriteCount(ResourceDescriptor type) => Proxy.WriteCount(type);
 
     public int WriteCount(string resource) => Proxy.WriteCount(resource);
 
@@ -178,7 +184,7 @@ public sealed class KubeCluster : IAsyncDisposable
 
     public void ClearFaults() => Proxy.ClearFaults();
 
-    public void InjectConflicts(ResourceType type, string? ns, string name, int count = 1, bool onStatus = false) =>
+    public void InjectConflicts(ResourceDescriptor type, string? ns, string name, int count = 1, bool onStatus = false) =>
         Proxy.InjectConflicts(type, ns, name, count, onStatus);
 
     public int DropWatches(bool abortConnections = false) => Proxy.DropWatches(abortConnections);

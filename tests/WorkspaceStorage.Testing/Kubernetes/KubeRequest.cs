@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using WorkspaceStorage.Kubernetes.InMemory;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
@@ -7,7 +7,7 @@ namespace WorkspaceStorage.Testing.Kubernetes;
 /// What one API call asks for, as fault filters and request counters see it.
 /// Verb is the audit verb: get, list, watch, create, update, patch, delete.
 /// </summary>
-public sealed record KubeRequest(string Verb, ResourceType Type, string? Namespace, string? Name, string? Subresource)
+public sealed record KubeRequest(string Verb, ResourceDescriptor Type, string? Namespace, string? Name, string? Subresource)
 {
     public bool IsWrite => Verb is "create" or "update" or "patch" or "delete";
 
@@ -47,7 +47,7 @@ public sealed record KubeRequest(string Verb, ResourceType Type, string? Namespa
         var name = rest.ElementAtOrDefault(1);
         var subresource = rest.ElementAtOrDefault(2);
         var type = KubeResources.Defaults.FirstOrDefault(t => t.Group == group && t.Version == version && t.Plural == plural)
-                   ?? ResourceType.BuiltIn(group, version, plural, "", namespaced: ns is not null);
+                   ?? new ResourceDescriptor(group, version, plural, "", Namespaced: ns is not null);
         var verb = (method, name is null) switch
         {
             ("GET", true) => query["watch"] is var w && (w == "true" || w == "1") ? "watch" : "list",

@@ -14,14 +14,39 @@ namespace WorkspaceStorage.Testing.Kubernetes;
 /// reason. Register it with <c>[assembly: AssemblyFixture(typeof(RealKubeApiServer))]</c>; tests reach it through
 /// <see cref="KubeCluster.StartAsync"/>, which also empties it, so the assembly's tests (run one at a time, see
 /// tests/xunit.runner.json) each see a clean cluster, or take it in their constructor to drive kubectl (such tests
-/// create what they need themselves: another test may have emptied the server in between).
+/// create what they need themselves: another test may have emptied the server in between). A program outside xunit
+/// (make bench) starts one with <see cref="StartAsync"/>.
 /// </summary>
 public sealed class RealKubeApiServer : IAsyncLifetime
 {
     private static readonly TimeSpan InstallLimit = TimeSpan.FromMinutes(25);
     private static readonly TimeSpan StartLimit = TimeSpan.FromMinutes(2);
 
-    private readonly string _data = RepositoryRoot.Combine("out", "kube-apiserver-tests", Guid.NewGuid().ToString("N")[..12]);
+    private readonly string _data;
+
+    /// <summary>A server whose data folder is a new one under out/kube-apiserver-tests (removed when disposed).</summary>
+    public RealKubeApiServer()
+        : this("kube-apiserver-tests")
+    {
+    }
+
+    private RealKubeApiServer(string folder) => _data = RepositoryRoot.Combine("out", folder, Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>Installs (cached) and starts a server for a program that is not an xunit test; the caller disposes it.</summary>
+    public static async Task<RealKubeApiServer> StartAsync(string folder, CancellationToken cancellationToken)
+    {
+        var server = new RealKubeApiServer(folder);
+        try
+        {
+            await server.StartCoreAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>https://127.0.0.1:{port}, the server itself (no proxy).</summary>
     public Uri BaseAddress { get; private set; } = null!;
@@ -47,14 +72,16 @@ public sealed class RealKubeApiServer : IAsyncLifetime
     /// <summary>A client straight to the server as the admin (not counted by any proxy).</summary>
     public k8s.Kubernetes CreateAdminClient() => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(AdminKubeconfig));
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => await StartCoreAsync(CancellationToken.None);
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
-        var install = await RunScriptAsync("install-kube-apiserver.sh", [], InstallLimit);
-        Assert.True(install.ExitCode == 0, $"scripts/install-kube-apiserver.sh failed: {install.Error.Trim()}");
-        var up = await RunScriptAsync("kube-apiserver.sh", ["up"], StartLimit);
-        Assert.True(up.ExitCode == 0, $"scripts/kube-apiserver.sh up failed: {up.Error.Trim()}");
-        var env = await RunScriptAsync("kube-apiserver.sh", ["env"], StartLimit);
-        Assert.True(env.ExitCode == 0, $"scripts/kube-apiserver.sh env failed: {env.Error.Trim()}");
+        var install = await RunScriptAsync("install-kube-apiserver.sh", [], InstallLimit, cancellationToken);
+        Require(install.ExitCode == 0, $"scripts/install-kube-apiserver.sh failed: {install.Error.Trim()}");
+        var up = await RunScriptAsync("kube-apiserver.sh", ["up"], StartLimit, cancellationToken);
+        Require(up.ExitCode == 0, $"scripts/kube-apiserver.sh up failed: {up.Error.Trim()}");
+        var env = await RunScriptAsync("kube-apiserver.sh", ["env"], StartLimit, cancellationToken);
+        Require(env.ExitCode == 0, $"scripts/kube-apiserver.sh env failed: {env.Error.Trim()}");
         var values = env.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.StartsWith("export ", StringComparison.Ordinal) ? l[7..] : l)
             .Where(l => l.Contains('=', StringComparison.Ordinal))
@@ -65,20 +92,29 @@ public sealed class RealKubeApiServer : IAsyncLifetime
         BaseAddress = new Uri(config.Host);
         AdminToken = config.AccessToken ?? throw new InvalidOperationException($"{AdminKubeconfig} holds no token");
         Certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_data, "apiserver", "apiserver.crt"));
-        EtcdAddress = new Uri($"http://127.0.0.1:{(await File.ReadAllTextAsync(Path.Combine(_data, "etcd.port"))).Trim()}");
+        EtcdAddress = new Uri($"http://127.0.0.1:{(await File.ReadAllTextAsync(Path.Combine(_data, "etcd.port"), cancellationToken)).Trim()}");
 
-        var crds = await KubectlAsync(["apply", "-f", RepositoryRoot.Combine("crds")]);
-        Assert.True(crds.ExitCode == 0, $"kubectl apply -f crds/ failed: {crds.Error.Trim()}");
-        var established = await KubectlAsync(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
-        Assert.True(established.ExitCode == 0, $"the CRDs did not become Established: {established.Error.Trim()}");
+        var crds = await KubectlAsync(["apply", "-f", RepositoryRoot.Combine("crds")], cancellationToken: cancellationToken);
+        Require(crds.ExitCode == 0, $"kubectl apply -f crds/ failed: {crds.Error.Trim()}");
+        var established = await KubectlAsync(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"], cancellationToken: cancellationToken);
+        Require(established.ExitCode == 0, $"the CRDs did not become Established: {established.Error.Trim()}");
         // Established is not yet servable: the first requests answer 429 "storage is (re)initializing" for a moment.
-        await Eventually.TrueAsync(async _ =>
-            (await KubectlAsync(["get", "workspacestorages,storagebackends", "-A"])).ExitCode == 0, "the CRDs' storage to serve", TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(async token =>
+            (await KubectlAsync(["get", "workspacestorages,storagebackends", "-A"], cancellationToken: token)).ExitCode == 0, "the CRDs' storage to serve",
+            TimeSpan.FromSeconds(60), cancellationToken: cancellationToken);
+    }
+
+    private static void Require(bool condition, string failure)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(failure);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await RunScriptAsync("kube-apiserver.sh", ["down"], StartLimit);
+        await RunScriptAsync("kube-apiserver.sh", ["down"], StartLimit, CancellationToken.None);
         Certificate?.Dispose();
         try
         {
@@ -90,9 +126,9 @@ public sealed class RealKubeApiServer : IAsyncLifetime
     }
 
     /// <summary>kubectl with the admin's kubeconfig, or <paramref name="kubeconfig"/> (manifests go in files: no stdin).</summary>
-    public Task<ChildProcessOutcome> KubectlAsync(IEnumerable<string> arguments, string? kubeconfig = null) =>
+    public Task<ChildProcessOutcome> KubectlAsync(IEnumerable<string> arguments, string? kubeconfig = null, CancellationToken? cancellationToken = null) =>
         ChildProcessRunner.RunAsync(Kubectl, arguments, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig ?? AdminKubeconfig },
-            RepositoryRoot.Path, TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            RepositoryRoot.Path, TimeSpan.FromSeconds(60), cancellationToken ?? TestContext.Current.CancellationToken);
 
     /// <summary>kubectl that must succeed (the failure names the command and the server's words); returns its output.</summary>
     public async Task<string> KubectlOkAsync(string[] arguments)
@@ -117,7 +153,7 @@ public sealed class RealKubeApiServer : IAsyncLifetime
         }
     }
 
-    private Task<ChildProcessOutcome> RunScriptAsync(string script, string[] arguments, TimeSpan limit) =>
+    private Task<ChildProcessOutcome> RunScriptAsync(string script, string[] arguments, TimeSpan limit, CancellationToken cancellationToken) =>
         ChildProcessRunner.RunAsync(RepositoryRoot.Combine("scripts", script), arguments,
-            new Dictionary<string, string> { ["WSO_KUBE_DATA_DIR"] = _data }, RepositoryRoot.Path, limit, CancellationToken.None);
+            new Dictionary<string, string> { ["WSO_KUBE_DATA_DIR"] = _data }, RepositoryRoot.Path, limit, cancellationToken);
 }

@@ -2,7 +2,6 @@ using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Kubernetes.InMemory;
 
 namespace WorkspaceStorage.Testing.Kubernetes;
 
@@ -13,8 +12,6 @@ public sealed class Widget : IKubernetesObject<V1ObjectMeta>
     public const string Group = "runtime.test.example.com";
 
     public static ResourceDescriptor Descriptor { get; } = new(Group, "v1", "widgets", "Widget", Namespaced: true);
-
-    public static ResourceType ServerType { get; } = ResourceType.Custom(Group, "v1", "widgets", "Widget", namespaced: true);
 
     /// <summary>The CRD that serves widgets on a real API server: spec.size and status.phase, a status subresource.</summary>
     public static V1CustomResourceDefinition Definition { get; } = new()

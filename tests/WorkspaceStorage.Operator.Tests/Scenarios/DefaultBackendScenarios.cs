@@ -12,26 +12,25 @@ using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Testing.S3;
-using WorkspaceStorage.Kubernetes.InMemory;
+using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 
 /// <summary>
-/// OperatorHost built from plain <see cref="IResourceClient{T}"/>/<see cref="IResourceWatcher{T}"/> stores (as the local
-/// directory mode will) and the command line's default backend: a WorkspaceStorage without backendRef becomes Ready.
+/// The command line's default backend (no StorageBackend object in the cluster) on the real API server: a
+/// WorkspaceStorage without backendRef becomes Ready, with a Secret whose key writes under its prefix.
 /// </summary>
-public sealed class InMemoryHostScenarios
+public sealed class DefaultBackendScenarios
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Default_backend_and_in_memory_stores_provision_a_workspace_without_backendRef()
+    public async Task The_default_backend_provisions_a_workspace_without_backendRef()
     {
         var rgw = RgwTestServer.Require();
-        var storages = new InMemoryResourceStore<WorkspaceStorageResource>(OperatorStores.WorkspaceStorageDescriptor);
-        var backends = new InMemoryResourceStore<StorageBackendResource>(OperatorStores.StorageBackendDescriptor);
-        var secrets = new InMemoryResourceStore<V1Secret>(ResourceDescriptor.Secrets);
-        var stores = new OperatorStores(storages, storages, backends, backends, secrets, secrets, Events: null);
+        await using var kube = await KubeCluster.StartAsync(["default"], Ct);
+        using var kubernetes = kube.CreateClient();
+        var stores = OperatorStores.FromKubernetes(kubernetes);
         var bucket = RgwTestServer.UniqueBucketName("mem");
         var defaults = new DefaultBackendOptions(StorageBackendType.CephRgw, rgw.Endpoint.ToString(), rgw.Endpoint.ToString(), rgw.Region, bucket, rgw.Admin, PathStyle: true);
         using var host = new OperatorHost(stores, new OperatorHostOptions { DefaultBackend = defaults, BackendRetry = ScenarioHarness.FastRetry },
@@ -41,18 +40,18 @@ public sealed class InMemoryHostScenarios
         var workspace = WorkspaceId.Parse($"ws-mem{Guid.NewGuid().ToString("N")[..10]}");
         try
         {
-            await storages.CreateAsync(new WorkspaceStorageResource
+            await stores.WorkspaceStorages.CreateAsync(new WorkspaceStorageResource
             {
                 Metadata = new V1ObjectMeta { Name = "local", NamespaceProperty = "default" },
                 Spec = new WorkspaceStorageSpec { Workspace = workspace.Value },
             }, Ct);
 
-            var ready = await Eventually.ValueAsync(ct => storages.GetAsync(new ResourceKey("default", "local"), ct),
+            var ready = await Eventually.ValueAsync(ct => stores.WorkspaceStorages.GetAsync(new ResourceKey("default", "local"), ct),
                 r => r?.Status?.IsTrue(ConditionTypes.Ready) ?? false, "default/local Ready", describe: ScenarioHarness.DescribeConditions);
 
             Assert.Equal("", ready!.Status!.Backend);
             Assert.Equal(bucket, ready.Status.Bucket);
-            var key = CredentialSecretLayout.ReadCredentials((await secrets.GetAsync(new ResourceKey("default", "local-s3"), Ct))!.Data)!;
+            var key = CredentialSecretLayout.ReadCredentials((await stores.Secrets.GetAsync(new ResourceKey("default", "local-s3"), Ct))!.Data)!;
             using var client = rgw.CreateAwsS3Client(key);
             var put = await client.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = workspace.Prefix + "x.txt", ContentBody = "x" }, Ct);
             Assert.Equal(HttpStatusCode.OK, put.HttpStatusCode);
