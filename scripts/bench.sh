@@ -18,6 +18,9 @@ export WSO_S3_DIR=${WSO_BENCH_DIR:-$ROOT/.local/bench-rgw}
 export WSO_S3_MON_PORT=${WSO_BENCH_MON_PORT:-$((WSO_S3_PORT - 4180))}
 
 $DOTNET build bench/WorkspaceStorage.Benchmarks -c Release -warnaserror -v quiet -nologo >&2
+# The real API server the operator rows run on, and row 8's Go floor built from the same Debian sources (cached).
+WSO_BENCH_INFORMER_BASELINE=$(scripts/install-informer-baseline.sh)
+export WSO_BENCH_INFORMER_BASELINE
 
 # A fresh cluster every run: earlier objects and users would change the figures.
 scripts/s3-test-server.sh down >/dev/null 2>&1 || true

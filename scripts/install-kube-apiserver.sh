@@ -3,7 +3,7 @@
 # Debian sid's .debs, pinned in tools/kube-apiserver/VERSIONS (Go 1.27, the golang-k8s-*-dev sources the program
 # compiles, etcd-server, kubectl), fetched with `apt-get download` under a private APT configuration
 # (scripts/lib/private-apt.sh: this machine's own mirror with the suite swapped), unpacked with `dpkg -x` under
-# $DIR/root, and the program built there in GOPATH mode, offline (GO111MODULE=off, GOPROXY=off, GOTOOLCHAIN=local).
+# $DIR/root, and the program built there in GOPATH mode, offline (scripts/lib/debian-go.sh).
 # Nothing is installed into the system.
 #
 # Cached: the binary is rebuilt only when the hash of its inputs (the Go sources, VERSIONS, this script) changes, so
@@ -30,7 +30,7 @@ log() { printf 'install-kube-apiserver: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 inputs_hash() {
-  cat "$SRC"/*.go "$PINS" "$0" "$ROOT/scripts/lib/private-apt.sh" 2>/dev/null | sha256sum | cut -d' ' -f1
+  cat "$SRC"/*.go "$PINS" "$0" "$ROOT/scripts/lib/private-apt.sh" "$ROOT/scripts/lib/debian-go.sh" 2>/dev/null | sha256sum | cut -d' ' -f1
 }
 up_to_date() {
   [ "$REPIN" != 1 ] && [ -f "$DIR/tools.env" ] && [ -x "$DIR/bin/kube-apiserver" ] &&
@@ -84,24 +84,20 @@ if [ "$REPIN" = 1 ] || [ "$(cat "$DIR/root/.versions" 2>/dev/null)" != "$(cat "$
   rm -rf "$APT/cache/archives"/*.deb "$APT/cache"/*.bin
 fi
 
-GOROOT=$(ls -d "$DIR"/root/usr/lib/go-1.* 2>/dev/null | sort -V | tail -n 1)
-GO=$GOROOT/bin/go
-GOCODE=$DIR/root/usr/share/gocode
+. "$ROOT/scripts/lib/debian-go.sh"
+BUILD=$DIR/build
+debian_go_env "$DIR" "$BUILD" || die "no Go toolchain under $DIR/root/usr/lib (golang-1.*-go missing from the download)"
 ETCD=$DIR/root/usr/bin/etcd
 KUBECTL=$DIR/root/usr/bin/kubectl
-[ -x "$GO" ] || die "no Go toolchain under $DIR/root/usr/lib (golang-1.*-go missing from the download)"
 "$GO" version >/dev/null || die "the unpacked Go toolchain does not run"
 [ -x "$ETCD" ] && "$ETCD" --version >/dev/null || die "the unpacked etcd does not run ($ETCD)"
 [ -x "$KUBECTL" ] && "$KUBECTL" version --client >/dev/null || die "the unpacked kubectl does not run ($KUBECTL)"
 
 # The build: the program's sources copied into a GOPATH of its own, beside Debian's.
-BUILD=$DIR/build
 PKG=$BUILD/src/wso-kube-apiserver
 rm -rf "$PKG"
 mkdir -p "$PKG/builtinopenapi" "$DIR/bin"
 cp "$SRC"/*.go "$PKG/"
-export PATH=$GOROOT/bin:$PATH GOROOT GO111MODULE=off GOPATH=$BUILD:$GOCODE GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 \
-  GOFLAGS= GOCACHE=$DIR/gocache
 started=$(date +%s)
 log "building openapi-gen (kube-openapi) and generating the built-in types' OpenAPI definitions"
 "$GO" build -o "$BUILD/openapi-gen" k8s.io/kube-openapi/cmd/openapi-gen || die "openapi-gen does not build from the packaged sources"

@@ -6,14 +6,16 @@ using WorkspaceStorage.Testing.Streams;
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
-/// Row 8: resident memory of the real operator executable (a child process, production defaults) watching the
-/// a real Kubernetes API server (etcd and tools/kube-apiserver), idle and then with many WorkspaceStorages Ready on the local RGW.
+/// Row 8: resident memory of the real operator executable (a child process, production defaults) watching a real
+/// Kubernetes API server (etcd and tools/kube-apiserver), idle and then with many WorkspaceStorages Ready on the local
+/// RGW, beside <see cref="GoInformerBaseline"/> (client-go informers caching the same objects) run at the same time.
 /// </summary>
 public static class OperatorMemoryBenchmark
 {
-    public const double IdleTargetMiB = 60;
-    public const double ScaleTargetMiB = 150;
-    private const string TargetText = "idle < 60 MiB; < 150 MiB resident at 10,000";
+    public const double IdleTargetMiB = 40;
+    public const double ScaleTargetMiB = 100;
+    public const double GoRatioTarget = 1.25;
+    private const string TargetText = "≤ 1.25× the Go informer floor; idle ≤ 40 MiB; ≤ 100 MiB resident at 10,000";
 
     public static async Task<BenchRow> RunAsync(BenchContext context)
     {
@@ -26,6 +28,7 @@ public static class OperatorMemoryBenchmark
 
         // --max-concurrent-reconciles so 10,000 converge in minutes; the environment is for experiments only
         // (--operator-env DOTNET_gcConcurrent=0 …), the committed run uses none.
+        await using var floor = GoInformerBaseline.Start(world.DirectKubeconfig, out var floorMissing);
         await using var process = OperatorProcess.Start(kubeconfig,
             ["--max-concurrent-reconciles", context.ScaleWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture)], context.OperatorEnvironment);
         try
@@ -38,9 +41,16 @@ public static class OperatorMemoryBenchmark
             await Task.Delay(TimeSpan.FromSeconds(3), context.CancellationToken);
             var idle = await MemorySampler.MedianResidentBytesAsync(process.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
             BenchContext.Progress($"#8 idle operator (ready after {startup.TotalSeconds:F1} s): {idle / 1048576.0:F1} MiB");
+            long? floorIdle = null;
+            if (floor is not null)
+            {
+                await floor.WaitForCountsAsync(0, TimeSpan.FromSeconds(60), context.CancellationToken);
+                floorIdle = await MemorySampler.MedianResidentBytesAsync(floor.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
+                BenchContext.Progress($"#8 idle Go informer floor: {floorIdle / 1048576.0:F1} MiB");
+            }
 
             using var sampler = new MemorySampler(process.Id, TimeSpan.FromMilliseconds(100));
-            var settled = new List<(int Count, long Bytes, TimeSpan Convergence)>();
+            var settled = new List<(int Count, long Bytes, TimeSpan Convergence, long? Floor)>();
             var created = 0;
             string? unfinished = null;
             foreach (var count in stages)
@@ -68,8 +78,16 @@ public static class OperatorMemoryBenchmark
                 // Settled: Ready and watched, nothing left to do.
                 await Task.Delay(TimeSpan.FromSeconds(5), context.CancellationToken);
                 var bytes = await MemorySampler.MedianResidentBytesAsync(process.Id, TimeSpan.FromSeconds(5), context.CancellationToken);
-                settled.Add((count, bytes, convergence));
-                BenchContext.Progress($"#8 {count} Ready: {bytes / 1048576.0:F1} MiB ({(bytes - idle) / 1024.0 / count:F1} KiB per object over idle)");
+                long? floorBytes = null;
+                if (floor is not null)
+                {
+                    await floor.WaitForCountsAsync(count, TimeSpan.FromMinutes(2), context.CancellationToken);
+                    floorBytes = await MemorySampler.MedianResidentBytesAsync(floor.Id, TimeSpan.FromSeconds(5), context.CancellationToken);
+                }
+
+                settled.Add((count, bytes, convergence, floorBytes));
+                BenchContext.Progress($"#8 {count} Ready: {bytes / 1048576.0:F1} MiB ({(bytes - idle) / 1024.0 / count:F1} KiB per object over idle)" +
+                    (floorBytes is { } f ? $"; Go informer floor {f / 1048576.0:F1} MiB" : ""));
             }
 
             var first = settled[0];
@@ -81,26 +99,42 @@ public static class OperatorMemoryBenchmark
                 [$"convergence of {n:N0}"] = new(first.Convergence.TotalSeconds, "s"),
                 ["growth per WorkspaceStorage"] = new((first.Bytes - idle) / 1024.0 / n, "KiB"),
             };
-            foreach (var (count, bytes, convergence) in settled.Skip(1))
+            if (floorIdle is { } fi)
+            {
+                extra["Go informer floor, idle"] = new(fi / 1048576.0, "MiB");
+                extra["operator idle vs Go floor idle"] = new(idle / (double)fi, "×");
+            }
+
+            foreach (var (count, bytes, convergence, floorBytes) in settled.Skip(1))
             {
                 extra[$"RSS at {count:N0}"] = new(bytes / 1048576.0, "MiB");
+                if (floorBytes is { } fb)
+                {
+                    extra[$"Go informer floor at {count:N0}"] = new(fb / 1048576.0, "MiB");
+                    extra[$"operator vs Go floor at {count:N0}"] = new(bytes / (double)fb, "×");
+                }
+
                 extra[$"growth per WorkspaceStorage {n:N0}→{count:N0}"] = new((bytes - first.Bytes) / 1024.0 / (count - n), "KiB");
                 extra[$"convergence of {count - n:N0} more"] = new(convergence.TotalSeconds, "s");
             }
 
+            // The row is a ratio against the Go floor where the floor ran; otherwise against the idle operator, as before.
+            var floorMiB = first.Floor / 1048576.0;
+            var ratio = first.Floor is { } floorAtN ? first.Bytes / (double)floorAtN : (double?)null;
             return new BenchRow("8", $"operator memory, {n:N0} WorkspaceStorages Ready and watched")
             {
                 Measured = new Figure(mib, "MiB RSS"),
-                BaselineName = "idle operator, /readyz 200",
-                Baseline = new Figure(idleMiB, "MiB RSS"),
-                Ratio = mib - idleMiB,
-                RatioUnit = " MiB more",
+                BaselineName = ratio is null ? "idle operator, /readyz 200" : $"Go informer floor (client-go, the same {n:N0} objects cached)",
+                Baseline = new Figure(floorMiB ?? idleMiB, "MiB RSS"),
+                Ratio = ratio ?? mib - idleMiB,
+                RatioUnit = ratio is null ? " MiB more" : "× the Go floor",
                 Target = TargetText,
-                TargetMet = mib < ScaleTargetMiB && idleMiB < IdleTargetMiB,
+                TargetMet = ratio <= GoRatioTarget && mib <= ScaleTargetMiB && idleMiB <= IdleTargetMiB,
                 Extra = extra,
                 Note = (context.OperatorEnvironment.Count == 0 ? "" : $"operator env {string.Join(' ', context.OperatorEnvironment.Select(e => e.Key + "=" + e.Value))}; ") +
                     $"the real executable as a child process (dotnet WorkspaceStorage.Operator.dll, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes); " +
-                    "idle sampled once /readyz answers 200, each count sampled (median RSS over 5 s) once all are Ready and settled" +
+                    "idle sampled once /readyz answers 200, each count sampled (median RSS over 5 s) once all are Ready and settled; " +
+                    (floorMissing is null ? "the Go floor (tools/informer-baseline) ran beside it on the same API server, sampled once its caches held every object" : "no Go floor: " + floorMissing) +
                     (stages.Count > 1 ? "; one operator, objects added in stages" : "") + (unfinished is null ? "" : "; " + unfinished),
             };
         }

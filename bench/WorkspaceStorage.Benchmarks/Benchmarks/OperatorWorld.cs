@@ -49,6 +49,9 @@ public sealed class OperatorWorld : IAsyncDisposable
 
     public OperatorStores DirectStores { get; }
 
+    /// <summary>The admin's kubeconfig straight to the server (TLS, its own CA), for programs that need no counting.</summary>
+    public string DirectKubeconfig => server.AdminKubeconfig;
+
     public string Bucket { get; }
 
     public string BackendName { get; } = "rgw-bench";

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace WorkspaceStorage.Benchmarks.Harness;
 
 /// <summary>
-/// The API executable run as a child process (the operator has <see cref="WorkspaceStorage.Testing.Operator.OperatorProcess"/>) from the benchmark's own
+/// The API executable (or another program) run as a child process (the operator has <see cref="WorkspaceStorage.Testing.Operator.OperatorProcess"/>) from the benchmark's own
 /// output folder, so its memory is measured alone: output is drained and dropped, the process is killed on dispose.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
@@ -20,15 +20,18 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <param name="assembly">For example <c>WorkspaceStorage.Api.dll</c>, next to the benchmark's own assembly.</param>
     /// <param name="environment">Secrets go here, never in <paramref name="args"/>.</param>
-    public static ServerProcess Start(string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
+    public static ServerProcess Start(string assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment) =>
+        StartProgram("dotnet", [Path.Combine(AppContext.BaseDirectory, assembly), .. args], environment);
+
+    /// <summary>Any executable (the Go baseline of row 8), the same way.</summary>
+    public static ServerProcess StartProgram(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -39,7 +42,7 @@ public sealed class ServerProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
