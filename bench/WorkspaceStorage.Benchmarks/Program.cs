@@ -73,7 +73,7 @@ Console.WriteLine();
 Console.Write(ResultWriter.Table(rows));
 var path = await ResultWriter.WriteJsonAsync(options.ResultsDirectory, machine, rows, CancellationToken.None);
 Console.WriteLine();
-Console.WriteLine($"JSON: {path}");
+Console.WriteLine($"JSON: {path} (its rows merged into {Path.Combine(options.ResultsDirectory, "latest.json")})");
 return 0;
 
 internal sealed record BenchOptions(HashSet<int>? Only, int Rounds, int Workspaces, int ScaleWorkspaces, int ScaleWorkers, int BaselineSample,

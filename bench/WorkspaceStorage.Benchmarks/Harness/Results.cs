@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace WorkspaceStorage.Benchmarks.Harness;
@@ -83,13 +84,47 @@ public static class ResultWriter
         return text.ToString();
     }
 
+    /// <summary>
+    /// Writes this run as <c>run-{start}.json</c> (the machine and every row it measured) and merges its rows into
+    /// <c>latest.json</c>: a row measured now replaces the one of the same id, each row carries the run it came from, so
+    /// a partial run (<c>--only</c>) updates its rows and leaves the others, with their own dates, as they were.
+    /// Returns the dated file's path.
+    /// </summary>
     public static async Task<string> WriteJsonAsync(string directory, MachineInfo machine, IReadOnlyList<BenchRow> rows, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(machine);
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "latest.json");
-        var document = new { Machine = machine, Rows = rows };
-        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(document, Json) + "\n", cancellationToken);
-        return path;
+        var run = $"run-{machine.StartedUtc.Replace(':', '-')}.json";
+        var runPath = Path.Combine(directory, run);
+        await File.WriteAllTextAsync(runPath, JsonSerializer.Serialize(new { Machine = machine, Rows = rows }, Json) + "\n", cancellationToken);
+
+        var latestPath = Path.Combine(directory, "latest.json");
+        var latest = File.Exists(latestPath) ? JsonNode.Parse(await File.ReadAllTextAsync(latestPath, cancellationToken)) as JsonObject : null;
+        var merged = new SortedDictionary<int, JsonNode>();
+        foreach (var old in latest?["rows"] as JsonArray ?? [])
+        {
+            if (old?["id"]?.GetValue<string>() is { } id && int.TryParse(id, CultureInfo.InvariantCulture, out var n))
+            {
+                merged[n] = old.DeepClone();
+            }
+        }
+
+        foreach (var row in rows)
+        {
+            var node = JsonSerializer.SerializeToNode(row, Json)!.AsObject();
+            node["run"] = run;
+            node["measured_utc"] = machine.StartedUtc;
+            merged[int.Parse(row.Id, CultureInfo.InvariantCulture)] = node;
+        }
+
+        var document = new JsonObject
+        {
+            ["note"] = "every row's latest measurement; each names the run (a run-*.json beside this file) it came from",
+            ["last_run"] = JsonSerializer.SerializeToNode(machine, Json),
+            ["rows"] = new JsonArray([.. merged.Values]),
+        };
+        await File.WriteAllTextAsync(latestPath, document.ToJsonString(Json) + "\n", cancellationToken);
+        return runPath;
     }
 }
 
