@@ -47,12 +47,6 @@ public sealed class StorageOptions
     /// <summary>HMAC key for multipart upload tokens; derived from the Hypha JWT secret when empty.</summary>
     public string? UploadTokenKey { get; set; }
 
-    /// <summary>
-    /// The operator's local-mode output directory (<c>secrets/&lt;ns&gt;/&lt;name&gt;.yaml</c>,
-    /// <c>workspacestorages/&lt;ns&gt;/&lt;name&gt;.yaml</c>). When set, workspaces are read from it.
-    /// </summary>
-    public string? LocalModeDirectory { get; set; }
-
     /// <summary>Storage backends by name (a WorkspaceStorage status names its backend), for the local-mode directory.</summary>
     public Dictionary<string, StorageBackendSettings> Backends { get; set; } = new(StringComparer.Ordinal);
 }
