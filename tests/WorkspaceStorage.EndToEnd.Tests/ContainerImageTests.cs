@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
-using WorkspaceStorage.Operator.LocalMode;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
 
@@ -117,7 +116,7 @@ public sealed partial class ContainerImageTests
     [InlineData("api", "ghcr.io/amun-ai/workspace-storage-api", "WorkspaceStorage.Api")]
     public void The_build_command_in_the_Dockerfile_tags_the_image_kustomize_deploys(string configDirectory, string image, string project)
     {
-        var kustomization = YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, "kustomization.yaml"))).Single();
+        var kustomization = YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, "kustomization.yaml"))).Single();
         var entry = kustomization["images"]!.AsArray().Single()!;
 
         Assert.Equal(image, entry["newName"]!.GetValue<string>());
@@ -125,7 +124,7 @@ public sealed partial class ContainerImageTests
     }
 
     private static JsonNode PodSpec(string configDirectory, string deploymentFile) =>
-        YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, deploymentFile)))
+        YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, deploymentFile)))
             .Single(d => d["kind"]!.GetValue<string>() == "Deployment")["spec"]!["template"]!["spec"]!;
 
     /// <summary>src/X paths of the projects a csproj references, transitively.</summary>

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
-using WorkspaceStorage.Operator.LocalMode;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
 
@@ -31,7 +30,7 @@ public sealed class CrdManifestsTests
         Assert.Equal(files.Count, crds.Count);
         for (var i = 0; i < files.Count; i++)
         {
-            var expected = YamlJson.ParseDocuments(File.ReadAllText(files[i])).Single();
+            var expected = YamlDocuments.Parse(File.ReadAllText(files[i])).Single();
             var sent = JsonNode.Parse(KubernetesJson.Serialize(crds[i]))!;
             Assert.True(JsonNode.DeepEquals(expected, sent), $"{Path.GetFileName(files[i])}: the request body differs from the YAML:\n{sent.ToJsonString()}");
         }

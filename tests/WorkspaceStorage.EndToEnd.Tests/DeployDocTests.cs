@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using k8s;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
-using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
@@ -69,11 +68,11 @@ public sealed partial class DeployDocTests
     [Fact]
     public void Deployments_namespace_and_Secret_names_match_the_install()
     {
-        var kustomization = YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", "default", "kustomization.yaml"))).Single();
+        var kustomization = YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", "default", "kustomization.yaml"))).Single();
         var ns = kustomization["namespace"]!.GetValue<string>();
         var prefix = kustomization["namePrefix"]!.GetValue<string>();
         var deployments = new[] { "manager/manager.yaml", "api/api.yaml" }
-            .SelectMany(f => YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", f))))
+            .SelectMany(f => YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", f))))
             .Where(d => d["kind"]!.GetValue<string>() == "Deployment")
             .Select(d => prefix + d["metadata"]!["name"]!.GetValue<string>())
             .ToHashSet(StringComparer.Ordinal);
@@ -99,7 +98,7 @@ public sealed partial class DeployDocTests
     public void The_Hypha_sections_use_the_token_Secret_settings_and_labels_of_the_install()
     {
         // The Secret the doc has the admin create is the one config/hypha mounts, under the keys hypha.env names.
-        var patch = YamlJson.ParseDocuments(File.ReadAllText(RepositoryRoot.Combine("config", "hypha", "api_hypha_patch.yaml"))).Single();
+        var patch = YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", "hypha", "api_hypha_patch.yaml"))).Single();
         var pod = patch["spec"]!["template"]!["spec"]!;
         var volume = Assert.Single(pod["volumes"]!.AsArray())!;
         var mount = Assert.Single(pod["containers"]![0]!["volumeMounts"]!.AsArray())!;
@@ -224,7 +223,7 @@ public sealed partial class DeployDocTests
     {
         foreach (Match block in YamlBlock().Matches(Doc))
         {
-            foreach (var document in YamlJson.ParseDocuments(block.Groups[1].Value))
+            foreach (var document in YamlDocuments.Parse(block.Groups[1].Value))
             {
                 yield return document;
             }
@@ -232,7 +231,7 @@ public sealed partial class DeployDocTests
 
         foreach (Match heredoc in Heredoc().Matches(Doc))
         {
-            foreach (var document in YamlJson.ParseDocuments(heredoc.Groups[1].Value))
+            foreach (var document in YamlDocuments.Parse(heredoc.Groups[1].Value))
             {
                 yield return document;
             }

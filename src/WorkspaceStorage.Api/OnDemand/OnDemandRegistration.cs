@@ -6,9 +6,6 @@ namespace WorkspaceStorage.Api.OnDemand;
 /// <summary>Registers on-demand provisioning and its clean-up when <c>OnDemand:Enabled</c> is true.</summary>
 public static class OnDemandRegistration
 {
-    /// <summary>The operator's local-mode manifest directory, where on-demand manifests are written when there is no cluster.</summary>
-    public const string LocalManifestDirSetting = "Api:LocalManifestDir";
-
     private static OptionsValidationException Invalid(string message) =>
         new(OnDemandOptions.SectionName, typeof(OnDemandOptions), [message]);
 
@@ -21,24 +18,16 @@ public static class OnDemandRegistration
             return services;
         }
 
-        switch (source)
+        if (source != WorkspaceSource.Kubernetes)
         {
-            case WorkspaceSource.Kubernetes:
-                services.AddSingleton<IOnDemandStore>(sp =>
-                {
-                    var directory = sp.GetRequiredService<KubernetesWorkspaceDirectory>();
-                    return new ResourceOnDemandStore(directory.WorkspaceStorages, sp.GetRequiredService<KubernetesDirectorySources>().WorkspaceStorageClient);
-                });
-                break;
-            case WorkspaceSource.Local when configuration[LocalManifestDirSetting] is { Length: > 0 } manifests:
-                services.AddSingleton<IOnDemandStore>(sp => new LocalManifestOnDemandStore(manifests,
-                    WorkspaceSourceSelection.LocalDirectory(configuration)!, sp.GetRequiredService<ILogger<LocalManifestOnDemandStore>>()));
-                break;
-            case WorkspaceSource.Local:
-                throw Invalid($"OnDemand:Enabled with the local-mode workspace source needs {LocalManifestDirSetting} (the operator's --local-dir)");
-            default:
-                throw Invalid($"OnDemand:Enabled needs workspaces from Kubernetes or the operator's local mode (Api:WorkspaceSource), not '{source.ToString().ToLowerInvariant()}'");
+            throw Invalid($"OnDemand:Enabled needs workspaces from Kubernetes (Api:WorkspaceSource), not '{source.ToString().ToLowerInvariant()}'");
         }
+
+        services.AddSingleton<IOnDemandStore>(sp =>
+        {
+            var directory = sp.GetRequiredService<KubernetesWorkspaceDirectory>();
+            return new ResourceOnDemandStore(directory.WorkspaceStorages, sp.GetRequiredService<KubernetesDirectorySources>().WorkspaceStorageClient);
+        });
 
         services.AddSingleton<OnDemandProvisioner>();
         services.AddSingleton<WorkspaceUsage>();

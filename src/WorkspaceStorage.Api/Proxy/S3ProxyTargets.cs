@@ -78,8 +78,8 @@ public sealed class StaticS3ProxyTargets : IS3ProxyTargets
     public S3ProxyTarget? FindBucket(string bucket) => byBucket.GetValueOrDefault(bucket);
 
     /// <summary>
-    /// The buckets of the storage backends the storage routes are configured with (<c>Storage:Backends</c>): internal
-    /// endpoint, public endpoint (the internal one when unset), region and bucket of each.
+    /// The buckets under <c>Storage:Backends</c>: internal endpoint, public endpoint (the internal one when unset),
+    /// region and bucket of each.
     /// </summary>
     public static StaticS3ProxyTargets FromStorageOptions(StorageOptions storage)
     {

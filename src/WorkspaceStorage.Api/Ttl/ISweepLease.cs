@@ -10,7 +10,7 @@ public interface ISweepLease
     ValueTask<bool> TryAcquireAsync(TimeSpan period, CancellationToken cancellationToken);
 }
 
-/// <summary>Local mode: a single process, which always holds the lease.</summary>
+/// <summary>Outside a pod (<c>make run</c>, tests): a single process, which always holds the lease.</summary>
 public sealed class ProcessSweepLease : ISweepLease
 {
     public ValueTask<bool> TryAcquireAsync(TimeSpan period, CancellationToken cancellationToken) => ValueTask.FromResult(true);

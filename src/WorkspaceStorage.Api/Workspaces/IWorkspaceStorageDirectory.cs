@@ -5,9 +5,8 @@ namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>
 /// The workspace directory the storage routes need: <see cref="IWorkspaceDirectory.IsPublicAsync"/> for
-/// authorisation plus W's storage. Implementations: <see cref="InMemoryWorkspaceDirectory"/> (tests, benchmarks),
-/// <see cref="LocalModeWorkspaceDirectory"/> (the operator's local-mode output directory); a Kubernetes-backed one
-/// (informers on WorkspaceStorage and Secrets) implements the same interface.
+/// authorisation plus W's storage. Implementations: <see cref="KubernetesWorkspaceDirectory"/> (informers on
+/// WorkspaceStorages, StorageBackends and the operator's Secrets) and <see cref="InMemoryWorkspaceDirectory"/> (tests, benchmarks).
 /// </summary>
 public interface IWorkspaceStorageDirectory : IWorkspaceDirectory
 {

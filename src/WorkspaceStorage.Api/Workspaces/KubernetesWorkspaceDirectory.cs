@@ -49,6 +49,9 @@ public sealed record KubernetesDirectorySources(
 /// </summary>
 public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, IWorkspaceChangeNotifier, IDisposable
 {
+    /// <summary>A WorkspaceStorage with this annotation set to "true" makes its workspace public (anyone may read).</summary>
+    public const string PublicAnnotation = "workspacestorage.hypha.amun.ai/public";
+
     private readonly Informer<WorkspaceStorageResource> storages;
     private readonly Informer<StorageBackendResource> backends;
     private readonly Informer<V1Secret> secrets;
@@ -210,7 +213,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     }
 
     private static bool IsPublic(WorkspaceStorageResource resource) =>
-        resource.Metadata.Annotations?.TryGetValue(LocalModeWorkspaceDirectory.PublicAnnotation, out var value) == true
+        resource.Metadata.Annotations?.TryGetValue(PublicAnnotation, out var value) == true
         && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
 
     private WorkspaceStorageResource? FindReady(WorkspaceId workspace)

@@ -48,12 +48,9 @@ public sealed class StorageOptions
     public string? UploadTokenKey { get; set; }
 
     /// <summary>
-    /// The operator's local-mode output directory (<c>secrets/&lt;ns&gt;/&lt;name&gt;.yaml</c>,
-    /// <c>workspacestorages/&lt;ns&gt;/&lt;name&gt;.yaml</c>). When set, workspaces are read from it.
+    /// Buckets by name that the <c>/s3</c> proxy serves when workspaces do not come from Kubernetes (there the cluster's
+    /// StorageBackends are served instead).
     /// </summary>
-    public string? LocalModeDirectory { get; set; }
-
-    /// <summary>Storage backends by name (a WorkspaceStorage status names its backend), for the local-mode directory.</summary>
     public Dictionary<string, StorageBackendSettings> Backends { get; set; } = new(StringComparer.Ordinal);
 }
 
@@ -66,12 +63,9 @@ public enum FileDownloadMode
     Redirect,
 }
 
-/// <summary>One backend the API reaches: its S3 endpoints and admin key (for temporary credentials and TTL bookkeeping).</summary>
+/// <summary>One bucket the <c>/s3</c> proxy serves: where it is inside (Endpoint) and the address presigned URLs name (PublicEndpoint).</summary>
 public sealed class StorageBackendSettings
 {
-    /// <summary>"ceph-rgw" or "minio".</summary>
-    public string Type { get; set; } = "ceph-rgw";
-
     public string? Endpoint { get; set; }
 
     public string? PublicEndpoint { get; set; }
@@ -79,15 +73,6 @@ public sealed class StorageBackendSettings
     public string Region { get; set; } = "us-east-1";
 
     public string Bucket { get; set; } = "hypha-workspaces";
-
-    public string? AdminAccessKeyId { get; set; }
-
-    public string? AdminSecretAccessKey { get; set; }
-
-    /// <summary>A file holding the admin secret key (trailing newline dropped); alternative to <see cref="AdminSecretAccessKey"/>.</summary>
-    public string? AdminSecretAccessKeyFile { get; set; }
-
-    public override string ToString() => $"StorageBackendSettings {{ Type = {Type}, Endpoint = {Endpoint}, Bucket = {Bucket}, AdminAccessKeyId = {AdminAccessKeyId} }}";
 }
 
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
@@ -125,16 +110,6 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             if (backend.PublicEndpoint is not null && !Uri.TryCreate(backend.PublicEndpoint, UriKind.Absolute, out _))
             {
                 failures.Add($"Storage:Backends:{backendName}:PublicEndpoint must be an absolute http(s) URL");
-            }
-
-            if (backend.Type is not ("ceph-rgw" or "minio"))
-            {
-                failures.Add($"Storage:Backends:{backendName}:Type must be ceph-rgw or minio");
-            }
-
-            if (string.IsNullOrEmpty(backend.AdminAccessKeyId) || (string.IsNullOrEmpty(backend.AdminSecretAccessKey) && string.IsNullOrEmpty(backend.AdminSecretAccessKeyFile)))
-            {
-                failures.Add($"Storage:Backends:{backendName} needs AdminAccessKeyId and AdminSecretAccessKey (or AdminSecretAccessKeyFile)");
             }
         }
 

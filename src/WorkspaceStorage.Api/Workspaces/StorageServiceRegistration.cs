@@ -44,7 +44,7 @@ public static class StorageServiceRegistration
         return services;
     }
 
-    /// <summary>In a cluster a Kubernetes Lease elects one sweeping replica; elsewhere (local mode) this process sweeps alone.</summary>
+    /// <summary>In a cluster a Kubernetes Lease elects one sweeping replica; outside a pod this process sweeps alone.</summary>
     private static ISweepLease CreateSweepLease(IServiceProvider services)
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Api.Workspaces;
 
@@ -14,17 +13,14 @@ public enum WorkspaceSource
     /// <summary>Held in memory, filled by the host (tests, benchmarks).</summary>
     Memory,
 
-    /// <summary>The operator's local-mode output directory (<c>Api:LocalOutputDir</c> or <c>Storage:LocalModeDirectory</c>).</summary>
-    Local,
-
     /// <summary>The cluster: informers on WorkspaceStorages, StorageBackends and the operator's Secrets.</summary>
     Kubernetes,
 }
 
 /// <summary>
-/// Chooses and registers the <see cref="IWorkspaceStorageDirectory"/>. <c>Api:WorkspaceSource</c> = kubernetes | local |
-/// memory; without it: local when a local output directory is configured, kubernetes when KUBERNETES_SERVICE_HOST is set
-/// or a kubeconfig is given (<c>--kubeconfig</c> / <c>Kubernetes:Kubeconfig</c>), memory otherwise.
+/// Chooses and registers the <see cref="IWorkspaceStorageDirectory"/>. <c>Api:WorkspaceSource</c> = kubernetes | memory;
+/// without it: kubernetes when KUBERNETES_SERVICE_HOST is set or a kubeconfig is given (<c>--kubeconfig</c> /
+/// <c>Kubernetes:Kubeconfig</c>), memory otherwise.
 /// </summary>
 public static class WorkspaceSourceSelection
 {
@@ -36,21 +32,13 @@ public static class WorkspaceSourceSelection
             return Enum.TryParse<WorkspaceSource>(configured, ignoreCase: true, out var source) && Enum.IsDefined(source)
                 ? source
                 : throw new OptionsValidationException("Api:WorkspaceSource", typeof(WorkspaceSource),
-                    [$"Api:WorkspaceSource must be one of kubernetes, local, memory (was '{configured}')"]);
-        }
-
-        if (!string.IsNullOrEmpty(LocalDirectory(configuration)))
-        {
-            return WorkspaceSource.Local;
+                    [$"Api:WorkspaceSource must be one of kubernetes, memory (was '{configured}')"]);
         }
 
         return !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(Kubeconfig(configuration))
             ? WorkspaceSource.Kubernetes
             : WorkspaceSource.Memory;
     }
-
-    internal static string? LocalDirectory(IConfiguration configuration) =>
-        configuration["Api:LocalOutputDir"] is { Length: > 0 } dir ? dir : configuration["Storage:LocalModeDirectory"];
 
     internal static string? Kubeconfig(IConfiguration configuration) =>
         configuration["Kubernetes:Kubeconfig"] is { Length: > 0 } path ? path : configuration["kubeconfig"];
@@ -60,17 +48,6 @@ public static class WorkspaceSourceSelection
     {
         switch (source)
         {
-            case WorkspaceSource.Local:
-                services.TryAddSingleton<IWorkspaceStorageDirectory>(sp =>
-                {
-                    var configuration = sp.GetRequiredService<IConfiguration>();
-                    var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-                    var root = LocalDirectory(configuration) ?? throw new InvalidOperationException("Api:LocalOutputDir is not set");
-                    return new LocalModeWorkspaceDirectory(root,
-                        new ConfiguredBackends(storage, sp.GetRequiredService<S3ClientFactory>(), sp.GetRequiredService<ILoggerFactory>()),
-                        sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LocalModeWorkspaceDirectory>>());
-                });
-                break;
             case WorkspaceSource.Kubernetes:
                 services.TryAddSingleton(sp =>
                 {

@@ -30,7 +30,7 @@ public interface IEventRecorder
     Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventSeverity severity, string reason, string message, CancellationToken cancellationToken);
 }
 
-/// <summary>Records nothing (tests, local mode).</summary>
+/// <summary>Records nothing (tests, stores without Events).</summary>
 public sealed class NullEventRecorder : IEventRecorder
 {
     public static NullEventRecorder Instance { get; } = new();
@@ -40,8 +40,8 @@ public sealed class NullEventRecorder : IEventRecorder
 }
 
 /// <summary>
-/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or the
-/// local mode's store), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
+/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or an
+/// in-memory store in tests), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
 /// same (object, reason, message) within <see cref="DedupeWindow"/> bumps the earlier event's count instead of creating
 /// another, as client-go's recorder does.
 /// </summary>

@@ -73,7 +73,7 @@ public sealed class HealthState
         }
     }
 
-    /// <summary>Ready when the controllers' informers have synced (no leader election, e.g. the local mode).</summary>
+    /// <summary>Ready when the controllers' informers have synced (without leader election).</summary>
     public void AddControllers(IReadOnlyList<IRunnable> controllers)
     {
         ArgumentNullException.ThrowIfNull(controllers);

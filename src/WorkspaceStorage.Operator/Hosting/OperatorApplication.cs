@@ -3,7 +3,6 @@ using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
-using WorkspaceStorage.Operator.LocalMode;
 using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Hosting;
@@ -24,8 +23,7 @@ public sealed record OperatorEnvironment
 
 /// <summary>
 /// The operator process: parses and validates the command line, then runs the controllers against a cluster (with a
-/// Lease when <c>--leader-elect</c>) or against a manifest directory (<c>--local-dir</c>), and serves /healthz,
-/// /readyz and /metrics until cancelled. Exit codes: 0 after a clean stop, 2 for bad flags, 1 for a failure.
+/// Lease when <c>--leader-elect</c>), and serves /healthz, /readyz and /metrics until cancelled. Exit codes: 0 after a clean stop, 2 for bad flags, 1 for a failure.
 /// </summary>
 public sealed class OperatorApplication
 {
@@ -43,9 +41,6 @@ public sealed class OperatorApplication
 
     /// <summary>The probe listener's base address once it listens (the real port when 0 was asked for).</summary>
     public Task<Uri> Listening => listening.Task;
-
-    /// <summary>The local mode's stores once built (tests look inside).</summary>
-    public LocalModeStores? LocalStores { get; private set; }
 
     public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
@@ -121,52 +116,35 @@ public sealed class OperatorApplication
         };
 
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (options.IsLocalMode)
+        var configuration = KubernetesConfiguration(options);
+        using var kubernetes = new k8s.Kubernetes(configuration);
+        using var host = new OperatorHost(OperatorStores.FromKubernetes(kubernetes), hostOptions, loggers, metrics, metrics);
+        metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
+        await using var probes = StartProbes(options, health, metrics, loggers);
+        if (options.Operator.LeaderElect)
         {
-            using var local = new LocalModeStores(new LocalModeOptions(options.LocalDirectory!, options.OutputDirectory) { RescanPeriod = options.LocalRescanPeriod },
-                loggers.CreateLogger("LocalMode"));
-            LocalStores = local;
-            using var host = new OperatorHost(local.ToOperatorStores(), hostOptions, loggers, metrics, metrics);
-            metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
-            health.AddControllers(host.Controllers);
-            await using var probes = StartProbes(options, health, metrics, loggers);
-            logger.LogInformation("Operator started in local mode: manifests {ManifestDirectory}, output {OutputDirectory}, probes on {Address}",
-                Path.GetFullPath(options.LocalDirectory!), local.Output.Root, await Listening.ConfigureAwait(false));
-            await local.StartAsync(stopping.Token).ConfigureAwait(false);
-            await RunUntilStoppedAsync(logger, stopping, local.RunAsync(stopping.Token), host.RunAsync(stopping.Token)).ConfigureAwait(false);
+            var election = new LeaderElectionOptions
+            {
+                LeaseName = options.Operator.LeaderElectionId,
+                LeaseNamespace = options.Operator.LeaderElectionNamespace!,
+            };
+            if (options.Operator.PodName is { } podName)
+            {
+                election = election with { Identity = podName };
+            }
+
+            var runner = new LeaderElectionRunner(kubernetes, election, host.RunAsync, loggers.CreateLogger<LeaderElectionRunner>());
+            health.AddLeaderElection(runner, host.Controllers);
+            logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity}), probes on {Address}",
+                configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity, await Listening.ConfigureAwait(false));
+            await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token)).ConfigureAwait(false);
         }
         else
         {
-            var configuration = KubernetesConfiguration(options);
-            using var kubernetes = new k8s.Kubernetes(configuration);
-            using var host = new OperatorHost(OperatorStores.FromKubernetes(kubernetes), hostOptions, loggers, metrics, metrics);
-            metrics.CountWorkspacesFrom(() => host.WorkspaceStorageInformer.List());
-            await using var probes = StartProbes(options, health, metrics, loggers);
-            if (options.Operator.LeaderElect)
-            {
-                var election = new LeaderElectionOptions
-                {
-                    LeaseName = options.Operator.LeaderElectionId,
-                    LeaseNamespace = options.Operator.LeaderElectionNamespace!,
-                };
-                if (options.Operator.PodName is { } podName)
-                {
-                    election = election with { Identity = podName };
-                }
-
-                var runner = new LeaderElectionRunner(kubernetes, election, host.RunAsync, loggers.CreateLogger<LeaderElectionRunner>());
-                health.AddLeaderElection(runner, host.Controllers);
-                logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity}), probes on {Address}",
-                    configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity, await Listening.ConfigureAwait(false));
-                await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token)).ConfigureAwait(false);
-            }
-            else
-            {
-                health.AddControllers(host.Controllers);
-                logger.LogInformation("Operator started against {Server} without leader election, probes on {Address}", configuration.Host,
-                    await Listening.ConfigureAwait(false));
-                await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token)).ConfigureAwait(false);
-            }
+            health.AddControllers(host.Controllers);
+            logger.LogInformation("Operator started against {Server} without leader election, probes on {Address}", configuration.Host,
+                await Listening.ConfigureAwait(false));
+            await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token)).ConfigureAwait(false);
         }
 
         logger.LogInformation("Operator stopped");
@@ -224,7 +202,7 @@ public sealed class OperatorApplication
             throw new InvalidOperationException($"--kubeconfig: cannot load the cluster configuration ({error.GetType().Name})", error);
         }
 
-        throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG, run in a pod, or use --local-dir for the local mode)");
+        throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG or run in a pod)");
     }
 
     /// <summary>Binds /healthz, /readyz and /metrics (synchronously: binding fails at once or not at all).</summary>

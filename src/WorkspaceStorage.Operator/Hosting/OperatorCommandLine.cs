@@ -44,32 +44,23 @@ public sealed record ListenAddress(IPAddress? Host, int Port)
 }
 
 /// <summary>Everything the executable was told: the shared options plus the process's own.</summary>
-/// <param name="LocalDirectory">Manifest directory of the local mode; null = cluster mode.</param>
 /// <param name="MetricsAddress">A second listener for /metrics (only when --metrics-port is given and differs).</param>
 public sealed record OperatorApplicationOptions(
     OperatorOptions Operator,
     string? Kubeconfig,
-    string? LocalDirectory,
-    string OutputDirectory,
     int MaxConcurrentReconciles,
     TimeSpan ResyncPeriod,
     ListenAddress HealthAddress,
-    ListenAddress? MetricsAddress,
-    TimeSpan LocalRescanPeriod)
-{
-    public bool IsLocalMode => LocalDirectory is not null;
-}
+    ListenAddress? MetricsAddress);
 
 /// <summary>
 /// The executable's command line: <see cref="CommandLineOptions"/> (default backend, leader election, ports) plus
-/// the mode (<c>--kubeconfig</c> or <c>--local-dir</c>/<c>--output-dir</c>), <c>--max-concurrent-reconciles</c>,
-/// <c>--resync-period</c> and <c>--health-addr</c>. <c>--lease-name</c>/<c>--lease-namespace</c> are aliases of
-/// <c>--leader-election-id</c>/<c>--leader-election-namespace</c>. Every error names its flag.
+/// <c>--kubeconfig</c>, <c>--max-concurrent-reconciles</c>, <c>--resync-period</c> and <c>--health-addr</c>.
+/// <c>--lease-name</c>/<c>--lease-namespace</c> are aliases of <c>--leader-election-id</c>/<c>--leader-election-namespace</c>.
+/// Every error names its flag.
 /// </summary>
 public sealed class OperatorCommandLine
 {
-    public const string DefaultOutputDirectory = "out/local";
-
     private readonly CommandLineOptions shared;
 
     public OperatorCommandLine(Func<string, string?> getEnvironmentVariable, Func<string, string> readFile)
@@ -77,7 +68,7 @@ public sealed class OperatorCommandLine
         shared = new CommandLineOptions(getEnvironmentVariable, readFile);
         shared.LeaderElectionId.Aliases.Add("--lease-name");
         shared.LeaderElectionNamespace.Aliases.Add("--lease-namespace");
-        foreach (var option in (Option[])[Kubeconfig, LocalDirectory, OutputDirectory, MaxConcurrentReconciles, ResyncPeriod, HealthAddress, LocalRescanPeriod])
+        foreach (var option in (Option[])[Kubeconfig, MaxConcurrentReconciles, ResyncPeriod, HealthAddress])
         {
             shared.RootCommand.Options.Add(option);
         }
@@ -87,17 +78,11 @@ public sealed class OperatorCommandLine
 
     public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = "Kubeconfig file (default: env KUBECONFIG, then the in-cluster service account, then ~/.kube/config)." };
 
-    public Option<string?> LocalDirectory { get; } = new("--local-dir") { Description = "Local mode: read WorkspaceStorage, StorageBackend and Secret manifests from this directory (watched) instead of a cluster." };
-
-    public Option<string?> OutputDirectory { get; } = new("--output-dir") { Description = $"Local mode: where statuses and credential Secrets are written (default {DefaultOutputDirectory})." };
-
     public Option<int> MaxConcurrentReconciles { get; } = new("--max-concurrent-reconciles") { Description = "Reconciles running at once per controller.", DefaultValueFactory = _ => 4 };
 
     public Option<string?> ResyncPeriod { get; } = new("--resync-period") { Description = "How often every object is reconciled again to find drift in the backend (e.g. 10m, 30s; default 10m)." };
 
     public Option<string?> HealthAddress { get; } = new("--health-addr") { Description = "Listen address of /healthz, /readyz and /metrics (default :<--health-port>, i.e. :8081; port 0 picks a free one)." };
-
-    public Option<string?> LocalRescanPeriod { get; } = new("--local-rescan-period") { Description = "Local mode: full rescan of the manifest directory besides file events (default 5s)." };
 
     /// <summary>Options, or the errors (each starting with the flag it is about).</summary>
     public (OperatorApplicationOptions? Options, IReadOnlyList<string> Errors) Parse(IReadOnlyList<string> args)
@@ -112,35 +97,6 @@ public sealed class OperatorCommandLine
         var errors = new List<string>(sharedResult.Errors);
 
         var kubeconfig = parsed.GetValue(Kubeconfig);
-        var localDirectory = parsed.GetValue(LocalDirectory);
-        var outputDirectory = parsed.GetValue(OutputDirectory);
-        if (localDirectory is not null)
-        {
-            if (localDirectory.Length == 0 || !Directory.Exists(localDirectory))
-            {
-                errors.Add($"--local-dir: directory '{localDirectory}' does not exist");
-            }
-
-            if (kubeconfig is not null)
-            {
-                errors.Add("--kubeconfig: not used with --local-dir (the local mode needs no cluster)");
-            }
-
-            if (parsed.GetValue(shared.LeaderElect))
-            {
-                errors.Add("--leader-elect: not available with --local-dir (one local process, no Lease)");
-            }
-        }
-        else if (outputDirectory is not null)
-        {
-            errors.Add("--output-dir: needs --local-dir (it is where the local mode writes)");
-        }
-
-        if (outputDirectory is not null && outputDirectory.Trim().Length == 0)
-        {
-            errors.Add("--output-dir: must not be empty");
-        }
-
         var workers = parsed.GetValue(MaxConcurrentReconciles);
         if (workers is < 1 or > 256)
         {
@@ -148,7 +104,6 @@ public sealed class OperatorCommandLine
         }
 
         var resync = Duration(parsed.GetValue(ResyncPeriod), "--resync-period", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1), errors);
-        var rescan = Duration(parsed.GetValue(LocalRescanPeriod), "--local-rescan-period", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100), errors);
 
         var healthPort = parsed.GetValue(shared.HealthPort);
         var healthText = parsed.GetValue(HealthAddress) ?? $":{healthPort}";
@@ -170,8 +125,7 @@ public sealed class OperatorCommandLine
             return (null, errors.Count > 0 ? errors : ["invalid command line"]);
         }
 
-        return (new OperatorApplicationOptions(sharedResult.Options, kubeconfig, localDirectory, outputDirectory ?? DefaultOutputDirectory,
-            workers, resync, health, metrics, rescan), []);
+        return (new OperatorApplicationOptions(sharedResult.Options, kubeconfig, workers, resync, health, metrics), []);
     }
 
     private static TimeSpan Duration(string? text, string flag, TimeSpan fallback, TimeSpan minimum, List<string> errors)

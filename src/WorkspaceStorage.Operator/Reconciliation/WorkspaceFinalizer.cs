@@ -54,7 +54,8 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         }
 
         // Owner references let a real cluster's garbage collector do this too; deleting it here keeps the key's
-        // lifetime equal to the identity's everywhere (the test server and the local mode have no collector).
+        // lifetime equal to the identity's everywhere (an API server without kube-controller-manager, as in `make run` and
+        // the tests, has no collector).
         if ((resource.Status?.SecretName ?? validation.Value?.SecretName) is { } secretName)
         {
             await secrets.DeleteOwnedAsync(resource, secretName, cancellationToken).ConfigureAwait(false);

@@ -40,7 +40,7 @@ public sealed partial class DeployDocSettingsTests
     public void The_public_annotation_in_the_doc_is_the_one_the_API_reads()
     {
         var doc = File.ReadAllText(RepositoryRoot.Combine("docs", "deploy.md"));
-        Assert.Contains($"`{LocalModeWorkspaceDirectory.PublicAnnotation}`", doc, StringComparison.Ordinal);
+        Assert.Contains($"`{KubernetesWorkspaceDirectory.PublicAnnotation}`", doc, StringComparison.Ordinal);
     }
 
     private static bool IsKnown(string name)

@@ -386,8 +386,6 @@ public sealed class S3ProxyForwardingTests
             ["Storage:Backends:main:Endpoint"] = fake.Endpoint.ToString(),
             ["Storage:Backends:main:PublicEndpoint"] = "https://s3.example.org",
             ["Storage:Backends:main:Bucket"] = "configured-bucket",
-            ["Storage:Backends:main:AdminAccessKeyId"] = "admin",
-            ["Storage:Backends:main:AdminSecretAccessKey"] = "admin-secret",
         });
 
         using var served = await api.Client.GetAsync("/s3/configured-bucket/ws-a/x?X-Amz-Signature=1", Cancel);

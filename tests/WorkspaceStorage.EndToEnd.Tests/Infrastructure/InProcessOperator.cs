@@ -31,14 +31,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
     /// <summary>Whether the operator still runs (it should until the suite ends; stopping on its own is a failure).</summary>
     public bool IsRunning => !run.IsCompleted;
 
-    public static Task<InProcessOperator> StartAsync(string kubeconfigPath, CancellationToken cancellationToken, params string[] extraArgs) =>
-        StartWithArgsAsync(["--kubeconfig", kubeconfigPath, .. extraArgs], cancellationToken);
-
-    /// <summary>The operator in local mode: manifests from <paramref name="manifestDirectory"/>, output to <paramref name="outputDirectory"/>.</summary>
-    public static Task<InProcessOperator> StartLocalAsync(string manifestDirectory, string outputDirectory, CancellationToken cancellationToken) =>
-        StartWithArgsAsync(["--local-dir", manifestDirectory, "--output-dir", outputDirectory, "--local-rescan-period", "1s"], cancellationToken);
-
-    private static async Task<InProcessOperator> StartWithArgsAsync(string[] extraArgs, CancellationToken cancellationToken)
+    public static async Task<InProcessOperator> StartAsync(string kubeconfigPath, CancellationToken cancellationToken, params string[] extraArgs)
     {
         var logs = new LogCapture();
         var application = new OperatorApplication(new OperatorEnvironment
@@ -48,7 +41,7 @@ internal sealed class InProcessOperator : IAsyncDisposable
 
         // A short resync so drift made outside Kubernetes is found within the tests' waits.
         string[] defaults = extraArgs.Contains("--max-concurrent-reconciles") ? [] : ["--max-concurrent-reconciles", "4"];
-        string[] args = ["--health-addr", "127.0.0.1:0", "--resync-period", "20s", .. defaults, .. extraArgs];
+        string[] args = ["--kubeconfig", kubeconfigPath, "--health-addr", "127.0.0.1:0", "--resync-period", "20s", .. defaults, .. extraArgs];
         var stopping = new CancellationTokenSource();
         var run = Task.Run(() => application.RunAsync(args, stopping.Token), CancellationToken.None);
         var started = new InProcessOperator(application, stopping, run, logs);

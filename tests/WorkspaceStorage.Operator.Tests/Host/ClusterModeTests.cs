@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Operator.Tests.LocalMode;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Operator.Tests.Host;
@@ -13,17 +12,17 @@ namespace WorkspaceStorage.Operator.Tests.Host;
 /// <summary>Cluster mode through a kubeconfig to the real API server, with leader election: the controllers run once the Lease is held.</summary>
 public sealed class ClusterModeTests : IDisposable
 {
-    private readonly TempDirectory folder = new("cluster");
+    private readonly string folder = Directory.CreateTempSubdirectory("wso-cluster-").FullName;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => Directory.Delete(folder, recursive: true);
 
     [Fact]
     public async Task With_leader_election_the_operator_takes_the_lease_becomes_ready_and_reconciles()
     {
         await using var kube = await KubeCluster.StartAsync(["team", "wso-system"], Ct);
-        var kubeconfig = folder.Combine("kubeconfig");
+        var kubeconfig = Path.Combine(folder, "kubeconfig");
         await kube.WriteKubeconfigAsync(kubeconfig);
         await kube.SeedAsync(new WorkspaceStorageResource
         {

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Operator.Tests.LocalMode;
+using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.Support;
 
@@ -10,16 +10,11 @@ namespace WorkspaceStorage.Operator.Tests.Host;
 /// <summary>The command line and the probe listener, as someone starting the operator meets them.</summary>
 public sealed class OperatorApplicationTests : IDisposable
 {
-    private readonly TempDirectory manifests = new("app-manifests");
-    private readonly TempDirectory output = new("app-output");
+    private readonly string folder = Directory.CreateTempSubdirectory("wso-app-").FullName;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose()
-    {
-        manifests.Dispose();
-        output.Dispose();
-    }
+    public void Dispose() => Directory.Delete(folder, recursive: true);
 
     public static TheoryData<string[], string> BadFlags => new()
     {
@@ -27,8 +22,6 @@ public sealed class OperatorApplicationTests : IDisposable
         { ["--resync-period", "banana"], "--resync-period" },
         { ["--health-addr", "nowhere"], "--health-addr" },
         { ["--health-addr", "example.org:80"], "--health-addr" },
-        { ["--local-dir", "/nonexistent/wso-manifests"], "--local-dir" },
-        { ["--output-dir", "/tmp/x"], "--output-dir" },
         { ["--endpoint-url", "http://127.0.0.1:7480"], "--access-key-id" },
         { ["--s3-admin-type", "ceph-rgw"], "--s3-admin-type" },
         { ["--no-such-flag"], "--no-such-flag" },
@@ -42,17 +35,6 @@ public sealed class OperatorApplicationTests : IDisposable
         var code = await new OperatorApplication(new OperatorEnvironment { Error = error, GetEnvironmentVariable = _ => null }).RunAsync(args, Ct);
         Assert.Equal(OperatorApplication.ExitUsage, code);
         Assert.Contains(flag, error.ToString(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Flags_that_make_no_sense_together_are_refused_by_name()
-    {
-        var error = new StringWriter();
-        var code = await new OperatorApplication(new OperatorEnvironment { Error = error, GetEnvironmentVariable = _ => null })
-            .RunAsync(["--local-dir", manifests.Path, "--leader-elect", "--lease-namespace", "wso", "--kubeconfig", "/dev/null"], Ct);
-        Assert.Equal(OperatorApplication.ExitUsage, code);
-        Assert.Contains("--leader-elect: not available with --local-dir", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("--kubeconfig: not used with --local-dir", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -113,12 +95,15 @@ public sealed class OperatorApplicationTests : IDisposable
     }
 
     [Fact]
-    public async Task Local_mode_serves_liveness_readiness_and_metrics_and_stops_cleanly()
+    public async Task Without_leader_election_it_serves_liveness_readiness_and_metrics_and_stops_cleanly()
     {
+        await using var kube = await KubeCluster.StartAsync(cancellationToken: Ct);
+        var kubeconfig = Path.Combine(folder, "kubeconfig");
+        await kube.WriteKubeconfigAsync(kubeconfig);
         var logs = new LogCapture();
         var app = new OperatorApplication(new OperatorEnvironment { GetEnvironmentVariable = _ => null, ConfigureLogging = l => l.AddProvider(logs) });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var run = app.RunAsync(["--local-dir", manifests.Path, "--output-dir", output.Path, "--health-addr", "127.0.0.1:0"], stop.Token);
+        var run = app.RunAsync(["--kubeconfig", kubeconfig, "--health-addr", "127.0.0.1:0"], stop.Token);
         var address = await app.Listening.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
 

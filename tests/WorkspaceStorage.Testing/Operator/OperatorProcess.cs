@@ -57,7 +57,7 @@ public sealed class OperatorProcess : IAsyncDisposable
         IReadOnlyDictionary<string, string>? environment = null, string? assembly = null) =>
         StartWith(["--kubeconfig", kubeconfigPath, "--health-addr", "127.0.0.1:0", .. extraArguments ?? []], environment, assembly);
 
-    /// <summary>Starts the operator with exactly <paramref name="arguments"/> (for local mode and bad flags).</summary>
+    /// <summary>Starts the operator with exactly <paramref name="arguments"/> (e.g. bad flags).</summary>
     public static OperatorProcess StartWith(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? assembly = null)
     {
         assembly ??= DefaultAssembly;
