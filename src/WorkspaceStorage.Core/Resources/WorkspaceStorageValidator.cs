@@ -56,8 +56,8 @@ public sealed record ResolvedWorkspaceStorage(
 }
 
 /// <summary>
-/// Checks a WorkspaceStorage beyond what the CRD schema enforces (and again what it does, since the test API server,
-/// an old CRD or a direct client may skip it). Pure: no I/O.
+/// Checks a WorkspaceStorage beyond what the CRD schema enforces (and again what it does, since an old CRD or a
+/// server without schema validation may let it through). Pure: no I/O.
 /// </summary>
 public static class WorkspaceStorageValidator
 {
