@@ -40,8 +40,8 @@ public sealed class NullEventRecorder : IEventRecorder
 }
 
 /// <summary>
-/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter or an
-/// in-memory store in tests), so the same recorder serves both. Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
+/// <see cref="IEventRecorder"/> over any <see cref="IResourceClient{T}"/> of core/v1 Events (the Kubernetes adapter, or a
+/// failing client in tests). Writes Events into the involved object's namespace ("default" for cluster-scoped objects). A repeat of the
 /// same (object, reason, message) within <see cref="DedupeWindow"/> bumps the earlier event's count instead of creating
 /// another, as client-go's recorder does.
 /// </summary>

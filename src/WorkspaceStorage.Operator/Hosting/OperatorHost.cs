@@ -13,7 +13,7 @@ using WorkspaceStorage.Core.Resilience;
 namespace WorkspaceStorage.Operator.Hosting;
 
 /// <summary>The stores the operator reads and writes: a Kubernetes API server, or anything else that keeps the contracts
-/// of <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> (in-memory stores in tests; Events null: none recorded).</summary>
+/// of <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> (Events null: none recorded).</summary>
 public sealed record OperatorStores(
     IResourceClient<WorkspaceStorageResource> WorkspaceStorages,
     IResourceWatcher<WorkspaceStorageResource> WorkspaceStorageWatcher,
