@@ -100,7 +100,7 @@ public sealed record StorageBackendSpec
     public string? CaBundle { get; init; }
 
     [JsonPropertyName("cors")]
-    [Description("The CORS rule the operator keeps on the bucket, so browsers can use presigned URLs and workspace keys. Defaults to Hypha's rule for any origin; enabled: false leaves the bucket's CORS alone.")]
+    [Description("The CORS rule the operator keeps on the bucket (ID workspace-storage-operator:<name>, among the bucket's other rules, which it never changes), so browsers can use presigned URLs and workspace keys. Defaults to Hypha's rule for any origin; enabled: false removes that rule only.")]
     public BucketCorsSpec? Cors { get; init; }
 }
 
@@ -109,7 +109,7 @@ public sealed record BucketCorsSpec
     public const int MaxOrigins = 100;
 
     [JsonPropertyName("enabled")]
-    [Description("false: the operator neither writes nor removes the bucket's CORS configuration.")]
+    [Description("false: the operator keeps no CORS rule of this StorageBackend (and removes the one it set); the bucket's other rules are never touched.")]
     [CrdDefault(true)]
     public bool Enabled { get; init; } = true;
 

@@ -314,7 +314,7 @@ public static class StorageBackendValidator
             admin!,
             spec.PathStyle,
             spec.CaBundle,
-            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins) : null));
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null));
     }
 
     /// <summary>Parses the PEM so a typo fails here, with the field named, not later in a TLS handshake.</summary>

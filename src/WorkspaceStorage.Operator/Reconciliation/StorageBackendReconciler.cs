@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Kubernetes.Runtime;
@@ -9,6 +10,8 @@ namespace WorkspaceStorage.Operator.Reconciliation;
 /// <summary>
 /// Reports whether a StorageBackend can be used: valid spec, admin Secret present, bucket ensured, admin endpoint
 /// healthy. Ready / Stalled (configuration the user must fix) / Reconciling (backend unreachable: backs off and retries).
+/// Keeps the StorageBackend's own CORS rule (its id says whose it is) among the bucket's rules, and removes that rule,
+/// and only it, when CORS is turned off or the StorageBackend is deleted (its finalizer waits for that).
 /// </summary>
 public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResource> backends, IStorageBackendResolver resolver, IEventRecorder events,
     ILogger<StorageBackendReconciler> logger, TimeProvider? time = null) : IReconciler<StorageBackendResource>
@@ -23,10 +26,15 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
     {
         ArgumentNullException.ThrowIfNull(request);
         var resource = await backends.GetAsync(request.Key, cancellationToken).ConfigureAwait(false);
-        if (resource is null || resource.Metadata.DeletionTimestamp is not null)
+        if (resource is null)
         {
             (resolver as StorageBackendResolver)?.Evict(request.Key.Name);
             return ReconcileResult.Done;
+        }
+
+        if (resource.Metadata.DeletionTimestamp is not null)
+        {
+            return await FinalizeAsync(resource, cancellationToken).ConfigureAwait(false);
         }
 
         var generation = resource.Metadata.Generation;
@@ -47,16 +55,29 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 throw new BackendUnavailableException($"health check failed: {health.Detail}");
             }
 
-            var cors = "CORS left alone (spec.cors.enabled: false)";
+            // The finalizer first: a CORS rule written without it would outlive a StorageBackend deleted meanwhile.
+            resource = await EnsureFinalizerAsync(resource, cancellationToken).ConfigureAwait(false);
+            var ruleId = BucketCorsRule.OperatorRuleId(resource.Metadata.Name);
+            string cors;
             if (validation.Value!.Cors is { } rule)
             {
-                cors = $"CORS allows origins {string.Join(' ', rule.AllowedOrigins)}";
+                cors = $"CORS allows origins {string.Join(' ', rule.AllowedOrigins)} (rule {ruleId})";
                 var outcome = await backend.Backend.EnsureBucketCorsAsync(rule, cancellationToken).ConfigureAwait(false);
                 if (outcome != EnsureOutcome.Unchanged)
                 {
                     // Made now, or repaired after someone changed it behind the operator's back.
                     await events.RecordAsync(resource, EventSeverity.Normal, outcome == EnsureOutcome.Created ? "BucketCorsSet" : "BucketCorsRepaired",
-                        $"Bucket {backend.Backend.Location.Bucket}: {cors}", cancellationToken).ConfigureAwait(false);
+                        $"Bucket {backend.Backend.Location.Bucket}: {cors}; the bucket's other CORS rules are kept", cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                cors = $"CORS: no rule of this StorageBackend (spec.cors.enabled: false); the bucket's other rules are left alone";
+                if (await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken).ConfigureAwait(false) == EnsureOutcome.Deleted)
+                {
+                    await events.RecordAsync(resource, EventSeverity.Normal, "BucketCorsRemoved",
+                        $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId} (spec.cors.enabled: false); the other rules are kept", cancellationToken)
+                        .ConfigureAwait(false);
                 }
             }
 
@@ -78,6 +99,66 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
 
             return ReconcileResult.RequeueAfter(StalledRetryDelay);
         }
+    }
+
+    private async Task<StorageBackendResource> EnsureFinalizerAsync(StorageBackendResource resource, CancellationToken cancellationToken)
+    {
+        if (resource.Metadata.Finalizers?.Contains(ResourceMetadata.Finalizer) == true)
+        {
+            return resource;
+        }
+
+        resource.Metadata.Finalizers ??= [];
+        resource.Metadata.Finalizers.Add(ResourceMetadata.Finalizer);
+        return await backends.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes this StorageBackend's CORS rule from the bucket (every other rule stays), then the finalizer. A backend
+    /// that cannot be used (invalid, admin Secret gone, a second name for a bucket: it never wrote a rule, or cannot
+    /// reach it now for good) lets go with a warning; an unreachable one keeps the finalizer and is retried.
+    /// </summary>
+    private async Task<ReconcileResult> FinalizeAsync(StorageBackendResource resource, CancellationToken cancellationToken)
+    {
+        if (resource.Metadata.Finalizers?.Contains(ResourceMetadata.Finalizer) != true)
+        {
+            (resolver as StorageBackendResolver)?.Evict(resource.Metadata.Name);
+            return ReconcileResult.Done;
+        }
+
+        var ruleId = BucketCorsRule.OperatorRuleId(resource.Metadata.Name);
+        string message;
+        var severity = EventSeverity.Normal;
+        try
+        {
+            if (!StorageBackendValidator.Validate(resource).IsValid)
+            {
+                throw new BackendConfigurationException("spec", "is invalid", ConditionReasons.InvalidSpec);
+            }
+
+            var backend = await resolver.ResolveAsync(resource.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            var outcome = await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken).ConfigureAwait(false);
+            message = outcome == EnsureOutcome.Deleted
+                ? $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId}; the bucket's other rules are kept"
+                : $"Bucket {backend.Backend.Location.Bucket}: no CORS rule {ruleId} to remove";
+        }
+        catch (BackendConfigurationException error)
+        {
+            severity = EventSeverity.Warning;
+            message = $"Could not reach the bucket to remove CORS rule {ruleId} ({error.Message}); an admin may remove it by hand";
+        }
+        catch (BackendAuthenticationException error)
+        {
+            severity = EventSeverity.Warning;
+            message = $"Could not remove CORS rule {ruleId}: the admin credentials were refused ({error.Message}); an admin may remove it by hand";
+        }
+
+        resource.Metadata.Finalizers.Remove(ResourceMetadata.Finalizer);
+        await backends.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+        (resolver as StorageBackendResolver)?.Evict(resource.Metadata.Name);
+        logger.LogInformation("Finalized StorageBackend {Name}: {Outcome}", resource.Metadata.Name, message);
+        await events.RecordAsync(resource, severity, "Deleted", message, cancellationToken).ConfigureAwait(false);
+        return ReconcileResult.Done;
     }
 
     private async Task WriteAsync(StorageBackendResource resource, Func<StorageBackendStatus, bool> change, EventSeverity severity, string reason, string message,

@@ -20,8 +20,11 @@ public interface IStorageBackend
     /// <summary>Creates the shared bucket, or confirms it exists (falls back to HeadBucket when creation is denied).</summary>
     Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken);
 
-    /// <summary>Makes <paramref name="rule"/> the shared bucket's only CORS rule, writing only when the bucket says otherwise.</summary>
+    /// <summary>Keeps <paramref name="rule"/> (known by its id) among the shared bucket's CORS rules, writing only when the bucket says otherwise; other rules stay as they are.</summary>
     Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken);
+
+    /// <summary>Removes the shared bucket's CORS rule with id <paramref name="ruleId"/> and no other; absent: Unchanged, no write.</summary>
+    Task<EnsureOutcome> RemoveBucketCorsAsync(string ruleId, CancellationToken cancellationToken);
 
     /// <summary>
     /// Creates or repairs W's identity and its prefix policy for <paramref name="access"/>. Created means this call

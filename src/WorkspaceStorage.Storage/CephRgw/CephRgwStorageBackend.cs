@@ -81,6 +81,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
 
     public Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken) => buckets.EnsureCorsAsync(rule, cancellationToken);
 
+    public Task<EnsureOutcome> RemoveBucketCorsAsync(string ruleId, CancellationToken cancellationToken) => buckets.RemoveCorsAsync(ruleId, cancellationToken);
+
     public async Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken)
     {
         var names = CheckLimits(workspace);

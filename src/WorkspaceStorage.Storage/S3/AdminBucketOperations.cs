@@ -55,19 +55,74 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         };
     }
 
+    /// <summary>
+    /// Keeps <paramref name="rule"/> (identified by its <see cref="BucketCorsRule.Id"/>) among the bucket's CORS rules:
+    /// every rule with another id, or none, is written back exactly as read and in its place, so an admin's or another
+    /// application's rules survive; nothing is written when the bucket already holds the rule.
+    /// </summary>
     public async Task<EnsureOutcome> EnsureCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rule);
+        var id = rule.Id ?? throw new ArgumentException("the operator's CORS rule needs an ID, or it could not tell it from the bucket's other rules", nameof(rule));
         var current = await adminClient.GetBucketCorsAsync(cancellationToken);
-        if (current.Count == 1 && current[0] == rule)
+        var mine = current.Where(r => r.Id == id).ToList();
+        if (mine.Count == 1 && mine[0] == rule)
         {
             return EnsureOutcome.Unchanged;
         }
 
-        await adminClient.PutBucketCorsAsync(rule, cancellationToken);
-        log.LogInformation("Set the CORS rule of bucket {Bucket} (origins {Origins}); it had {Count} rules that differed",
-            adminClient.Location.Bucket, string.Join(' ', rule.AllowedOrigins), current.Count);
-        return current.Count == 0 ? EnsureOutcome.Created : EnsureOutcome.Updated;
+        // Ours replaces the first rule with our id, where it stood (S3 applies the first matching rule); the rest keep their order.
+        var desired = new List<BucketCorsRule>(current.Count + 1);
+        var placed = false;
+        foreach (var existing in current)
+        {
+            if (existing.Id != id)
+            {
+                desired.Add(existing);
+            }
+            else if (!placed)
+            {
+                desired.Add(rule);
+                placed = true;
+            }
+        }
+
+        if (!placed)
+        {
+            desired.Add(rule);
+        }
+
+        await adminClient.PutBucketCorsAsync(desired, cancellationToken);
+        log.LogInformation("Set CORS rule {RuleId} of bucket {Bucket} (origins {Origins}); {Others} other rules kept", id, adminClient.Location.Bucket,
+            string.Join(' ', rule.AllowedOrigins), desired.Count - 1);
+        return mine.Count == 0 ? EnsureOutcome.Created : EnsureOutcome.Updated;
+    }
+
+    /// <summary>
+    /// Removes the CORS rule with id <paramref name="ruleId"/> and only it: the other rules are written back as read; when
+    /// it was the last rule the bucket's CORS configuration is deleted (S3 refuses an empty one). Absent: Unchanged, no write.
+    /// </summary>
+    public async Task<EnsureOutcome> RemoveCorsAsync(string ruleId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ruleId);
+        var current = await adminClient.GetBucketCorsAsync(cancellationToken);
+        var rest = current.Where(r => r.Id != ruleId).ToList();
+        if (rest.Count == current.Count)
+        {
+            return EnsureOutcome.Unchanged;
+        }
+
+        if (rest.Count == 0)
+        {
+            await adminClient.DeleteBucketCorsAsync(cancellationToken);
+        }
+        else
+        {
+            await adminClient.PutBucketCorsAsync(rest, cancellationToken);
+        }
+
+        log.LogInformation("Removed CORS rule {RuleId} of bucket {Bucket}; {Others} other rules kept", ruleId, adminClient.Location.Bucket, rest.Count);
+        return EnsureOutcome.Deleted;
     }
 
     /// <summary>HeadBucket, with "not allowed to look" counted as "not known to exist" (transient failures still throw).</summary>

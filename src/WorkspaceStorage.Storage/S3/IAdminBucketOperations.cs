@@ -13,10 +13,13 @@ public interface IAdminBucketOperations
     Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes <paramref name="rule"/> the bucket's only CORS rule: reads the configuration, and writes only when it
-    /// differs (Unchanged when it already says exactly this; Created when there was none; Updated when it differed).
+    /// Keeps <paramref name="rule"/> among the bucket's CORS rules, known by its id: reads the configuration, and writes
+    /// only when the rule with that id is missing (Created) or differs (Updated); every other rule is written back as read.
     /// </summary>
     Task<EnsureOutcome> EnsureCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken);
+
+    /// <summary>Removes the CORS rule with id <paramref name="ruleId"/> (Deleted), leaving every other rule; absent: Unchanged, no write.</summary>
+    Task<EnsureOutcome> RemoveCorsAsync(string ruleId, CancellationToken cancellationToken);
 
     /// <summary>Deletes every object (and aborts every multipart upload) whose key starts with <paramref name="prefix"/>. Returns how many objects went.</summary>
     /// <param name="prefix">Must end in '/' and be non-empty: deleting "" or "W" (which would also match "Wx/") is refused.</param>

@@ -48,11 +48,11 @@ public sealed partial class S3ObjectClient
         return S3Xml.ReadCors(response.Body);
     }
 
-    /// <summary>Replaces the bucket's CORS configuration with this one rule.</summary>
-    public async Task PutBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken = default)
+    /// <summary>Replaces the bucket's CORS configuration with these rules (at least one: S3 refuses an empty one).</summary>
+    public async Task PutBucketCorsAsync(IReadOnlyList<BucketCorsRule> rules, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(rule);
-        var body = S3Xml.WriteCors(rule);
+        ArgumentNullException.ThrowIfNull(rules);
+        var body = S3Xml.WriteCors(rules);
         var response = await SendControlAsync(HttpMethod.Put, BucketUrl("cors"), "PutBucketCors", isWrite: true, cancellationToken,
             body, "application/xml", [new("Content-MD5", ContentMd5(body))]);
         EnsureSuccess(response, "PutBucketCors", Location.Bucket);

@@ -116,16 +116,19 @@ internal static class S3Xml
     public static IReadOnlyList<BucketCorsRule> ReadCors(byte[] body) =>
         Parse(body).Elements().Where(e => e.Name.LocalName == "CORSRule").Select(rule => new BucketCorsRule(
             Values(rule, "AllowedOrigin"), Values(rule, "AllowedMethod"), Values(rule, "AllowedHeader"), Values(rule, "ExposeHeader"),
-            Value(rule, "MaxAgeSeconds") is { } age ? int.Parse(age, NumberStyles.None, CultureInfo.InvariantCulture) : null)).ToList();
+            Value(rule, "MaxAgeSeconds") is { } age ? int.Parse(age, NumberStyles.None, CultureInfo.InvariantCulture) : null,
+            Value(rule, "ID"))).ToList();
 
-    public static byte[] WriteCors(BucketCorsRule rule)
+    /// <summary>A whole CORS configuration: S3 has no call that adds or removes one rule, so every rule is written back.</summary>
+    public static byte[] WriteCors(IReadOnlyList<BucketCorsRule> rules)
     {
-        var document = new XElement(Ns + "CORSConfiguration", new XElement(Ns + "CORSRule",
+        var document = new XElement(Ns + "CORSConfiguration", rules.Select(rule => new XElement(Ns + "CORSRule",
+            rule.Id is { } id ? new XElement(Ns + "ID", id) : null,
             rule.AllowedHeaders.Select(h => new XElement(Ns + "AllowedHeader", h)),
             rule.AllowedMethods.Select(m => new XElement(Ns + "AllowedMethod", m)),
             rule.AllowedOrigins.Select(o => new XElement(Ns + "AllowedOrigin", o)),
             rule.ExposeHeaders.Select(h => new XElement(Ns + "ExposeHeader", h)),
-            rule.MaxAgeSeconds is { } age ? new XElement(Ns + "MaxAgeSeconds", age.ToString(CultureInfo.InvariantCulture)) : null));
+            rule.MaxAgeSeconds is { } age ? new XElement(Ns + "MaxAgeSeconds", age.ToString(CultureInfo.InvariantCulture)) : null)));
         return Serialize(document);
     }
 

@@ -45,6 +45,8 @@ public sealed class ReconcilerTests
 
         public Task<EnsureOutcome> EnsureBucketCorsAsync(Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) => Call(() => EnsureOutcome.Unchanged);
 
+        public Task<EnsureOutcome> RemoveBucketCorsAsync(string ruleId, CancellationToken cancellationToken) => Call(() => EnsureOutcome.Unchanged);
+
         public Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) => Call(() =>
         {
             if (Identities.TryGetValue(workspace.Value, out var have) && have == access)

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Testing.Support;
 using System.Net;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
@@ -51,7 +52,7 @@ public sealed class BucketCorsScenarios
     }
 
     [Fact]
-    public async Task Origins_are_configurable_a_changed_rule_is_repaired_and_enabled_false_leaves_the_bucket_alone()
+    public async Task Origins_are_configurable_an_edited_rule_of_ours_is_repaired_and_enabled_false_removes_only_ours()
     {
         await using var h = await ScenarioHarness.CreateAsync();
         var reconciler = h.NewBackendReconciler();
@@ -62,27 +63,117 @@ public sealed class BucketCorsScenarios
         await AssertBrowserMayUseTheBucketAsync(h, browser);
         Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "PUT", "https://evil.example.com")).StatusCode);
 
-        // A rule edited on the server (another origin) is drift: it is replaced.
+        // Our rule (by its ID) edited on the server to another origin is drift: it is put back; nothing else is added.
+        var ourId = Core.Policies.BucketCorsRule.OperatorRuleId(h.BackendName);
         await h.AdminS3.PutCORSConfigurationAsync(new Amazon.S3.Model.PutCORSConfigurationRequest
         {
             BucketName = h.Bucket,
             Configuration = new Amazon.S3.Model.CORSConfiguration
             {
-                Rules = [new Amazon.S3.Model.CORSRule { AllowedOrigins = ["https://evil.example.com"], AllowedMethods = ["GET"] }],
+                Rules = [new Amazon.S3.Model.CORSRule { Id = ourId, AllowedOrigins = ["https://evil.example.com"], AllowedMethods = ["GET"] }],
             },
         }, Ct);
         await ReconcileAsync(h, reconciler);
         Assert.Equal(HttpStatusCode.OK, (await PreflightAsync(h, browser, "PUT")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "GET", "https://evil.example.com")).StatusCode);
+        Assert.Equal([ourId], (await RulesAsync(h)).Select(r => r.Id));
 
-        // Turned off: the operator neither writes nor removes the bucket's CORS.
+        // Turned off: our rule goes, an admin's stays.
+        await PutAdminRuleAsync(h, keepExisting: true);
         await SetCorsAsync(h, new BucketCorsSpec { Enabled = false });
-        await h.AdminS3.DeleteCORSConfigurationAsync(h.Bucket, Ct);
+        await ReconcileAsync(h, reconciler);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "PUT")).StatusCode);
+        Assert.Equal([AdminRuleId], (await RulesAsync(h)).Select(r => r.Id));
+        Assert.Contains("no rule of this StorageBackend", (await h.Kube.GetAsync<StorageBackendResource>(h.BackendName))!.Status.Find(ConditionTypes.Ready)!.Message, StringComparison.Ordinal);
+        Assert.Contains(await h.Kube.ObjectsAsync<Corev1Event>("default"), e => e.Reason == "BucketCorsRemoved");
+
+        // Off and already gone: a resync reads, writes nothing.
         h.BackendCalls.Reset();
         await ReconcileAsync(h, reconciler);
-        Assert.DoesNotContain(h.BackendCalls.Calls, c => c.Operation.Contains("Cors", StringComparison.Ordinal));
-        Assert.Equal(HttpStatusCode.Forbidden, (await PreflightAsync(h, browser, "PUT")).StatusCode);
-        Assert.Contains("CORS left alone", (await h.Kube.GetAsync<StorageBackendResource>(h.BackendName))!.Status.Find(ConditionTypes.Ready)!.Message, StringComparison.Ordinal);
+        Assert.Equal(0, h.BackendCalls.Writes);
+    }
+
+    [Fact]
+    public async Task An_admins_own_CORS_rule_is_kept_through_reconciles_and_the_StorageBackends_deletion()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        await h.DirectBackendAsync(); // the bucket
+        await PutAdminRuleAsync(h, keepExisting: false);
+        h.StartOperator();
+        await h.WaitBackendAsync(h.BackendName, b => b?.Status?.IsTrue(ConditionTypes.Ready) == true, "Ready");
+        var ourId = Core.Policies.BucketCorsRule.OperatorRuleId(h.BackendName);
+        Assert.Equal([AdminRuleId, ourId], (await RulesAsync(h)).Select(r => r.Id));
+        var admins = (await RulesAsync(h))[0];
+        Assert.Equal(["https://admin.example.org"], admins.AllowedOrigins);
+
+        // A change of origins rewrites our rule only.
+        await SetCorsAsync(h, new BucketCorsSpec { AllowedOrigins = [Origin] });
+        await Eventually.TrueAsync(async _ => (await RulesAsync(h)).SingleOrDefault(r => r.Id == ourId)?.AllowedOrigins.SequenceEqual([Origin]) == true, "our rule narrowed");
+        Assert.Equal(["https://admin.example.org"], (await RulesAsync(h)).Single(r => r.Id == AdminRuleId).AllowedOrigins);
+
+        // Deleted: the finalizer removes our rule and the admin's stays.
+        await h.Stores.StorageBackends.DeleteAsync(new ResourceKey(null, h.BackendName), Ct);
+        await h.WaitBackendAsync(h.BackendName, b => b is null, "finalized and gone");
+        var left = await RulesAsync(h);
+        Assert.Equal([AdminRuleId], left.Select(r => r.Id));
+        Assert.Equal(["https://admin.example.org"], left[0].AllowedOrigins);
+        Assert.Equal(["GET"], left[0].AllowedMethods);
+    }
+
+    [Fact]
+    public async Task Two_StorageBackends_on_one_bucket_with_different_origins_keep_both_rules_and_a_resync_writes_nothing()
+    {
+        await using var h = await ScenarioHarness.CreateAsync();
+        await SetCorsAsync(h, new BucketCorsSpec { AllowedOrigins = ["https://a.example.org"] });
+        // The same RGW and bucket, reached under another host name (an internal and an external address, say).
+        var second = "rgw-b-" + Guid.NewGuid().ToString("N")[..6];
+        var otherEndpoint = new UriBuilder(h.Rgw.Endpoint) { Host = "localhost" }.Uri.ToString();
+        await h.Stores.StorageBackends.CreateAsync(h.NewBackend(second, otherEndpoint), Ct);
+        await h.Kube.ModifyAsync<StorageBackendResource>(null, second, b => b.Spec = b.Spec with { Cors = new BucketCorsSpec { AllowedOrigins = ["https://b.example.org"] } });
+        var reconciler = h.NewBackendReconciler();
+
+        await ReconcileAsync(h, reconciler);
+        await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second), null), Ct);
+        var rules = await RulesAsync(h);
+        Assert.Equal([Core.Policies.BucketCorsRule.OperatorRuleId(h.BackendName), Core.Policies.BucketCorsRule.OperatorRuleId(second)], rules.Select(r => r.Id));
+        Assert.Equal(["https://a.example.org"], rules[0].AllowedOrigins);
+        Assert.Equal(["https://b.example.org"], rules[1].AllowedOrigins);
+
+        h.BackendCalls.Reset();
+        for (var resync = 0; resync < 3; resync++)
+        {
+            await ReconcileAsync(h, reconciler);
+            await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second), null), Ct);
+        }
+
+        Assert.Equal(6, h.BackendCalls.Calls.Count(c => c.Operation == "GetBucketCors"));
+        Assert.Equal(0, h.BackendCalls.Writes);
+        Assert.Equal(rules.Select(r => r.Id), (await RulesAsync(h)).Select(r => r.Id));
+    }
+
+    private const string AdminRuleId = "admin-dashboard";
+
+    private static async Task PutAdminRuleAsync(ScenarioHarness h, bool keepExisting)
+    {
+        var rules = keepExisting ? (await h.AdminS3.GetCORSConfigurationAsync(h.Bucket, Ct)).Configuration?.Rules ?? [] : [];
+        rules.Add(new Amazon.S3.Model.CORSRule { Id = AdminRuleId, AllowedOrigins = ["https://admin.example.org"], AllowedMethods = ["GET"] });
+        await h.AdminS3.PutCORSConfigurationAsync(new Amazon.S3.Model.PutCORSConfigurationRequest
+        {
+            BucketName = h.Bucket,
+            Configuration = new Amazon.S3.Model.CORSConfiguration { Rules = rules },
+        }, Ct);
+    }
+
+    private static async Task<List<Amazon.S3.Model.CORSRule>> RulesAsync(ScenarioHarness h)
+    {
+        try
+        {
+            return (await h.AdminS3.GetCORSConfigurationAsync(h.Bucket, Ct)).Configuration?.Rules ?? [];
+        }
+        catch (Amazon.S3.AmazonS3Exception error) when (error.ErrorCode == "NoSuchCORSConfiguration")
+        {
+            return [];
+        }
     }
 
     [Fact]

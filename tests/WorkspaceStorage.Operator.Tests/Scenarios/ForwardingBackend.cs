@@ -18,6 +18,9 @@ internal class ForwardingBackend(IStorageBackend inner) : IStorageBackend
     public virtual Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken) =>
         inner.EnsureBucketCorsAsync(rule, cancellationToken);
 
+    public virtual Task<EnsureOutcome> RemoveBucketCorsAsync(string ruleId, CancellationToken cancellationToken) =>
+        inner.RemoveBucketCorsAsync(ruleId, cancellationToken);
+
     public virtual Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken) =>
         inner.EnsureIdentityAsync(workspace, access, cancellationToken);
 

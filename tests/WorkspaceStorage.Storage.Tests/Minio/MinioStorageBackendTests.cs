@@ -533,6 +533,8 @@ internal sealed class RecordingBucketOperations : IAdminBucketOperations
     public Task<EnsureOutcome> EnsureCorsAsync(WorkspaceStorage.Core.Policies.BucketCorsRule rule, CancellationToken cancellationToken) =>
         Task.FromResult(EnsureOutcome.Unchanged);
 
+    public Task<EnsureOutcome> RemoveCorsAsync(string ruleId, CancellationToken cancellationToken) => Task.FromResult(EnsureOutcome.Unchanged);
+
     public Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         DeletedPrefixes.Add(prefix);
