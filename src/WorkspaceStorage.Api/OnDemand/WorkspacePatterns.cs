@@ -18,7 +18,7 @@ public sealed class WorkspacePatterns(IReadOnlyList<string> patterns)
         {
             var negated = pattern.StartsWith('!');
             var glob = negated ? pattern[1..] : pattern;
-            if (Matches(glob, workspace.Value))
+            if (WorkspaceGlob.Matches(glob, workspace.Value))
             {
                 allowed = !negated;
                 decided = pattern;
@@ -36,57 +36,5 @@ public sealed class WorkspacePatterns(IReadOnlyList<string> patterns)
     }
 
     /// <summary>Null when <paramref name="pattern"/> is usable; otherwise why not.</summary>
-    public static string? Check(string pattern)
-    {
-        var glob = pattern.StartsWith('!') ? pattern[1..] : pattern;
-        if (glob.Length == 0)
-        {
-            return "is empty";
-        }
-
-        foreach (var c in glob)
-        {
-            if (c is not (>= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '|' or '*'))
-            {
-                return $"may only hold workspace id characters ({WorkspaceId.Alphabet}) and '*'";
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>Glob match with '*' only: linear, no backtracking blow-up.</summary>
-    internal static bool Matches(string glob, string value)
-    {
-        int g = 0, v = 0, star = -1, mark = 0;
-        while (v < value.Length)
-        {
-            if (g < glob.Length && glob[g] == '*')
-            {
-                star = g++;
-                mark = v;
-            }
-            else if (g < glob.Length && glob[g] == value[v])
-            {
-                g++;
-                v++;
-            }
-            else if (star >= 0)
-            {
-                g = star + 1;
-                v = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        while (g < glob.Length && glob[g] == '*')
-        {
-            g++;
-        }
-
-        return g == glob.Length;
-    }
+    public static string? Check(string pattern) => WorkspaceGlob.Check(pattern.StartsWith('!') ? pattern[1..] : pattern);
 }

@@ -97,5 +97,8 @@ public static class ConditionReasons
     /// <summary>A StorageBackend names the endpoint and bucket of an older one.</summary>
     public const string BackendConflict = "BackendConflict";
     public const string ExistingSecretInvalid = "ExistingSecretInvalid";
+
+    /// <summary>The StorageBackend's claim ceiling (spec.allowedClaims) does not let this namespace claim this workspace.</summary>
+    public const string ClaimNotAllowed = "ClaimNotAllowed";
     public const string Deleting = "Deleting";
 }

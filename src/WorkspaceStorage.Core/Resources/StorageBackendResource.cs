@@ -99,6 +99,16 @@ public sealed record StorageBackendSpec
     [CrdValidation("self.contains('-----BEGIN CERTIFICATE-----')", "must hold PEM certificates")]
     public string? CaBundle { get; init; }
 
+    [JsonPropertyName("allowedClaims")]
+    [Description("Which namespaces may claim which workspaces on this backend; a WorkspaceStorage outside every entry is refused (Stalled, reason ClaimNotAllowed) and gets no identity or key. Empty (the default): none, unless allowClaimsFromAnyNamespace.")]
+    [CrdItems(MaxItems = AllowedClaim.MaxEntries)]
+    public IReadOnlyList<AllowedClaim>? AllowedClaims { get; init; }
+
+    [JsonPropertyName("allowClaimsFromAnyNamespace")]
+    [Description("true: every namespace may claim every workspace (a single-tenant cluster). Default false: only allowedClaims admit.")]
+    [CrdDefault(false)]
+    public bool AllowClaimsFromAnyNamespace { get; init; }
+
     [JsonPropertyName("cors")]
     [Description("The CORS rule the operator keeps on the bucket (ID workspace-storage-operator:<name>, among the bucket's other rules, which it never changes), so browsers can use presigned URLs and workspace keys. Defaults to Hypha's rule for any origin; enabled: false removes that rule only.")]
     public BucketCorsSpec? Cors { get; init; }

@@ -238,7 +238,8 @@ public sealed record ResolvedStorageBackend(
     AdminCredentialsSecretReference AdminCredentialsSecret,
     bool PathStyle,
     string? CaBundle,
-    BucketCorsRule? Cors = null);
+    BucketCorsRule? Cors,
+    ClaimCeiling Ceiling);
 
 /// <summary>Checks a StorageBackend. Pure: no I/O.</summary>
 public static class StorageBackendValidator
@@ -298,6 +299,8 @@ public static class StorageBackendValidator
             WorkspaceStorageValidator.AddIfError(errors, "spec.cors.allowedOrigins", BucketCorsRule.OriginsError(cors.AllowedOrigins));
         }
 
+        var ceiling = CeilingOf(resource, errors);
+
         if (errors.Count > 0)
         {
             return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
@@ -314,7 +317,19 @@ public static class StorageBackendValidator
             admin!,
             spec.PathStyle,
             spec.CaBundle,
-            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null));
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null,
+            ceiling));
+    }
+
+    /// <summary>
+    /// The claim ceiling of a StorageBackend; <paramref name="errors"/> gets what makes it unusable. The companion reads
+    /// it without the rest of the validation (it needs no CA bundle parsed to know who may be served).
+    /// </summary>
+    public static ClaimCeiling CeilingOf(StorageBackendResource resource, List<FieldError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        return ClaimCeiling.From($"StorageBackend '{resource.Metadata?.Name}' spec.allowedClaims", resource.Spec?.AllowClaimsFromAnyNamespace == true,
+            resource.Spec?.AllowedClaims, "spec.allowedClaims", errors);
     }
 
     /// <summary>Parses the PEM so a typo fails here, with the field named, not later in a TLS handshake.</summary>

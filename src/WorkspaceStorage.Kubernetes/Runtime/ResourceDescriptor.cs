@@ -14,6 +14,9 @@ public sealed record ResourceDescriptor(string Group, string Version, string Plu
     /// <summary>core/v1 Events.</summary>
     public static ResourceDescriptor Events { get; } = new("", "v1", "events", "Event", Namespaced: true);
 
+    /// <summary>core/v1 Namespaces (cluster-scoped).</summary>
+    public static ResourceDescriptor Namespaces { get; } = new("", "v1", "namespaces", "Namespace", Namespaced: false);
+
     /// <summary>core/v1 ConfigMaps.</summary>
     public static ResourceDescriptor ConfigMaps { get; } = new("", "v1", "configmaps", "ConfigMap", Namespaced: true);
 

@@ -25,6 +25,13 @@ public interface IStorageBackendResolver
     /// WorkspaceStorage: <c>spec.backendRef.name</c>) and <see cref="StorageBackendException"/>s from the bucket check.
     /// </summary>
     Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Who may claim what on the backend named <paramref name="backendName"/> (null: the default backend), without
+    /// building a client or touching the storage server: the ceiling is checked before anything is made there.
+    /// Throws <see cref="BackendConfigurationException"/> as <see cref="ResolveAsync"/> does for a missing or invalid backend.
+    /// </summary>
+    Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -86,6 +93,27 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
 
         await entry.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
         return new ResolvedBackend(name, entry.Owned.Backend);
+    }
+
+    public async Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken)
+    {
+        if (backendName is null)
+        {
+            var options = defaultBackend ?? throw new BackendConfigurationException(
+                "spec.backendRef", "is required: the operator runs without a default backend", ConditionReasons.InvalidSpec);
+            return options.Ceiling ?? ClaimCeiling.From("the default backend's --allowed-claim", anyNamespace: false, [], "--allowed-claim", []);
+        }
+
+        // The informer's copy when it has one: StorageBackend changes re-enqueue every user, after the cache has them.
+        var resource = (others is { HasSynced: true } ? others.Get(new ResourceKey(null, backendName)) : null)
+            ?? await backends.GetAsync(new ResourceKey(null, backendName), cancellationToken).ConfigureAwait(false)
+            ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{backendName}\" not found", ConditionReasons.BackendNotFound);
+        var errors = new List<FieldError>();
+        var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
+        return errors.Count == 0
+            ? ceiling
+            : throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{backendName}\" is invalid: {string.Join("; ", errors)}",
+                ConditionReasons.BackendNotReady);
     }
 
     /// <summary>Forgets a backend (its StorageBackend was deleted).</summary>

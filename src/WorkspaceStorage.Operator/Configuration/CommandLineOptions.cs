@@ -41,7 +41,7 @@ public sealed class CommandLineOptions
         RootCommand = new RootCommand("WorkspaceStorage operator: S3 storage for Hypha workspaces")
         {
             EndpointUrl, EndpointUrlPublic, AccessKeyId, SecretAccessKey, SecretAccessKeyFile, AdminType, WorkspaceBucket, RegionName, PathStyle,
-            LeaderElect, LeaderElectionId, LeaderElectionNamespace, MetricsPort, HealthPort, WatchNamespace,
+            AllowedClaim, AllowClaimsFromAnyNamespace, LeaderElect, LeaderElectionId, LeaderElectionNamespace, MetricsPort, HealthPort, WatchNamespace,
         };
     }
 
@@ -64,6 +64,14 @@ public sealed class CommandLineOptions
     public Option<string?> RegionName { get; } = new("--region-name") { Description = $"Region (default {StorageBackendSpec.DefaultRegion})." };
 
     public Option<bool> PathStyle { get; } = new("--path-style") { Description = "Path-style S3 addressing for the default backend.", DefaultValueFactory = _ => true };
+
+    public Option<string[]> AllowedClaim { get; } = new("--allowed-claim")
+    {
+        Description = "The default backend's claim ceiling: NAMESPACE=PATTERN[,PATTERN…] lets WorkspaceStorages in NAMESPACE claim workspaces matching a pattern ('*' any run of characters); repeat for more. Without it (and without --allow-claims-from-any-namespace) no WorkspaceStorage may use the default backend.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<bool> AllowClaimsFromAnyNamespace { get; } = new("--allow-claims-from-any-namespace") { Description = "Single-tenant: every namespace may claim every workspace on the default backend." };
 
     public Option<bool> LeaderElect { get; } = new("--leader-elect") { Description = "Hold a Lease so only one replica reconciles." };
 
@@ -223,6 +231,12 @@ public sealed class CommandLineOptions
             return null;
         }
 
+        var ceiling = ParseCeiling(parsed, errors);
+        if (errors.Count > 0)
+        {
+            return null;
+        }
+
         var normalizedEndpoint = StorageFieldRules.NormalizeEndpoint(endpoint);
         return new DefaultBackendOptions(
             type,
@@ -231,7 +245,30 @@ public sealed class CommandLineOptions
             region,
             bucket,
             new AwsCredentials(accessKeyId.Trim(), secret),
-            parsed.GetValue(PathStyle));
+            parsed.GetValue(PathStyle),
+            ceiling);
+    }
+
+    /// <summary>--allowed-claim NAMESPACE=PATTERN[,PATTERN…] (repeated) and --allow-claims-from-any-namespace, checked by the rules a StorageBackend's spec.allowedClaims keeps.</summary>
+    private ClaimCeiling ParseCeiling(ParseResult parsed, List<string> errors)
+    {
+        var entries = new List<AllowedClaim>();
+        foreach (var value in parsed.GetValue(AllowedClaim) ?? [])
+        {
+            var split = value.IndexOf('=', StringComparison.Ordinal);
+            if (split <= 0 || split == value.Length - 1)
+            {
+                errors.Add($"--allowed-claim: '{value}' must be NAMESPACE=PATTERN[,PATTERN…]");
+                continue;
+            }
+
+            entries.Add(new AllowedClaim { Namespaces = [value[..split]], Workspaces = value[(split + 1)..].Split(',') });
+        }
+
+        var fieldErrors = new List<FieldError>();
+        var ceiling = ClaimCeiling.From("the default backend's --allowed-claim", parsed.GetValue(AllowClaimsFromAnyNamespace), entries, "--allowed-claim", fieldErrors);
+        errors.AddRange(fieldErrors.Select(e => e.ToString()));
+        return ceiling;
     }
 
     private string? ReadSecretFile(string path, List<string> errors)

@@ -9,6 +9,7 @@ namespace WorkspaceStorage.Operator.Configuration;
 /// <c>--s3-admin-type</c>, <c>--workspace-bucket</c>, <c>--region-name</c>), so a Hypha deployment's settings carry over.
 /// </summary>
 /// <remarks>ToString is safe: <see cref="AwsCredentials"/> never prints the secret key.</remarks>
+/// <param name="Ceiling">Which namespaces may claim which workspaces on it (--allowed-claim, --allow-claims-from-any-namespace); null: none may.</param>
 public sealed record DefaultBackendOptions(
     StorageBackendType Type,
     string Endpoint,
@@ -16,7 +17,8 @@ public sealed record DefaultBackendOptions(
     string Region,
     string Bucket,
     AwsCredentials AdminCredentials,
-    bool PathStyle);
+    bool PathStyle,
+    ClaimCeiling? Ceiling = null);
 
 /// <summary>Process settings: leader election, probe and metrics ports, what to watch.</summary>
 /// <param name="LeaderElectionNamespace">Where the Lease lives: the flag, else env POD_NAMESPACE (downward API); never null with <paramref name="LeaderElect"/>.</param>

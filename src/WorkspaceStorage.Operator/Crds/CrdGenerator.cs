@@ -215,6 +215,13 @@ public static class CrdGenerator
             return Map(("type", "array"), ("items", TypeSchema(element)));
         }
 
+        if (type.IsGenericType && type.GetGenericTypeDefinition() is var map
+            && (map == typeof(Dictionary<,>) || map == typeof(IDictionary<,>) || map == typeof(IReadOnlyDictionary<,>))
+            && type.GetGenericArguments()[0] == typeof(string))
+        {
+            return Map(("type", "object"), ("additionalProperties", TypeSchema(type.GetGenericArguments()[1])));
+        }
+
         if (type.IsClass && type.Namespace?.StartsWith("WorkspaceStorage.", StringComparison.Ordinal) == true)
         {
             return ObjectSchema(type, isRoot: false);

@@ -14,6 +14,7 @@ namespace WorkspaceStorage.Operator.Hosting;
 
 /// <summary>The stores the operator reads and writes: a Kubernetes API server, or anything else that keeps the contracts
 /// of <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> (Events null: none recorded).</summary>
+/// <param name="Namespaces">Namespaces, for claim ceilings that select namespaces by label; null: such selectors match nothing.</param>
 public sealed record OperatorStores(
     IResourceClient<WorkspaceStorageResource> WorkspaceStorages,
     IResourceWatcher<WorkspaceStorageResource> WorkspaceStorageWatcher,
@@ -21,7 +22,8 @@ public sealed record OperatorStores(
     IResourceWatcher<StorageBackendResource> StorageBackendWatcher,
     IResourceClient<V1Secret> Secrets,
     IResourceWatcher<V1Secret> SecretWatcher,
-    IResourceClient<Corev1Event>? Events)
+    IResourceClient<Corev1Event>? Events,
+    IResourceWatcher<V1Namespace>? Namespaces = null)
 {
     public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
         new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
@@ -37,7 +39,8 @@ public sealed record OperatorStores(
         var backends = new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options);
         var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
         var events = new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceDescriptor.Events, options);
-        return new OperatorStores(storages, storages, backends, backends, secrets, secrets, events);
+        var namespaces = new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options);
+        return new OperatorStores(storages, storages, backends, backends, secrets, secrets, events, namespaces);
     }
 }
 
@@ -106,10 +109,15 @@ public sealed class OperatorHost : IDisposable
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
             loggers.CreateLogger("Informer.Secrets"), cachedFields.Secret);
 
+        // Namespaces' labels, for claim ceilings that select namespaces by label.
+        var namespaceInformer = stores.Namespaces is null
+            ? null
+            : new Informer<V1Namespace>(stores.Namespaces, "namespaces", Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.Namespaces"));
+
         // The reconciler's writes (finalizer, status, Secret) must not each set off one more, read-only reconcile.
         var ownWrites = new OwnWrites(clock);
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(ownWrites.Tracking(stores.WorkspaceStorages), ownWrites.Tracking(stores.Secrets), Resolver, Events,
-            loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock);
+            loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock, new NamespaceLabels(namespaceInformer));
         var storagesInformer = WorkspaceStorageInformer;
         WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
@@ -119,6 +127,13 @@ public sealed class OperatorHost : IDisposable
             // When a claimant of a workspace goes (or its claim changes), the next in line may take over: tell the
             // others at once. Only claim changes scan the cache; status writes, the bulk of events, do not.
             .AlsoReconcile(change => ClaimChanged(change) ? OtherClaimants(storagesInformer, change.Object) : []);
+        if (namespaceInformer is not null)
+        {
+            // A namespace's labels decide claims under a ceiling that selects by label: its WorkspaceStorages are judged again.
+            WorkspaceStorageController.Watches(namespaceInformer, (InformerEvent<V1Namespace> change) => LabelsChanged(change)
+                ? storagesInformer.List(change.Object.Metadata.Name).Select(ResourceKey.Of).ToList()
+                : []);
+        }
 
         // A second informer, not a shared one: each controller runs (and restarts) the informers it holds.
         var backendInformer = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
@@ -154,6 +169,14 @@ public sealed class OperatorHost : IDisposable
         Resolver.Dispose();
         factory.Dispose();
     }
+
+    /// <summary>Only a change of labels: the controller waits for the namespaces to be listed before its first reconcile, and a
+    /// namespace is made before (and goes after) the WorkspaceStorages in it.</summary>
+    private static bool LabelsChanged(InformerEvent<V1Namespace> change) =>
+        change.Type == InformerEventType.Updated && (change.Previous is not { } before || !SameLabels(before.Metadata.Labels, change.Object.Metadata.Labels));
+
+    private static bool SameLabels(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(pair => b!.TryGetValue(pair.Key, out var value) && value == pair.Value));
 
     private static bool BucketChanged(InformerEvent<StorageBackendResource> change) => change.Type switch
     {

@@ -21,10 +21,14 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
     private readonly Lock slotsGate = new();
 
     /// <summary>"namespace/name" of the oldest other WorkspaceStorage claiming the same workspace on the same backend, when it is older.</summary>
-    public Task<string?> OlderClaimantAsync(WorkspaceStorageResource resource, WorkspaceId workspace, string? backendName, CancellationToken cancellationToken)
+    /// <param name="admitted">Whether the backend's claim ceiling lets another claimant claim the workspace at all; one it
+    /// refuses is skipped, however old, and whatever its status says it held.</param>
+    public Task<string?> OlderClaimantAsync(WorkspaceStorageResource resource, WorkspaceId workspace, string? backendName,
+        Func<WorkspaceStorageResource, bool> admitted, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(admitted);
         var backend = backendName ?? StorageBackendResolver.DefaultBackendName;
-        return OlderAsync(resource, null, other => ClaimsWorkspace(other, workspace, backend),
+        return OlderAsync(resource, null, other => ClaimsWorkspace(other, workspace, backend) && admitted(other),
             holder => holder.Status is { AccessKeyId: not null } status && status.Workspace == workspace.Value, cancellationToken);
     }
 

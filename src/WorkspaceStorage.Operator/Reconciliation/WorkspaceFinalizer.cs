@@ -10,10 +10,12 @@ namespace WorkspaceStorage.Operator.Reconciliation;
 /// <summary>
 /// Deletes what a WorkspaceStorage made (identity, keys, policies; data only with deletionPolicy Delete) and then
 /// its finalizer. The finalizer stays while the backend cannot be reached: removing it would orphan an identity that
-/// can still read the data. A workspace another WorkspaceStorage holds is left untouched.
+/// can still read the data. A workspace another WorkspaceStorage holds is left untouched; so is one this
+/// WorkspaceStorage never held (no key recorded, no credential Secret written), whatever its deletionPolicy; and one
+/// the backend's claim ceiling does not let it claim loses only the keys it recorded, never the identity or the data.
 /// </summary>
 public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource> storages, IStorageBackendResolver resolver, WorkspaceClaims claims,
-    CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, WorkspaceStorageReconcilerOptions options, TimeProvider clock,
+    ClaimAdmission admission, CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, WorkspaceStorageReconcilerOptions options, TimeProvider clock,
     ILogger logger)
 {
     public async Task<ReconcileResult> FinalizeAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
@@ -33,24 +35,22 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         {
             message = "Nothing was provisioned; finalizer removed";
         }
+        else if (!await HasProvisionedAsync(resource, validation.Value, cancellationToken).ConfigureAwait(false))
+        {
+            // Never held: what is on the backend under W (identity, keys, data) was made for someone else, or by no one.
+            message = $"WorkspaceStorage never held workspace '{workspace}' (no key recorded, no credential Secret); nothing on the backend touched, deletionPolicy not applied";
+        }
         else
         {
             // Held while deciding and deleting: a claimant provisioning the workspace meanwhile must not lose it half-made.
             using var hold = await claims.HoldAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false);
-            if (await claims.OlderClaimantAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false) is { } owner)
+            var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken).ConfigureAwait(false);
+            if (deleted.Retry is { } retry)
             {
-                message = $"Workspace '{workspace}' belongs to WorkspaceStorage {owner}; left untouched";
+                return retry;
             }
-            else
-            {
-                var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken).ConfigureAwait(false);
-                if (deleted.Retry is { } retry)
-                {
-                    return retry;
-                }
 
-                message = deleted.Message!;
-            }
+            message = deleted.Message!;
         }
 
         // Owner references let a real cluster's garbage collector do this too; deleting it here keeps the key's
@@ -73,21 +73,26 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         WorkspaceId workspace, string? backendName, CancellationToken cancellationToken)
     {
         var policy = resource.Spec?.DeletionPolicy ?? DeletionPolicy.Retain;
-        var provisionedSomething = await HasProvisionedAsync(resource, spec, cancellationToken).ConfigureAwait(false);
         try
         {
+            var ceiling = await admission.CeilingAsync(backendName, cancellationToken).ConfigureAwait(false);
+            if (admission.Refusal(ceiling, resource, workspace) is { } refusal)
+            {
+                await admission.ReleaseAsync(resource, workspace, backendName, spec?.SecretName, cancellationToken).ConfigureAwait(false);
+                return ($"Outside the claim ceiling ({refusal}): revoked the keys this WorkspaceStorage held, if any; the identity and data of workspace '{workspace}' left untouched", null);
+            }
+
+            if (await claims.OlderClaimantAsync(resource, workspace, backendName, admission.Admits(ceiling, workspace), cancellationToken).ConfigureAwait(false) is { } owner)
+            {
+                return ($"Workspace '{workspace}' belongs to WorkspaceStorage {owner}; left untouched", null);
+            }
+
             var backend = await resolver.ResolveAsync(backendName, cancellationToken).ConfigureAwait(false);
             await backend.Backend.DeleteWorkspaceAsync(workspace, policy == DeletionPolicy.Delete ? DataDeletion.Delete : DataDeletion.Retain, cancellationToken)
                 .ConfigureAwait(false);
             return (policy == DeletionPolicy.Delete
                 ? $"Removed the identity, keys and policies of workspace '{workspace}' and every object under {workspace.Prefix}"
                 : $"Removed the identity, keys and policies of workspace '{workspace}'; data under {workspace.Prefix} retained", null);
-        }
-        catch (BackendConfigurationException error) when (!provisionedSomething)
-        {
-            // A backend that never existed (a typo in backendRef) must not block deletion forever: nothing was
-            // recorded as made there (no status, no Secret), so there is nothing to orphan.
-            return ($"Nothing was provisioned ({error.Message}); finalizer removed", null);
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Storage.Backends;
@@ -43,12 +44,15 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
     private readonly WorkspaceKeys keys;
     private readonly WorkspaceStatusReporter status;
     private readonly WorkspaceFinalizer finalizer;
+    private readonly ClaimAdmission admission;
 
     /// <param name="claims">The informer's cache of all WorkspaceStorages, used to find a second claimant of a workspace
     /// without a list call; null lists through <paramref name="storages"/>.</param>
+    /// <param name="namespaces">Namespaces' labels for claim ceilings that select namespaces by label; null: such selectors match nothing.</param>
     public WorkspaceStorageReconciler(IResourceClient<WorkspaceStorageResource> storages, IResourceClient<V1Secret> secrets,
         IStorageBackendResolver resolver, IEventRecorder events, ILogger<WorkspaceStorageReconciler> logger,
-        IResourceCache<WorkspaceStorageResource>? claims = null, WorkspaceStorageReconcilerOptions? options = null, TimeProvider? time = null)
+        IResourceCache<WorkspaceStorageResource>? claims = null, WorkspaceStorageReconcilerOptions? options = null, TimeProvider? time = null,
+        NamespaceLabels? namespaces = null)
     {
         this.storages = storages ?? throw new ArgumentNullException(nameof(storages));
         ArgumentNullException.ThrowIfNull(secrets);
@@ -62,7 +66,8 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         keys = new WorkspaceKeys(this.secrets, events, clock);
         status = new WorkspaceStatusReporter(new StatusWriter<WorkspaceStorageResource, WorkspaceStorageStatus>(storages, this.options.StatusWriteAttempts),
             events, clock, logger);
-        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, this.secrets, status, events, this.options, clock, logger);
+        admission = new ClaimAdmission(resolver, namespaces ?? NamespaceLabels.None, this.secrets, status, logger);
+        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.options, clock, logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<WorkspaceStorageResource> request, CancellationToken cancellationToken)
@@ -94,6 +99,34 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
         var spec = validation.Value!;
 
+        // The ceiling before anything else, the finalizer included: a refused claim that never held the workspace has
+        // nothing to clean up, so it gets no finalizer and its deletion can never reach the backend.
+        ClaimCeiling ceiling;
+        try
+        {
+            ceiling = await admission.CeilingAsync(spec.BackendName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
+        {
+            return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (admission.Refusal(ceiling, resource, spec.Workspace) is { } refusal)
+        {
+            using var refusedHold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await admission.RefuseAsync(resource, resource.Status?.Workspace is { } held && WorkspaceId.TryParse(held, out var heldId, out _) ? heldId : spec.Workspace,
+                    spec.BackendName, spec.SecretName, refusal, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
+            {
+                return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
+            }
+
+            return ReconcileResult.Done;
+        }
+
         // The backend and the Secret are read while the finalizer is written: on a create that takes two Kubernetes
         // round trips off the path to Ready. Nothing is written to the backend before the finalizer is in place.
         var resolving = resolver.ResolveAsync(spec.BackendName, cancellationToken);
@@ -111,23 +144,28 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         try
         {
             var secret = await readingSecret.ConfigureAwait(false);
-            return await ProvisionOnBackendAsync(resource, spec, await resolving.ConfigureAwait(false), secret, cancellationToken).ConfigureAwait(false);
+            return await ProvisionOnBackendAsync(resource, spec, ceiling, await resolving.ConfigureAwait(false), secret, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
         {
-            await status.FailedAsync(resource, failure, cancellationToken).ConfigureAwait(false);
-            if (!failure.Stalled)
-            {
-                throw; // transient: the work queue backs off this key
-            }
-
-            return ReconcileResult.RequeueAfter(error is BackendAuthenticationException ? options.AuthenticationRetryDelay : options.ConfigurationRetryDelay);
+            return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Whichever read failed first surfaced above; the other must not go unobserved.
             await Task.WhenAll(resolving, readingSecret).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    private async Task<ReconcileResult> FailedAsync(WorkspaceStorageResource resource, BackendFailure failure, Exception error, CancellationToken cancellationToken)
+    {
+        await status.FailedAsync(resource, failure, cancellationToken).ConfigureAwait(false);
+        if (!failure.Stalled)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error); // transient: the work queue backs off this key
+        }
+
+        return ReconcileResult.RequeueAfter(error is BackendAuthenticationException ? options.AuthenticationRetryDelay : options.ConfigurationRetryDelay);
     }
 
     private async Task<WorkspaceStorageResource> EnsureFinalizerAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
@@ -142,12 +180,14 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         return await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ResolvedBackend backend,
-        V1Secret? secret, CancellationToken cancellationToken)
+    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ClaimCeiling ceiling,
+        ResolvedBackend backend, V1Secret? secret, CancellationToken cancellationToken)
     {
         // Held until the status below records the outcome: a second claimant reconciled meanwhile then sees who holds it.
         using var hold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false);
-        if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false) is { } otherClaimant)
+        // Claimants the ceiling refuses are in nobody's way: a tenant squatting a workspace early must not keep its owner out.
+        if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, admission.Admits(ceiling, spec.Workspace), cancellationToken)
+                .ConfigureAwait(false) is { } otherClaimant)
         {
             await status.StallAsync(resource, WorkspaceStorageConditions.WorkspaceAlreadyClaimed,
                 $"spec.workspace: workspace '{spec.Workspace}' on backend '{(backend.Name.Length == 0 ? "(default)" : backend.Name)}' is already claimed by WorkspaceStorage {otherClaimant}",

@@ -73,6 +73,7 @@ internal sealed class ClusterScenario : IAsyncDisposable
                     "region": "{{rgw.Region}}",
                     "bucket": "{{scenario.Bucket}}",
                     "pathStyle": true,
+                    "allowClaimsFromAnyNamespace": true,
                     "adminCredentialsSecretRef": { "name": "{{AdminSecretName}}", "namespace": "{{scenario.Namespace}}" }
                   }
                 }

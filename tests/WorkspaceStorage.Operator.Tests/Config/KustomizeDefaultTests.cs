@@ -188,6 +188,7 @@ public sealed class KustomizeDefaultTests
                 "workspacestorage.hypha.amun.ai/storagebackends/status:patch",
                 "/secrets:get", "/secrets:list", "/secrets:watch", "/secrets:create", "/secrets:update", "/secrets:patch", "/secrets:delete",
                 "/events:create", "/events:patch", "events.k8s.io/events:create", "events.k8s.io/events:patch",
+                "/namespaces:get", "/namespaces:list", "/namespaces:watch",
             },
             grants);
 
@@ -202,7 +203,7 @@ public sealed class KustomizeDefaultTests
         var grants = Grants(Single("ClusterRole", "workspace-storage-api"));
         Assert.All(grants, g => Assert.Matches(":(get|list|watch)$", g));
         // The informers of the Kubernetes workspace directory need exactly these.
-        foreach (var resource in new[] { "workspacestorage.hypha.amun.ai/workspacestorages", "workspacestorage.hypha.amun.ai/storagebackends", "/secrets" })
+        foreach (var resource in new[] { "workspacestorage.hypha.amun.ai/workspacestorages", "workspacestorage.hypha.amun.ai/storagebackends", "/secrets", "/namespaces" })
         {
             foreach (var verb in new[] { "get", "list", "watch" })
             {

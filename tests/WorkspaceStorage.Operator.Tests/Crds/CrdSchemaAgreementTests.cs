@@ -66,6 +66,13 @@ public sealed class CrdSchemaAgreementTests
             PathStyle = false,
             CaBundle = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",
             Cors = new BucketCorsSpec { Enabled = true, AllowedOrigins = ["https://app.example.org"] },
+            AllowedClaims = [new AllowedClaim
+            {
+                Namespaces = ["team-a"],
+                NamespaceSelector = new NamespaceSelector { MatchLabels = new Dictionary<string, string> { ["tenant"] = "team-a" } },
+                Workspaces = ["ws-team-a-*"],
+            }],
+            AllowClaimsFromAnyNamespace = true,
         },
         Status = new StorageBackendStatus
         {
@@ -192,7 +199,7 @@ public sealed class CrdSchemaAgreementTests
             }
         }
 
-        Assert.True(checkedCount == 14, $"{checkedCount} defaults found, 14 expected: a default added or lost on one side shows here");
+        Assert.True(checkedCount == 15, $"{checkedCount} defaults found, 15 expected: a default added or lost on one side shows here");
     }
 
     [Theory]

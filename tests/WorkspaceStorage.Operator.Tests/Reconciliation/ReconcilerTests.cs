@@ -113,6 +113,9 @@ public sealed class ReconcilerTests
 
         public Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken) =>
             backend.FailWith is { } error ? Task.FromException<ResolvedBackend>(error) : Task.FromResult(new ResolvedBackend(backendName ?? "", backend));
+
+        /// <summary>These tests are about one claimant and its backend: every namespace may claim (the ceiling has tests of its own).</summary>
+        public Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken) => Task.FromResult(ClaimCeiling.Any("the test resolver"));
     }
 
     private sealed class ListRecorder : IEventRecorder

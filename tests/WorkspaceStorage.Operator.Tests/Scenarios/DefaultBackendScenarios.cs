@@ -32,7 +32,8 @@ public sealed class DefaultBackendScenarios
         using var kubernetes = kube.CreateClient();
         var stores = OperatorStores.FromKubernetes(kubernetes);
         var bucket = RgwTestServer.UniqueBucketName("mem");
-        var defaults = new DefaultBackendOptions(StorageBackendType.CephRgw, rgw.Endpoint.ToString(), rgw.Endpoint.ToString(), rgw.Region, bucket, rgw.Admin, PathStyle: true);
+        var defaults = new DefaultBackendOptions(StorageBackendType.CephRgw, rgw.Endpoint.ToString(), rgw.Endpoint.ToString(), rgw.Region, bucket, rgw.Admin, PathStyle: true,
+            ClaimCeiling.Any("--allow-claims-from-any-namespace"));
         using var host = new OperatorHost(stores, new OperatorHostOptions { DefaultBackend = defaults, BackendRetry = ScenarioHarness.FastRetry },
             NullLoggerFactory.Instance);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);

@@ -104,7 +104,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         return harness;
     }
 
-    public StorageBackendResource NewBackend(string name, string endpoint, string adminSecret = "rgw-admin") => new()
+    /// <summary>A StorageBackend on this world's RGW and bucket; every namespace may claim every workspace unless <paramref name="allowedClaims"/> says who may.</summary>
+    public StorageBackendResource NewBackend(string name, string endpoint, string adminSecret = "rgw-admin", IReadOnlyList<AllowedClaim>? allowedClaims = null) => new()
     {
         Metadata = new V1ObjectMeta { Name = name },
         Spec = new StorageBackendSpec
@@ -114,6 +115,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             Region = Rgw.Region,
             Bucket = Bucket,
             AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = adminSecret, Namespace = AdminNamespace },
+            AllowedClaims = allowedClaims,
+            AllowClaimsFromAnyNamespace = allowedClaims is null,
         },
     };
 

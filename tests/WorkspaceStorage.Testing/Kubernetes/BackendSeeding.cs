@@ -13,9 +13,10 @@ public static class BackendSeeding
     /// <summary>
     /// Creates StorageBackend <paramref name="name"/> (bucket <paramref name="bucket"/> on <paramref name="rgw"/>) and its
     /// admin Secret <c>{name}-admin</c> in <see cref="AdminNamespace"/>, which it creates when missing (the real server
-    /// refuses a Secret in a namespace that does not exist).
+    /// refuses a Secret in a namespace that does not exist). Its claim ceiling is <paramref name="allowedClaims"/>; without
+    /// them, a single tenant's: every namespace may claim every workspace (the worlds of tests that are not about ceilings).
     /// </summary>
-    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket)
+    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket, IReadOnlyList<AllowedClaim>? allowedClaims = null)
     {
         ArgumentNullException.ThrowIfNull(kube);
         ArgumentNullException.ThrowIfNull(rgw);
@@ -39,6 +40,8 @@ public static class BackendSeeding
                 Region = rgw.Region,
                 Bucket = bucket,
                 AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
+                AllowedClaims = allowedClaims,
+                AllowClaimsFromAnyNamespace = allowedClaims is null,
             },
         });
     }
