@@ -30,12 +30,15 @@ public interface IOnDemandStore
 }
 
 /// <summary>The store over the API's WorkspaceStorage informer (reads) and resource client (writes).</summary>
-public sealed class ResourceOnDemandStore(IResourceCache<WorkspaceStorageResource> cache, IResourceClient<WorkspaceStorageResource> client) : IOnDemandStore
+/// <param name="withinCeiling">Whether a claim counts: one its StorageBackend's claim ceiling refuses (a tenant squatting
+/// a Hypha user's workspace, say) is nobody's claim, so it must not keep on-demand provisioning from making the real one.</param>
+public sealed class ResourceOnDemandStore(IResourceCache<WorkspaceStorageResource> cache, IResourceClient<WorkspaceStorageResource> client,
+    Func<WorkspaceStorageResource, bool> withinCeiling) : IOnDemandStore
 {
     public IReadOnlyList<WorkspaceStorageResource> Claiming(WorkspaceId workspace)
     {
         ArgumentNullException.ThrowIfNull(workspace);
-        return [.. cache.List().Where(r => string.Equals(r.Spec.Workspace ?? r.Metadata.Name, workspace.Value, StringComparison.Ordinal))];
+        return [.. cache.List().Where(r => string.Equals(r.Spec.Workspace ?? r.Metadata.Name, workspace.Value, StringComparison.Ordinal) && withinCeiling(r))];
     }
 
     public IReadOnlyList<WorkspaceStorageResource> ListOnDemand() => [.. cache.List().Where(OnDemandWorkspaceStorage.IsOnDemand)];

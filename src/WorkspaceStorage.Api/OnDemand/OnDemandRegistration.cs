@@ -26,7 +26,10 @@ public static class OnDemandRegistration
         services.AddSingleton<IOnDemandStore>(sp =>
         {
             var directory = sp.GetRequiredService<KubernetesWorkspaceDirectory>();
-            return new ResourceOnDemandStore(directory.WorkspaceStorages, sp.GetRequiredService<KubernetesDirectorySources>().WorkspaceStorageClient);
+            var own = sp.GetRequiredService<IOptions<OnDemandOptions>>().Value.Namespace;
+            // Its own claims always count (refused, their Stalled condition says why at once); others' only within the ceiling.
+            return new ResourceOnDemandStore(directory.WorkspaceStorages, sp.GetRequiredService<KubernetesDirectorySources>().WorkspaceStorageClient,
+                claim => claim.Metadata.NamespaceProperty == own || directory.IsWithinCeiling(claim));
         });
 
         services.AddSingleton<OnDemandProvisioner>();

@@ -11,15 +11,17 @@ using WorkspaceStorage.Kubernetes.Runtime;
 namespace WorkspaceStorage.Api.Workspaces;
 
 /// <summary>
-/// The API's view of the cluster: watchers for the three informers, a client for admin Secrets, and a WorkspaceStorage
+/// The API's view of the cluster: watchers for the informers, a client for admin Secrets, and a WorkspaceStorage
 /// client for on-demand provisioning (create, annotate, delete).
 /// </summary>
+/// <param name="Namespaces">Namespaces, for claim ceilings that select namespaces by label; null: such selectors match nothing.</param>
 public sealed record KubernetesDirectorySources(
     IResourceWatcher<WorkspaceStorageResource> WorkspaceStorages,
     IResourceWatcher<StorageBackendResource> StorageBackends,
     IResourceWatcher<V1Secret> SecretWatcher,
     IResourceClient<V1Secret> Secrets,
-    IResourceClient<WorkspaceStorageResource> WorkspaceStorageClient)
+    IResourceClient<WorkspaceStorageResource> WorkspaceStorageClient,
+    IResourceWatcher<V1Namespace>? Namespaces = null)
 {
     public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
         new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
@@ -34,7 +36,7 @@ public sealed record KubernetesDirectorySources(
         return new KubernetesDirectorySources(
             workspaceStorages,
             new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options),
-            secrets, secrets, workspaceStorages);
+            secrets, secrets, workspaceStorages, new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options));
     }
 }
 
@@ -42,7 +44,9 @@ public sealed record KubernetesDirectorySources(
 /// Workspaces from the cluster: informers on WorkspaceStorages, StorageBackends and the operator's credential Secrets
 /// (label <c>app.kubernetes.io/managed-by=workspace-storage-operator</c>). W is served only by a WorkspaceStorage whose
 /// Ready condition is True (or was, until the operator lost the storage server: BackendUnavailable) and whose
-/// <c>status.workspace</c> is W; W's key comes from its Secret (<c>status.secretName</c>),
+/// <c>status.workspace</c> is W, and only when its StorageBackend's claim ceiling (<c>spec.allowedClaims</c>) lets its
+/// namespace claim W: a status that says Ready is not enough (the operator may not have judged it under the current
+/// ceiling yet). When two are served, the oldest wins, as the operator orders claims. W's key comes from its Secret (<c>status.secretName</c>),
 /// so a rotation is picked up with the Secret's watch event. Backends (temporary credentials, TTL bookkeeping) are built
 /// with the operator's <see cref="IStorageBackendFactory"/> from the StorageBackend and its admin Secret, read on demand
 /// and rebuilt when the StorageBackend's generation or the admin Secret's resourceVersion changes.
@@ -55,6 +59,10 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private readonly Informer<WorkspaceStorageResource> storages;
     private readonly Informer<StorageBackendResource> backends;
     private readonly Informer<V1Secret> secrets;
+    private readonly Informer<V1Namespace>? namespaces;
+    private readonly NamespaceLabels namespaceLabels;
+    private readonly ConcurrentDictionary<string, (string? Version, ClaimCeiling? Ceiling)> ceilings = new(StringComparer.Ordinal);
+    private readonly IDisposable[] indexEvents;
     private readonly IResourceClient<V1Secret> secretClient;
     private readonly IStorageBackendFactory factory;
     private readonly TimeProvider clock;
@@ -82,6 +90,10 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         secrets = new Informer<V1Secret>(sources.SecretWatcher, "secrets",
             new InformerOptions { Namespace = watchNamespace, LabelSelector = $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}" },
             loggers.CreateLogger("Informer.Secrets"));
+        namespaces = sources.Namespaces is null
+            ? null
+            : new Informer<V1Namespace>(sources.Namespaces, "namespaces", new InformerOptions(), loggers.CreateLogger("Informer.Namespaces"));
+        namespaceLabels = new NamespaceLabels(namespaces);
         // The workspace → WorkspaceStorage index is rebuilt lazily after any change; waiters for the workspace wake.
         storageEvents = storages.AddEventHandler(change =>
         {
@@ -89,6 +101,10 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             Wake(change.Object.Spec?.Workspace);
             Wake(change.Object.Status?.Workspace);
         });
+        // A changed ceiling or namespace label changes who is served.
+        indexEvents = namespaces is null
+            ? [backends.AddEventHandler(_ => index = null)]
+            : [backends.AddEventHandler(_ => index = null), namespaces.AddEventHandler(_ => index = null)];
     }
 
     /// <summary>How long an admin Secret read is trusted before its resourceVersion is checked again.</summary>
@@ -98,17 +114,62 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     public IResourceCache<WorkspaceStorageResource> WorkspaceStorages => storages;
 
     /// <summary>True once all three informers listed their resources (readiness).</summary>
-    public bool HasSynced => storages.HasSynced && backends.HasSynced && secrets.HasSynced;
+    public bool HasSynced => storages.HasSynced && backends.HasSynced && secrets.HasSynced && namespaces?.HasSynced != false;
 
     /// <summary>Runs the informers until <paramref name="cancellationToken"/> ends.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(storages.RunAsync(cancellationToken), backends.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken));
+        Task.WhenAll(storages.RunAsync(cancellationToken), backends.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken),
+            namespaces?.RunAsync(cancellationToken) ?? Task.CompletedTask);
 
     public async Task WaitForSyncAsync(CancellationToken cancellationToken)
     {
         await storages.WaitForSyncAsync(cancellationToken);
         await backends.WaitForSyncAsync(cancellationToken);
         await secrets.WaitForSyncAsync(cancellationToken);
+        if (namespaces is not null)
+        {
+            await namespaces.WaitForSyncAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="resource"/>'s StorageBackend lets its namespace claim its workspace (the status's, else the
+    /// spec's). False for an unknown or invalid StorageBackend, the operator's default backend (not served here) and a
+    /// workspace id that is not one. On-demand provisioning counts only such claims: a refused one is nobody's.
+    /// </summary>
+    public bool IsWithinCeiling(WorkspaceStorageResource resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        var workspaceText = resource.Status?.Workspace ?? resource.Spec?.Workspace ?? resource.Metadata.Name;
+        var backendName = resource.Status?.Backend is { Length: > 0 } provisioned ? provisioned : resource.Spec?.BackendRef?.Name;
+        if (string.IsNullOrEmpty(backendName) || !WorkspaceId.TryParse(workspaceText, out var workspace, out _) || CeilingOf(backendName) is not { } ceiling)
+        {
+            return false;
+        }
+
+        var @namespace = resource.Metadata.NamespaceProperty ?? string.Empty;
+        return ceiling.Refusal(@namespace, ceiling.NeedsLabels ? namespaceLabels.Of(@namespace) : null, workspace) is null;
+    }
+
+    /// <summary>The ceiling of StorageBackend <paramref name="name"/> from the cache, remembered per resourceVersion; null when unknown or invalid.</summary>
+    private ClaimCeiling? CeilingOf(string name)
+    {
+        if (backends.Get(new ResourceKey(null, name)) is not { } resource)
+        {
+            return null;
+        }
+
+        var version = resource.Metadata.ResourceVersion;
+        if (ceilings.TryGetValue(name, out var cached) && cached.Version == version && version is not null)
+        {
+            return cached.Ceiling;
+        }
+
+        var errors = new List<FieldError>();
+        var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
+        var usable = errors.Count == 0 ? ceiling : null;
+        ceilings[name] = (version, usable);
+        return usable;
     }
 
     public Task WhenChanged(WorkspaceId workspace)
@@ -206,6 +267,11 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     public void Dispose()
     {
         storageEvents.Dispose();
+        foreach (var handler in indexEvents)
+        {
+            handler.Dispose();
+        }
+
         foreach (var entry in backendCache.Values)
         {
             entry.Owned?.Dispose();
@@ -224,11 +290,12 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             : null;
     }
 
-    private static bool IsServing(WorkspaceStorageResource resource, string workspace) =>
+    private bool IsServing(WorkspaceStorageResource resource, string workspace) =>
         resource.Metadata.DeletionTimestamp is null
         && resource.Status is { } status
         && (status.IsTrue(ConditionTypes.Ready) || IsProvisionedButBackendUnreachable(resource, status))
-        && string.Equals(status.Workspace, workspace, StringComparison.Ordinal);
+        && string.Equals(status.Workspace, workspace, StringComparison.Ordinal)
+        && IsWithinCeiling(resource);
 
     /// <summary>
     /// Ready for this generation until the operator could not reach the storage server: the identity and the key in the
@@ -245,11 +312,13 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private Dictionary<string, ResourceKey> BuildIndex()
     {
         var built = new Dictionary<string, ResourceKey>(StringComparer.Ordinal);
-        foreach (var resource in storages.List())
+        // Oldest first, then by namespace/name (the operator's order of claims), so the first one served for W stays.
+        foreach (var resource in storages.List().OrderBy(r => r.Metadata.CreationTimestamp ?? DateTime.MaxValue)
+                     .ThenBy(r => $"{r.Metadata.NamespaceProperty}/{r.Metadata.Name}", StringComparer.Ordinal))
         {
             if (resource.Status?.Workspace is { Length: > 0 } workspace && IsServing(resource, workspace))
             {
-                built[workspace] = ResourceKey.Of(resource);
+                built.TryAdd(workspace, ResourceKey.Of(resource));
             }
         }
 

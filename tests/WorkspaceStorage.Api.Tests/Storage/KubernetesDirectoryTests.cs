@@ -127,6 +127,54 @@ public sealed class KubernetesDirectoryTests
         Assert.Contains(Uri.EscapeDataString(lost.Key.AccessKeyId + "/"), await PresignPutAsync(api, lost.Workspace, token, "b.txt"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The companion trusts no Ready status on its own: a workspace is served from the WorkspaceStorage that holds it within
+    /// its StorageBackend's claim ceiling, read from the StorageBackend the API watches. A Ready status outside it (one the
+    /// operator has not judged again yet, or one written by someone who may write status) serves nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_workspace_is_served_only_from_the_WorkspaceStorage_its_StorageBackends_claim_ceiling_admits()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeCluster.StartAsync([Namespace, "team-b"], Ct);
+        var w = await h.AddWorkspaceAsync("team-a-");
+        var squatted = await h.AddWorkspaceAsync("user-");
+        var backendName = await KubernetesSeeding.SeedBackendAsync(kube, h, [new AllowedClaim { Namespaces = [Namespace], Workspaces = ["ws-team-a-*"] }]);
+        // team-b's claim comes first (older) and says Ready with a key of its own: outside the ceiling, it is not served.
+        var teamBKey = AccessKeyGenerator.Generate();
+        await h.Backend.EnsureKeyAsync(w.Workspace, teamBKey, Ct);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, "team-b", "first", w.Workspace, teamBKey, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "holder", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        await WorkspaceSeeding.SeedWorkspaceAsync(kube, Namespace, "squat", squatted.Workspace, squatted.Key, backendName, h.Location.Bucket, isReady: true);
+        await using var api = await StartApiAsync(kube);
+
+        var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
+        var url = await PresignPutAsync(api, w.Workspace, token, "a.txt");
+        Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), url, StringComparison.Ordinal);
+        Assert.DoesNotContain(Uri.EscapeDataString(teamBKey.AccessKeyId + "/"), url, StringComparison.Ordinal);
+        using (var response = await CallAsync(api, squatted.Workspace, "list_files", api.Tokens.ForWorkspace(squatted.Workspace.Value, "rw")))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        // The admin moves the workspace to team-b: team-b's claim is served, team-a's no longer, before any status changes.
+        await kube.ModifyAsync<StorageBackendResource>(null, backendName, b => b.Spec = b.Spec with
+        {
+            AllowedClaims = [new AllowedClaim { Namespaces = ["team-b"], Workspaces = ["ws-team-a-*"] }],
+        });
+        await Eventually.TrueAsync(async _ =>
+            (await PresignPutAsync(api, w.Workspace, token, "b.txt")).Contains(Uri.EscapeDataString(teamBKey.AccessKeyId + "/"), StringComparison.Ordinal),
+            "the claim team-b now holds is served");
+
+        // And none at all: nothing is served.
+        await kube.ModifyAsync<StorageBackendResource>(null, backendName, b => b.Spec = b.Spec with { AllowedClaims = [] });
+        await Eventually.TrueAsync(async _ =>
+        {
+            using var response = await CallAsync(api, w.Workspace, "list_files", token);
+            return response.StatusCode == HttpStatusCode.NotFound;
+        }, "no claim within the ceiling, no storage");
+    }
+
     [Fact]
     public async Task Readyz_waits_for_the_informers_to_sync()
     {

@@ -5,10 +5,11 @@ namespace WorkspaceStorage.Api.Tests.Storage;
 /// <summary>A StorageBackend on this harness's RGW and bucket (workspaces: <see cref="WorkspaceSeeding"/>).</summary>
 internal static class KubernetesSeeding
 {
-    public static async Task<string> SeedBackendAsync(KubeCluster kube, StorageApiHarness h)
+    /// <param name="allowedClaims">Its claim ceiling; null: every namespace may claim every workspace.</param>
+    public static async Task<string> SeedBackendAsync(KubeCluster kube, StorageApiHarness h, IReadOnlyList<Core.Resources.AllowedClaim>? allowedClaims = null)
     {
         var name = "rgw-" + StorageApiHarness.RandomPart();
-        await kube.SeedRgwBackendAsync(h.Server, name, h.Location.Bucket);
+        await kube.SeedRgwBackendAsync(h.Server, name, h.Location.Bucket, allowedClaims);
         return name;
     }
 }
