@@ -10,14 +10,14 @@
 # Settings (environment): WSO_KUBE_DATA_DIR (default .local/kube-apiserver/data), WSO_KUBE_APISERVER_PORT (default 0:
 # a free port the server picks itself and writes to its state.env), WSO_KUBE_ETCD_PORT (default: a free port),
 # WSO_KUBE_SERVICE_ACCOUNTS (namespace/name,... given a token and a kubeconfig each; default the operator's and the
-# companion API's, as config/rbac and config/default name them), WSO_KUBE_APISERVER_DIR (the install).
+# companion API's, as config/rbac and config/default name them, and team-a/tenant, a tenant for the claim-ceiling tests), WSO_KUBE_APISERVER_DIR (the install).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INSTALL=${WSO_KUBE_APISERVER_DIR:-$ROOT/.local/kube-apiserver}
 DATA=${WSO_KUBE_DATA_DIR:-$INSTALL/data}
 PORT=${WSO_KUBE_APISERVER_PORT:-0}
-ACCOUNTS=${WSO_KUBE_SERVICE_ACCOUNTS:-system/operator,system/api,workspace-storage-system/workspace-storage-operator,workspace-storage-system/workspace-storage-api}
+ACCOUNTS=${WSO_KUBE_SERVICE_ACCOUNTS:-system/operator,system/api,workspace-storage-system/workspace-storage-operator,workspace-storage-system/workspace-storage-api,team-a/tenant}
 SERVER_DIR=$DATA/apiserver
 
 log() { printf 'kube-apiserver: %s\n' "$*" >&2; }

@@ -27,6 +27,7 @@ public sealed class KustomizeDefaultTests
             [
                 "ClusterRole/workspace-storage-api",
                 "ClusterRole/workspace-storage-operator",
+                "ClusterRole/workspace-storage-tenant",
                 "ClusterRoleBinding/workspace-storage-api",
                 "ClusterRoleBinding/workspace-storage-operator",
                 "ConfigMap/workspace-storage-api-settings",

@@ -94,6 +94,64 @@ public sealed class ClaimCeilingScenarios
         Assert.Equal(home.Status!.AccessKeyId, userKey.AccessKeyId);
     }
 
+    /// <summary>
+    /// With RBAC on, as a tenant is set up in docs/deploy.md: team-a's service account holds config/rbac's tenant
+    /// ClusterRole through a RoleBinding in team-a. It may write a WorkspaceStorage for any workspace id (RBAC cannot
+    /// limit field values), but it cannot raise its own ceiling, make a StorageBackend of its own or touch team-b; the
+    /// operator refuses its squat and the tenant can read why.
+    /// </summary>
+    [Fact]
+    public async Task A_tenant_with_the_tenant_role_may_write_a_claim_but_not_its_ceiling_and_its_squat_is_refused()
+    {
+        await using var h = await MultiTenantAsync();
+        var server = h.Kube.Server;
+        await server.KubectlOkAsync(["apply", "-f", "config/rbac/tenant_role.yaml"]);
+        await server.KubectlOkAsync(["create", "rolebinding", "tenant", "-n", ScenarioHarness.Namespace, "--clusterrole=tenant",
+            $"--serviceaccount={ScenarioHarness.Namespace}:tenant"]);
+        var tenant = server.ServiceAccountKubeconfig(ScenarioHarness.Namespace, "tenant");
+        // The authorizer reads RBAC objects from an informer: allowed once it has seen the binding.
+        await Eventually.ValueAsync(_ => server.KubectlAsync(["get", "workspacestorages", "-n", ScenarioHarness.Namespace], tenant),
+            outcome => outcome.ExitCode == 0, "the tenant's RoleBinding in force", TimeSpan.FromSeconds(10), outcome => outcome.Output + outcome.Error);
+        h.StartOperator();
+        var user = h.NewWorkspace("user-github-");
+
+        var squat = Path.Combine(Path.GetTempPath(), $"squat-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(squat, $$"""
+            apiVersion: workspacestorage.hypha.amun.ai/v1alpha1
+            kind: WorkspaceStorage
+            metadata: {name: squat, namespace: {{ScenarioHarness.Namespace}}}
+            spec: {workspace: "{{user}}", backendRef: {name: {{h.BackendName}}}, deletionPolicy: Delete}
+            """, Ct);
+        try
+        {
+            Assert.Equal(0, (await server.KubectlAsync(["apply", "-f", squat], tenant)).ExitCode);
+        }
+        finally
+        {
+            File.Delete(squat);
+        }
+
+        foreach (var (what, arguments) in new (string, string[])[]
+                 {
+                     ("raise its ceiling", ["patch", "storagebackend", h.BackendName, "--type=merge", "-p", """{"spec":{"allowClaimsFromAnyNamespace":true}}"""]),
+                     ("make a StorageBackend", ["create", "-f", "config/samples/storagebackend_local_ceph.yaml"]),
+                     ("read another team's claims", ["get", "workspacestorages", "-n", TeamB]),
+                     ("read Secrets", ["get", "secrets", "-n", ScenarioHarness.Namespace]),
+                 })
+        {
+            var denied = await server.KubectlAsync(arguments, tenant);
+            Assert.True(denied.ExitCode != 0 && denied.Error.Contains("Forbidden", StringComparison.Ordinal), $"the tenant could {what}: {denied.Output}{denied.Error}");
+        }
+
+        await h.WaitAsync("squat", StalledOn(ConditionReasons.ClaimNotAllowed), "Stalled ClaimNotAllowed");
+        var seen = await server.KubectlAsync(["get", "workspacestorage", "squat", "-n", ScenarioHarness.Namespace,
+            "-o", "jsonpath={.status.conditions[?(@.type=='Stalled')].message}"], tenant);
+        Assert.Contains("spec.allowedClaims", seen.Output, StringComparison.Ordinal);
+        Assert.False(await h.HasIdentityAsync(user));
+        Assert.Null(await h.SecretAsync("squat-s3"));
+        Assert.False((await h.Kube.GetAsync<StorageBackendResource>(null, h.BackendName))!.Spec.AllowClaimsFromAnyNamespace);
+    }
+
     [Fact]
     public async Task A_claim_the_admin_moves_to_another_namespace_rotates_the_key_and_the_old_holder_loses_access_but_no_data()
     {
@@ -170,7 +228,8 @@ public sealed class ClaimCeilingScenarios
         await h.Stores.WorkspaceStorages.DeleteAsync(new ResourceKey(ScenarioHarness.Namespace, "late"), Ct);
         await h.WaitAsync("late", ws => ws is null, "finalized and gone");
         Assert.Equal([workspace.Prefix + "retained.txt"], await h.KeysAsAdminAsync(workspace.Prefix));
-        Assert.Contains((await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace)),
-            e => e.Reason == "Deleted" && e.InvolvedObject.Name == "late" && e.Message.Contains("never held", StringComparison.Ordinal));
+        // Events are written after the finalizer is removed, so wait for it rather than read once.
+        await Eventually.TrueAsync(async _ => (await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace)).Any(
+            e => e.Reason == "Deleted" && e.InvolvedObject.Name == "late" && e.Message.Contains("never held", StringComparison.Ordinal)), "the Deleted event says it never held the workspace");
     }
 }
