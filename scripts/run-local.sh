@@ -230,6 +230,29 @@ s3_check() (
 until_ok 60 "an upload with $usage_ns/$usage_secret's key to s3://$usage_bucket/$usage_prefix" s3_check
 s3_verified="checked: uploaded s3://$usage_bucket/${usage_prefix}make-run-check.txt with this workspace's key and listed it"
 
+# The claim ceiling, shown by trying it: a claim in $usage_ns on a workspace its StorageBackend does not let it have is
+# refused (no key, no Secret), then removed. Skipped when the sample StorageBackend lets every namespace claim anything.
+ceiling_usage=""
+if [ -n "$backend" ] && [ "$(kubectl get wsb "$backend" -o jsonpath='{.spec.allowClaimsFromAnyNamespace}')" != true ]; then
+  squat=make-run-squat
+  kubectl apply -f - >/dev/null <<SQUAT
+apiVersion: workspacestorage.hypha.amun.ai/v1alpha1
+kind: WorkspaceStorage
+metadata: {name: $squat, namespace: $usage_ns}
+spec: {workspace: "ws-not-yours-make-run", backendRef: {name: $backend}}
+SQUAT
+  refused_reason() { [ "$(kubectl get wss "$squat" -n "$usage_ns" -o jsonpath='{.status.conditions[?(@.type=="Stalled")].reason}')" = ClaimNotAllowed ]; }
+  until_ok 30 "$usage_ns/$squat to be refused by $backend's spec.allowedClaims" refused_reason
+  refusal=$(kubectl get wss "$squat" -n "$usage_ns" -o jsonpath='{.status.conditions[?(@.type=="Stalled")].message}')
+  kubectl delete wss "$squat" -n "$usage_ns" --wait=false >/dev/null
+  ceiling_usage="
+Who may claim which workspace is the StorageBackend's to say (spec.allowedClaims; docs/deploy.md, \"Many teams, one cluster\"):
+  kubectl get wsb $backend -o jsonpath='{.spec.allowedClaims}'
+(checked: a WorkspaceStorage in $usage_ns for ws-not-yours-make-run was refused, no key: $refusal)
+A single-tenant cluster lets every namespace claim every workspace instead:
+  kubectl patch wsb $backend --type merge -p '{\"spec\":{\"allowClaimsFromAnyNamespace\":true}}'"
+fi
+
 # ---- the companion API: workspaces from Kubernetes, as its service account; on-demand provisioning ----
 API_PORT=${WSO_API_PORT:-9527}
 API_URL=http://127.0.0.1:$API_PORT
@@ -420,6 +443,7 @@ Use a workspace's storage (its own key, confined to its prefix):
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 cp ./file "s3://$usage_bucket/${usage_prefix}file"
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 ls "s3://$usage_bucket/$usage_prefix"
 ($s3_verified)
+$ceiling_usage
 $api_usage
 $on_demand_usage
 $hypha_usage

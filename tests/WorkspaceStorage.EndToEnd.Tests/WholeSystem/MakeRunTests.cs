@@ -44,6 +44,8 @@ public sealed class MakeRunTests
         Assert.Contains("checked: READY True for default/github-12345-home default/ws-alpha", printed, StringComparison.Ordinal);
         Assert.Contains("checked: uploaded s3://hypha-workspaces/ws-alpha/make-run-check.txt with this workspace's key", printed, StringComparison.Ordinal);
         Assert.Contains("checked: uploaded ws-alpha/files/make-run-check.txt and listed it through the API", printed, StringComparison.Ordinal);
+        Assert.Contains("checked: a WorkspaceStorage in default for ws-not-yours-make-run was refused, no key: spec.workspace: StorageBackend 'local-ceph' spec.allowedClaims", printed, StringComparison.Ordinal);
+        Assert.Contains("kubectl patch wsb local-ceph --type merge -p '{\"spec\":{\"allowClaimsFromAnyNamespace\":true}}'", printed, StringComparison.Ordinal);
         Assert.Contains("checked: the first upload to ws-user-make-run-demo created workspace-storage-on-demand/", printed, StringComparison.Ordinal);
         Assert.Contains(StopsEverything, printed, StringComparison.Ordinal);
         Assert.DoesNotContain("public/s3-storage", printed, StringComparison.Ordinal);
