@@ -110,13 +110,13 @@ public sealed class MakeRunTests
             Assert.Contains("(access ReadOnly,", await user.PasteAsync($"kubectl describe wss {home} -n default"), StringComparison.Ordinal);
 
             // kubectl apply of a workspace with deletionPolicy Delete, then kubectl delete: its identity and data leave RGW.
-            var doomed = WorkspaceId.Parse("ws-make-run-delete");
+            var doomed = WorkspaceId.Parse("ws-demo-make-run-delete");
             var manifest = Path.Combine(folders.Root, "doomed.yaml");
             await File.WriteAllTextAsync(manifest, """
                 apiVersion: workspacestorage.hypha.amun.ai/v1alpha1
                 kind: WorkspaceStorage
                 metadata:
-                  name: ws-make-run-delete
+                  name: ws-demo-make-run-delete
                   namespace: default
                 spec:
                   backendRef:
@@ -124,23 +124,23 @@ public sealed class MakeRunTests
                   deletionPolicy: Delete
                 """, Ct);
             await user.PasteAsync($"kubectl apply -f {manifest}");
-            await user.PasteAsync($"kubectl wait --for=condition=Ready --timeout={Reconcile.TotalSeconds:0}s wss/ws-make-run-delete -n default");
-            using (var doomedClient = rgw.CreateAwsS3Client(await user.SecretKeyAsync("ws-make-run-delete-s3", "default")))
+            await user.PasteAsync($"kubectl wait --for=condition=Ready --timeout={Reconcile.TotalSeconds:0}s wss/ws-demo-make-run-delete -n default");
+            using (var doomedClient = rgw.CreateAwsS3Client(await user.SecretKeyAsync("ws-demo-make-run-delete-s3", "default")))
             {
-                await doomedClient.PutObjectAsync(new PutObjectRequest { BucketName = "hypha-workspaces", Key = "ws-make-run-delete/data.txt", ContentBody = "x" }, Ct);
+                await doomedClient.PutObjectAsync(new PutObjectRequest { BucketName = "hypha-workspaces", Key = "ws-demo-make-run-delete/data.txt", ContentBody = "x" }, Ct);
             }
 
             Assert.True(await inventory.HasIdentityAsync(doomed, Ct), "the identity is on RGW before the delete");
             // kubectl delete waits until the operator's finalizer has run and the object is gone.
-            await user.PasteAsync($"kubectl delete wss ws-make-run-delete -n default --timeout={Reconcile.TotalSeconds:0}s");
+            await user.PasteAsync($"kubectl delete wss ws-demo-make-run-delete -n default --timeout={Reconcile.TotalSeconds:0}s");
             Assert.False(await inventory.HasIdentityAsync(doomed, Ct), "kubectl delete removed the identity on RGW");
             using (var admin = rgw.CreateAwsS3Client(rgw.Admin))
             {
-                var remaining = await admin.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "hypha-workspaces", Prefix = "ws-make-run-delete/" }, Ct);
+                var remaining = await admin.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "hypha-workspaces", Prefix = "ws-demo-make-run-delete/" }, Ct);
                 Assert.Empty(remaining.S3Objects ?? []);
             }
 
-            var gone = await user.KubectlAsync(["get", "secret", "ws-make-run-delete-s3", "-n", "default"]);
+            var gone = await user.KubectlAsync(["get", "secret", "ws-demo-make-run-delete-s3", "-n", "default"]);
             Assert.Contains("NotFound", gone.Error, StringComparison.Ordinal);
 
             alphaKey = (await user.KubectlAsync(["get", "wss", "ws-alpha", "-n", "default", "-o", "jsonpath={.status.accessKeyId}"])).Output;
@@ -165,7 +165,7 @@ public sealed class MakeRunTests
             Assert.Contains("checked: uploaded s3://hypha-workspaces/ws-alpha/make-run-check.txt with this workspace's key", printed, StringComparison.Ordinal);
             Assert.Contains("made on demand by an earlier run, is Ready", printed, StringComparison.Ordinal);
             Assert.Equal(alphaKey, (await user.KubectlAsync(["get", "wss", "ws-alpha", "-n", "default", "-o", "jsonpath={.status.accessKeyId}"])).Output);
-            Assert.DoesNotContain("ws-make-run-delete", (await user.PasteAsync("kubectl get wss -A")), StringComparison.Ordinal);
+            Assert.DoesNotContain("ws-demo-make-run-delete", (await user.PasteAsync("kubectl get wss -A")), StringComparison.Ordinal);
             Assert.Equal("ReadWrite", (await user.KubectlAsync(["get", "wss", "github-12345-home", "-n", "default", "-o", "jsonpath={.spec.access}"])).Output);
             Assert.Equal(130, await again.InterruptAsync());
         }
@@ -189,10 +189,10 @@ public sealed class MakeRunTests
                 - target: {kind: ClusterRole, name: workspace-storage-operator}
                   patch: |-
                     - op: test
-                      path: /rules/5/resources
+                      path: /rules/6/resources
                       value: [secrets]
                     - op: replace
-                      path: /rules/5/verbs
+                      path: /rules/6/verbs
                       value: [get, watch, create, update, patch, delete]
                 """, Ct);
             await using var run = MakeRun.Start(folders, new Dictionary<string, string>
