@@ -6,7 +6,7 @@ RESULTS := out/test-results
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench crds deps js-deps build s3-up s3-down clean
+.PHONY: run test bench crds deps js-deps build images s3-up s3-down clean
 
 ## run: the whole system on this machine, on a real Kubernetes API server (scripts/run-local.sh): start the local
 ## Ceph RGW and etcd + the project's API server (data in out/kube, kept for the next run), apply
@@ -36,20 +36,26 @@ js-deps:
 build:
 	$(DOTNET) build WorkspaceStorageOperator.sln -c Release -warnaserror -v quiet -nologo
 
+## images: the operator's and the companion's OCI images under out/images (scripts/build-images.sh: a base from
+## Debian packages, the apps self-contained, assembled with umoci; tag = VersionPrefix), and podman + runc to run them.
+images:
+	scripts/apt-install-missing.sh podman runc
+	scripts/build-images.sh
+
 ## test: install, start the local Ceph RGW, pip-install Python Hypha where PyPI answers (scripts/hypha-python.sh:
 ## real Hypha servers for the RPC and system tests), build the real Kubernetes API server from Debian sid's sources
 ## (scripts/install-kube-apiserver.sh: minutes the first time, cached after), run every test project, stop RGW, print
-## the totals. Missing RGW, MinIO clients, kubectl, Node.js packages or Chromium fail the tests, never skip them;
+## the totals. Missing RGW, MinIO clients, the images or podman, kubectl, Node.js packages or Chromium fail the tests, never skip them;
 ## without PyPI the Python Hypha tier skips, saying so (WSO_TEST_PYTHON_HYPHA_REQUIRED=1, for machines that reach
 ## PyPI, makes it fail instead).
-test: deps js-deps build
+test: deps js-deps build images
 	rm -rf $(RESULTS)
 	scripts/hypha-python.sh install
 	scripts/install-kube-apiserver.sh
 	scripts/s3-test-server.sh up
 	trap 'scripts/s3-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
-	  export WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_KUBECTL_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
+	  export WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_IMAGES_REQUIRED=1 WSO_TEST_KUBECTL_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \
 	    --logger "trx" --logger "console;verbosity=minimal" || status=$$?; \

@@ -112,8 +112,8 @@ public sealed partial class ContainerImageTests
     }
 
     [Theory]
-    [InlineData("manager", "ghcr.io/amun-ai/workspace-storage-operator", "WorkspaceStorage.Operator")]
-    [InlineData("api", "ghcr.io/amun-ai/workspace-storage-api", "WorkspaceStorage.Api")]
+    [InlineData("manager", "workspace-storage-operator", "WorkspaceStorage.Operator")]
+    [InlineData("api", "workspace-storage-api", "WorkspaceStorage.Api")]
     public void The_build_command_in_the_Dockerfile_tags_the_image_kustomize_deploys(string configDirectory, string image, string project)
     {
         var kustomization = YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, "kustomization.yaml"))).Single();
@@ -123,7 +123,7 @@ public sealed partial class ContainerImageTests
         Assert.Contains($"-t {image}:{entry["newTag"]}", File.ReadAllText(RepositoryRoot.Combine("src", project, "Dockerfile")), StringComparison.Ordinal);
     }
 
-    private static JsonNode PodSpec(string configDirectory, string deploymentFile) =>
+    internal static JsonNode PodSpec(string configDirectory, string deploymentFile) =>
         YamlDocuments.Parse(File.ReadAllText(RepositoryRoot.Combine("config", configDirectory, deploymentFile)))
             .Single(d => d["kind"]!.GetValue<string>() == "Deployment")["spec"]!["template"]!["spec"]!;
 
