@@ -5,6 +5,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Storage.CephRgw;
@@ -31,8 +32,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
 
     private readonly CephRgwBackendOptions options;
     private readonly RgwAdminOpsClient admin;
-    private readonly RgwIamClient iam;
-    private readonly RgwStsClient sts;
+    private readonly IamClient iam;
+    private readonly StsClient sts;
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<CephRgwStorageBackend> logger;
     private readonly SemaphoreSlim adminUserLock = new(1, 1);
@@ -43,7 +44,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Retry.Validate();
-        if (options.MaxSessionDuration < RgwStsClient.MinimumDuration || options.MaxSessionDuration > TimeSpan.FromHours(12))
+        if (options.MaxSessionDuration < StsClient.MinimumDuration || options.MaxSessionDuration > TimeSpan.FromHours(12))
         {
             throw new BackendValidationException(nameof(options.MaxSessionDuration), "must be between 900 s and 12 h");
         }
@@ -54,8 +55,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         var sender = new SignedHttpSender(http, new SigV4Signer(), options.Retry, observer, RgwConnection.BackendType, time);
         var connection = new RgwConnection(options.Location.Endpoint, options.Location.Region, options.Admin, sender);
         admin = new RgwAdminOpsClient(connection);
-        iam = new RgwIamClient(connection);
-        sts = new RgwStsClient(connection);
+        iam = new IamClient(connection.Query);
+        sts = new StsClient(connection.Query);
     }
 
     public string Type => RgwConnection.BackendType;
@@ -173,7 +174,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
 
         // RGW refuses sessions under 900 s and over the role's maximum: clamp, and report the expiration RGW set.
         var seconds = Math.Ceiling(lifetime.TotalSeconds);
-        var duration = TimeSpan.FromSeconds(Math.Clamp(seconds, RgwStsClient.MinimumDuration.TotalSeconds, options.MaxSessionDuration.TotalSeconds));
+        var duration = TimeSpan.FromSeconds(Math.Clamp(seconds, StsClient.MinimumDuration.TotalSeconds, options.MaxSessionDuration.TotalSeconds));
         var sessionPolicy = WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, access);
         var sessionName = "wso-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         try

@@ -9,6 +9,7 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.S3;
 
@@ -36,8 +37,8 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
         var connection = new RgwConnection(server.Endpoint, server.Region, server.Admin,
             new SignedHttpSender(http, new SigV4Signer(), new RetryOptions(), NullBackendCallObserver.Instance, "test"));
         AdminOps = new RgwAdminOpsClient(connection);
-        Iam = new RgwIamClient(connection);
-        Sts = new RgwStsClient(connection);
+        Iam = new IamClient(connection.Query);
+        Sts = new StsClient(connection.Query);
         AdminS3 = server.CreateAwsS3Client(server.Admin);
     }
 
@@ -56,9 +57,9 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
     /// <summary>Admin-side clients for looking behind the backend's back.</summary>
     public RgwAdminOpsClient AdminOps { get; }
 
-    public RgwIamClient Iam { get; }
+    public IamClient Iam { get; }
 
-    public RgwStsClient Sts { get; }
+    public StsClient Sts { get; }
 
     public AmazonS3Client AdminS3 { get; }
 
