@@ -34,6 +34,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     private readonly RgwAdminOpsClient admin;
     private readonly IamClient iam;
     private readonly StsClient sts;
+    private readonly IamConvergence convergence;
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<CephRgwStorageBackend> logger;
     private readonly SemaphoreSlim adminUserLock = new(1, 1);
@@ -57,6 +58,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         admin = new RgwAdminOpsClient(connection);
         iam = new IamClient(connection.Query);
         sts = new StsClient(connection.Query);
+        convergence = new IamConvergence(iam, RgwConnection.BackendType, logger);
     }
 
     public string Type => RgwConnection.BackendType;
@@ -104,22 +106,16 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             outcome = Raise(outcome, EnsureOutcome.Updated);
         }
 
-        // Any other inline policy could widen the identity beyond W: remove strays, then converge ours.
-        foreach (var stray in (await iam.ListUserPoliciesAsync(names.Identity, cancellationToken)).Where(p => p != names.Policy))
+        if (await convergence.EnsureOnlyUserPolicyAsync(names.Identity, names.Policy, policy, managedPolicies: false, cancellationToken))
         {
-            await iam.DeleteUserPolicyAsync(names.Identity, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from RGW user {Identity}", stray, names.Identity);
             outcome = Raise(outcome, EnsureOutcome.Updated);
         }
 
-        if (await iam.GetUserPolicyAsync(names.Identity, names.Policy, cancellationToken) != policy)
-        {
-            await iam.PutUserPolicyAsync(names.Identity, names.Policy, policy, cancellationToken);
-            logger.LogInformation("Set policy {Policy} ({Access}) on RGW user {Identity}", names.Policy, access, names.Identity);
-            outcome = Raise(outcome, EnsureOutcome.Updated);
-        }
-
-        return Raise(outcome, await EnsureRoleAsync(names, policy, cancellationToken));
+        var trust = TrustPolicy((await AdminUserAsync(cancellationToken)).Arn);
+        return await convergence.EnsureRoleAsync(names.Role, trust, options.MaxSessionDuration, path: null, tags: [], names.Policy, policy,
+            managedPolicies: false, cancellationToken)
+            ? Raise(outcome, EnsureOutcome.Updated)
+            : outcome;
     }
 
     public async Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken)
@@ -211,13 +207,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             changed |= await iam.DeleteUserPolicyAsync(names.Identity, policy, cancellationToken);
         }
 
-        // RGW refuses to delete a role that still has policies (409 DeleteConflict).
-        foreach (var policy in await iam.ListRolePoliciesAsync(names.Role, cancellationToken))
-        {
-            changed |= await iam.DeleteRolePolicyAsync(names.Role, policy, cancellationToken);
-        }
-
-        changed |= await iam.DeleteRoleAsync(names.Role, cancellationToken);
+        // RGW refuses to delete a role that still has policies (409 DeleteConflict): they go first.
+        changed |= await convergence.DeleteRoleAsync(names.Role, managedPolicies: false, cancellationToken);
         changed |= await admin.RemoveUserAsync(names.Identity, cancellationToken);
 
         changed |= await buckets.DeleteDataIfAskedAsync(workspace, data, logger, cancellationToken);
@@ -247,42 +238,6 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         {
             return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: {ex.Message}");
         }
-    }
-
-    private async Task<EnsureOutcome> EnsureRoleAsync(RgwNames names, string policy, CancellationToken cancellationToken)
-    {
-        var outcome = EnsureOutcome.Unchanged;
-        var trust = TrustPolicy((await AdminUserAsync(cancellationToken)).Arn);
-        var role = await iam.GetRoleAsync(names.Role, cancellationToken);
-        if (role is null)
-        {
-            if (await iam.CreateRoleAsync(names.Role, trust, options.MaxSessionDuration, cancellationToken) is not null)
-            {
-                logger.LogInformation("Created RGW role {Role}", names.Role);
-                outcome = EnsureOutcome.Updated;
-            }
-        }
-        else if (role.TrustPolicy != trust)
-        {
-            await iam.UpdateAssumeRolePolicyAsync(names.Role, trust, cancellationToken);
-            logger.LogWarning("Repaired the trust policy of RGW role {Role}", names.Role);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        foreach (var stray in (await iam.ListRolePoliciesAsync(names.Role, cancellationToken)).Where(p => p != names.Policy))
-        {
-            await iam.DeleteRolePolicyAsync(names.Role, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from RGW role {Role}", stray, names.Role);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        if (await iam.GetRolePolicyAsync(names.Role, names.Policy, cancellationToken) != policy)
-        {
-            await iam.PutRolePolicyAsync(names.Role, names.Policy, policy, cancellationToken);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        return outcome;
     }
 
     /// <summary>

@@ -111,6 +111,28 @@ public sealed class IamClient(QueryApiConnection connection)
     public Task<bool> DeleteUserPolicyAsync(string userName, string policyName, CancellationToken cancellationToken) =>
         DeleteAsync("DeleteUserPolicy", [new("UserName", userName), new("PolicyName", policyName)], cancellationToken);
 
+    /// <summary>ARNs of the managed policies attached to the user; empty when none or the user does not exist.</summary>
+    public async Task<IReadOnlyList<string>> ListAttachedUserPoliciesAsync(string userName, CancellationToken cancellationToken)
+    {
+        var body = await ReadAsync("ListAttachedUserPolicies", [new("UserName", userName)], cancellationToken);
+        return body is null ? [] : Values(body, "PolicyArn");
+    }
+
+    /// <summary>False when the policy was not attached (or the user is gone).</summary>
+    public Task<bool> DetachUserPolicyAsync(string userName, string policyArn, CancellationToken cancellationToken) =>
+        DeleteAsync("DetachUserPolicy", [new("UserName", userName), new("PolicyArn", policyArn)], cancellationToken);
+
+    /// <summary>Names of the groups the user belongs to (a group's policies apply to it too); empty when none or no user.</summary>
+    public async Task<IReadOnlyList<string>> ListGroupsForUserAsync(string userName, CancellationToken cancellationToken)
+    {
+        var body = await ReadAsync("ListGroupsForUser", [new("UserName", userName)], cancellationToken);
+        return body is null ? [] : Values(body, "GroupName");
+    }
+
+    /// <summary>False when the user was not in the group (or either is gone).</summary>
+    public Task<bool> RemoveUserFromGroupAsync(string userName, string groupName, CancellationToken cancellationToken) =>
+        DeleteAsync("RemoveUserFromGroup", [new("UserName", userName), new("GroupName", groupName)], cancellationToken);
+
     // ---- roles, for STS AssumeRole ----
 
     /// <summary>Creates a role. Returns null when a role of that name already exists (read it with <see cref="GetRoleAsync"/>).</summary>
@@ -173,6 +195,16 @@ public sealed class IamClient(QueryApiConnection connection)
 
     public Task<bool> DeleteRolePolicyAsync(string roleName, string policyName, CancellationToken cancellationToken) =>
         DeleteAsync("DeleteRolePolicy", [new("RoleName", roleName), new("PolicyName", policyName)], cancellationToken);
+
+    /// <summary>ARNs of the managed policies attached to the role; empty when none or the role does not exist.</summary>
+    public async Task<IReadOnlyList<string>> ListAttachedRolePoliciesAsync(string roleName, CancellationToken cancellationToken)
+    {
+        var body = await ReadAsync("ListAttachedRolePolicies", [new("RoleName", roleName)], cancellationToken);
+        return body is null ? [] : Values(body, "PolicyArn");
+    }
+
+    public Task<bool> DetachRolePolicyAsync(string roleName, string policyArn, CancellationToken cancellationToken) =>
+        DeleteAsync("DetachRolePolicy", [new("RoleName", roleName), new("PolicyArn", policyArn)], cancellationToken);
 
     private async Task<XDocument?> ReadAsync(string action, KeyValuePair<string, string>[] parameters, CancellationToken cancellationToken)
     {
@@ -238,6 +270,9 @@ public sealed class IamClient(QueryApiConnection connection)
     /// <summary>The first element of that local name, trimmed (RGW's answers carry no namespace, AWS's do).</summary>
     internal static string? Element(XContainer document, string localName) =>
         document.Descendants().FirstOrDefault(e => e.Name.LocalName == localName)?.Value.Trim();
+
+    private static List<string> Values(XDocument document, string localName) =>
+        document.Descendants().Where(e => e.Name.LocalName == localName).Select(e => e.Value.Trim()).ToList();
 
     private static List<string> Members(XDocument document, string listName) =>
         document.Descendants().Where(e => e.Name.LocalName == listName)

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Logging;
+
+namespace WorkspaceStorage.Storage.Iam;
+
+/// <summary>
+/// Read-compare-write for the IAM entities both IAM-speaking backends (Ceph RGW, AWS) keep per workspace: one inline
+/// policy on a user or role and nothing else that could widen it, and a role with the expected trust policy. Each
+/// method reads first and writes only what differs, so a clean identity costs reads only; each returns whether it wrote.
+/// </summary>
+public sealed class IamConvergence(IamClient iam, string backendType, ILogger logger)
+{
+    /// <summary>Makes <paramref name="policyName"/> = <paramref name="policy"/> the user's only inline policy.</summary>
+    /// <param name="managedPolicies">Also detach managed policies (AWS). RGW Pacific has no managed policies to list.</param>
+    public async Task<bool> EnsureOnlyUserPolicyAsync(string userName, string policyName, string policy, bool managedPolicies,
+        CancellationToken cancellationToken)
+    {
+        var changed = false;
+
+        // Any other policy could widen the identity beyond W: remove strays, then converge ours.
+        foreach (var stray in (await iam.ListUserPoliciesAsync(userName, cancellationToken)).Where(p => p != policyName))
+        {
+            await iam.DeleteUserPolicyAsync(userName, stray, cancellationToken);
+            logger.LogWarning("Removed unexpected policy {Policy} from {Backend} user {Identity}", stray, backendType, userName);
+            changed = true;
+        }
+
+        if (managedPolicies)
+        {
+            foreach (var attached in await iam.ListAttachedUserPoliciesAsync(userName, cancellationToken))
+            {
+                await iam.DetachUserPolicyAsync(userName, attached, cancellationToken);
+                logger.LogWarning("Detached unexpected managed policy {Policy} from {Backend} user {Identity}", attached, backendType, userName);
+                changed = true;
+            }
+
+            foreach (var group in await iam.ListGroupsForUserAsync(userName, cancellationToken))
+            {
+                await iam.RemoveUserFromGroupAsync(userName, group, cancellationToken);
+                logger.LogWarning("Removed {Backend} user {Identity} from unexpected group {Group}", backendType, userName, group);
+                changed = true;
+            }
+        }
+
+        if (await iam.GetUserPolicyAsync(userName, policyName, cancellationToken) != policy)
+        {
+            await iam.PutUserPolicyAsync(userName, policyName, policy, cancellationToken);
+            logger.LogInformation("Set policy {Policy} on {Backend} user {Identity}", policyName, backendType, userName);
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Creates the role or repairs its trust policy, then makes <paramref name="policyName"/> = <paramref name="policy"/>
+    /// its only policy. <paramref name="path"/> and <paramref name="tags"/> apply on creation (null/empty: IAM's defaults).
+    /// </summary>
+    /// <param name="managedPolicies">Also detach managed policies (AWS).</param>
+    public async Task<bool> EnsureRoleAsync(string roleName, string trust, TimeSpan maxSessionDuration, string? path, IReadOnlyList<IamTag> tags,
+        string policyName, string policy, bool managedPolicies, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        var role = await iam.GetRoleAsync(roleName, cancellationToken);
+        if (role is null)
+        {
+            if (await iam.CreateRoleAsync(roleName, trust, maxSessionDuration, cancellationToken, path, tags) is not null)
+            {
+                logger.LogInformation("Created {Backend} role {Role}", backendType, roleName);
+                changed = true;
+            }
+        }
+        else if (role.TrustPolicy != trust)
+        {
+            await iam.UpdateAssumeRolePolicyAsync(roleName, trust, cancellationToken);
+            logger.LogWarning("Repaired the trust policy of {Backend} role {Role}", backendType, roleName);
+            changed = true;
+        }
+
+        foreach (var stray in (await iam.ListRolePoliciesAsync(roleName, cancellationToken)).Where(p => p != policyName))
+        {
+            await iam.DeleteRolePolicyAsync(roleName, stray, cancellationToken);
+            logger.LogWarning("Removed unexpected policy {Policy} from {Backend} role {Role}", stray, backendType, roleName);
+            changed = true;
+        }
+
+        if (managedPolicies)
+        {
+            foreach (var attached in await iam.ListAttachedRolePoliciesAsync(roleName, cancellationToken))
+            {
+                await iam.DetachRolePolicyAsync(roleName, attached, cancellationToken);
+                logger.LogWarning("Detached unexpected managed policy {Policy} from {Backend} role {Role}", attached, backendType, roleName);
+                changed = true;
+            }
+        }
+
+        if (await iam.GetRolePolicyAsync(roleName, policyName, cancellationToken) != policy)
+        {
+            await iam.PutRolePolicyAsync(roleName, policyName, policy, cancellationToken);
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>Removes every policy of the role (IAM refuses to delete a role that has any), then the role. False when nothing was there.</summary>
+    public async Task<bool> DeleteRoleAsync(string roleName, bool managedPolicies, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        foreach (var policy in await iam.ListRolePoliciesAsync(roleName, cancellationToken))
+        {
+            changed |= await iam.DeleteRolePolicyAsync(roleName, policy, cancellationToken);
+        }
+
+        if (managedPolicies)
+        {
+            foreach (var attached in await iam.ListAttachedRolePoliciesAsync(roleName, cancellationToken))
+            {
+                changed |= await iam.DetachRolePolicyAsync(roleName, attached, cancellationToken);
+            }
+        }
+
+        return await iam.DeleteRoleAsync(roleName, cancellationToken) | changed;
+    }
+}
