@@ -41,7 +41,7 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
             }
         }
 
-        if (await iam.GetUserPolicyAsync(userName, policyName, cancellationToken) != policy)
+        if (!PolicyJson.Equivalent(await iam.GetUserPolicyAsync(userName, policyName, cancellationToken), policy))
         {
             await iam.PutUserPolicyAsync(userName, policyName, policy, cancellationToken);
             logger.LogInformation("Set policy {Policy} on {Backend} user {Identity}", policyName, backendType, userName);
@@ -69,7 +69,7 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
                 changed = true;
             }
         }
-        else if (role.TrustPolicy != trust)
+        else if (!PolicyJson.Equivalent(role.TrustPolicy, trust))
         {
             await iam.UpdateAssumeRolePolicyAsync(roleName, trust, cancellationToken);
             logger.LogWarning("Repaired the trust policy of {Backend} role {Role}", backendType, roleName);
@@ -93,7 +93,7 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
             }
         }
 
-        if (await iam.GetRolePolicyAsync(roleName, policyName, cancellationToken) != policy)
+        if (!PolicyJson.Equivalent(await iam.GetRolePolicyAsync(roleName, policyName, cancellationToken), policy))
         {
             await iam.PutRolePolicyAsync(roleName, policyName, policy, cancellationToken);
             changed = true;
