@@ -9,6 +9,7 @@ using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Storage.Tests.Contract;
 using WorkspaceStorage.Storage.Tests.CephRgw;
 using WorkspaceStorage.Testing.S3;
 using S3Location = WorkspaceStorage.Storage.Backends.S3Location;
@@ -19,7 +20,7 @@ namespace WorkspaceStorage.Storage.Tests.Aws;
 /// One AWS backend on moto with a bucket of its own, IAM authorization on (every call below is authenticated and
 /// checked against the policies moto holds), plus an admin IAM client for changing things behind the backend's back.
 /// </summary>
-internal sealed class AwsBackendHarness : IAsyncDisposable
+internal sealed class AwsBackendHarness : IBackendContractHarness
 {
     private readonly List<WorkspaceId> workspaces = [];
     private readonly S3ClientFactory s3Factory = new();
@@ -67,9 +68,9 @@ internal sealed class AwsBackendHarness : IAsyncDisposable
     /// <summary>A harness whose backend signs with other credentials (nothing is created).</summary>
     public static AwsBackendHarness WithAdmin(AwsCredentials admin) => new(MotoTestServer.Require(), RgwTestServer.UniqueBucketName("awsb"), admin);
 
-    public WorkspaceId NewWorkspace(string stem, string suffix = "")
+    public WorkspaceId NewWorkspace(string stem, string? random = null, string suffix = "")
     {
-        var id = WorkspaceId.Parse($"ws-{stem}{RgwBackendHarness.RandomPart()}{suffix}");
+        var id = WorkspaceId.Parse($"ws-{stem}{random ?? RgwBackendHarness.RandomPart()}{suffix}");
         workspaces.Add(id);
         return id;
     }
@@ -91,6 +92,32 @@ internal sealed class AwsBackendHarness : IAsyncDisposable
 
     public AmazonS3Client Client(AwsCredentials credentials) => Server.CreateAwsS3Client(credentials);
 
+    IStorageBackend IBackendContractHarness.Backend => Backend;
+
+    /// <summary>Measured on moto 5.1.1 (issue 24): it authorizes S3 calls against IAM policies but ignores their conditions.</summary>
+    public string? ListConfinementLimit =>
+        "moto 5.1.1 does not evaluate the s3:prefix condition of ListBucket, so list confinement cannot be proven on it; " +
+        "the same policy document is proven on Ceph RGW (RgwConfinementTests, the RGW run of this contract)";
+
+    public string? PrefixListLimit => MotoPrefixListLimit;
+
+    public const string MotoPrefixListLimit =
+        "moto 5.1.1 computes the SigV4 signature of a query value holding '/' differently from AWS (botocore's own ListObjectsV2 " +
+        "with Prefix=\"W/\" is refused with SignatureDoesNotMatch too), so no prefixed listing, and so no deletion of W's objects, " +
+        "can run on it; the same code is proven on Ceph RGW (the RGW run of this contract)";
+
+    public string? SessionPolicyLimit =>
+        "moto 5.1.1 does not intersect an AssumeRole session with its session policy; the narrowing is proven on Ceph RGW " +
+        "(RgwTemporaryCredentialsTests) and, on AWS, is AWS's documented rule";
+
+    /// <summary>A key made by IAM, keeping every key W already has (AWS allows two).</summary>
+    public async Task<AwsCredentials> NewKeyAsync(WorkspaceId workspace) =>
+        await Backend.CreateKeyAsync(workspace, [.. await Backend.ListKeysAsync(workspace, Ct)], Ct);
+
+    public async Task<bool> IdentityExistsAsync(WorkspaceId workspace) => await Iam.GetUserAsync(Names(workspace).Identity, Ct) is not null;
+
+    public Task WidenBehindBackAsync(WorkspaceId workspace) => Iam.PutUserPolicyAsync(Names(workspace).Identity, "sneaky", RgwBackendHarness.WidePolicy, Ct);
+
     public async Task<(HttpStatusCode Status, string? Code)> PutAsync(AwsCredentials credentials, string key)
     {
         using var s3 = Client(credentials);
@@ -106,13 +133,14 @@ internal sealed class AwsBackendHarness : IAsyncDisposable
         });
     }
 
-    public async Task PutAsAdminAsync(string key) =>
-        await AdminS3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, ContentBody = "content of " + key }, Ct);
+    public async Task PutAsAdminAsync(string key, string content) =>
+        await AdminS3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = key, ContentBody = content }, Ct);
 
     public async Task<List<string>> KeysAsAdminAsync(string prefix)
     {
-        var response = await AdminS3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix }, Ct);
-        return [.. (response.S3Objects ?? []).Select(o => o.Key)];
+        // moto 5.1.1 refuses (SignatureDoesNotMatch) any list whose prefix holds a '/': ask without it and filter here.
+        var response = await AdminS3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix.Replace("/", "", StringComparison.Ordinal) }, Ct);
+        return [.. (response.S3Objects ?? []).Select(o => o.Key).Where(k => k.StartsWith(prefix, StringComparison.Ordinal))];
     }
 
     public async ValueTask DisposeAsync()
