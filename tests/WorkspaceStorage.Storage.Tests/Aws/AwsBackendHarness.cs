@@ -24,6 +24,7 @@ internal sealed class AwsBackendHarness : IBackendContractHarness
 {
     private readonly List<WorkspaceId> workspaces = [];
     private readonly S3ClientFactory s3Factory = new();
+    private readonly QueryApiConnection adminQuery;
     private readonly HttpClient http = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };
 
     private AwsBackendHarness(MotoTestServer server, string bucket, AwsCredentials? admin)
@@ -37,7 +38,8 @@ internal sealed class AwsBackendHarness : IBackendContractHarness
         };
         Backend = new AwsStorageBackend(options, http, buckets, Counter, NullLogger<AwsStorageBackend>.Instance);
         var sender = new SignedHttpSender(http, new SigV4Signer(), new RetryOptions(), NullBackendCallObserver.Instance, "test");
-        Iam = new IamClient(new QueryApiConnection(AwsStorageBackend.BackendType, server.Endpoint, server.Region, server.Admin, sender, "test admin"));
+        adminQuery = new QueryApiConnection(AwsStorageBackend.BackendType, server.Endpoint, server.Region, server.Admin, sender, "test admin");
+        Iam = new IamClient(adminQuery);
         AdminS3 = server.CreateAwsS3Client(server.Admin);
     }
 
@@ -91,6 +93,15 @@ internal sealed class AwsBackendHarness : IBackendContractHarness
     }
 
     public AmazonS3Client Client(AwsCredentials credentials) => Server.CreateAwsS3Client(credentials);
+
+    /// <summary>Any IAM action as the admin (the backend's client has only what the backend calls); the answer's body.</summary>
+    public async Task<byte[]> AdminCallAsync(string action, params (string Name, string Value)[] parameters)
+    {
+        var response = await adminQuery.PostFormAsync("iam", action, "2010-05-08", isWrite: true,
+            parameters.Select(p => KeyValuePair.Create(p.Name, p.Value)), Ct);
+        Assert.True(response.IsSuccess, $"{action}: HTTP {response.StatusCode} {System.Text.Encoding.UTF8.GetString(response.Body)}");
+        return response.Body;
+    }
 
     IStorageBackend IBackendContractHarness.Backend => Backend;
 
