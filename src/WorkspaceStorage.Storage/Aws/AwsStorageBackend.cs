@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Signing;
@@ -57,8 +56,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<AwsStorageBackend> logger;
     private readonly TimeProvider clock;
-    private readonly SemaphoreSlim callerLock = new(1, 1);
-    private CallerIdentity? caller;
+    private readonly LookupOnce<CallerIdentity> caller;
 
     public AwsStorageBackend(AwsBackendOptions options, HttpClient http, IAdminBucketOperations buckets,
         IBackendCallObserver observer, ILogger<AwsStorageBackend> logger, TimeProvider? time = null)
@@ -80,6 +78,8 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
         stsConnection = new QueryApiConnection(BackendType, endpoints.Sts, endpoints.StsRegion, options.Admin, sender, RefusedHint);
         sts = new StsClient(stsConnection);
         convergence = new IamConvergence(iam, BackendType, logger);
+        caller = new LookupOnce<CallerIdentity>(async token => await sts.GetCallerIdentityAsync(token)
+            ?? throw new BackendAuthenticationException($"{BackendType}: STS GetCallerIdentity did not say who the operator is"));
     }
 
     public string Type => BackendType;
@@ -91,11 +91,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
     /// <summary>Parses and checks a workspace id against Hypha's rules and AWS's limits, before any call (field "workspace").</summary>
     public WorkspaceId ValidateWorkspace(string? workspace)
     {
-        if (!WorkspaceId.TryParse(workspace, out var id, out var error))
-        {
-            throw new BackendValidationException("workspace", error);
-        }
-
+        var id = BackendWorkspaces.Parse(workspace);
         CheckLimits(id);
         return id;
     }
@@ -246,33 +242,12 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
         CancellationToken cancellationToken)
     {
         var names = CheckLimits(workspace);
-        if (lifetime <= TimeSpan.Zero)
-        {
-            throw new BackendValidationException(nameof(lifetime), "must be positive");
-        }
-
-        // AWS refuses sessions under 900 s and over the role's maximum: clamp, and report the expiration AWS set.
-        var seconds = Math.Ceiling(lifetime.TotalSeconds);
-        var duration = TimeSpan.FromSeconds(Math.Clamp(seconds, StsClient.MinimumDuration.TotalSeconds, options.MaxSessionDuration.TotalSeconds));
-        var sessionPolicy = WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, access);
-        var sessionName = "wso-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var self = await CallerAsync(cancellationToken);
-        var roleArn = $"arn:{Partition(self.Arn)}:iam::{self.Account}:role{AwsBackendOptions.IamPath}{names.Role}";
-        try
-        {
-            var credentials = await sts.AssumeRoleAsync(roleArn, sessionName, duration, sessionPolicy, cancellationToken);
-            logger.LogInformation("Issued {Access} temporary credentials {AccessKeyId} for workspace {Workspace} until {Expiration}",
-                access, credentials.Credentials.AccessKeyId, workspace.Value, credentials.Expiration);
-            return credentials;
-        }
-        catch (StorageBackendException ex) when (ex.StatusCode is 404 || ex.ErrorCode is "NoSuchEntity")
-        {
-            throw new BackendRequestRejectedException($"{Type} AssumeRole: workspace {workspace.Value} has no role yet; {IdentityHint}")
+        return await WorkspaceSessions.AssumeAsync(sts, Type, async () =>
             {
-                StatusCode = ex.StatusCode,
-                ErrorCode = ex.ErrorCode,
-            };
-        }
+                var self = await CallerAsync(cancellationToken);
+                return $"arn:{Partition(self.Arn)}:iam::{self.Account}:role{AwsBackendOptions.IamPath}{names.Role}";
+            }, options.Location.Bucket, workspace, access, lifetime, options.MaxSessionDuration,
+            logger, cancellationToken);
     }
 
     public async Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken)
@@ -286,22 +261,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
             changed |= await iam.DeleteAccessKeyAsync(names.Identity, key, cancellationToken);
         }
 
-        // IAM refuses (409 DeleteConflict) to delete a user that still has policies or groups: strip them first.
-        foreach (var policy in await iam.ListUserPoliciesAsync(names.Identity, cancellationToken))
-        {
-            changed |= await iam.DeleteUserPolicyAsync(names.Identity, policy, cancellationToken);
-        }
-
-        foreach (var attached in await iam.ListAttachedUserPoliciesAsync(names.Identity, cancellationToken))
-        {
-            changed |= await iam.DetachUserPolicyAsync(names.Identity, attached, cancellationToken);
-        }
-
-        foreach (var group in await iam.ListGroupsForUserAsync(names.Identity, cancellationToken))
-        {
-            changed |= await iam.RemoveUserFromGroupAsync(names.Identity, group, cancellationToken);
-        }
-
+        changed |= await convergence.StripUserAsync(names.Identity, managedPolicies: true, cancellationToken);
         changed |= await iam.DeleteUserAsync(names.Identity, cancellationToken);
         changed |= await convergence.DeleteRoleAsync(names.Role, managedPolicies: true, cancellationToken);
         changed |= await buckets.DeleteDataIfAskedAsync(workspace, data, logger, cancellationToken);
@@ -314,24 +274,14 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
         return changed ? EnsureOutcome.Deleted : EnsureOutcome.Unchanged;
     }
 
-    public async Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
+        BackendHealthProbe.RunAsync(Type, options.Location.Endpoint, async () =>
         {
             var self = await sts.GetCallerIdentityAsync(cancellationToken);
             return self is null
                 ? new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: STS GetCallerIdentity answered without an identity")
                 : new BackendHealth(true, $"{Type} at {options.Location.Endpoint}: operator principal {self.Arn} accepted");
-        }
-        catch (BackendAuthenticationException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: operator credentials refused ({ex.ErrorCode ?? ex.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        }
-        catch (StorageBackendException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: {ex.Message}");
-        }
-    }
+        });
 
     /// <summary>
     /// Who may assume a workspace role: only the operator's own principal. An IAM user is named by its ARN. A role
@@ -369,25 +319,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
     private static EnsureOutcome Raise(EnsureOutcome current) => current == EnsureOutcome.Created ? current : EnsureOutcome.Updated;
 
     /// <summary>The operator's own principal (for the trust policy and role ARNs), asked of STS once.</summary>
-    private async Task<CallerIdentity> CallerAsync(CancellationToken cancellationToken)
-    {
-        if (caller is { } known)
-        {
-            return known;
-        }
-
-        await callerLock.WaitAsync(cancellationToken);
-        try
-        {
-            caller ??= await sts.GetCallerIdentityAsync(cancellationToken)
-                ?? throw new BackendAuthenticationException($"{Type}: STS GetCallerIdentity did not say who the operator is");
-            return caller;
-        }
-        finally
-        {
-            callerLock.Release();
-        }
-    }
+    private Task<CallerIdentity> CallerAsync(CancellationToken cancellationToken) => caller.GetAsync(cancellationToken);
 
     private BackendNames CheckLimits(WorkspaceId workspace)
     {

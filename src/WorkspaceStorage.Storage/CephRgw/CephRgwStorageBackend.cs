@@ -37,8 +37,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     private readonly IamConvergence convergence;
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<CephRgwStorageBackend> logger;
-    private readonly SemaphoreSlim adminUserLock = new(1, 1);
-    private RgwUser? adminUser;
+    private readonly LookupOnce<RgwUser> adminUser;
 
     public CephRgwStorageBackend(CephRgwBackendOptions options, HttpClient http, IAdminBucketOperations buckets,
         IBackendCallObserver observer, ILogger<CephRgwStorageBackend> logger, TimeProvider? time = null)
@@ -59,6 +58,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         iam = new IamClient(connection.Query);
         sts = new StsClient(connection.Query);
         convergence = new IamConvergence(iam, RgwConnection.BackendType, logger);
+        adminUser = new LookupOnce<RgwUser>(async token => await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, token)
+            ?? throw new BackendAuthenticationException($"{RgwConnection.BackendType}: the admin access key {options.Admin.AccessKeyId} belongs to no user"));
     }
 
     public string Type => RgwConnection.BackendType;
@@ -71,11 +72,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     /// </summary>
     public WorkspaceId ValidateWorkspace(string? workspace)
     {
-        if (!WorkspaceId.TryParse(workspace, out var id, out var error))
-        {
-            throw new BackendValidationException("workspace", error);
-        }
-
+        var id = BackendWorkspaces.Parse(workspace);
         CheckLimits(id);
         return id;
     }
@@ -163,32 +160,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         CancellationToken cancellationToken)
     {
         var names = CheckLimits(workspace);
-        if (lifetime <= TimeSpan.Zero)
-        {
-            throw new BackendValidationException(nameof(lifetime), "must be positive");
-        }
-
-        // RGW refuses sessions under 900 s and over the role's maximum: clamp, and report the expiration RGW set.
-        var seconds = Math.Ceiling(lifetime.TotalSeconds);
-        var duration = TimeSpan.FromSeconds(Math.Clamp(seconds, StsClient.MinimumDuration.TotalSeconds, options.MaxSessionDuration.TotalSeconds));
-        var sessionPolicy = WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, access);
-        var sessionName = "wso-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        try
-        {
-            var roleArn = RoleArn(names, (await AdminUserAsync(cancellationToken)).Tenant);
-            var credentials = await sts.AssumeRoleAsync(roleArn, sessionName, duration, sessionPolicy, cancellationToken);
-            logger.LogInformation("Issued {Access} temporary credentials {AccessKeyId} for workspace {Workspace} until {Expiration}",
-                access, credentials.Credentials.AccessKeyId, workspace.Value, credentials.Expiration);
-            return credentials;
-        }
-        catch (BackendRequestRejectedException ex) when (ex.StatusCode == 404)
-        {
-            throw new BackendRequestRejectedException($"{Type} AssumeRole: workspace {workspace.Value} has no role yet; {IdentityHint}")
-            {
-                StatusCode = ex.StatusCode,
-                ErrorCode = ex.ErrorCode,
-            };
-        }
+        return await WorkspaceSessions.AssumeAsync(sts, Type, async () => RoleArn(names, (await AdminUserAsync(cancellationToken)).Tenant), options.Location.Bucket, workspace, access, lifetime, options.MaxSessionDuration,
+            logger, cancellationToken);
     }
 
     public async Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken)
@@ -202,10 +175,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             changed |= await admin.RemoveKeyAsync(names.Identity, key, cancellationToken);
         }
 
-        foreach (var policy in await iam.ListUserPoliciesAsync(names.Identity, cancellationToken))
-        {
-            changed |= await iam.DeleteUserPolicyAsync(names.Identity, policy, cancellationToken);
-        }
+        changed |= await convergence.StripUserAsync(names.Identity, managedPolicies: false, cancellationToken);
 
         // RGW refuses to delete a role that still has policies (409 DeleteConflict): they go first.
         changed |= await convergence.DeleteRoleAsync(names.Role, managedPolicies: false, cancellationToken);
@@ -221,24 +191,14 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         return changed ? EnsureOutcome.Deleted : EnsureOutcome.Unchanged;
     }
 
-    public async Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
+        BackendHealthProbe.RunAsync(Type, options.Location.Endpoint, async () =>
         {
             var self = await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken);
             return self is null
                 ? new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: the admin access key {options.Admin.AccessKeyId} belongs to no user")
                 : new BackendHealth(true, $"{Type} at {options.Location.Endpoint}: admin user {self.UserId} accepted");
-        }
-        catch (BackendAuthenticationException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: admin credentials refused ({ex.ErrorCode ?? ex.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        }
-        catch (StorageBackendException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: {ex.Message}");
-        }
-    }
+        });
 
     /// <summary>
     /// RGW Pacific drops a user's IAM policies whenever the Admin Ops API rewrites the user (add key, remove key,
@@ -258,25 +218,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     }
 
     /// <summary>The admin user (its uid and tenant name the trust principal and the role ARNs), looked up once from its access key.</summary>
-    private async Task<RgwUser> AdminUserAsync(CancellationToken cancellationToken)
-    {
-        if (adminUser is { } known)
-        {
-            return known;
-        }
-
-        await adminUserLock.WaitAsync(cancellationToken);
-        try
-        {
-            adminUser ??= await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken)
-                ?? throw new BackendAuthenticationException($"{Type}: the admin access key {options.Admin.AccessKeyId} belongs to no user");
-            return adminUser;
-        }
-        finally
-        {
-            adminUserLock.Release();
-        }
-    }
+    private Task<RgwUser> AdminUserAsync(CancellationToken cancellationToken) => adminUser.GetAsync(cancellationToken);
 
     private static string TrustPolicy(string principalArn) =>
         $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["{{principalArn}}"]},"Action":["sts:AssumeRole"]}]}""";

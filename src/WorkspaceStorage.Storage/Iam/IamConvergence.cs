@@ -14,31 +14,16 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
     public async Task<bool> EnsureOnlyUserPolicyAsync(string userName, string policyName, string policy, bool managedPolicies,
         CancellationToken cancellationToken)
     {
-        var changed = false;
-
         // Any other policy could widen the identity beyond W: remove strays, then converge ours.
-        foreach (var stray in (await iam.ListUserPoliciesAsync(userName, cancellationToken)).Where(p => p != policyName))
-        {
-            await iam.DeleteUserPolicyAsync(userName, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from {Backend} user {Identity}", stray, backendType, userName);
-            changed = true;
-        }
-
+        var owner = "user " + userName;
+        var changed = await RemoveStraysAsync((await iam.ListUserPoliciesAsync(userName, cancellationToken)).Where(p => p != policyName),
+            stray => iam.DeleteUserPolicyAsync(userName, stray, cancellationToken), "inline policy", owner);
         if (managedPolicies)
         {
-            foreach (var attached in await iam.ListAttachedUserPoliciesAsync(userName, cancellationToken))
-            {
-                await iam.DetachUserPolicyAsync(userName, attached, cancellationToken);
-                logger.LogWarning("Detached unexpected managed policy {Policy} from {Backend} user {Identity}", attached, backendType, userName);
-                changed = true;
-            }
-
-            foreach (var group in await iam.ListGroupsForUserAsync(userName, cancellationToken))
-            {
-                await iam.RemoveUserFromGroupAsync(userName, group, cancellationToken);
-                logger.LogWarning("Removed {Backend} user {Identity} from unexpected group {Group}", backendType, userName, group);
-                changed = true;
-            }
+            changed |= await RemoveStraysAsync(await iam.ListAttachedUserPoliciesAsync(userName, cancellationToken),
+                attached => iam.DetachUserPolicyAsync(userName, attached, cancellationToken), "managed policy", owner);
+            changed |= await RemoveStraysAsync(await iam.ListGroupsForUserAsync(userName, cancellationToken),
+                group => iam.RemoveUserFromGroupAsync(userName, group, cancellationToken), "group membership", owner);
         }
 
         if (!PolicyJson.Equivalent(await iam.GetUserPolicyAsync(userName, policyName, cancellationToken), policy))
@@ -76,27 +61,61 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
             changed = true;
         }
 
-        foreach (var stray in (await iam.ListRolePoliciesAsync(roleName, cancellationToken)).Where(p => p != policyName))
-        {
-            await iam.DeleteRolePolicyAsync(roleName, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from {Backend} role {Role}", stray, backendType, roleName);
-            changed = true;
-        }
-
+        var owner = "role " + roleName;
+        changed |= await RemoveStraysAsync((await iam.ListRolePoliciesAsync(roleName, cancellationToken)).Where(p => p != policyName),
+            stray => iam.DeleteRolePolicyAsync(roleName, stray, cancellationToken), "inline policy", owner);
         if (managedPolicies)
         {
-            foreach (var attached in await iam.ListAttachedRolePoliciesAsync(roleName, cancellationToken))
-            {
-                await iam.DetachRolePolicyAsync(roleName, attached, cancellationToken);
-                logger.LogWarning("Detached unexpected managed policy {Policy} from {Backend} role {Role}", attached, backendType, roleName);
-                changed = true;
-            }
+            changed |= await RemoveStraysAsync(await iam.ListAttachedRolePoliciesAsync(roleName, cancellationToken),
+                attached => iam.DetachRolePolicyAsync(roleName, attached, cancellationToken), "managed policy", owner);
         }
 
         if (!PolicyJson.Equivalent(await iam.GetRolePolicyAsync(roleName, policyName, cancellationToken), policy))
         {
             await iam.PutRolePolicyAsync(roleName, policyName, policy, cancellationToken);
             changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>Removes each of <paramref name="strays"/> (all of them could widen W), logging each. True when there was any.</summary>
+    private async Task<bool> RemoveStraysAsync(IEnumerable<string> strays, Func<string, Task<bool>> remove, string what, string owner)
+    {
+        var changed = false;
+        foreach (var stray in strays)
+        {
+            await remove(stray);
+            logger.LogWarning("Removed unexpected {What} {Name} from {Backend} {Owner}", what, stray, backendType, owner);
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Takes every policy off the user (IAM refuses, 409 DeleteConflict, to delete a user that still has any) and, with
+    /// <paramref name="managedPolicies"/>, its managed policies and groups. False when there was nothing.
+    /// </summary>
+    public async Task<bool> StripUserAsync(string userName, bool managedPolicies, CancellationToken cancellationToken)
+    {
+        var changed = false;
+        foreach (var policy in await iam.ListUserPoliciesAsync(userName, cancellationToken))
+        {
+            changed |= await iam.DeleteUserPolicyAsync(userName, policy, cancellationToken);
+        }
+
+        if (managedPolicies)
+        {
+            foreach (var attached in await iam.ListAttachedUserPoliciesAsync(userName, cancellationToken))
+            {
+                changed |= await iam.DetachUserPolicyAsync(userName, attached, cancellationToken);
+            }
+
+            foreach (var group in await iam.ListGroupsForUserAsync(userName, cancellationToken))
+            {
+                changed |= await iam.RemoveUserFromGroupAsync(userName, group, cancellationToken);
+            }
         }
 
         return changed;
