@@ -34,13 +34,7 @@ flock 9
 [ -f "$DIR/moto.env" ] && exit 0 # another run finished while we waited
 
 . "$ROOT/scripts/lib/private-apt.sh"
-APT=$DIR/apt
-rm -rf "$DIR/root"
-private_apt "$APT" "$SUITE" || die "$PRIVATE_APT_ERROR"
-mkdir -p "$DIR/root"
-
-log "reading $SUITE's package lists (private APT state under $APT)"
-apt-get -qq update
+private_apt_tree "$DIR" "$SUITE" || die "$PRIVATE_APT_ERROR"
 # With an empty status the simulation lists the whole closure; keep the python3-* packages built for every
 # architecture (pure Python), minus the interpreter's own and the compiled ones taken from bookworm.
 mapfile -t CANDIDATES < <(apt-get -s -qq install --no-install-recommends "${WANTED[@]}" |
