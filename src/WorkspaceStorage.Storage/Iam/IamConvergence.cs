@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Storage.Iam;
 
@@ -37,7 +38,8 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
     }
 
     /// <summary>
-    /// Creates the role or repairs its trust policy, then makes <paramref name="policyName"/> = <paramref name="policy"/>
+    /// Creates the role or repairs its trust policy (a role of that name outside <paramref name="path"/> is refused, not
+    /// adopted), then makes <paramref name="policyName"/> = <paramref name="policy"/>
     /// its only policy. <paramref name="path"/> and <paramref name="tags"/> apply on creation (null/empty: IAM's defaults).
     /// </summary>
     /// <param name="managedPolicies">Also detach managed policies (AWS).</param>
@@ -53,6 +55,12 @@ public sealed class IamConvergence(IamClient iam, string backendType, ILogger lo
                 logger.LogInformation("Created {Backend} role {Role}", backendType, roleName);
                 changed = true;
             }
+        }
+        else if (path is not null && !role.Arn.Contains(":role" + path, StringComparison.Ordinal))
+        {
+            // Someone else's role with our name: adopting it would rewrite what it trusts and may do.
+            throw new BackendRequestRejectedException(
+                $"{backendType}: IAM role {roleName} exists outside path {path} ({role.Arn}); it is not the operator's, so it is left alone (rename or delete it)");
         }
         else if (!PolicyJson.Equivalent(role.TrustPolicy, trust))
         {

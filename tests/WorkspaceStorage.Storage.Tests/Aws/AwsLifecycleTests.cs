@@ -156,6 +156,27 @@ public sealed class AwsRulesTests
     }
 
     [Fact]
+    public async Task A_role_of_the_same_name_outside_the_operators_path_is_not_adopted()
+    {
+        await using var h = await AwsBackendHarness.StartAsync();
+        var w = h.NewWorkspace("foreignrole");
+        var names = AwsBackendHarness.Names(w);
+        const string trustsAnyone = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}""";
+        Assert.NotNull(await h.Iam.CreateRoleAsync(names.Role, trustsAnyone, TimeSpan.FromHours(1), Ct));
+        try
+        {
+            var error = await Assert.ThrowsAsync<BackendRequestRejectedException>(() => h.Backend.EnsureIdentityAsync(w, AccessLevel.ReadWrite, Ct));
+            Assert.Contains(AwsBackendOptions.IamPath, error.Message, StringComparison.Ordinal);
+            Assert.True(Iam.PolicyJson.Equivalent((await h.Iam.GetRoleAsync(names.Role, Ct))!.TrustPolicy, trustsAnyone));
+            Assert.Empty(await h.Iam.ListRolePoliciesAsync(names.Role, Ct));
+        }
+        finally
+        {
+            await h.Iam.DeleteRoleAsync(names.Role, Ct);
+        }
+    }
+
+    [Fact]
     public async Task Hypha_ids_with_a_pipe_and_ids_too_long_for_IAM_names_get_names_IAM_accepts_and_work()
     {
         await using var h = await AwsBackendHarness.StartAsync();
