@@ -25,7 +25,7 @@ crds:
 	WSO_UPDATE_CRDS=1 $(DOTNET) test tests/WorkspaceStorage.Operator.Tests --filter FullyQualifiedName~Crds -v quiet
 
 ## deps: install what the tests need (Ceph RGW, Go + madmin-go as the MinIO oracle; mc and madmin-go 3 from Debian
-## trixie, unpacked under .local/minio-clients). Idempotent.
+## trixie, unpacked under .local/minio-clients; moto, the AWS emulator, from trixie under .local/moto). Idempotent.
 deps:
 	scripts/install-deps.sh
 
@@ -42,10 +42,12 @@ images:
 	scripts/apt-install-missing.sh podman runc
 	scripts/build-images.sh
 
-## test: install, start the local Ceph RGW, pip-install Python Hypha where PyPI answers (scripts/hypha-python.sh:
+## test: install, start the local Ceph RGW and moto (scripts/moto-test-server.sh: IAM, STS and S3 with IAM
+## authorization on, for the aws backend), pip-install Python Hypha where PyPI answers (scripts/hypha-python.sh:
 ## real Hypha servers for the RPC and system tests), build the real Kubernetes API server from Debian sid's sources
-## (scripts/install-kube-apiserver.sh: minutes the first time, cached after), run every test project, stop RGW, print
-## the totals. Missing RGW, MinIO clients, the images or podman, kubectl, Node.js packages or Chromium fail the tests, never skip them;
+## (scripts/install-kube-apiserver.sh: minutes the first time, cached after), build the images, run every test project,
+## stop RGW and moto, print the totals. Missing RGW, moto, MinIO clients, the images or podman, kubectl, Node.js packages
+## or Chromium fail the tests, never skip them;
 ## without PyPI the Python Hypha tier skips, saying so (WSO_TEST_PYTHON_HYPHA_REQUIRED=1, for machines that reach
 ## PyPI, makes it fail instead).
 test: deps js-deps build images
@@ -53,8 +55,10 @@ test: deps js-deps build images
 	scripts/hypha-python.sh install
 	scripts/install-kube-apiserver.sh
 	scripts/s3-test-server.sh up
-	trap 'scripts/s3-test-server.sh down' EXIT; \
+	scripts/moto-test-server.sh up
+	trap 'scripts/s3-test-server.sh down; scripts/moto-test-server.sh down' EXIT; \
 	  eval "$$(scripts/s3-test-server.sh env)"; \
+	  eval "$$(scripts/moto-test-server.sh env)"; \
 	  export WSO_TEST_MINIO_CLIENTS_REQUIRED=1 WSO_TEST_IMAGES_REQUIRED=1 WSO_TEST_KUBECTL_REQUIRED=1 WSO_TEST_JS_REQUIRED=1 WSO_TEST_BROWSER_REQUIRED=1; \
 	  status=0; \
 	  $(DOTNET) test WorkspaceStorageOperator.sln -c Release --no-build --results-directory $(RESULTS) \

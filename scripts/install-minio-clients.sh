@@ -30,13 +30,7 @@ flock 9
 [ -f "$DIR/tools.env" ] && exit 0 # another run finished while we waited
 
 . "$ROOT/scripts/lib/private-apt.sh"
-APT=$DIR/apt
-rm -rf "$DIR/root"
-private_apt "$APT" "$SUITE" || die "$PRIVATE_APT_ERROR"
-mkdir -p "$DIR/root"
-
-log "reading $SUITE's package lists (private APT state under $APT)"
-apt-get -qq update
+private_apt_tree "$DIR" "$SUITE" || die "$PRIVATE_APT_ERROR"
 # With an empty status, the simulation lists the whole dependency closure; keep only the Go sources, the toolchain and
 # mc (everything else, libc and the like, is the system's own).
 mapfile -t PACKAGES < <(apt-get -s -qq install --no-install-recommends "${WANTED[@]}" |

@@ -65,6 +65,29 @@ await Section([8], "operator memory at scale", async () => [await OperatorMemory
 await Section([10, 12], "through Hypha: calls and first-call latency", () => HyphaBenchmarks.RunAsync(context));
 await Section([11], "create-to-Ready latency", () => ProvisioningLatencyBenchmark.RunAsync(context));
 await Section([13], "companion API memory at scale", async () => [await ApiMemoryBenchmark.RunAsync(context)]);
+await Section([14, 15], "operator on the aws backend (moto): cold convergence and resync", async () =>
+{
+    var motoEndpoint = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_ENDPOINT");
+    var motoKey = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_ADMIN_ACCESS_KEY");
+    var motoSecret = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_ADMIN_SECRET_KEY");
+    if (string.IsNullOrEmpty(motoEndpoint) || string.IsNullOrEmpty(motoKey) || string.IsNullOrEmpty(motoSecret))
+    {
+        return
+        [
+            BenchRow.Skipped("14", "cold convergence, aws backend on moto", "calls/workspace ≤ minimum + 1", "moto not started (WSO_TEST_MOTO_* unset; scripts/bench.sh starts it)"),
+            BenchRow.Skipped("15", "full resync, aws backend on moto", "0 backend writes, 0 Secret writes", "moto not started"),
+        ];
+    }
+
+    var aws = context with
+    {
+        RgwEndpoint = new Uri(motoEndpoint),
+        Region = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_REGION") ?? "us-east-1",
+        Admin = new AwsCredentials(motoKey, motoSecret),
+        BackendType = WorkspaceStorage.Core.Resources.StorageBackendType.Aws,
+    };
+    return await OperatorBenchmarks.RunAsync(aws, ("14", "15", " (aws backend, moto 5.1.1)"));
+});
 
 rows.Sort((a, b) => int.Parse(a.Id, CultureInfo.InvariantCulture).CompareTo(int.Parse(b.Id, CultureInfo.InvariantCulture)));
 Console.WriteLine();

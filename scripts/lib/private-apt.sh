@@ -1,4 +1,4 @@
-# Sourced by the scripts that fetch Debian packages without installing them (install-minio-clients.sh,
+# Sourced by the scripts that fetch Debian packages without installing them (install-minio-clients.sh, install-moto.sh,
 # install-kube-apiserver.sh): a private APT configuration under a folder of their own (its own sources list, state,
 # cache and config parts) whose one sources line is this machine's own Debian mirror with the suite swapped. The
 # system's APT state is only read (its sources list, to learn the mirror); no mirror host is ever written in the repo.
@@ -55,4 +55,16 @@ Acquire::Languages "none";
 Acquire::Check-Valid-Until "false";
 CONF
   export APT_CONFIG=$apt/apt.conf
+}
+
+# private_apt_tree DIR SUITE: the common start of an install that unpacks packages privately: a fresh DIR/root to unpack
+# into, the private configuration under DIR/apt (APT is set to that folder; fetched .debs go to $APT/debs) and SUITE's
+# package lists read. Returns non-zero with a one-line reason in PRIVATE_APT_ERROR.
+private_apt_tree() {
+  APT=$1/apt
+  rm -rf "$1/root"
+  private_apt "$APT" "$2" || return 1
+  mkdir -p "$1/root"
+  printf '%s: reading %s package lists (private APT state under %s)\n' "$(basename "$0" .sh)" "$2" "$APT" >&2
+  apt-get -qq update || { PRIVATE_APT_ERROR="apt-get update of $2 failed"; return 1; }
 }

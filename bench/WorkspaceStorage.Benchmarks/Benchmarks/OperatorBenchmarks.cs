@@ -4,6 +4,8 @@ using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Hosting;
+using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Storage.Aws;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
@@ -13,14 +15,17 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
 /// <summary>
 /// Rows 6 and 7: the operator's controllers (production defaults: 4 workers) in this process against a real
-/// Kubernetes API server and the local RGW; every backend call counted.
+/// Kubernetes API server and the local RGW; every backend call counted. Rows 14 and 15: the same on the aws backend,
+/// against moto (<see cref="BenchContext.BackendType"/>).
 /// </summary>
 public static class OperatorBenchmarks
 {
     private const string Controller = "workspacestorage";
 
-    public static async Task<IReadOnlyList<BenchRow>> RunAsync(BenchContext context)
+    /// <param name="ids">The rows' ids (cold, resync) and what to add to their names.</param>
+    public static async Task<IReadOnlyList<BenchRow>> RunAsync(BenchContext context, (string Cold, string Resync, string Label)? ids = null)
     {
+        var (coldId, resyncId, label) = ids ?? ("6", "7", "");
         var n = context.Workspaces;
         await using var world = await OperatorWorld.CreateAsync(context);
         var baseline = await MinimumCallsOneByOneAsync(context, world.Bucket, context.BaselineSample);
@@ -35,10 +40,10 @@ public static class OperatorBenchmarks
         calls.Reset();
 
         // Row 6: N WorkspaceStorages at once, until all are Ready.
-        BenchContext.Progress($"#6 creating {n} WorkspaceStorages at once");
+        BenchContext.Progress($"#{coldId} creating {n} WorkspaceStorages at once");
         var watch = Stopwatch.StartNew();
         await world.CreateStoragesAsync(n, "cold", context.CancellationToken);
-        var converged = await world.WaitForReadyAsync(n, TimeSpan.FromMinutes(6), "#6 cold", context.CancellationToken);
+        var converged = await world.WaitForReadyAsync(n, TimeSpan.FromMinutes(6), $"#{coldId} cold", context.CancellationToken);
         var cold = watch.Elapsed;
         var coldCalls = calls.Calls;
         await StopAsync(host, stop, running);
@@ -47,14 +52,14 @@ public static class OperatorBenchmarks
             var (ready, stalled) = await world.CountReadyAsync();
             return
             [
-                BenchRow.Skipped("6", $"cold convergence, {n} WorkspaceStorages", "calls/workspace ≤ minimum + 1",
+                BenchRow.Skipped(coldId, $"cold convergence, {n} WorkspaceStorages{label}", "calls/workspace ≤ minimum + 1",
                     $"only {ready}/{n} Ready ({stalled} Stalled) after {cold.TotalSeconds:F0} s"),
-                BenchRow.Skipped("7", $"steady state: full resync of {n}", "0 backend writes, 0 Secret writes", "row 6 did not converge"),
+                BenchRow.Skipped(resyncId, $"steady state: full resync of {n}{label}", "0 backend writes, 0 Secret writes", $"row {coldId} did not converge"),
             ];
         }
 
         var perWorkspace = coldCalls.Count / (double)n;
-        var coldRow = new BenchRow("6", $"cold convergence: {n} WorkspaceStorages at once → all Ready")
+        var coldRow = new BenchRow(coldId, $"cold convergence: {n} WorkspaceStorages at once → all Ready{label}")
         {
             Measured = new Figure(cold.TotalSeconds, "s"),
             BaselineName = context.BaselineSample == n
@@ -88,7 +93,7 @@ public static class OperatorBenchmarks
         var backendWrites = resyncCalls.Count(c => c.IsWrite);
         var secretWrites = world.Kube.WriteCount("secrets");
         var statusWrites = world.Kube.RequestCount("update", "workspacestorages/status") + world.Kube.RequestCount("patch", "workspacestorages/status");
-        var resyncRow = new BenchRow("7", $"steady state: full resync of the {n} Ready")
+        var resyncRow = new BenchRow(resyncId, $"steady state: full resync of the {n} Ready{label}")
         {
             Measured = new Figure(resync.TotalSeconds, "s"),
             Target = "0 backend writes, 0 Secret writes; time reported",
@@ -148,7 +153,8 @@ public static class OperatorBenchmarks
 
     /// <summary>
     /// What N workspaces need at the least, with no operator: the bucket once, then per workspace the backend's
-    /// EnsureIdentity (user, policy, role) and EnsureKey (the first key), called one after another.
+    /// EnsureIdentity (user, policy, role) and its first key (EnsureKey, or CreateKey where the server makes keys),
+    /// called one after another.
     /// </summary>
     private static async Task<Minimum> MinimumCallsOneByOneAsync(BenchContext context, string bucket, int n)
     {
@@ -156,20 +162,29 @@ public static class OperatorBenchmarks
         using var clients = new S3ClientFactory();
         using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var calls = new BackendCallCounter();
-        var backend = new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http,
-            new AdminBucketOperations(clients.Create(location, context.Admin)), calls, NullLogger<CephRgwStorageBackend>.Instance);
+        var buckets = new AdminBucketOperations(clients.Create(location, context.Admin));
+        IStorageBackend backend = context.BackendType == StorageBackendType.Aws
+            ? new AwsStorageBackend(new AwsBackendOptions(location, context.Admin), http, buckets, calls, NullLogger<AwsStorageBackend>.Instance)
+            : new CephRgwStorageBackend(new CephRgwBackendOptions(location, context.Admin), http, buckets, calls, NullLogger<CephRgwStorageBackend>.Instance);
         await backend.EnsureBucketAsync(context.CancellationToken);
         await backend.CheckHealthAsync(context.CancellationToken);
         calls.Reset();
 
         var run = Guid.NewGuid().ToString("N")[..6];
-        BenchContext.Progress($"#6 baseline: provisioning {n} workspaces one by one, no operator");
+        BenchContext.Progress($"baseline of rows 6/14: provisioning {n} workspaces on {context.BackendType} one by one, no operator");
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < n; i++)
         {
             var workspace = WorkspaceId.Parse($"ws-min-{run}-{i:D5}");
             await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, context.CancellationToken);
-            await backend.EnsureKeyAsync(workspace, AccessKeyGenerator.Generate(), context.CancellationToken);
+            if (backend is IServerIssuedKeys issued)
+            {
+                await issued.CreateKeyAsync(workspace, [], context.CancellationToken);
+            }
+            else
+            {
+                await backend.EnsureKeyAsync(workspace, AccessKeyGenerator.Generate(), context.CancellationToken);
+            }
         }
 
         var elapsed = watch.Elapsed;

@@ -79,7 +79,7 @@ public sealed class OperatorWorld : IAsyncDisposable
                 Metadata = new V1ObjectMeta { Name = world.BackendName },
                 Spec = new StorageBackendSpec
                 {
-                    Type = StorageBackendType.CephRgw,
+                    Type = context.BackendType,
                     Endpoint = context.RgwEndpoint.ToString(),
                     Region = context.Region,
                     Bucket = world.Bucket,

@@ -9,6 +9,9 @@ public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials
     /// <summary>Extra environment of the operator child process in row 8 (GC experiments); empty in the committed run.</summary>
     public IReadOnlyDictionary<string, string> OperatorEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The backend type at <see cref="RgwEndpoint"/>: ceph-rgw (the local RGW), or aws (moto, rows 14 and 15).</summary>
+    public Core.Resources.StorageBackendType BackendType { get; init; } = Core.Resources.StorageBackendType.CephRgw;
+
     /// <summary>Row 8's object counts in ascending stages (one operator, more objects added per stage); default
     /// [<see cref="ScaleWorkspaces"/>].</summary>
     public IReadOnlyList<int> ScaleStages { get; init; } = [];

@@ -51,4 +51,8 @@ public enum StorageBackendType
     /// <summary>Ceph RGW Admin Ops + IAM user policies.</summary>
     [JsonStringEnumMemberName("ceph-rgw")]
     CephRgw,
+
+    /// <summary>AWS IAM + STS (or a server speaking their query APIs, such as moto).</summary>
+    [JsonStringEnumMemberName("aws")]
+    Aws,
 }

@@ -52,7 +52,7 @@ public sealed record StorageBackendSpec
 
     [JsonPropertyName("type")]
     [JsonConverter(typeof(TolerantEnumConverter<StorageBackendType>))]
-    [Description("Which admin API the server speaks: minio (MinIO, AIStor, pgsty/silo, RustFS) or ceph-rgw.")]
+    [Description("Which admin API the server speaks: minio (MinIO, AIStor, pgsty/silo, RustFS), ceph-rgw, or aws (AWS IAM and STS).")]
     [CrdRequired]
     public StorageBackendType Type { get; init; }
 

@@ -263,7 +263,7 @@ public static class StorageBackendValidator
 
         if (!Enum.IsDefined(spec.Type))
         {
-            errors.Add(new("spec.type", "must be minio or ceph-rgw"));
+            errors.Add(new("spec.type", "must be minio, ceph-rgw or aws"));
         }
 
         WorkspaceStorageValidator.AddIfError(errors, "spec.endpoint", StorageFieldRules.EndpointError(spec.Endpoint));

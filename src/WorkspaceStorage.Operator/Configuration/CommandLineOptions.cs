@@ -57,7 +57,7 @@ public sealed class CommandLineOptions
 
     public Option<string?> SecretAccessKeyFile { get; } = new("--secret-access-key-file") { Description = "File holding the admin secret key (e.g. a mounted Secret)." };
 
-    public Option<string?> AdminType { get; } = new("--s3-admin-type") { Description = "Admin API of the default backend: minio or ceph-rgw (default minio, as Hypha)." };
+    public Option<string?> AdminType { get; } = new("--s3-admin-type") { Description = "Admin API of the default backend: minio, ceph-rgw or aws (default minio, as Hypha)." };
 
     public Option<string?> WorkspaceBucket { get; } = new("--workspace-bucket") { Description = $"Shared bucket (default {StorageBackendSpec.DefaultBucket})." };
 
@@ -188,11 +188,14 @@ public sealed class CommandLineOptions
             case "ceph-rgw":
                 type = StorageBackendType.CephRgw;
                 break;
+            case "aws":
+                type = StorageBackendType.Aws;
+                break;
             case "generic":
-                errors.Add("--s3-admin-type: 'generic' is not supported: per-workspace identities need an admin API (use minio or ceph-rgw)");
+                errors.Add("--s3-admin-type: 'generic' is not supported: per-workspace identities need an admin API (use minio, ceph-rgw or aws)");
                 break;
             case var other:
-                errors.Add($"--s3-admin-type: must be minio or ceph-rgw (got '{other}')");
+                errors.Add($"--s3-admin-type: must be minio, ceph-rgw or aws (got '{other}')");
                 break;
         }
 

@@ -14,6 +14,7 @@ public sealed record KeyResult(AwsCredentials Current, KeyPlan Plan);
 /// Carries out <see cref="CredentialRotation"/>'s plan for a workspace's keys: Secret first (write-ahead: the Secret
 /// records a new key, and the one it replaces, before the backend learns it, so a crash never orphans a key), then the
 /// backend, then revocation of every key that is neither the current one nor a previous one in its grace period.
+/// Backends that make keys themselves (<see cref="IServerIssuedKeys"/>, AWS) go the other way round; see <see cref="IssueAsync"/>.
 /// </summary>
 public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder events, TimeProvider clock)
 {
@@ -30,15 +31,35 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         resource.Metadata.Annotations?.TryGetValue(ResourceMetadata.RotateAnnotation, out request);
         var plan = CredentialRotation.Plan(spec, CredentialSecretAnnotations.Read(secret?.Metadata?.Annotations), inSecret?.AccessKeyId, secret is not null,
             holdsBroughtKey: brought is not null && inSecret == brought, request, now);
-        var current = plan.Action switch
+        AwsCredentials current;
+        if (backend is IServerIssuedKeys issued && plan.Action is KeyAction.Issue or KeyAction.Rotate)
         {
-            KeyAction.Keep => brought ?? inSecret!,
-            KeyAction.Adopt => brought!,
-            _ => AccessKeyGenerator.Generate(),
-        };
+            current = await IssueAsync(issued, resource, spec, backend, secret, plan, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            current = plan.Action switch
+            {
+                KeyAction.Keep => brought ?? inSecret!,
+                KeyAction.Adopt => brought!,
+                _ => AccessKeyGenerator.Generate(),
+            };
 
-        await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken).ConfigureAwait(false);
-        await backend.EnsureKeyAsync(spec.Workspace, current, cancellationToken).ConfigureAwait(false);
+            await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await backend.EnsureKeyAsync(spec.Workspace, current, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BackendValidationException) when (backend is IServerIssuedKeys vanished && brought is null)
+            {
+                // The operator's key is gone from a server that cannot take it back (deleted behind the operator's back):
+                // the only repair is a new key from the server.
+                await events.RecordAsync(resource, EventSeverity.Warning, "KeyMissing",
+                    $"Key {current.AccessKeyId} is no longer on the backend; a new one replaces it", cancellationToken).ConfigureAwait(false);
+                current = await IssueAsync(vanished, resource, spec, backend, secret, plan, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         if (plan.Reason is not null)
         {
             var previous = plan.State.PreviousAccessKeyId is { } p
@@ -69,6 +90,22 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         }
 
         return new KeyResult(current, plan);
+    }
+
+    /// <summary>
+    /// A key from a server that makes keys itself (AWS IAM): the server first, then the Secret. The write-ahead order is
+    /// impossible here (the secret does not exist before the server makes it), so convergence comes from the other
+    /// side: <see cref="IServerIssuedKeys.CreateKeyAsync"/> keeps only the previous key the plan keeps valid, so a key
+    /// made by a reconcile that died before writing the Secret is revoked by the next one before it asks for another,
+    /// and the server's two-key limit is never reached.
+    /// </summary>
+    private async Task<AwsCredentials> IssueAsync(IServerIssuedKeys issued, WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec,
+        IStorageBackend backend, V1Secret? secret, KeyPlan plan, CancellationToken cancellationToken)
+    {
+        IReadOnlyCollection<string> keep = plan.State.PreviousAccessKeyId is { } previous ? [previous] : [];
+        var current = await issued.CreateKeyAsync(spec.Workspace, keep, cancellationToken).ConfigureAwait(false);
+        await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken).ConfigureAwait(false);
+        return current;
     }
 
     private static DateTimeOffset WholeSeconds(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);

@@ -11,7 +11,7 @@ namespace WorkspaceStorage.Storage.Backends;
 /// </summary>
 public interface IStorageBackend
 {
-    /// <summary>The backend type as written in a StorageBackend resource: "minio", "ceph-rgw".</summary>
+    /// <summary>The backend type as written in a StorageBackend resource: "minio", "ceph-rgw", "aws".</summary>
     string Type { get; }
 
     /// <summary>Where the shared bucket lives, for S3 data calls and for credentials handed to clients.</summary>
@@ -56,6 +56,24 @@ public interface IStorageBackend
 
     /// <summary>Checks the admin endpoint answers and the admin credentials are accepted.</summary>
     Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A backend whose server makes every long-lived key itself and cannot import one (AWS IAM: CreateAccessKey chooses
+/// the secret). For these the operator asks for a key, then records it in the Secret, instead of recording a key it made
+/// and handing it over; <see cref="IStorageBackend.EnsureKeyAsync"/> then only confirms a key the server already holds.
+/// </summary>
+public interface IServerIssuedKeys
+{
+    /// <summary>Long-lived keys the server allows per identity (AWS: 2).</summary>
+    int MaxKeysPerIdentity { get; }
+
+    /// <summary>
+    /// Revokes every key of W not in <paramref name="keep"/> (a key made by an interrupted earlier call, a stray), so the
+    /// server's per-identity limit is never hit, then has the server make a new key, and waits (bounded) until the server
+    /// accepts it. A crash after the server made the key leaves a key no Secret names: the next call revokes it first.
+    /// </summary>
+    Task<AwsCredentials> CreateKeyAsync(WorkspaceId workspace, IReadOnlyCollection<string> keep, CancellationToken cancellationToken);
 }
 
 /// <summary>What an idempotent operation did.</summary>

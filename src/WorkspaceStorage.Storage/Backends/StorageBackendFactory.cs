@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Storage.Aws;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
@@ -10,7 +11,7 @@ using WorkspaceStorage.Storage.S3;
 namespace WorkspaceStorage.Storage.Backends;
 
 /// <summary>
-/// Builds <see cref="MinioStorageBackend"/> and <see cref="CephRgwStorageBackend"/> instances. Backends without a CA
+/// Builds <see cref="MinioStorageBackend"/>, <see cref="CephRgwStorageBackend"/> and <see cref="AwsStorageBackend"/> instances. Backends without a CA
 /// bundle share one connection pool; a backend with its own CA bundle gets its own pool (trusting the system roots and
 /// the bundle), disposed with it.
 /// </summary>
@@ -58,7 +59,9 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
             StorageBackendType.Minio => new MinioStorageBackend(
                 new MinioAdminClient(http, new MinioAdminOptions { Endpoint = settings.Endpoint, AdminCredentials = settings.AdminCredentials, Region = settings.Region, Retry = retry }, observer, time),
                 buckets, location, loggers.CreateLogger<MinioStorageBackend>(), time),
-            _ => throw new BackendConfigurationException("spec.type", $"unknown backend type '{settings.Type}' (minio or ceph-rgw)", ConditionReasons.InvalidSpec),
+            StorageBackendType.Aws => new AwsStorageBackend(new AwsBackendOptions(location, settings.AdminCredentials) { Retry = retry },
+                http, buckets, observer, loggers.CreateLogger<AwsStorageBackend>(), time),
+            _ => throw new BackendConfigurationException("spec.type", $"unknown backend type '{settings.Type}' (minio, ceph-rgw or aws)", ConditionReasons.InvalidSpec),
         };
         return new OwnedBackend(backend, owned);
     }

@@ -5,6 +5,7 @@ using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Storage.CephRgw;
@@ -31,19 +32,19 @@ public sealed class CephRgwStorageBackend : IStorageBackend
 
     private readonly CephRgwBackendOptions options;
     private readonly RgwAdminOpsClient admin;
-    private readonly RgwIamClient iam;
-    private readonly RgwStsClient sts;
+    private readonly IamClient iam;
+    private readonly StsClient sts;
+    private readonly IamConvergence convergence;
     private readonly IAdminBucketOperations buckets;
     private readonly ILogger<CephRgwStorageBackend> logger;
-    private readonly SemaphoreSlim adminUserLock = new(1, 1);
-    private RgwUser? adminUser;
+    private readonly LookupOnce<RgwUser> adminUser;
 
     public CephRgwStorageBackend(CephRgwBackendOptions options, HttpClient http, IAdminBucketOperations buckets,
         IBackendCallObserver observer, ILogger<CephRgwStorageBackend> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Retry.Validate();
-        if (options.MaxSessionDuration < RgwStsClient.MinimumDuration || options.MaxSessionDuration > TimeSpan.FromHours(12))
+        if (options.MaxSessionDuration < StsClient.MinimumDuration || options.MaxSessionDuration > TimeSpan.FromHours(12))
         {
             throw new BackendValidationException(nameof(options.MaxSessionDuration), "must be between 900 s and 12 h");
         }
@@ -54,8 +55,11 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         var sender = new SignedHttpSender(http, new SigV4Signer(), options.Retry, observer, RgwConnection.BackendType, time);
         var connection = new RgwConnection(options.Location.Endpoint, options.Location.Region, options.Admin, sender);
         admin = new RgwAdminOpsClient(connection);
-        iam = new RgwIamClient(connection);
-        sts = new RgwStsClient(connection);
+        iam = new IamClient(connection.Query);
+        sts = new StsClient(connection.Query);
+        convergence = new IamConvergence(iam, RgwConnection.BackendType, logger);
+        adminUser = new LookupOnce<RgwUser>(async token => await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, token)
+            ?? throw new BackendAuthenticationException($"{RgwConnection.BackendType}: the admin access key {options.Admin.AccessKeyId} belongs to no user"));
     }
 
     public string Type => RgwConnection.BackendType;
@@ -68,11 +72,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     /// </summary>
     public WorkspaceId ValidateWorkspace(string? workspace)
     {
-        if (!WorkspaceId.TryParse(workspace, out var id, out var error))
-        {
-            throw new BackendValidationException("workspace", error);
-        }
-
+        var id = BackendWorkspaces.Parse(workspace);
         CheckLimits(id);
         return id;
     }
@@ -105,22 +105,16 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             outcome = Raise(outcome, EnsureOutcome.Updated);
         }
 
-        // Any other inline policy could widen the identity beyond W: remove strays, then converge ours.
-        foreach (var stray in (await iam.ListUserPoliciesAsync(names.Identity, cancellationToken)).Where(p => p != names.Policy))
+        if (await convergence.EnsureOnlyUserPolicyAsync(names.Identity, names.Policy, policy, managedPolicies: false, cancellationToken))
         {
-            await iam.DeleteUserPolicyAsync(names.Identity, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from RGW user {Identity}", stray, names.Identity);
             outcome = Raise(outcome, EnsureOutcome.Updated);
         }
 
-        if (await iam.GetUserPolicyAsync(names.Identity, names.Policy, cancellationToken) != policy)
-        {
-            await iam.PutUserPolicyAsync(names.Identity, names.Policy, policy, cancellationToken);
-            logger.LogInformation("Set policy {Policy} ({Access}) on RGW user {Identity}", names.Policy, access, names.Identity);
-            outcome = Raise(outcome, EnsureOutcome.Updated);
-        }
-
-        return Raise(outcome, await EnsureRoleAsync(names, policy, cancellationToken));
+        var trust = TrustPolicy((await AdminUserAsync(cancellationToken)).Arn);
+        return await convergence.EnsureRoleAsync(names.Role, trust, options.MaxSessionDuration, path: null, tags: [], names.Policy, policy,
+            managedPolicies: false, cancellationToken)
+            ? Raise(outcome, EnsureOutcome.Updated)
+            : outcome;
     }
 
     public async Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken)
@@ -168,32 +162,8 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         CancellationToken cancellationToken)
     {
         var names = CheckLimits(workspace);
-        if (lifetime <= TimeSpan.Zero)
-        {
-            throw new BackendValidationException(nameof(lifetime), "must be positive");
-        }
-
-        // RGW refuses sessions under 900 s and over the role's maximum: clamp, and report the expiration RGW set.
-        var seconds = Math.Ceiling(lifetime.TotalSeconds);
-        var duration = TimeSpan.FromSeconds(Math.Clamp(seconds, RgwStsClient.MinimumDuration.TotalSeconds, options.MaxSessionDuration.TotalSeconds));
-        var sessionPolicy = WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, access);
-        var sessionName = "wso-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        try
-        {
-            var roleArn = RoleArn(names, (await AdminUserAsync(cancellationToken)).Tenant);
-            var credentials = await sts.AssumeRoleAsync(roleArn, sessionName, duration, sessionPolicy, cancellationToken);
-            logger.LogInformation("Issued {Access} temporary credentials {AccessKeyId} for workspace {Workspace} until {Expiration}",
-                access, credentials.Credentials.AccessKeyId, workspace.Value, credentials.Expiration);
-            return credentials;
-        }
-        catch (BackendRequestRejectedException ex) when (ex.StatusCode == 404)
-        {
-            throw new BackendRequestRejectedException($"{Type} AssumeRole: workspace {workspace.Value} has no role yet; {IdentityHint}")
-            {
-                StatusCode = ex.StatusCode,
-                ErrorCode = ex.ErrorCode,
-            };
-        }
+        return await WorkspaceSessions.AssumeAsync(sts, Type, async () => RoleArn(names, (await AdminUserAsync(cancellationToken)).Tenant), options.Location.Bucket, workspace, access, lifetime, options.MaxSessionDuration,
+            logger, cancellationToken);
     }
 
     public async Task<EnsureOutcome> DeleteWorkspaceAsync(WorkspaceId workspace, DataDeletion data, CancellationToken cancellationToken)
@@ -207,18 +177,10 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             changed |= await admin.RemoveKeyAsync(names.Identity, key, cancellationToken);
         }
 
-        foreach (var policy in await iam.ListUserPoliciesAsync(names.Identity, cancellationToken))
-        {
-            changed |= await iam.DeleteUserPolicyAsync(names.Identity, policy, cancellationToken);
-        }
+        changed |= await convergence.StripUserAsync(names.Identity, managedPolicies: false, cancellationToken);
 
-        // RGW refuses to delete a role that still has policies (409 DeleteConflict).
-        foreach (var policy in await iam.ListRolePoliciesAsync(names.Role, cancellationToken))
-        {
-            changed |= await iam.DeleteRolePolicyAsync(names.Role, policy, cancellationToken);
-        }
-
-        changed |= await iam.DeleteRoleAsync(names.Role, cancellationToken);
+        // RGW refuses to delete a role that still has policies (409 DeleteConflict): they go first.
+        changed |= await convergence.DeleteRoleAsync(names.Role, managedPolicies: false, cancellationToken);
         changed |= await admin.RemoveUserAsync(names.Identity, cancellationToken);
 
         changed |= await buckets.DeleteDataIfAskedAsync(workspace, data, logger, cancellationToken);
@@ -231,60 +193,14 @@ public sealed class CephRgwStorageBackend : IStorageBackend
         return changed ? EnsureOutcome.Deleted : EnsureOutcome.Unchanged;
     }
 
-    public async Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
+        BackendHealthProbe.RunAsync(Type, options.Location.Endpoint, async () =>
         {
             var self = await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken);
             return self is null
                 ? new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: the admin access key {options.Admin.AccessKeyId} belongs to no user")
                 : new BackendHealth(true, $"{Type} at {options.Location.Endpoint}: admin user {self.UserId} accepted");
-        }
-        catch (BackendAuthenticationException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: admin credentials refused ({ex.ErrorCode ?? ex.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        }
-        catch (StorageBackendException ex)
-        {
-            return new BackendHealth(false, $"{Type} at {options.Location.Endpoint}: {ex.Message}");
-        }
-    }
-
-    private async Task<EnsureOutcome> EnsureRoleAsync(RgwNames names, string policy, CancellationToken cancellationToken)
-    {
-        var outcome = EnsureOutcome.Unchanged;
-        var trust = TrustPolicy((await AdminUserAsync(cancellationToken)).Arn);
-        var role = await iam.GetRoleAsync(names.Role, cancellationToken);
-        if (role is null)
-        {
-            if (await iam.CreateRoleAsync(names.Role, trust, options.MaxSessionDuration, cancellationToken) is not null)
-            {
-                logger.LogInformation("Created RGW role {Role}", names.Role);
-                outcome = EnsureOutcome.Updated;
-            }
-        }
-        else if (role.TrustPolicy != trust)
-        {
-            await iam.UpdateAssumeRolePolicyAsync(names.Role, trust, cancellationToken);
-            logger.LogWarning("Repaired the trust policy of RGW role {Role}", names.Role);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        foreach (var stray in (await iam.ListRolePoliciesAsync(names.Role, cancellationToken)).Where(p => p != names.Policy))
-        {
-            await iam.DeleteRolePolicyAsync(names.Role, stray, cancellationToken);
-            logger.LogWarning("Removed unexpected policy {Policy} from RGW role {Role}", stray, names.Role);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        if (await iam.GetRolePolicyAsync(names.Role, names.Policy, cancellationToken) != policy)
-        {
-            await iam.PutRolePolicyAsync(names.Role, names.Policy, policy, cancellationToken);
-            outcome = EnsureOutcome.Updated;
-        }
-
-        return outcome;
-    }
+        });
 
     /// <summary>
     /// RGW Pacific drops a user's IAM policies whenever the Admin Ops API rewrites the user (add key, remove key,
@@ -304,25 +220,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     }
 
     /// <summary>The admin user (its uid and tenant name the trust principal and the role ARNs), looked up once from its access key.</summary>
-    private async Task<RgwUser> AdminUserAsync(CancellationToken cancellationToken)
-    {
-        if (adminUser is { } known)
-        {
-            return known;
-        }
-
-        await adminUserLock.WaitAsync(cancellationToken);
-        try
-        {
-            adminUser ??= await admin.GetUserByAccessKeyAsync(options.Admin.AccessKeyId, cancellationToken)
-                ?? throw new BackendAuthenticationException($"{Type}: the admin access key {options.Admin.AccessKeyId} belongs to no user");
-            return adminUser;
-        }
-        finally
-        {
-            adminUserLock.Release();
-        }
-    }
+    private Task<RgwUser> AdminUserAsync(CancellationToken cancellationToken) => adminUser.GetAsync(cancellationToken);
 
     private static string TrustPolicy(string principalArn) =>
         $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["{{principalArn}}"]},"Action":["sts:AssumeRole"]}]}""";

@@ -1,18 +1,19 @@
-using System.Globalization;
-using System.Text;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 
 namespace WorkspaceStorage.Storage.CephRgw;
 
 /// <summary>
 /// The admin's connection to one RGW endpoint: where it is, who signs, and the sender that retries.
-/// Shared by the Admin Ops, IAM and STS clients, which differ only in the SigV4 service name and body format.
+/// Admin Ops calls go through <see cref="SendAsync"/>; the IAM and STS clients, shared with the AWS backend, through <see cref="Query"/>.
 /// </summary>
 public sealed class RgwConnection
 {
     public const string BackendType = "ceph-rgw";
+
+    private const string RefusedHint = "check the admin user's caps";
 
     public RgwConnection(Uri endpoint, string region, AwsCredentials admin, SignedHttpSender sender)
     {
@@ -29,6 +30,7 @@ public sealed class RgwConnection
         Region = region;
         Admin = admin;
         Sender = sender;
+        Query = new QueryApiConnection(BackendType, endpoint, region, admin, sender, RefusedHint);
     }
 
     /// <summary>scheme://host[:port], no trailing slash.</summary>
@@ -47,42 +49,13 @@ public sealed class RgwConnection
             new SignedRequest(method, BaseUrl + pathAndQuery, Admin, new SigV4Scope(Region, service), operation, isWrite, body, contentType),
             cancellationToken);
 
-    /// <summary>Posts an AWS query-protocol form (IAM, STS) to the endpoint root.</summary>
-    public Task<SignedResponse> PostFormAsync(string service, string action, string version, bool isWrite,
-        IEnumerable<KeyValuePair<string, string>> parameters, CancellationToken cancellationToken)
-    {
-        var form = new StringBuilder("Action=").Append(action).Append("&Version=").Append(version);
-        foreach (var (name, value) in parameters)
-        {
-            form.Append('&').Append(AwsUriEncoding.Escape(name)).Append('=').Append(AwsUriEncoding.Escape(value));
-        }
-
-        return SendAsync(HttpMethod.Post, "/", service, action, isWrite, cancellationToken,
-            Encoding.UTF8.GetBytes(form.ToString()), "application/x-www-form-urlencoded; charset=utf-8");
-    }
+    /// <summary>The IAM and STS query API on the same endpoint, signed by the same admin.</summary>
+    public QueryApiConnection Query { get; }
 
     /// <summary>
     /// Turns an unexpected answer into the right exception. AccessDenied on an admin call means the admin
     /// lacks a capability (users, roles, user-policy …): an authentication problem, not a bad request.
     /// </summary>
-    public static StorageBackendException Failure(string operation, SignedResponse response)
-    {
-        var code = BackendErrorCode.TryRead(response.Body);
-        var status = response.StatusCode.ToString(CultureInfo.InvariantCulture);
-        if (response.StatusCode is 401 or 403)
-        {
-            return new BackendAuthenticationException(
-                $"{BackendType} {operation}: the admin credentials were refused (HTTP {status} {code}); check the admin user's caps")
-            {
-                StatusCode = response.StatusCode,
-                ErrorCode = code,
-            };
-        }
-
-        return new BackendRequestRejectedException($"{BackendType} {operation}: HTTP {status} {code}")
-        {
-            StatusCode = response.StatusCode,
-            ErrorCode = code,
-        };
-    }
+    public static StorageBackendException Failure(string operation, SignedResponse response) =>
+        QueryApiConnection.Failure(BackendType, operation, response, RefusedHint);
 }

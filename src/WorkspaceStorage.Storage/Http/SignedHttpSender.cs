@@ -90,8 +90,13 @@ public sealed class SignedHttpSender(
         }
     }
 
-    private static bool IsTransient(HttpStatusCode status, string? code) =>
-        (int)status >= 500 || status == HttpStatusCode.TooManyRequests || code is "SlowDown" or "XMinioServerNotInitialized";
+    /// <summary>
+    /// 5xx, 429, and the codes servers use for "slow down" on a 4xx: S3's SlowDown, AWS IAM and STS's Throttling (HTTP 400
+    /// in the query API) and ThrottlingException (JSON APIs). They go through the pipeline's backoff with jitter.
+    /// </summary>
+    internal static bool IsTransient(HttpStatusCode status, string? code) =>
+        (int)status >= 500 || status == HttpStatusCode.TooManyRequests
+        || code is "SlowDown" or "XMinioServerNotInitialized" or "Throttling" or "ThrottlingException";
 
     private HttpRequestMessage Build(SignedRequest request)
     {

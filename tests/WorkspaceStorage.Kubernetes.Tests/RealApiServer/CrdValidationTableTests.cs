@@ -94,7 +94,7 @@ public sealed class CrdValidationTableTests(RealKubeApiServer server)
         new("StorageBackend spec required", name => new JsonObject { ["apiVersion"] = ApiVersion, ["kind"] = "StorageBackend", ["metadata"] = new JsonObject { ["name"] = name } },
             "spec", "Required value"),
         new("type required", Backend(s => s.Remove("type")), "spec.type", "Required value"),
-        new("type enum", Backend(s => s["type"] = "garage"), "spec.type", "Unsupported value: \"garage\": supported values: \"minio\", \"ceph-rgw\""),
+        new("type enum", Backend(s => s["type"] = "garage"), "spec.type", "Unsupported value: \"garage\": supported values: \"minio\", \"ceph-rgw\", \"aws\""),
         new("endpoint CEL rule: http or https", Backend(s => s["endpoint"] = "ftp://s3.example.org"), "spec.endpoint", UrlRule),
         new("endpoint CEL rule: a URL, not host:port", Backend(s => s["endpoint"] = "127.0.0.1:7480"), "spec.endpoint", UrlRule),
         new("publicEndpoint CEL rule: a host", Backend(s => s["publicEndpoint"] = "https://"), "spec.publicEndpoint", UrlRule),

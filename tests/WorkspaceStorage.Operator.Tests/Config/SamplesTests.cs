@@ -48,3 +48,21 @@ public sealed class SamplesTests
         Assert.NotNull(secret["stringData"]![backend.Value.AdminCredentialsSecret.SecretAccessKeyKey]);
     }
 }
+
+/// <summary>The AWS sample (config/samples/aws, applied on its own: make run applies config/samples to the local RGW).</summary>
+public sealed class AwsSampleTests
+{
+    [Fact]
+    public void Aws_backend_sample_passes_the_operators_validator_and_names_its_admin_secret()
+    {
+        var rendered = YamlDocuments.Parse(Kubectl.Kustomize("config/samples/aws"));
+        var sample = Assert.Single(rendered, o => (string?)o["kind"] == ApiGroup.StorageBackendKind);
+        var backend = StorageBackendValidator.Validate(KubernetesJson.Deserialize<StorageBackendResource>(sample.ToJsonString()));
+        Assert.True(backend.IsValid, backend.Message);
+        Assert.Equal(StorageBackendType.Aws, backend.Value!.Type);
+
+        var secret = Assert.Single(rendered, o => (string?)o["kind"] == "Secret");
+        Assert.Equal(backend.Value.AdminCredentialsSecret.Name, (string?)secret["metadata"]!["name"]);
+        Assert.NotNull(secret["stringData"]![backend.Value.AdminCredentialsSecret.SecretAccessKeyKey]);
+    }
+}

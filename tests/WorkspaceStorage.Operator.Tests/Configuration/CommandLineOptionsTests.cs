@@ -120,7 +120,7 @@ public sealed class CommandLineOptionsTests
     [InlineData("--workspace-bucket", "Bad_Bucket", "--workspace-bucket: must be 3-63")]
     [InlineData("--region-name", "eu west", "--region-name: must be")]
     [InlineData("--s3-admin-type", "generic", "--s3-admin-type: 'generic' is not supported")]
-    [InlineData("--s3-admin-type", "garage", "--s3-admin-type: must be minio or ceph-rgw (got 'garage')")]
+    [InlineData("--s3-admin-type", "garage", "--s3-admin-type: must be minio, ceph-rgw or aws (got 'garage')")]
     public void Bad_backend_flags_are_refused_naming_the_flag(string flag, string value, string expected)
     {
         var args = new List<string> { "--endpoint-url", "http://minio:9000", "--access-key-id", "a", "--secret-access-key", Secret };

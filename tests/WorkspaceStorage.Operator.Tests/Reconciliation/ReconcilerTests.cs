@@ -27,7 +27,7 @@ public sealed class ReconcilerTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Remembers identities and keys; counts writes; can be told to fail.</summary>
-    private sealed class MemoryBackend : IStorageBackend
+    private class MemoryBackend : IStorageBackend
     {
         public ConcurrentDictionary<string, AccessLevel> Identities { get; } = new();
 
@@ -60,7 +60,7 @@ public sealed class ReconcilerTests
             return created ? EnsureOutcome.Created : EnsureOutcome.Updated;
         });
 
-        public Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken) => Call(() =>
+        public virtual Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken) => Call(() =>
         {
             var keys = Keys.GetOrAdd(workspace.Value, _ => new());
             if (keys.TryGetValue(key.AccessKeyId, out var secret) && secret == key.SecretAccessKey)
@@ -104,7 +104,38 @@ public sealed class ReconcilerTests
 
         public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(new BackendHealth(true, "ok"));
 
-        private Task<TResult> Call<TResult>(Func<TResult> action) => FailWith is { } error ? Task.FromException<TResult>(error) : Task.FromResult(action());
+        private protected Task<TResult> Call<TResult>(Func<TResult> action) => FailWith is { } error ? Task.FromException<TResult>(error) : Task.FromResult(action());
+    }
+
+    /// <summary>Like AWS IAM: it makes every key itself, cannot import one, and refuses a third key per identity.</summary>
+    private sealed class IssuingMemoryBackend : MemoryBackend, IServerIssuedKeys
+    {
+        public int MaxKeysPerIdentity => 2;
+
+        public override Task<EnsureOutcome> EnsureKeyAsync(WorkspaceId workspace, AwsCredentials key, CancellationToken cancellationToken) => Call(() =>
+            Keys.TryGetValue(workspace.Value, out var keys) && keys.ContainsKey(key.AccessKeyId)
+                ? EnsureOutcome.Unchanged
+                : throw new BackendValidationException("accessKeyId", "cannot import a key"));
+
+        public Task<AwsCredentials> CreateKeyAsync(WorkspaceId workspace, IReadOnlyCollection<string> keep, CancellationToken cancellationToken) => Call(() =>
+        {
+            var keys = Keys.GetOrAdd(workspace.Value, _ => new());
+            foreach (var stray in keys.Keys.Where(k => !keep.Contains(k)).ToList())
+            {
+                keys.TryRemove(stray, out _);
+                Interlocked.Increment(ref Writes);
+            }
+
+            if (keys.Count >= MaxKeysPerIdentity)
+            {
+                throw new BackendRequestRejectedException("a third key") { ErrorCode = "LimitExceeded" };
+            }
+
+            var key = AccessKeyGenerator.Generate();
+            keys[key.AccessKeyId] = key.SecretAccessKey;
+            Interlocked.Increment(ref Writes);
+            return key;
+        });
     }
 
     private sealed class StaticResolver(MemoryBackend backend) : IStorageBackendResolver
@@ -135,9 +166,10 @@ public sealed class ReconcilerTests
     {
         private readonly k8s.Kubernetes _client;
 
-        private World(KubeCluster kube)
+        private World(KubeCluster kube, MemoryBackend? backend)
         {
             Kube = kube;
+            Backend = backend ?? new MemoryBackend();
             _client = kube.CreateClient();
             Storages = new KubernetesResourceClient<WorkspaceStorageResource>(_client, OperatorStores.WorkspaceStorageDescriptor);
             Secrets = new KubernetesResourceClient<V1Secret>(_client, ResourceDescriptor.Secrets);
@@ -145,7 +177,7 @@ public sealed class ReconcilerTests
                 time: Time);
         }
 
-        public static async Task<World> StartAsync() => new(await KubeCluster.StartAsync([Ns], Ct));
+        public static async Task<World> StartAsync(MemoryBackend? backend = null) => new(await KubeCluster.StartAsync([Ns], Ct), backend);
 
         public KubeCluster Kube { get; }
 
@@ -155,7 +187,7 @@ public sealed class ReconcilerTests
 
         public IResourceClient<V1Secret> Secrets { get; }
 
-        public MemoryBackend Backend { get; } = new();
+        public MemoryBackend Backend { get; }
 
         public ListRecorder Events { get; } = new();
 
@@ -198,6 +230,43 @@ public sealed class ReconcilerTests
         Assert.Equal(1, w.Backend.KeyListings);
         Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-fresh"].Keys);
         Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains("STRAYKEY00000001", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_backend_that_makes_its_own_keys_gets_asked_first_and_never_holds_more_than_two_keys()
+    {
+        await using var w = await World.StartAsync(new IssuingMemoryBackend());
+        await w.CreateAsync("iam", new WorkspaceStorageSpec
+        {
+            Workspace = "ws-iam",
+            Credentials = new CredentialsSpec { RotationInterval = "1h", RotationGracePeriod = "10m" },
+        });
+
+        await w.ReconcileAsync("iam");
+        var first = await w.KeyAsync("iam-s3");
+        Assert.Equal([first.AccessKeyId], w.Backend.Keys["ws-iam"].Keys); // the server's key is the one in the Secret
+        Assert.Equal(first.SecretAccessKey, w.Backend.Keys["ws-iam"][first.AccessKeyId]);
+
+        // A key made by a reconcile that died before writing the Secret: with it, a rotation would be a third key.
+        w.Backend.Keys["ws-iam"]["ORPHANKEY0000001"] = "orphan-secret-000000001";
+        w.Time.Advance(TimeSpan.FromMinutes(61));
+        await w.ReconcileAsync("iam");
+        var rotated = await w.KeyAsync("iam-s3");
+        Assert.NotEqual(first.AccessKeyId, rotated.AccessKeyId);
+        Assert.Equal(new[] { first.AccessKeyId, rotated.AccessKeyId }.Order(), w.Backend.Keys["ws-iam"].Keys.Order()); // orphan gone first
+
+        w.Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        await w.ReconcileAsync("iam");
+        Assert.Equal([rotated.AccessKeyId], w.Backend.Keys["ws-iam"].Keys);
+
+        // The key in the Secret deleted behind the operator's back: the server cannot take it back, so a new one replaces it.
+        w.Backend.Keys["ws-iam"].Clear();
+        await w.ReconcileAsync("iam");
+        var replaced = await w.KeyAsync("iam-s3");
+        Assert.NotEqual(rotated.AccessKeyId, replaced.AccessKeyId);
+        Assert.Equal([replaced.AccessKeyId], w.Backend.Keys["ws-iam"].Keys);
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyMissing" && e.Message.Contains(rotated.AccessKeyId, StringComparison.Ordinal));
+        Assert.True((await w.GetAsync("iam")).Status!.IsTrue(ConditionTypes.Ready));
     }
 
     [Fact]

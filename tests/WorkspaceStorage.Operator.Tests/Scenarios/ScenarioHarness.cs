@@ -18,6 +18,7 @@ using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.S3;
@@ -51,7 +52,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         AdminS3 = rgw.CreateAwsS3Client(rgw.Admin);
         var connection = new RgwConnection(rgw.Endpoint, rgw.Region, rgw.Admin,
             new SignedHttpSender(http, new SigV4Signer(), new RetryOptions(), NullBackendCallObserver.Instance, "test"));
-        Iam = new RgwIamClient(connection);
+        Iam = new IamClient(connection.Query);
         AdminOps = new RgwAdminOpsClient(connection);
     }
 
@@ -70,7 +71,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     public AmazonS3Client AdminS3 { get; }
 
     /// <summary>Admin IAM, for changing things behind the operator's back.</summary>
-    public RgwIamClient Iam { get; }
+    public IamClient Iam { get; }
 
     /// <summary>Admin Ops, for asking RGW whether a workspace's user exists.</summary>
     public RgwAdminOpsClient AdminOps { get; }

@@ -9,7 +9,9 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
+using WorkspaceStorage.Storage.Iam;
 using WorkspaceStorage.Storage.S3;
+using WorkspaceStorage.Storage.Tests.Contract;
 using WorkspaceStorage.Testing.S3;
 
 namespace WorkspaceStorage.Storage.Tests.CephRgw;
@@ -18,7 +20,7 @@ namespace WorkspaceStorage.Storage.Tests.CephRgw;
 /// One backend on the real local RGW with a bucket of its own, plus the clients an attacker would use.
 /// Workspace ids get a random part because RGW users are global across buckets and tests run in parallel.
 /// </summary>
-internal sealed class RgwBackendHarness : IAsyncDisposable
+internal sealed class RgwBackendHarness : IBackendContractHarness
 {
     private readonly List<WorkspaceId> workspaces = [];
     private readonly S3ClientFactory s3Factory;
@@ -36,8 +38,8 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
         var connection = new RgwConnection(server.Endpoint, server.Region, server.Admin,
             new SignedHttpSender(http, new SigV4Signer(), new RetryOptions(), NullBackendCallObserver.Instance, "test"));
         AdminOps = new RgwAdminOpsClient(connection);
-        Iam = new RgwIamClient(connection);
-        Sts = new RgwStsClient(connection);
+        Iam = new IamClient(connection.Query);
+        Sts = new StsClient(connection.Query);
         AdminS3 = server.CreateAwsS3Client(server.Admin);
     }
 
@@ -56,9 +58,9 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
     /// <summary>Admin-side clients for looking behind the backend's back.</summary>
     public RgwAdminOpsClient AdminOps { get; }
 
-    public RgwIamClient Iam { get; }
+    public IamClient Iam { get; }
 
-    public RgwStsClient Sts { get; }
+    public StsClient Sts { get; }
 
     public AmazonS3Client AdminS3 { get; }
 
@@ -96,6 +98,32 @@ internal sealed class RgwBackendHarness : IAsyncDisposable
     }
 
     public AmazonS3Client Client(AwsCredentials credentials) => Server.CreateAwsS3Client(credentials);
+
+    IStorageBackend IBackendContractHarness.Backend => Backend;
+
+    /// <summary>RGW evaluates ListBucket's s3:prefix condition (RgwConfinementTests prove it).</summary>
+    public string? ListConfinementLimit => null;
+
+    public string? SessionPolicyLimit => null;
+
+    public string? PrefixListLimit => null;
+
+    /// <summary>RGW imports the key the caller made, as the operator does it.</summary>
+    public async Task<AwsCredentials> NewKeyAsync(WorkspaceId workspace)
+    {
+        var key = AccessKeyGenerator.Generate();
+        Assert.Equal(EnsureOutcome.Created, await Backend.EnsureKeyAsync(workspace, key, Ct));
+        return key;
+    }
+
+    public async Task<bool> IdentityExistsAsync(WorkspaceId workspace) =>
+        await AdminOps.GetUserAsync(RgwNames.For(workspace, CephRgwStorageBackend.MaxNameLength).Identity, Ct) is not null;
+
+    public Task WidenBehindBackAsync(WorkspaceId workspace) =>
+        Iam.PutUserPolicyAsync(RgwNames.For(workspace, CephRgwStorageBackend.MaxNameLength).Identity, "sneaky", WidePolicy, Ct);
+
+    /// <summary>Every S3 action on every bucket: what a careless admin might attach.</summary>
+    public const string WidePolicy = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}""";
 
     /// <summary>Tries a PUT that must be refused (on connections of its own, as every test client has).</summary>
     public async Task DeniedPutAsync(AwsCredentials credentials, string key, string what)

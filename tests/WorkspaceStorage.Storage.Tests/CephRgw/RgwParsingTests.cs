@@ -1,6 +1,7 @@
 using System.Text;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Iam;
 
 namespace WorkspaceStorage.Storage.Tests.CephRgw;
 
@@ -10,10 +11,10 @@ public sealed class RgwParsingTests
     [Fact]
     public void Nanosecond_expirations_from_RGW_are_read_to_the_tick()
     {
-        var parsed = RgwStsClient.ParseExpiration("2026-11-23T23:29:27.788981995Z");
+        var parsed = StsClient.ParseExpiration("2026-11-23T23:29:27.788981995Z");
         Assert.Equal(new DateTimeOffset(2026, 11, 23, 23, 29, 27, TimeSpan.Zero).AddTicks(7889819), parsed);
         Assert.Equal(TimeSpan.Zero, parsed.Offset);
-        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), RgwStsClient.ParseExpiration("2026-01-02T03:04:05Z"));
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), StsClient.ParseExpiration("2026-01-02T03:04:05Z"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Amazon.S3.Model;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.CephRgw;
+using WorkspaceStorage.Storage.Iam;
 
 namespace WorkspaceStorage.Storage.Tests.CephRgw;
 
@@ -128,7 +129,7 @@ public sealed class RgwTemporaryCredentialsTests
         var userConnection = new RgwConnection(h.Server.Endpoint, h.Server.Region, key,
             new Http.SignedHttpSender(http, new SigV4Signer(), new Http.RetryOptions { MaxAttempts = 1 }, Backends.NullBackendCallObserver.Instance, "test"));
         var error = await Assert.ThrowsAnyAsync<Backends.StorageBackendException>(() =>
-            new RgwStsClient(userConnection).AssumeRoleAsync($"arn:aws:iam:::role/{role}", "self-" + RgwBackendHarness.RandomPart(), TimeSpan.FromSeconds(900), null, Ct));
+            new StsClient(userConnection.Query).AssumeRoleAsync($"arn:aws:iam:::role/{role}", "self-" + RgwBackendHarness.RandomPart(), TimeSpan.FromSeconds(900), null, Ct));
         Assert.Equal(403, error.StatusCode);
     }
 }
