@@ -91,7 +91,7 @@ public sealed partial class DeployDocTests
 
         var api = File.ReadAllText(RepositoryRoot.Combine("config", "api", "api.yaml"));
         Assert.Contains("secretName: hypha-jwt", api, StringComparison.Ordinal);
-        Assert.Contains("create secret generic hypha-jwt --from-literal=HYPHA_JWT_SECRET=", Doc, StringComparison.Ordinal);
+        Assert.Contains("create secret generic hypha-jwt \\\n  --from-file=HYPHA_JWT_SECRET=", Doc, StringComparison.Ordinal);
     }
 
     [Fact]
