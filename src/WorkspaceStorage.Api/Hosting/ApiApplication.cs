@@ -49,7 +49,8 @@ public static class ApiApplication
         AddServices(builder.Services);
         configure?.Invoke(builder);
         // After configure: its settings may choose the source, and a directory it registered wins.
-        var source = WorkspaceSourceSelection.Choose(builder.Configuration);
+        var source = WorkspaceSourceSelection.Choose(builder.Configuration,
+            hostProvidesDirectory: builder.Services.Any(d => d.ServiceType == typeof(IWorkspaceStorageDirectory)));
         builder.Services.AddWorkspaceSource(source);
         builder.Services.AddOnDemandProvisioning(builder.Configuration, source);
         builder.Services.AddHyphaRegistration(builder.Configuration);

@@ -10,7 +10,7 @@ namespace WorkspaceStorage.Api.Workspaces;
 /// <summary>Where the API reads workspaces from (<c>Api:WorkspaceSource</c>).</summary>
 public enum WorkspaceSource
 {
-    /// <summary>Held in memory, filled by the host (tests, benchmarks).</summary>
+    /// <summary>Held in memory, filled by the host (tests, benchmarks); never the default of the program.</summary>
     Memory,
 
     /// <summary>The cluster: informers on WorkspaceStorages, StorageBackends and the operator's Secrets.</summary>
@@ -20,11 +20,13 @@ public enum WorkspaceSource
 /// <summary>
 /// Chooses and registers the <see cref="IWorkspaceStorageDirectory"/>. <c>Api:WorkspaceSource</c> = kubernetes | memory;
 /// without it: kubernetes when KUBERNETES_SERVICE_HOST is set or a kubeconfig is given (<c>--kubeconfig</c> /
-/// <c>Kubernetes:Kubeconfig</c>), memory otherwise.
+/// <c>Kubernetes:Kubeconfig</c>); memory only when the host registered a directory of its own (tests, benchmarks).
+/// Otherwise the API refuses to start: an empty in-memory directory would answer 404 for every workspace and look healthy.
 /// </summary>
 public static class WorkspaceSourceSelection
 {
-    public static WorkspaceSource Choose(IConfiguration configuration)
+    /// <param name="hostProvidesDirectory">Whether the host registered an <see cref="IWorkspaceStorageDirectory"/> itself.</param>
+    public static WorkspaceSource Choose(IConfiguration configuration, bool hostProvidesDirectory)
     {
         var configured = configuration["Api:WorkspaceSource"];
         if (!string.IsNullOrEmpty(configured))
@@ -35,9 +37,16 @@ public static class WorkspaceSourceSelection
                     [$"Api:WorkspaceSource must be one of kubernetes, memory (was '{configured}')"]);
         }
 
-        return !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(Kubeconfig(configuration))
-            ? WorkspaceSource.Kubernetes
-            : WorkspaceSource.Memory;
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(Kubeconfig(configuration)))
+        {
+            return WorkspaceSource.Kubernetes;
+        }
+
+        return hostProvidesDirectory
+            ? WorkspaceSource.Memory
+            : throw new OptionsValidationException("Api:WorkspaceSource", typeof(WorkspaceSource),
+                ["no cluster to read workspaces from: run in a pod (KUBERNETES_SERVICE_HOST), or give a kubeconfig with --kubeconfig or "
+                 + "Kubernetes:Kubeconfig (Api:WorkspaceSource=kubernetes)"]);
     }
 
     internal static string? Kubeconfig(IConfiguration configuration) =>

@@ -22,6 +22,20 @@ public sealed class StartupTests
         Assert.Contains("HYPHA_JWT_SECRET", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Without a cluster (no KUBERNETES_SERVICE_HOST, no kubeconfig) and no directory of the host's, the API used to serve
+    /// an empty in-memory directory: healthy, and 404 for every workspace. It now refuses to start and says what to give.
+    /// </summary>
+    [Fact]
+    public void Without_a_cluster_to_read_workspaces_from_start_up_stops_saying_what_to_give()
+    {
+        Assert.Null(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            TestApi.Build(HyphaTokenFactory.NewSecret(), settings: new Dictionary<string, string?> { ["Api:WorkspaceSource"] = null }));
+        Assert.Contains("no cluster to read workspaces from", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--kubeconfig", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Short_secret_stops_start_up_without_echoing_it()
     {

@@ -59,6 +59,8 @@ internal sealed class TestApi : IAsyncDisposable
                 ["Hypha:JwtSecret"] = secret,
                 ["Api:PublicBaseUrl"] = "http://127.0.0.1:8080/",
                 ["Logging:LogLevel:Default"] = "Warning",
+                // Said outright: the program itself refuses to start without a cluster to read workspaces from.
+                ["Api:WorkspaceSource"] = "memory",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
