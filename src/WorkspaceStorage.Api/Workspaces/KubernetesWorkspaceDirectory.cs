@@ -148,7 +148,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         }
 
         var @namespace = resource.Metadata.NamespaceProperty ?? string.Empty;
-        return ceiling.Refusal(@namespace, ceiling.NeedsLabels ? namespaceLabels.Of(@namespace) : null, workspace) is null;
+        return ceiling.Refusal(@namespace, namespaceLabels.Of, workspace) is null;
     }
 
     /// <summary>The ceiling of StorageBackend <paramref name="name"/> from the cache, remembered per resourceVersion; null when unknown or invalid.</summary>

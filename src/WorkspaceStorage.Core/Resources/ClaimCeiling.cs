@@ -128,6 +128,16 @@ public sealed class ClaimCeiling
     public static ClaimCeiling Any(string source) => new(source, anyNamespace: true, []);
 
     /// <summary>
+    /// <see cref="Refusal(string, IReadOnlyDictionary{string, string}?, WorkspaceId)"/> with the namespace's labels looked up
+    /// by <paramref name="labelsOf"/> only when an entry selects by label (most ceilings name namespaces).
+    /// </summary>
+    public string? Refusal(string @namespace, Func<string, IReadOnlyDictionary<string, string>?> labelsOf, WorkspaceId workspace)
+    {
+        ArgumentNullException.ThrowIfNull(labelsOf);
+        return Refusal(@namespace, NeedsLabels ? labelsOf(@namespace) : null, workspace);
+    }
+
+    /// <summary>
     /// Null when a WorkspaceStorage in <paramref name="namespace"/> may claim <paramref name="workspace"/>; otherwise
     /// why not, naming the ceiling's field. <paramref name="namespaceLabels"/> null means the labels are not known, so
     /// no label selector matches (unknown is refused, never admitted).

@@ -25,7 +25,7 @@ public sealed class ClaimAdmission(IStorageBackendResolver resolver, NamespaceLa
         ArgumentNullException.ThrowIfNull(ceiling);
         ArgumentNullException.ThrowIfNull(resource);
         var @namespace = resource.Metadata.NamespaceProperty ?? string.Empty;
-        return ceiling.Refusal(@namespace, ceiling.NeedsLabels ? namespaces.Of(@namespace) : null, workspace);
+        return ceiling.Refusal(@namespace, namespaces.Of, workspace);
     }
 
     /// <summary>Whether another claimant counts at all: one the ceiling refuses holds nothing and is in nobody's way.</summary>

@@ -91,7 +91,7 @@ public sealed class ClaimCeilingTests
         Assert.NotNull(Refusal(ceiling, "b-half", "ws-team-b-x", new Dictionary<string, string> { ["tenant"] = "team-b" }));
         Assert.NotNull(Refusal(ceiling, "b-case", "ws-team-b-x", new Dictionary<string, string> { ["tenant"] = "Team-B", ["tier"] = "prod" }));
         // Labels not known (the namespace not seen yet): refused, never admitted.
-        Assert.NotNull(ceiling.Refusal("b-prod", null, WorkspaceId.Parse("ws-team-b-x")));
+        Assert.NotNull(ceiling.Refusal("b-prod", (IReadOnlyDictionary<string, string>?)null, WorkspaceId.Parse("ws-team-b-x")));
     }
 
     [Fact]
