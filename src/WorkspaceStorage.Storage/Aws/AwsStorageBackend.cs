@@ -33,11 +33,8 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
 {
     public const string BackendType = "aws";
 
-    /// <summary>AWS limits user and role names to 64 characters of <c>[A-Za-z0-9+=,.@_-]</c>.</summary>
-    public const int MaxNameLength = 64;
-
-    /// <summary>AWS's limit for a user's inline policies (whitespace excluded) and for a session policy.</summary>
-    public const int MaxPolicyLength = 2048;
+    /// <summary>User and role names: <see cref="IamLimits.MaxNameLength"/> characters of <c>[A-Za-z0-9+=,.@_-]</c>.</summary>
+    public const int MaxNameLength = IamLimits.MaxNameLength;
 
     /// <summary>AWS allows two access keys per user; a third is refused with LimitExceeded.</summary>
     public const int MaxAccessKeys = 2;
@@ -327,18 +324,8 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
     {
         ArgumentNullException.ThrowIfNull(workspace);
         var names = BackendNames.For(workspace, MaxNameLength);
-        CheckPolicyLength(WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, AccessLevel.ReadWrite));
+        IamLimits.CheckPolicyLength(WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, AccessLevel.ReadWrite));
         return names;
     }
 
-    /// <summary>A permanent error before any call, rather than IAM's LimitExceeded mid-reconcile.</summary>
-    internal static void CheckPolicyLength(string policy)
-    {
-        var length = policy.Count(c => !char.IsWhiteSpace(c));
-        if (length > MaxPolicyLength)
-        {
-            throw new BackendValidationException("workspace",
-                $"makes an inline policy of {length} characters, more than AWS's {MaxPolicyLength} for a user's inline policies (use a shorter bucket name or workspace id)");
-        }
-    }
 }

@@ -22,11 +22,8 @@ namespace WorkspaceStorage.Storage.CephRgw;
 /// </summary>
 public sealed class CephRgwStorageBackend : IStorageBackend
 {
-    /// <summary>RGW limits IAM role names to 64 characters; user and policy names share the same bound here.</summary>
-    public const int MaxNameLength = 64;
-
-    /// <summary>AWS's limit for an inline or session policy; RGW is laxer, but staying under it keeps policies portable.</summary>
-    public const int MaxPolicyLength = 2048;
+    /// <summary>RGW limits IAM role names to 64 characters (<see cref="IamLimits"/>); user and policy names share the same bound here.</summary>
+    public const int MaxNameLength = IamLimits.MaxNameLength;
 
     private const string IdentityHint = "call EnsureIdentityAsync first";
 
@@ -237,11 +234,7 @@ public sealed class CephRgwStorageBackend : IStorageBackend
             throw new BackendValidationException("workspace", $"maps to names longer than RGW's {MaxNameLength} characters");
         }
 
-        var policyLength = WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, AccessLevel.ReadWrite).Length;
-        if (policyLength > MaxPolicyLength)
-        {
-            throw new BackendValidationException("workspace", $"makes a policy of {policyLength} characters, more than {MaxPolicyLength}");
-        }
+        IamLimits.CheckPolicyLength(WorkspacePolicyBuilder.Build(options.Location.Bucket, workspace, AccessLevel.ReadWrite));
 
         return names;
     }

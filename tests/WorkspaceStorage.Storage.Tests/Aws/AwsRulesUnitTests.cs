@@ -88,16 +88,16 @@ public sealed class AwsRulesUnitTests
         var longest = WorkspaceId.Parse("ws-" + new string('w', WorkspaceId.MaxLength - 3));
         var policy = WorkspacePolicyBuilder.Build(new string('b', 63), longest, AccessLevel.ReadWrite);
 
-        Assert.InRange(policy.Length, 1, AwsStorageBackend.MaxPolicyLength);
-        AwsStorageBackend.CheckPolicyLength(policy); // no throw
+        Assert.InRange(policy.Length, 1, IamLimits.MaxPolicyLength);
+        IamLimits.CheckPolicyLength(policy); // no throw
     }
 
     [Fact]
     public void A_policy_over_AWSs_limit_is_a_clear_permanent_error_before_any_call()
     {
-        var tooLong = "{\"Statement\":\"" + new string('x', AwsStorageBackend.MaxPolicyLength) + "\"}";
+        var tooLong = "{\"Statement\":\"" + new string('x', IamLimits.MaxPolicyLength) + "\"}";
 
-        var error = Assert.Throws<BackendValidationException>(() => AwsStorageBackend.CheckPolicyLength(tooLong));
+        var error = Assert.Throws<BackendValidationException>(() => IamLimits.CheckPolicyLength(tooLong));
 
         Assert.Equal("workspace", error.Field);
         Assert.Contains("2048", error.Message, StringComparison.Ordinal);
