@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -45,10 +46,10 @@ const eventTTLSeconds = 3600
 
 var apiScheme = extensionsapiserver.Scheme
 
-var builtinGroupVersions = []schema.GroupVersion{corev1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, eventsv1.SchemeGroupVersion, rbacv1.SchemeGroupVersion}
+var builtinGroupVersions = []schema.GroupVersion{corev1.SchemeGroupVersion, appsv1.SchemeGroupVersion, coordinationv1.SchemeGroupVersion, eventsv1.SchemeGroupVersion, rbacv1.SchemeGroupVersion}
 
 func init() {
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, coordinationv1.AddToScheme, eventsv1.AddToScheme, rbacv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, coordinationv1.AddToScheme, eventsv1.AddToScheme, rbacv1.AddToScheme} {
 		if err := add(apiScheme); err != nil {
 			panic(err)
 		}
@@ -58,7 +59,8 @@ func init() {
 	}
 	internal("", &corev1.Namespace{}, &corev1.NamespaceList{}, &corev1.Secret{}, &corev1.SecretList{},
 		&corev1.ConfigMap{}, &corev1.ConfigMapList{}, &corev1.Event{}, &corev1.EventList{},
-		&corev1.ServiceAccount{}, &corev1.ServiceAccountList{})
+		&corev1.ServiceAccount{}, &corev1.ServiceAccountList{}, &corev1.Pod{}, &corev1.PodList{}, &corev1.Service{}, &corev1.ServiceList{})
+	internal(appsv1.GroupName, &appsv1.Deployment{}, &appsv1.DeploymentList{})
 	internal(coordinationv1.GroupName, &coordinationv1.Lease{}, &coordinationv1.LeaseList{})
 	internal(eventsv1.GroupName, &eventsv1.Event{}, &eventsv1.EventList{})
 	internal(rbacv1.GroupName, &rbacv1.Role{}, &rbacv1.RoleList{}, &rbacv1.RoleBinding{}, &rbacv1.RoleBindingList{},
@@ -89,10 +91,11 @@ type resource struct {
 	shortNames       []string
 	newObj, newList  func() runtime.Object
 	nameFn           apivalidation.ValidateNameFunc
-	prepare          func(obj, old runtime.Object)              // old is nil on create
+	prepare          func(obj, old runtime.Object)                 // old is nil on create
 	validate         func(obj, old runtime.Object) field.ErrorList // old is nil on create
-	fields           func(obj runtime.Object) fields.Set         // extra field-selector fields
+	fields           func(obj runtime.Object) fields.Set           // extra field-selector fields
 	ttl              uint64
+	status           bool // a status subresource (deployments only)
 }
 
 func installBuiltins(server *genericapiserver.GenericAPIServer, getter generic.RESTOptionsGetter) error {
@@ -116,6 +119,17 @@ func installBuiltins(server *genericapiserver.GenericAPIServer, getter generic.R
 			{plural: "serviceaccounts", singular: "serviceaccount", namespaced: true, shortNames: []string{"sa"},
 				newObj: func() runtime.Object { return &corev1.ServiceAccount{} }, newList: func() runtime.Object { return &corev1.ServiceAccountList{} },
 				nameFn: apivalidation.ValidateServiceAccountName},
+			{plural: "pods", singular: "pod", namespaced: true, shortNames: []string{"po"},
+				newObj: func() runtime.Object { return &corev1.Pod{} }, newList: func() runtime.Object { return &corev1.PodList{} },
+				nameFn: apivalidation.NameIsDNSSubdomain, prepare: preparePod, validate: validatePod},
+			{plural: "services", singular: "service", namespaced: true, shortNames: []string{"svc"},
+				newObj: func() runtime.Object { return &corev1.Service{} }, newList: func() runtime.Object { return &corev1.ServiceList{} },
+				nameFn: apivalidation.NameIsDNS1035Label, prepare: prepareService, validate: validateService},
+		},
+		appsv1.GroupName: {
+			{plural: "deployments", singular: "deployment", namespaced: true, shortNames: []string{"deploy"}, status: true,
+				newObj: func() runtime.Object { return &appsv1.Deployment{} }, newList: func() runtime.Object { return &appsv1.DeploymentList{} },
+				nameFn: apivalidation.NameIsDNSSubdomain, prepare: prepareDeployment, validate: validateDeployment},
 		},
 		coordinationv1.GroupName: {
 			{plural: "leases", singular: "lease", namespaced: true,
@@ -144,10 +158,10 @@ func installBuiltins(server *genericapiserver.GenericAPIServer, getter generic.R
 				nameFn: path.ValidatePathSegmentName, validate: validateClusterRoleBinding},
 		},
 	}
-	versions := map[string]string{"": "v1", coordinationv1.GroupName: "v1", eventsv1.GroupName: "v1", rbacv1.GroupName: "v1"}
+	versions := map[string]string{"": "v1", appsv1.GroupName: "v1", coordinationv1.GroupName: "v1", eventsv1.GroupName: "v1", rbacv1.GroupName: "v1"}
 
 	var others []*genericapiserver.APIGroupInfo
-	for _, group := range []string{"", coordinationv1.GroupName, eventsv1.GroupName, rbacv1.GroupName} {
+	for _, group := range []string{"", appsv1.GroupName, coordinationv1.GroupName, eventsv1.GroupName, rbacv1.GroupName} {
 		info := genericapiserver.NewDefaultAPIGroupInfo(group, apiScheme, metav1.ParameterCodec, extensionsapiserver.Codecs)
 		stores := map[string]rest.Storage{}
 		for _, r := range groups[group] {
@@ -156,6 +170,9 @@ func installBuiltins(server *genericapiserver.GenericAPIServer, getter generic.R
 				return fmt.Errorf("%s %s: %v", group, r.plural, err)
 			}
 			stores[r.plural] = s
+			if r.status {
+				stores[r.plural+"/status"] = newDeploymentStatus(s)
+			}
 		}
 		info.VersionedResourcesStorageMap[versions[group]] = stores
 		if group == "" {
@@ -219,12 +236,12 @@ type strategy struct {
 	r resource
 }
 
-func (s *strategy) NamespaceScoped() bool    { return s.r.namespaced }
+func (s *strategy) NamespaceScoped() bool     { return s.r.namespaced }
 func (s *strategy) AllowCreateOnUpdate() bool { return s.r.createOnUpdate }
 func (s *strategy) AllowUnconditionalUpdate() bool {
 	return true
 }
-func (s *strategy) Canonicalize(runtime.Object)                              {}
+func (s *strategy) Canonicalize(runtime.Object)                               {}
 func (s *strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
 func (s *strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
 	return nil

@@ -138,7 +138,10 @@ func newConfig(etcd, dataDir string, listener net.Listener, port int, tokenFile 
 		}
 	}
 	o.Authentication, o.Authorization, o.CoreAPI = nil, nil, nil
-	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
+	// The names kube-apiserver's certificate carries for in-cluster clients, so a pod run beside this server (the
+	// install test's) can reach it as kubernetes.default.svc with the service account's CA and token.
+	inCluster := []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", inCluster, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
 		return nil, nil, fmt.Errorf("self-signed certificate: %v", err)
 	}
 	if errs := o.Validate(); len(errs) > 0 {
