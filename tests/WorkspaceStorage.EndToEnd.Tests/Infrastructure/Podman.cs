@@ -71,30 +71,89 @@ internal sealed partial class Podman
     /// tmpfs, all capabilities dropped, no new privileges; on the host's network. <paramref name="environment"/> reaches
     /// the container by name only (values in podman's environment, never on a command line).
     /// </summary>
-    public async Task<Container> RunAsync(string image, IEnumerable<string> volumes, IReadOnlyDictionary<string, string> environment, IEnumerable<string> arguments,
-        CancellationToken cancellationToken)
+    public Task<Container> RunAsync(string image, IEnumerable<string> volumes, IReadOnlyDictionary<string, string> environment, IEnumerable<string> arguments,
+        CancellationToken cancellationToken) =>
+        RunAsync(new ContainerRun(Reference(image)) { Volumes = [.. volumes], Environment = environment, Arguments = [.. arguments] }, cancellationToken);
+
+    /// <summary>Starts <paramref name="run"/> detached, hardened as <see cref="ContainerRun"/> says.</summary>
+    public async Task<Container> RunAsync(ContainerRun run, CancellationToken cancellationToken)
     {
-        var name = $"wso-{image}-{Guid.NewGuid():N}"[..40];
-        var run = new List<string>
+        var name = $"wso-{run.Name ?? Path.GetFileName(run.Image)}-{Guid.NewGuid():N}".Replace(':', '-')[..40];
+        var arguments = new List<string>
         {
-            "run", "-d", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+            "run", "-d", "--name", name, "--network", run.Network, "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
         };
-        foreach (var volume in volumes)
+        if (run.ReadOnlyRoot)
         {
-            run.AddRange(["-v", volume]);
+            arguments.Add("--read-only");
         }
 
-        foreach (var key in environment.Keys)
+        if (run.User is { } user)
         {
-            run.AddRange(["-e", key]);
+            arguments.AddRange(["--user", user]);
         }
 
-        run.Add(Reference(image));
-        run.AddRange(arguments);
-        await OkAsync(run, environment, cancellationToken);
+        if (run.Hostname is { } hostname)
+        {
+            arguments.AddRange(["--hostname", hostname]);
+        }
+
+        foreach (var host in run.Hosts)
+        {
+            arguments.AddRange(["--add-host", host]);
+        }
+
+        foreach (var tmpfs in run.Tmpfs)
+        {
+            arguments.AddRange(["--tmpfs", tmpfs]);
+        }
+
+        foreach (var volume in run.Volumes)
+        {
+            arguments.AddRange(["-v", volume]);
+        }
+
+        foreach (var key in run.Environment.Keys)
+        {
+            arguments.AddRange(["-e", key]);
+        }
+
+        if (run.Entrypoint is { Count: > 0 } entrypoint)
+        {
+            // podman takes a JSON array for an entrypoint of several words.
+            arguments.AddRange(["--entrypoint", System.Text.Json.JsonSerializer.Serialize(entrypoint)]);
+        }
+
+        arguments.Add(run.Image);
+        arguments.AddRange(run.Arguments);
+        await OkAsync(arguments, run.Environment, cancellationToken);
         return new Container(this, name);
     }
+
+    /// <summary>
+    /// The image reference of <paramref name="image"/> (<c>name:tag</c>, as a Deployment names it) among the images
+    /// build-images.sh built, or null when none has that name and tag (a kubelet's ErrImagePull).
+    /// </summary>
+    public static string? BuiltImage(string image)
+    {
+        var colon = image.LastIndexOf(':');
+        var (name, tag) = colon < 0 ? (image, "latest") : (image[..colon], image[(colon + 1)..]);
+        return tag == Version && File.Exists(Path.Combine(Layout(name), "index.json")) && !name.Contains('/', StringComparison.Ordinal) ? Reference(name) : null;
+    }
+
+    /// <summary>The bridge network's gateway: the host's address as containers on that network see it.</summary>
+    public async Task<System.Net.IPAddress> BridgeGatewayAsync(CancellationToken cancellationToken)
+    {
+        // The bridge's interface exists once a container has used it: start one that exits at once.
+        await OkAsync(["run", "--rm", "--network", BridgeNetwork, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+            Reference("workspace-storage-operator"), "--version"], null, cancellationToken);
+        var gateway = await OkAsync(["network", "inspect", BridgeNetwork, "--format", "{{range .Subnets}}{{.Gateway}}{{end}}"], null, cancellationToken);
+        return System.Net.IPAddress.Parse(gateway.Trim());
+    }
+
+    /// <summary>podman's default network for root: a bridge with a network namespace per container.</summary>
+    public const string BridgeNetwork = "podman";
 
     private static string Reference(string image) => $"oci:{Layout(image)}:{Version}";
 
@@ -130,7 +189,44 @@ internal sealed partial class Podman
                 return (false, $"running; the log's last lines:\n{log.Output}{log.Error}");
             }, TestContext.Current.CancellationToken);
 
+        public string Name => name;
+
+        /// <summary>podman's state of the container (running, exited…).</summary>
+        public async Task<string> StateAsync(CancellationToken cancellationToken) =>
+            (await podman.RunAsync(["inspect", "--format", "{{.State.Status}}", name], null, cancellationToken)).Output.Trim();
+
+        /// <summary>The container's address on the bridge network.</summary>
+        public async Task<string> AddressAsync(CancellationToken cancellationToken) =>
+            (await podman.OkAsync(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", name], null, cancellationToken)).Trim();
+
+        /// <summary>The last lines of its output.</summary>
+        public async Task<string> LogTailAsync(int lines, CancellationToken cancellationToken)
+        {
+            var log = await podman.RunAsync(["logs", "--tail", lines.ToString(System.Globalization.CultureInfo.InvariantCulture), name], null, cancellationToken);
+            return log.Output + log.Error;
+        }
+
+        /// <summary>Stops it as a kubelet does (SIGTERM, then SIGKILL after the grace period) and removes it.</summary>
+        public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken) =>
+            await podman.RunAsync(["rm", "-f", "-t", ((int)grace.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture), name], null, cancellationToken);
+
         public async ValueTask DisposeAsync() => await podman.RunAsync(["rm", "-f", "-t", "2", name], null, CancellationToken.None);
+    }
+
+    /// <summary>What <see cref="RunAsync(ContainerRun, CancellationToken)"/> starts; the defaults are the Deployments' hardening.</summary>
+    internal sealed record ContainerRun(string Image)
+    {
+        public string? Name { get; init; }
+        public string Network { get; init; } = "host";
+        public bool ReadOnlyRoot { get; init; } = true;
+        public string? User { get; init; }
+        public string? Hostname { get; init; }
+        public IReadOnlyList<string> Hosts { get; init; } = [];
+        public IReadOnlyList<string> Tmpfs { get; init; } = ["/tmp"];
+        public IReadOnlyList<string> Volumes { get; init; } = [];
+        public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+        public IReadOnlyList<string>? Entrypoint { get; init; }
+        public IReadOnlyList<string> Arguments { get; init; } = [];
     }
 
     [GeneratedRegex("<VersionPrefix>([^<]+)</VersionPrefix>")]
