@@ -27,9 +27,12 @@ internal sealed partial class DocScript
             line++;
             if (fence is null)
             {
-                if (SectionHeading().Match(text) is { Success: true } heading)
+                if (text.StartsWith("## ", StringComparison.Ordinal))
                 {
-                    section = int.Parse(heading.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                    // An unnumbered part (Operations, …) belongs to no section.
+                    section = SectionHeading().Match(text) is { Success: true } heading
+                        ? int.Parse(heading.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+                        : 0;
                 }
                 else if (text.StartsWith("```", StringComparison.Ordinal) && text.Length > 3)
                 {
