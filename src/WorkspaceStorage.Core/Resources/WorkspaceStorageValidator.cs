@@ -40,7 +40,7 @@ public static class ValidationResult
 }
 
 /// <summary>A WorkspaceStorage with every default applied and every field checked: what the reconciler works from.</summary>
-public sealed record ResolvedWorkspaceStorage(
+public sealed record ValidatedWorkspaceStorage(
     WorkspaceId Workspace,
     string? BackendName,
     AccessLevel Access,
@@ -65,7 +65,7 @@ public static class WorkspaceStorageValidator
 
     /// <param name="resource">The resource as read from the API server.</param>
     /// <param name="hasDefaultBackend">Whether the operator was started with a default backend (then backendRef is optional).</param>
-    public static ValidationResult<ResolvedWorkspaceStorage> Validate(WorkspaceStorageResource resource, bool hasDefaultBackend)
+    public static ValidationResult<ValidatedWorkspaceStorage> Validate(WorkspaceStorageResource resource, bool hasDefaultBackend)
     {
         ArgumentNullException.ThrowIfNull(resource);
         var errors = new List<FieldError>();
@@ -200,10 +200,10 @@ public static class WorkspaceStorageValidator
 
         if (errors.Count > 0)
         {
-            return ValidationResult.Invalid<ResolvedWorkspaceStorage>(errors);
+            return ValidationResult.Invalid<ValidatedWorkspaceStorage>(errors);
         }
 
-        return ValidationResult.Valid<ResolvedWorkspaceStorage>(new ResolvedWorkspaceStorage(
+        return ValidationResult.Valid<ValidatedWorkspaceStorage>(new ValidatedWorkspaceStorage(
             workspace!,
             backendName,
             spec.Access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite,
@@ -228,7 +228,7 @@ public static class WorkspaceStorageValidator
 }
 
 /// <summary>A StorageBackend with every default applied and every field checked.</summary>
-public sealed record ResolvedStorageBackend(
+public sealed record ValidatedStorageBackend(
     string Name,
     StorageBackendType Type,
     string Endpoint,
@@ -244,7 +244,7 @@ public sealed record ResolvedStorageBackend(
 /// <summary>Checks a StorageBackend. Pure: no I/O.</summary>
 public static class StorageBackendValidator
 {
-    public static ValidationResult<ResolvedStorageBackend> Validate(StorageBackendResource resource)
+    public static ValidationResult<ValidatedStorageBackend> Validate(StorageBackendResource resource)
     {
         ArgumentNullException.ThrowIfNull(resource);
         var errors = new List<FieldError>();
@@ -258,7 +258,7 @@ public static class StorageBackendValidator
         if (spec is null)
         {
             errors.Add(new("spec", "is required"));
-            return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
+            return ValidationResult.Invalid<ValidatedStorageBackend>(errors);
         }
 
         if (!Enum.IsDefined(spec.Type))
@@ -303,11 +303,11 @@ public static class StorageBackendValidator
 
         if (errors.Count > 0)
         {
-            return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
+            return ValidationResult.Invalid<ValidatedStorageBackend>(errors);
         }
 
         var endpoint = StorageFieldRules.NormalizeEndpoint(spec.Endpoint);
-        return ValidationResult.Valid<ResolvedStorageBackend>(new ResolvedStorageBackend(
+        return ValidationResult.Valid<ValidatedStorageBackend>(new ValidatedStorageBackend(
             name!,
             spec.Type,
             endpoint,

@@ -192,7 +192,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     /// revoke each other's keys; refusing before any client is built means the second name never touches the backend.
     /// A StorageBackend that cannot work itself (invalid, no admin key) takes nothing from the one that can.
     /// </summary>
-    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ResolvedStorageBackend spec, CancellationToken cancellationToken)
+    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ValidatedStorageBackend spec, CancellationToken cancellationToken)
     {
         IEnumerable<StorageBackendResource> all = others is { HasSynced: true }
             ? others.List()
@@ -221,7 +221,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     }
 
     /// <summary>The other StorageBackend's resolved spec when it names the same endpoint and bucket; else null.</summary>
-    private static ResolvedStorageBackend? SameBucket(StorageBackendResource other, ResolvedStorageBackend spec) =>
+    private static ValidatedStorageBackend? SameBucket(StorageBackendResource other, ValidatedStorageBackend spec) =>
         StorageBackendValidator.Validate(other) is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket
             ? theirs
             : null;

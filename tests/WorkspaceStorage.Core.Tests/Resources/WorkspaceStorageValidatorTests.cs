@@ -50,7 +50,7 @@ public sealed class WorkspaceStorageValidatorTests
             }),
             hasDefaultBackend: false);
 
-        var resolved = Assert.IsType<ResolvedWorkspaceStorage>(result.Value);
+        var resolved = Assert.IsType<ValidatedWorkspaceStorage>(result.Value);
         Assert.Equal("ws-user-github|12345/", resolved.Workspace.Prefix);
         Assert.Equal("ceph", resolved.BackendName);
         Assert.Equal(AccessLevel.ReadOnly, resolved.Access);
