@@ -207,7 +207,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
 
         var status = resource.Status!;
         var ns = resource.Metadata.NamespaceProperty;
-        var secretName = status.SecretName ?? resource.Spec.Secret?.Name ?? resource.Metadata.Name;
+        var secretName = CredentialSecretName.Of(resource);
         var key = secrets.Get(new ResourceKey(ns, secretName)) is { } secret ? CredentialSecretLayout.ReadCredentials(secret.Data) : null;
         if (key is null)
         {

@@ -61,8 +61,6 @@ public sealed record ValidatedWorkspaceStorage(
 /// </summary>
 public static class WorkspaceStorageValidator
 {
-    public const string SecretNameSuffix = "-s3";
-
     /// <param name="resource">The resource as read from the API server.</param>
     /// <param name="hasDefaultBackend">Whether the operator was started with a default backend (then backendRef is optional).</param>
     public static ValidationResult<ValidatedWorkspaceStorage> Validate(WorkspaceStorageResource resource, bool hasDefaultBackend)
@@ -120,7 +118,7 @@ public static class WorkspaceStorageValidator
             errors.Add(new("spec.deletionPolicy", "must be Retain or Delete"));
         }
 
-        var secretName = spec.Secret?.Name ?? (name + SecretNameSuffix);
+        var secretName = CredentialSecretName.Requested(resource);
         if (spec.Secret?.Name is not null || !string.IsNullOrEmpty(name))
         {
             AddIfError(errors, spec.Secret?.Name is null ? "spec.secret.name (default '<metadata.name>-s3')" : "spec.secret.name", StorageFieldRules.ObjectNameError(secretName));

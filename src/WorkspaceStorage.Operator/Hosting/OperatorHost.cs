@@ -198,7 +198,7 @@ public sealed class OperatorHost : IDisposable
             || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
             || WorkspaceOf(before) != WorkspaceOf(change.Object)
             || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name
-            || WorkspaceClaims.SecretNameOf(before) != WorkspaceClaims.SecretNameOf(change.Object),
+            || CredentialSecretName.Of(before) != CredentialSecretName.Of(change.Object),
         _ => false,
     };
 
@@ -208,11 +208,11 @@ public sealed class OperatorHost : IDisposable
     {
         var workspace = WorkspaceOf(changed);
         var backend = changed.Spec?.BackendRef?.Name;
-        var secretName = WorkspaceClaims.SecretNameOf(changed);
+        var secretName = CredentialSecretName.Of(changed);
         return storages.List()
             .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid
                 && ((WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
-                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && WorkspaceClaims.SecretNameOf(ws) == secretName)))
+                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && CredentialSecretName.Of(ws) == secretName)))
             .Select(ResourceKey.Of)
             .ToList();
     }

@@ -435,6 +435,22 @@ public sealed class ReconcilerTests
         Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "del-s3"), Ct));
     }
 
+    /// <summary>The operator's side of the default Secret name; the companion's is KubernetesDirectoryTests' (the same name).</summary>
+    [Fact]
+    public async Task Without_spec_secret_name_the_key_is_written_to_the_Secret_named_metadata_name_s3()
+    {
+        await using var w = await World.StartAsync();
+        await w.CreateAsync("unnamed", new WorkspaceStorageSpec { Workspace = "ws-unnamed" });
+        await w.ReconcileAsync("unnamed");
+
+        var key = await w.KeyAsync("unnamed-s3");
+        Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-unnamed"].Keys);
+        var resource = await w.GetAsync("unnamed");
+        Assert.Equal("unnamed-s3", resource.Status!.SecretName);
+        Assert.Equal("unnamed-s3", CredentialSecretName.Of(resource));
+        Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "unnamed"), Ct));
+    }
+
     [Fact]
     public async Task The_Secret_carries_every_key_set_the_public_endpoint_and_no_secret_reaches_the_status()
     {
