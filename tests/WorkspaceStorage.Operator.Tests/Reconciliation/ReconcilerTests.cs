@@ -197,7 +197,7 @@ public sealed class ReconcilerTests
             await Storages.CreateAsync(new WorkspaceStorageResource { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns }, Spec = spec }, Ct);
 
         public Task<ReconcileResult> ReconcileAsync(string name) =>
-            Reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, name), null), Ct);
+            Reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, name)), Ct);
 
         public async Task<WorkspaceStorageResource> GetAsync(string name) => (await Storages.GetAsync(new ResourceKey(Ns, name), Ct))!;
 
@@ -388,7 +388,7 @@ public sealed class ReconcilerTests
             NullLogger<WorkspaceStorageReconciler>.Instance, time: w.Time);
 
         await Assert.ThrowsAsync<ResourceClientException>(() =>
-            failing.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, "order"), null), Ct));
+            failing.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, "order")), Ct));
 
         Assert.Contains("create", observed);
         Assert.Empty(w.Backend.Keys.GetValueOrDefault("ws-order") ?? new());
