@@ -40,10 +40,7 @@ public enum KeyAction
 /// <param name="RetiredKeyId">The previous key whose grace period is over: revoke it now.</param>
 /// <param name="Deferred">A rotation that is due but waits for the previous key's grace period to end; null when none waits.</param>
 /// <param name="NextCheck">When something falls due (a revocation, a rotation); null when nothing is scheduled.</param>
-public sealed record KeyPlan(KeyAction Action, KeyState State, string? Reason, string? RetiredKeyId, string? Deferred, DateTimeOffset? NextCheck)
-{
-    public bool NewKey => Action != KeyAction.Keep;
-}
+public sealed record KeyPlan(KeyAction Action, KeyState State, string? Reason, string? RetiredKeyId, string? Deferred, DateTimeOffset? NextCheck);
 
 /// <summary>
 /// The rotation rule, in one place. A key is rotated when the rotate annotation holds a value not acted on yet, or

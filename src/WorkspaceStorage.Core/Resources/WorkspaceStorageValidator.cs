@@ -49,11 +49,7 @@ public sealed record ValidatedWorkspaceStorage(
     TimeSpan? RotationInterval,
     TimeSpan RotationGracePeriod,
     ExistingSecretReference? ExistingSecret,
-    DeletionPolicy DeletionPolicy)
-{
-    /// <summary>True when the operator runs with a default backend and the resource names none.</summary>
-    public bool UsesDefaultBackend => BackendName is null;
-}
+    DeletionPolicy DeletionPolicy);
 
 /// <summary>
 /// Checks a WorkspaceStorage beyond what the CRD schema enforces (and again what it does, since an old CRD or a
@@ -236,8 +232,7 @@ public sealed record ValidatedStorageBackend(
     AdminCredentialsSecretReference AdminCredentialsSecret,
     bool PathStyle,
     string? CaBundle,
-    BucketCorsRule? Cors,
-    ClaimCeiling Ceiling);
+    BucketCorsRule? Cors);
 
 /// <summary>Checks a StorageBackend. Pure: no I/O.</summary>
 public static class StorageBackendValidator
@@ -297,7 +292,7 @@ public static class StorageBackendValidator
             WorkspaceStorageValidator.AddIfError(errors, "spec.cors.allowedOrigins", BucketCorsRule.OriginsError(cors.AllowedOrigins));
         }
 
-        var ceiling = CeilingOf(resource, errors);
+        CeilingOf(resource, errors); // for its errors only: the ceiling's readers call CeilingOf themselves
 
         if (errors.Count > 0)
         {
@@ -315,8 +310,7 @@ public static class StorageBackendValidator
             admin!,
             spec.PathStyle,
             spec.CaBundle,
-            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null,
-            ceiling));
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null));
     }
 
     /// <summary>

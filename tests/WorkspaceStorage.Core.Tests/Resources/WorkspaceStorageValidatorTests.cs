@@ -26,7 +26,7 @@ public sealed class WorkspaceStorageValidatorTests
         var resolved = result.Value!;
         Assert.Equal("ws-alpha", resolved.Workspace.Value);
         Assert.Equal("ws-alpha-s3", resolved.SecretName);
-        Assert.True(resolved.UsesDefaultBackend);
+        Assert.Null(resolved.BackendName); // the default backend
         Assert.Equal(AccessLevel.ReadWrite, resolved.Access);
         Assert.Equal(DeletionPolicy.Retain, resolved.DeletionPolicy);
         Assert.Equal(new HashSet<SecretKeySet> { SecretKeySet.Aws, SecretKeySet.S3, SecretKeySet.Cosi, SecretKeySet.Hypha }, resolved.KeySets);
