@@ -27,10 +27,6 @@ public sealed class HyphaCallException : Exception
 public sealed class HyphaRemoteException(string method, string remoteError)
     : Exception($"{method} was rejected: {remoteError}")
 {
-    public string Method { get; } = method;
-
-    /// <summary>The rejection's <c>_rvalue</c> as it arrived.</summary>
-    public string RemoteError { get; } = remoteError;
 }
 
 /// <summary>The connection to Hypha is down, could not be made, or closed while a call waited.</summary>

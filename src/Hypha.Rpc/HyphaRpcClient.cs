@@ -173,11 +173,6 @@ public sealed class HyphaRpcClient : IAsyncDisposable
     public async Task<IReadOnlyList<object?>> ListServicesAsync(IReadOnlyDictionary<string, object?>? query = null, CancellationToken cancellationToken = default) =>
         await CallManagerAsync("list_services", query is null ? [] : [query], cancellationToken: cancellationToken) as IReadOnlyList<object?> ?? [];
 
-    /// <summary>The manager's <c>get_service_info(id)</c>.</summary>
-    public async Task<IReadOnlyDictionary<string, object?>> GetServiceInfoAsync(string serviceId, CancellationToken cancellationToken = default) =>
-        await CallManagerAsync("get_service_info", [serviceId], cancellationToken: cancellationToken) as IReadOnlyDictionary<string, object?>
-        ?? throw new HyphaConnectionException($"get_service_info({serviceId}) returned no service info");
-
     /// <summary>The manager's <c>unregister_service(id)</c>; a full id (<c>WS/CLIENT:SERVICE</c>) may name another client's service.</summary>
     public Task UnregisterServiceAsync(string serviceId, CancellationToken cancellationToken = default) =>
         CallManagerAsync("unregister_service", [serviceId], cancellationToken: cancellationToken);

@@ -67,8 +67,6 @@ internal sealed class HyphaSession : IAsyncDisposable
     /// <summary>Completes with the reason when the connection is gone.</summary>
     public Task<string> Closed => closed.Task;
 
-    public int PendingCallCount => pending.Count;
-
     /// <summary>The latest reconnection token Hypha gave this session, with its expiry.</summary>
     public (string? Token, DateTimeOffset? ExpiresAt) ReconnectionToken
     {

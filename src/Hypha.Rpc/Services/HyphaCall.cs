@@ -6,17 +6,10 @@ namespace Hypha.Rpc.Services;
 /// Hypha stamped on the message. Only <see cref="Context"/> is trustworthy for permission decisions.
 /// </summary>
 public sealed class HyphaCall(
-    string serviceId,
-    string functionName,
     IReadOnlyList<object?> args,
     IReadOnlyDictionary<string, object?> kwargs,
     HyphaCallContext context)
 {
-    /// <summary>The service's short id (for example <c>s3-storage</c>).</summary>
-    public string ServiceId { get; } = serviceId;
-
-    public string FunctionName { get; } = functionName;
-
     /// <summary>Positional arguments (without the keyword map that <c>with_kwargs</c> appends).</summary>
     public IReadOnlyList<object?> Args { get; } = args;
 

@@ -23,8 +23,6 @@ internal sealed class ServiceDispatcher(
     private readonly ConcurrentDictionary<long, Task> running = new();
     private long nextCallId;
 
-    public int RunningCount => running.Count;
-
     public Task HandleAsync(IncomingCall call, CancellationToken cancellationToken)
     {
         var method = call.Message.Method!;
@@ -119,7 +117,7 @@ internal sealed class ServiceDispatcher(
             {
                 CheckVisibility(service, call);
                 var (args, kwargs) = Arguments.Split(call.Message);
-                var hyphaCall = new HyphaCall(service.Id, function.Name, args, kwargs, call.Context);
+                var hyphaCall = new HyphaCall(args, kwargs, call.Context);
                 result = await HeartbeatPump.RunAsync(call, () => function.Handler(hyphaCall, token), options.HeartbeatMaxInterval, token);
             }
             catch (HyphaCallException ex)

@@ -22,8 +22,6 @@ internal sealed class HyphaSocket : IAsyncDisposable
         this.sendTimeout = sendTimeout;
     }
 
-    public bool IsOpen => socket.State == WebSocketState.Open;
-
     /// <summary>Opens the socket, sends the authentication frame and reads <c>connection_info</c>.</summary>
     public static async Task<(HyphaSocket Socket, ConnectionInfo Info)> ConnectAsync(
         Uri uri, HandshakeRequest request, TimeSpan connectTimeout, TimeSpan sendTimeout, CancellationToken cancellationToken)

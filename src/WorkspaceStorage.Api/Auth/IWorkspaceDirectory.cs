@@ -10,12 +10,3 @@ public interface IWorkspaceDirectory
 {
     ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken);
 }
-
-/// <summary>A fixed set of public workspaces (configuration <c>Api:PublicWorkspaces</c>, or tests).</summary>
-public sealed class StaticWorkspaceDirectory(IEnumerable<string> publicWorkspaces) : IWorkspaceDirectory
-{
-    private readonly HashSet<string> publicWorkspaces = new(publicWorkspaces, StringComparer.Ordinal);
-
-    public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(publicWorkspaces.Contains(workspace.Value));
-}

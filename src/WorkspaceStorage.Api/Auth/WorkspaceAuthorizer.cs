@@ -5,7 +5,7 @@ using WorkspaceStorage.Core.Workspaces;
 namespace WorkspaceStorage.Api.Auth;
 
 /// <summary>A caller's checked access to one workspace.</summary>
-public sealed record WorkspaceAccess(WorkspaceId Workspace, HyphaPrincipal Principal, Permission Granted);
+public sealed record WorkspaceGrant(WorkspaceId Workspace, HyphaPrincipal Principal, Permission Granted);
 
 /// <summary>
 /// The one permission decision of the API, whichever front door a call came through (an HTTP route with a Hypha
@@ -17,7 +17,7 @@ public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory, IOptions<
     private readonly bool anonymousMayWrite = options.Value.AnonymousUsersMayWrite;
 
     /// <summary>The access, or a 403 <see cref="ApiException"/> when it is not enough.</summary>
-    public async ValueTask<WorkspaceAccess> RequireAsync(HyphaPrincipal principal, WorkspaceId workspace, Permission required,
+    public async ValueTask<WorkspaceGrant> RequireAsync(HyphaPrincipal principal, WorkspaceId workspace, Permission required,
         CancellationToken cancellationToken)
     {
         var decision = await DecideAsync(principal, workspace, required, cancellationToken);
@@ -30,7 +30,7 @@ public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory, IOptions<
     {
         ArgumentNullException.ThrowIfNull(principal);
         var isPublic = await directory.IsPublicAsync(workspace, cancellationToken);
-        var access = new WorkspaceAccess(workspace, principal, principal.PermissionFor(workspace, isPublic, anonymousMayWrite));
+        var access = new WorkspaceGrant(workspace, principal, principal.PermissionFor(workspace, isPublic, anonymousMayWrite));
         if (access.Granted.Satisfies(required))
         {
             return new WorkspaceDecision(access, null);
@@ -44,4 +44,4 @@ public sealed class WorkspaceAuthorizer(IWorkspaceDirectory directory, IOptions<
 }
 
 /// <summary>What the caller holds on a workspace, and the 403 to answer when that is less than the call needs.</summary>
-public sealed record WorkspaceDecision(WorkspaceAccess Access, ApiException? Denial);
+public sealed record WorkspaceDecision(WorkspaceGrant Access, ApiException? Denial);

@@ -38,8 +38,6 @@ public sealed class WorkspaceScope
     /// <summary>The <c>cid:</c> entry: the Hypha client id.</summary>
     public string? ClientId { get; }
 
-    public bool IsAdminEverywhere => Grants.TryGetValue(Wildcard, out var p) && p == Permission.Admin;
-
     /// <summary>The permission this scope grants on <paramref name="workspace"/>: its own grant or the wildcard's, whichever is higher.</summary>
     public Permission PermissionFor(string workspace)
     {

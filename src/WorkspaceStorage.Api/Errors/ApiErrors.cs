@@ -25,18 +25,10 @@ public static class ApiErrors
     /// <summary>401 with <c>WWW-Authenticate: Bearer</c>.</summary>
     public static IResult Unauthorized(string detail) => new UnauthorizedResult(detail);
 
-    public static IResult Forbidden(string detail) => Error(StatusCodes.Status403Forbidden, detail);
-
     public static IResult NotFound(string detail) => Error(StatusCodes.Status404NotFound, detail);
-
-    public static IResult Conflict(string detail) => Error(StatusCodes.Status409Conflict, detail);
-
-    public static IResult PayloadTooLarge(string detail) => Error(StatusCodes.Status413PayloadTooLarge, detail);
 
     /// <summary>416; the caller should also set <c>Content-Range: bytes */{length}</c>.</summary>
     public static IResult RangeNotSatisfiable(string detail) => Error(StatusCodes.Status416RangeNotSatisfiable, detail);
-
-    public static IResult ServiceUnavailable(string detail) => Error(StatusCodes.Status503ServiceUnavailable, detail);
 
     public static IResult Error(int statusCode, string detail) => Results.Json(new ApiError(detail), Json, statusCode: statusCode);
 

@@ -22,12 +22,12 @@ public static class FileRoutes
     public const int MaxDirectoryChildren = 10000;
 
     private static async Task<ResolvedWorkspace> ResolveAsync(HttpContext context, WorkspaceStorageResolver resolver) =>
-        await resolver.ResolveAsync(context.GetWorkspaceAccess().Workspace, context.RequestAborted);
+        await resolver.ResolveAsync(context.GetWorkspaceGrant().Workspace, context.RequestAborted);
 
     public static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
         IOptions<StorageOptions> options)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
         var cancellationToken = context.RequestAborted;
         if (file.IsDirectory)
@@ -96,7 +96,7 @@ public static class FileRoutes
 
     public static async Task<IResult> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
         var response = context.Response;
         if (file.IsDirectory)
@@ -123,7 +123,7 @@ public static class FileRoutes
     public static async Task<IResult> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
         IOptions<StorageOptions> options)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         if (file.IsDirectory)
         {
             return ApiErrors.BadRequest("path", "must name a file, not a directory (it is empty or ends in '/')");
@@ -162,7 +162,7 @@ public static class FileRoutes
 
     public static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
-        var file = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+        var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = (await ResolveAsync(context, resolver)).RequireWritable();
         var removed = await WorkspaceFiles.RemoveAsync(storage.Client, file, context.RequestAborted);
         if (!removed && !file.IsDirectory)

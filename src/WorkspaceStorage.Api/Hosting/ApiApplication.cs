@@ -19,8 +19,6 @@ namespace WorkspaceStorage.Api.Hosting;
 /// </summary>
 public static class ApiApplication
 {
-    public const string CorsExposedHeaders = "Accept-Ranges, Content-Length, Content-Range, ETag";
-
     /// <summary>
     /// Builds a ready-to-start app. <paramref name="configure"/> runs after the defaults are registered, so it can
     /// add configuration sources, replace services (e.g. <see cref="IWorkspaceDirectory"/>, <see cref="TimeProvider"/>)

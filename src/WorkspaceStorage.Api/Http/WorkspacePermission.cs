@@ -20,7 +20,7 @@ public static class WorkspacePermissionEndpoints
     /// Before the handler runs — and before its parameters are bound, so no body is read for a caller who may not
     /// call it — validates the <c>{workspace}</c> route value (400), checks the caller holds at least
     /// <paramref name="required"/> on it (403, by <see cref="WorkspaceAuthorizer"/>), and makes the result available as
-    /// <see cref="GetWorkspaceAccess"/>. Enforced by the authorization middleware (<see cref="WorkspacePermissionHandler"/>).
+    /// <see cref="GetWorkspaceGrant"/>. Enforced by the authorization middleware (<see cref="WorkspacePermissionHandler"/>).
     /// </summary>
     public static TBuilder RequireWorkspacePermission<TBuilder>(this TBuilder builder, Permission required)
         where TBuilder : IEndpointConventionBuilder =>
@@ -32,8 +32,8 @@ public static class WorkspacePermissionEndpoints
         ?? throw new InvalidOperationException("Hypha authentication did not run for this endpoint");
 
     /// <summary>The access checked for <see cref="RequireWorkspacePermission{TBuilder}"/>.</summary>
-    public static WorkspaceAccess GetWorkspaceAccess(this HttpContext context) =>
-        context.Features.Get<WorkspaceAccess>()
+    public static WorkspaceGrant GetWorkspaceGrant(this HttpContext context) =>
+        context.Features.Get<WorkspaceGrant>()
         ?? throw new InvalidOperationException("no workspace permission was checked for this endpoint (use RequireWorkspacePermission)");
 }
 

@@ -16,11 +16,6 @@ public sealed class OnDemandCleanup(IOnDemandStore store, IOptions<OnDemandOptio
 {
     private readonly OnDemandOptions settings = options.Value;
 
-    /// <summary>Objects this replica asked to delete.</summary>
-    public long Deleted => Interlocked.Read(ref deleted);
-
-    private long deleted;
-
     /// <summary>Hypha deleted <paramref name="workspace"/> (or unloaded a temporary one): its on-demand storage goes too.</summary>
     public async Task WorkspaceGoneAsync(WorkspaceId workspace, string why, CancellationToken cancellationToken)
     {
@@ -92,7 +87,6 @@ public sealed class OnDemandCleanup(IOnDemandStore store, IOptions<OnDemandOptio
         var key = ResourceKey.Of(resource);
         if (await store.DeleteAsync(key, cancellationToken))
         {
-            Interlocked.Increment(ref deleted);
             logger.LogInformation("Deleted on-demand WorkspaceStorage {Namespace}/{Name} (workspace {Workspace}): {Why}",
                 key.Namespace, key.Name, resource.Spec.Workspace, why);
         }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
-using ResourceAccess = WorkspaceStorage.Core.Resources.WorkspaceAccess;
 
 namespace WorkspaceStorage.Api.OnDemand;
 
@@ -58,7 +57,7 @@ public sealed class OnDemandTemplate
     /// <summary>The StorageBackend to use (required).</summary>
     public string? BackendRef { get; set; }
 
-    public ResourceAccess Access { get; set; } = ResourceAccess.ReadWrite;
+    public WorkspaceAccess Access { get; set; } = WorkspaceAccess.ReadWrite;
 
     /// <summary>What happens to the data when the WorkspaceStorage is cleaned up: Retain (default) or Delete.</summary>
     public DeletionPolicy DeletionPolicy { get; set; } = DeletionPolicy.Retain;

@@ -40,11 +40,6 @@ public sealed class OnDemandProvisioner
         this.logger = logger;
     }
 
-    /// <summary>Objects created by this process (for tests and metrics).</summary>
-    public long Created => Interlocked.Read(ref created);
-
-    private long created;
-
     /// <summary>W's storage, provisioned if needed. 403 naming the rule when the allow-list refuses W; 503 when it is not Ready in time.</summary>
     public async Task<WorkspaceStorageHandle> ProvisionAsync(WorkspaceId workspace, CancellationToken cancellationToken)
     {
@@ -158,7 +153,6 @@ public sealed class OnDemandProvisioner
         try
         {
             await store.CreateAsync(resource, deadline);
-            Interlocked.Increment(ref created);
             logger.LogInformation("Created on-demand WorkspaceStorage {Namespace}/{Name} for workspace {Workspace}", key.Namespace, key.Name, workspace);
             return true;
         }

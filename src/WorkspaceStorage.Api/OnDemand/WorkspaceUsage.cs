@@ -16,11 +16,6 @@ public sealed class WorkspaceUsage(IOnDemandStore store, IOptions<OnDemandOption
     private readonly TimeSpan interval = options.Value.UsageRecordInterval;
     private readonly ConcurrentDictionary<string, DateTimeOffset> recordedAt = new(StringComparer.Ordinal);
 
-    /// <summary>Annotation writes made (for tests: proves calls do not write).</summary>
-    public long Writes => Interlocked.Read(ref writes);
-
-    private long writes;
-
     public void Record(WorkspaceId workspace)
     {
         var now = clock.GetUtcNow();
@@ -48,7 +43,6 @@ public sealed class WorkspaceUsage(IOnDemandStore store, IOptions<OnDemandOption
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 await store.AnnotateAsync(ResourceKey.Of(resource), OnDemandWorkspaceStorage.LastUsedAnnotation,
                     OnDemandWorkspaceStorage.FormatTime(now), timeout.Token);
-                Interlocked.Increment(ref writes);
             }
         }
         catch (Exception ex) when (ex is ResourceClientException or OperationCanceledException)

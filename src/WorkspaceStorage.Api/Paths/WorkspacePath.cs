@@ -44,8 +44,6 @@ public sealed record WorkspacePath
     /// <summary>True for the root and for paths ending in '/'.</summary>
     public bool IsDirectory { get; }
 
-    public bool IsRoot => RelativePath.Length == 0;
-
     /// <summary>The S3 key: <c>W/</c> + <see cref="RelativePath"/>. Directories end in '/'.</summary>
     public string Key => Workspace.Prefix + RelativePath;
 

@@ -28,7 +28,7 @@ public sealed record S3StorageFunction(
 }
 
 /// <summary>Everything one call has: who is calling and with what access, W's storage, and the arguments.</summary>
-public sealed record S3StorageCall(WorkspaceAccess Access, ResolvedWorkspace Storage, ServiceArguments Arguments, CancellationToken CancellationToken)
+public sealed record S3StorageCall(WorkspaceGrant Access, ResolvedWorkspace Storage, ServiceArguments Arguments, CancellationToken CancellationToken)
 {
     public WorkspaceId Workspace => Storage.Workspace;
 }

@@ -15,8 +15,6 @@ public sealed class KubernetesSweepLease(IKubernetes client, string leaseNamespa
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
-    public string Identity => identity;
-
     public async ValueTask<bool> TryAcquireAsync(TimeSpan period, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

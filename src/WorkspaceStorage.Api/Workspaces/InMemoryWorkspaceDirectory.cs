@@ -14,8 +14,6 @@ public sealed class InMemoryWorkspaceDirectory : IWorkspaceStorageDirectory
         handles[handle.Workspace.Value] = handle;
     }
 
-    public bool Remove(WorkspaceId workspace) => handles.TryRemove(workspace.Value, out _);
-
     public ValueTask<bool> IsPublicAsync(WorkspaceId workspace, CancellationToken cancellationToken) =>
         ValueTask.FromResult(handles.TryGetValue(workspace.Value, out var handle) && handle.IsPublic);
 

@@ -121,17 +121,6 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         Task.WhenAll(storages.RunAsync(cancellationToken), backends.RunAsync(cancellationToken), secrets.RunAsync(cancellationToken),
             namespaces?.RunAsync(cancellationToken) ?? Task.CompletedTask);
 
-    public async Task WaitForSyncAsync(CancellationToken cancellationToken)
-    {
-        await storages.WaitForSyncAsync(cancellationToken);
-        await backends.WaitForSyncAsync(cancellationToken);
-        await secrets.WaitForSyncAsync(cancellationToken);
-        if (namespaces is not null)
-        {
-            await namespaces.WaitForSyncAsync(cancellationToken);
-        }
-    }
-
     /// <summary>
     /// Whether <paramref name="resource"/>'s StorageBackend lets its namespace claim its workspace (the status's, else the
     /// spec's). False for an unknown or invalid StorageBackend, the operator's default backend (not served here) and a
@@ -207,7 +196,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
 
         var status = resource.Status!;
         var ns = resource.Metadata.NamespaceProperty;
-        var secretName = status.SecretName ?? resource.Spec.Secret?.Name ?? resource.Metadata.Name;
+        var secretName = CredentialSecretName.Of(resource);
         var key = secrets.Get(new ResourceKey(ns, secretName)) is { } secret ? CredentialSecretLayout.ReadCredentials(secret.Data) : null;
         if (key is null)
         {

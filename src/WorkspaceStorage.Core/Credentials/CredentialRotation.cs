@@ -40,10 +40,7 @@ public enum KeyAction
 /// <param name="RetiredKeyId">The previous key whose grace period is over: revoke it now.</param>
 /// <param name="Deferred">A rotation that is due but waits for the previous key's grace period to end; null when none waits.</param>
 /// <param name="NextCheck">When something falls due (a revocation, a rotation); null when nothing is scheduled.</param>
-public sealed record KeyPlan(KeyAction Action, KeyState State, string? Reason, string? RetiredKeyId, string? Deferred, DateTimeOffset? NextCheck)
-{
-    public bool NewKey => Action != KeyAction.Keep;
-}
+public sealed record KeyPlan(KeyAction Action, KeyState State, string? Reason, string? RetiredKeyId, string? Deferred, DateTimeOffset? NextCheck);
 
 /// <summary>
 /// The rotation rule, in one place. A key is rotated when the rotate annotation holds a value not acted on yet, or
@@ -66,7 +63,7 @@ public static class CredentialRotation
     /// <param name="holdsBroughtKey">With spec.credentials.existingSecretRef: whether the Secret already holds exactly the user's key.</param>
     /// <param name="request">The rotate annotation's value, or null.</param>
     /// <param name="now">The time, whole seconds.</param>
-    public static KeyPlan Plan(ResolvedWorkspaceStorage spec, KeyState recorded, string? currentKeyId, bool secretExists, bool holdsBroughtKey,
+    public static KeyPlan Plan(ValidatedWorkspaceStorage spec, KeyState recorded, string? currentKeyId, bool secretExists, bool holdsBroughtKey,
         string? request, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -115,14 +112,14 @@ public static class CredentialRotation
         return Finish(spec, KeyAction.Rotate, rotated, why) with { RetiredKeyId = retired };
     }
 
-    private static KeyPlan Finish(ResolvedWorkspaceStorage spec, KeyAction action, KeyState state, string? reason) =>
+    private static KeyPlan Finish(ValidatedWorkspaceStorage spec, KeyAction action, KeyState state, string? reason) =>
         new(action, state, reason, null, null, NextCheck(spec, state));
 
     /// <summary>
     /// The previous key's revocation while one is kept (nothing else can happen before it: a rotation due earlier
     /// waits for it); otherwise the next interval rotation.
     /// </summary>
-    private static DateTimeOffset? NextCheck(ResolvedWorkspaceStorage spec, KeyState state)
+    private static DateTimeOffset? NextCheck(ValidatedWorkspaceStorage spec, KeyState state)
     {
         if (state.PreviousAccessKeyId is not null)
         {

@@ -28,22 +28,6 @@ public sealed class StorageBackendResource : IKubernetesObject<V1ObjectMeta>, IS
     public StorageBackendStatus? Status { get; set; }
 }
 
-[KubernetesEntity(Group = ApiGroup.Group, ApiVersion = ApiGroup.Version, Kind = ApiGroup.StorageBackendListKind, PluralName = ApiGroup.StorageBackendPlural)]
-public sealed class StorageBackendResourceList : IKubernetesObject<V1ListMeta>, IItems<StorageBackendResource>
-{
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = ApiGroup.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = ApiGroup.StorageBackendListKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ListMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("items")]
-    public IList<StorageBackendResource> Items { get; set; } = [];
-}
-
 public sealed record StorageBackendSpec
 {
     public const string DefaultRegion = "us-east-1";

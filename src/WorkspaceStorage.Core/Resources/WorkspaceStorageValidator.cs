@@ -40,7 +40,7 @@ public static class ValidationResult
 }
 
 /// <summary>A WorkspaceStorage with every default applied and every field checked: what the reconciler works from.</summary>
-public sealed record ResolvedWorkspaceStorage(
+public sealed record ValidatedWorkspaceStorage(
     WorkspaceId Workspace,
     string? BackendName,
     AccessLevel Access,
@@ -49,11 +49,7 @@ public sealed record ResolvedWorkspaceStorage(
     TimeSpan? RotationInterval,
     TimeSpan RotationGracePeriod,
     ExistingSecretReference? ExistingSecret,
-    DeletionPolicy DeletionPolicy)
-{
-    /// <summary>True when the operator runs with a default backend and the resource names none.</summary>
-    public bool UsesDefaultBackend => BackendName is null;
-}
+    DeletionPolicy DeletionPolicy);
 
 /// <summary>
 /// Checks a WorkspaceStorage beyond what the CRD schema enforces (and again what it does, since an old CRD or a
@@ -61,11 +57,9 @@ public sealed record ResolvedWorkspaceStorage(
 /// </summary>
 public static class WorkspaceStorageValidator
 {
-    public const string SecretNameSuffix = "-s3";
-
     /// <param name="resource">The resource as read from the API server.</param>
     /// <param name="hasDefaultBackend">Whether the operator was started with a default backend (then backendRef is optional).</param>
-    public static ValidationResult<ResolvedWorkspaceStorage> Validate(WorkspaceStorageResource resource, bool hasDefaultBackend)
+    public static ValidationResult<ValidatedWorkspaceStorage> Validate(WorkspaceStorageResource resource, bool hasDefaultBackend)
     {
         ArgumentNullException.ThrowIfNull(resource);
         var errors = new List<FieldError>();
@@ -120,7 +114,7 @@ public static class WorkspaceStorageValidator
             errors.Add(new("spec.deletionPolicy", "must be Retain or Delete"));
         }
 
-        var secretName = spec.Secret?.Name ?? (name + SecretNameSuffix);
+        var secretName = CredentialSecretName.Requested(resource);
         if (spec.Secret?.Name is not null || !string.IsNullOrEmpty(name))
         {
             AddIfError(errors, spec.Secret?.Name is null ? "spec.secret.name (default '<metadata.name>-s3')" : "spec.secret.name", StorageFieldRules.ObjectNameError(secretName));
@@ -200,10 +194,10 @@ public static class WorkspaceStorageValidator
 
         if (errors.Count > 0)
         {
-            return ValidationResult.Invalid<ResolvedWorkspaceStorage>(errors);
+            return ValidationResult.Invalid<ValidatedWorkspaceStorage>(errors);
         }
 
-        return ValidationResult.Valid<ResolvedWorkspaceStorage>(new ResolvedWorkspaceStorage(
+        return ValidationResult.Valid<ValidatedWorkspaceStorage>(new ValidatedWorkspaceStorage(
             workspace!,
             backendName,
             spec.Access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite,
@@ -228,7 +222,7 @@ public static class WorkspaceStorageValidator
 }
 
 /// <summary>A StorageBackend with every default applied and every field checked.</summary>
-public sealed record ResolvedStorageBackend(
+public sealed record ValidatedStorageBackend(
     string Name,
     StorageBackendType Type,
     string Endpoint,
@@ -238,13 +232,12 @@ public sealed record ResolvedStorageBackend(
     AdminCredentialsSecretReference AdminCredentialsSecret,
     bool PathStyle,
     string? CaBundle,
-    BucketCorsRule? Cors,
-    ClaimCeiling Ceiling);
+    BucketCorsRule? Cors);
 
 /// <summary>Checks a StorageBackend. Pure: no I/O.</summary>
 public static class StorageBackendValidator
 {
-    public static ValidationResult<ResolvedStorageBackend> Validate(StorageBackendResource resource)
+    public static ValidationResult<ValidatedStorageBackend> Validate(StorageBackendResource resource)
     {
         ArgumentNullException.ThrowIfNull(resource);
         var errors = new List<FieldError>();
@@ -258,7 +251,7 @@ public static class StorageBackendValidator
         if (spec is null)
         {
             errors.Add(new("spec", "is required"));
-            return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
+            return ValidationResult.Invalid<ValidatedStorageBackend>(errors);
         }
 
         if (!Enum.IsDefined(spec.Type))
@@ -299,15 +292,15 @@ public static class StorageBackendValidator
             WorkspaceStorageValidator.AddIfError(errors, "spec.cors.allowedOrigins", BucketCorsRule.OriginsError(cors.AllowedOrigins));
         }
 
-        var ceiling = CeilingOf(resource, errors);
+        CeilingOf(resource, errors); // for its errors only: the ceiling's readers call CeilingOf themselves
 
         if (errors.Count > 0)
         {
-            return ValidationResult.Invalid<ResolvedStorageBackend>(errors);
+            return ValidationResult.Invalid<ValidatedStorageBackend>(errors);
         }
 
         var endpoint = StorageFieldRules.NormalizeEndpoint(spec.Endpoint);
-        return ValidationResult.Valid<ResolvedStorageBackend>(new ResolvedStorageBackend(
+        return ValidationResult.Valid<ValidatedStorageBackend>(new ValidatedStorageBackend(
             name!,
             spec.Type,
             endpoint,
@@ -317,8 +310,7 @@ public static class StorageBackendValidator
             admin!,
             spec.PathStyle,
             spec.CaBundle,
-            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null,
-            ceiling));
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null));
     }
 
     /// <summary>

@@ -212,7 +212,7 @@ public sealed class Controller<T> : IRunnable
         timeout.CancelAfter(options.ReconcileTimeout);
         try
         {
-            var result = await reconciler.ReconcileAsync(new ReconcileRequest<T>(key, primary.Get(key)), timeout.Token).ConfigureAwait(false);
+            var result = await reconciler.ReconcileAsync(new ReconcileRequest<T>(key), timeout.Token).ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started);
             switch (result.Outcome)
             {

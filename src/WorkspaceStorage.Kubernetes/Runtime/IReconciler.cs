@@ -21,10 +21,10 @@ public interface IReconciler<T>
 }
 
 /// <summary>
-/// What to reconcile: the key and the informer's cached copy (null when the object is no longer in the cache,
-/// i.e. it was deleted). The cached copy is shared: clone it (<see cref="ResourceCopy.Clone{T}"/>) before changing it.
+/// What to reconcile: the key. Reconcilers read the object themselves: an informer's copy may be trimmed of fields
+/// they need, and may lag behind the server.
 /// </summary>
-public sealed record ReconcileRequest<T>(ResourceKey Key, T? Cached)
+public sealed record ReconcileRequest<T>(ResourceKey Key)
     where T : class;
 
 /// <summary>How a reconcile ended.</summary>

@@ -108,8 +108,6 @@ public sealed record ResourcePatch(ResourcePatchType Type, string Json)
 {
     public static ResourcePatch Merge(string json) => new(ResourcePatchType.MergePatch, json);
 
-    public static ResourcePatch Json6902(string json) => new(ResourcePatchType.JsonPatch, json);
-
     // The document may hold data (a Secret's, say): never print it.
     public override string ToString() => $"ResourcePatch {{ Type = {Type}, Length = {Json.Length} }}";
 }

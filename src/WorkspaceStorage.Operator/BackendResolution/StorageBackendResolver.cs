@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.Configuration;
+using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
@@ -39,7 +40,7 @@ public interface IStorageBackendResolver
 /// (name, generation, admin Secret resourceVersion) so a reconcile reuses clients, and a changed backend or rotated
 /// admin key builds new ones. The shared bucket is ensured once per cached instance (success is remembered).
 /// </summary>
-public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposable
+public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBackendClients, IDisposable
 {
     public const string DefaultBackendName = "";
 
@@ -52,8 +53,9 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     private readonly Dictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
     private readonly Lock cacheGate = new();
 
-    /// <param name="cache">An informer's cache of all StorageBackends, to find a second name for the same bucket without a
-    /// list call; null (or not yet synced) lists through <paramref name="backends"/>.</param>
+    /// <param name="cache">An informer's cache of all StorageBackends: backends are read from it (controller-runtime style:
+    /// reads from the cache, writes to the server), and a second name for the same bucket is found without a list call;
+    /// null (or not yet synced, or not holding the name yet) reads through <paramref name="backends"/>.</param>
     public StorageBackendResolver(IResourceClient<StorageBackendResource> backends, IResourceClient<V1Secret> secrets,
         IStorageBackendFactory factory, DefaultBackendOptions? defaultBackend, ILogger<StorageBackendResolver> logger,
         IResourceCache<StorageBackendResource>? cache = null)
@@ -73,12 +75,19 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
 
     private int built;
 
-    public async Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken)
-    {
-        var (name, version, settings) = backendName is null
+    public async Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken) =>
+        await ResolveAsync(backendName is null
             ? DefaultSettings()
-            : await ClusterSettingsAsync(backendName, cancellationToken).ConfigureAwait(false);
+            : await ClusterSettingsAsync(await FindAsync(backendName, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
 
+    // Explicit: ResolveAsync(null, ...) would otherwise be ambiguous.
+    async Task<ResolvedBackend> IStorageBackendClients.ResolveAsync(StorageBackendResource resource, CancellationToken cancellationToken) =>
+        await ResolveAsync(await ClusterSettingsAsync(resource, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    private async Task<ResolvedBackend> ResolveAsync((string Name, string Version, BackendSettings Settings) wanted, CancellationToken cancellationToken)
+    {
+        var (name, version, settings) = wanted;
         CacheEntry entry;
         // A lock, not AddOrUpdate: its factory may run twice under contention and build (and leak) a second client.
         lock (cacheGate)
@@ -104,10 +113,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
             return options.Ceiling ?? ClaimCeiling.From("the default backend's --allowed-claim", anyNamespace: false, [], "--allowed-claim", []);
         }
 
-        // The informer's copy when it has one: StorageBackend changes re-enqueue every user, after the cache has them.
-        var resource = (others is { HasSynced: true } ? others.Get(new ResourceKey(null, backendName)) : null)
-            ?? await backends.GetAsync(new ResourceKey(null, backendName), cancellationToken).ConfigureAwait(false)
-            ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{backendName}\" not found", ConditionReasons.BackendNotFound);
+        var resource = await FindAsync(backendName, cancellationToken).ConfigureAwait(false);
         var errors = new List<FieldError>();
         var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
         return errors.Count == 0
@@ -116,7 +122,6 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
                 ConditionReasons.BackendNotReady);
     }
 
-    /// <summary>Forgets a backend (its StorageBackend was deleted).</summary>
     public void Evict(string name)
     {
         lock (cacheGate)
@@ -157,10 +162,19 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
         return (DefaultBackendName, "default", settings);
     }
 
-    private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// The StorageBackend named <paramref name="name"/>: the informer's copy when it has one (a StorageBackend change
+    /// re-enqueues its users after the cache has it, so they act on it), else the server's (before the first sync, or
+    /// just created and not in the cache yet).
+    /// </summary>
+    private async Task<StorageBackendResource> FindAsync(string name, CancellationToken cancellationToken) =>
+        (others is { HasSynced: true } ? others.Get(new ResourceKey(null, name)) : null)
+        ?? await backends.GetAsync(new ResourceKey(null, name), cancellationToken).ConfigureAwait(false)
+        ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
+
+    private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(StorageBackendResource resource, CancellationToken cancellationToken)
     {
-        var resource = await backends.GetAsync(new ResourceKey(null, name), cancellationToken).ConfigureAwait(false)
-            ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
+        var name = resource.Metadata.Name;
         var validation = StorageBackendValidator.Validate(resource);
         if (!validation.IsValid)
         {
@@ -192,7 +206,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     /// revoke each other's keys; refusing before any client is built means the second name never touches the backend.
     /// A StorageBackend that cannot work itself (invalid, no admin key) takes nothing from the one that can.
     /// </summary>
-    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ResolvedStorageBackend spec, CancellationToken cancellationToken)
+    private async Task RefuseSecondNameAsync(StorageBackendResource resource, ValidatedStorageBackend spec, CancellationToken cancellationToken)
     {
         IEnumerable<StorageBackendResource> all = others is { HasSynced: true }
             ? others.List()
@@ -221,7 +235,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IDisposabl
     }
 
     /// <summary>The other StorageBackend's resolved spec when it names the same endpoint and bucket; else null.</summary>
-    private static ResolvedStorageBackend? SameBucket(StorageBackendResource other, ResolvedStorageBackend spec) =>
+    private static ValidatedStorageBackend? SameBucket(StorageBackendResource other, ValidatedStorageBackend spec) =>
         StorageBackendValidator.Validate(other) is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket
             ? theirs
             : null;

@@ -98,16 +98,16 @@ public sealed class OperatorHost : IDisposable
             Backoff = options.InformerBackoff ?? new InformerOptions().Backoff,
         };
 
-        var cachedFields = new CachedFields();
+        var trimmer = new CacheTrimmer();
         WorkspaceStorageInformer = new Informer<WorkspaceStorageResource>(stores.WorkspaceStorageWatcher, ApiGroup.WorkspaceStoragePlural,
-            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), cachedFields.WorkspaceStorage);
+            Informer(options.WatchNamespace, null), loggers.CreateLogger("Informer.WorkspaceStorages"), trimmer.WorkspaceStorage);
         var backendsForStorages = new Informer<StorageBackendResource>(stores.StorageBackendWatcher, ApiGroup.StorageBackendPlural,
             Informer(null, null) with { ResyncPeriod = null }, loggers.CreateLogger("Informer.StorageBackends"));
         Resolver = new StorageBackendResolver(stores.StorageBackends, stores.Secrets, factory, options.DefaultBackend, loggers.CreateLogger<StorageBackendResolver>(),
             backendsForStorages);
         var ownedSecrets = new Informer<V1Secret>(stores.SecretWatcher, "secrets",
             Informer(options.WatchNamespace, $"{ResourceMetadata.ManagedByLabel}={ResourceMetadata.ManagedByValue}") with { ResyncPeriod = null },
-            loggers.CreateLogger("Informer.Secrets"), cachedFields.Secret);
+            loggers.CreateLogger("Informer.Secrets"), trimmer.Secret);
 
         // Namespaces' labels, for claim ceilings that select namespaces by label.
         var namespaceInformer = stores.Namespaces is null
@@ -198,7 +198,7 @@ public sealed class OperatorHost : IDisposable
             || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
             || WorkspaceOf(before) != WorkspaceOf(change.Object)
             || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name
-            || WorkspaceClaims.SecretNameOf(before) != WorkspaceClaims.SecretNameOf(change.Object),
+            || CredentialSecretName.Of(before) != CredentialSecretName.Of(change.Object),
         _ => false,
     };
 
@@ -208,11 +208,11 @@ public sealed class OperatorHost : IDisposable
     {
         var workspace = WorkspaceOf(changed);
         var backend = changed.Spec?.BackendRef?.Name;
-        var secretName = WorkspaceClaims.SecretNameOf(changed);
+        var secretName = CredentialSecretName.Of(changed);
         return storages.List()
             .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid
                 && ((WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
-                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && WorkspaceClaims.SecretNameOf(ws) == secretName)))
+                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && CredentialSecretName.Of(ws) == secretName)))
             .Select(ResourceKey.Of)
             .ToList();
     }

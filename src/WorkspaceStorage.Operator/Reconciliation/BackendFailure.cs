@@ -8,8 +8,7 @@ namespace WorkspaceStorage.Operator.Reconciliation;
 /// <param name="Message">The condition message, naming the field to fix when there is one.</param>
 /// <param name="Stalled">True when only the user can fix it (Stalled, retried slowly); false when it is transient
 /// (Reconciling, and the work queue backs off and retries).</param>
-/// <param name="Error">The error itself.</param>
-public sealed record BackendFailure(string Reason, string Message, bool Stalled, Exception Error)
+public sealed record BackendFailure(string Reason, string Message, bool Stalled)
 {
     /// <summary>
     /// The one mapping from backend errors to conditions, for every reconciler. Null when <paramref name="error"/> is
@@ -21,11 +20,11 @@ public sealed record BackendFailure(string Reason, string Message, bool Stalled,
     public static BackendFailure? From(Exception error, string adminCredentialsField, Func<BackendConfigurationException, string>? configurationMessage = null) =>
         error switch
         {
-            BackendConfigurationException config => new(config.Reason, configurationMessage?.Invoke(config) ?? config.Message, Stalled: true, error),
+            BackendConfigurationException config => new(config.Reason, configurationMessage?.Invoke(config) ?? config.Message, Stalled: true),
             BackendAuthenticationException auth => new(WorkspaceStorageConditions.AdminCredentialsRejected,
-                $"{adminCredentialsField}: the backend refused the admin credentials ({auth.Message})", Stalled: true, error),
-            StorageBackendException { IsTransient: false } rejected => new(ConditionReasons.BackendRejected, rejected.Message, Stalled: true, error),
-            StorageBackendException unavailable => new(ConditionReasons.BackendUnavailable, unavailable.Message, Stalled: false, error),
+                $"{adminCredentialsField}: the backend refused the admin credentials ({auth.Message})", Stalled: true),
+            StorageBackendException { IsTransient: false } rejected => new(ConditionReasons.BackendRejected, rejected.Message, Stalled: true),
+            StorageBackendException unavailable => new(ConditionReasons.BackendUnavailable, unavailable.Message, Stalled: false),
             _ => null,
         };
 

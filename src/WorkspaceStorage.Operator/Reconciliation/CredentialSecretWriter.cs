@@ -35,7 +35,7 @@ public sealed class CredentialSecretWriter(IResourceClient<V1Secret> secrets)
         secret.Metadata.OwnerReferences?.FirstOrDefault(r => r.Controller == true && r.Kind == ApiGroup.WorkspaceStorageKind)?.Name;
 
     /// <param name="existing">The Secret as read (owned by <paramref name="owner"/>), or null to create it.</param>
-    public async Task<V1Secret> WriteAsync(WorkspaceStorageResource owner, ResolvedWorkspaceStorage spec, S3Location location, V1Secret? existing,
+    public async Task<V1Secret> WriteAsync(WorkspaceStorageResource owner, ValidatedWorkspaceStorage spec, S3Location location, V1Secret? existing,
         AwsCredentials key, KeyState state, CancellationToken cancellationToken)
     {
         var data = CredentialSecretLayout.Build(new CredentialSecretContent(location.PublicEndpoint.ToString(), location.Region, location.Bucket,

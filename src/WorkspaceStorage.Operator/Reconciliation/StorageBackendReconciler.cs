@@ -7,13 +7,26 @@ using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Reconciliation;
 
+/// <summary>What <see cref="StorageBackendReconciler"/> needs of the backend clients (<see cref="StorageBackendResolver"/> in the operator).</summary>
+public interface IStorageBackendClients
+{
+    /// <summary>
+    /// The backend <paramref name="resource"/> describes, as the reconciler just read it (not another copy, which may be
+    /// older), with its bucket ensured. Throws as <see cref="IStorageBackendResolver.ResolveAsync"/> does.
+    /// </summary>
+    Task<ResolvedBackend> ResolveAsync(StorageBackendResource resource, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the clients of a backend (its StorageBackend was deleted): a new one by that name starts afresh.</summary>
+    void Evict(string name);
+}
+
 /// <summary>
 /// Reports whether a StorageBackend can be used: valid spec, admin Secret present, bucket ensured, admin endpoint
 /// healthy. Ready / Stalled (configuration the user must fix) / Reconciling (backend unreachable: backs off and retries).
 /// Keeps the StorageBackend's own CORS rule (its id says whose it is) among the bucket's rules, and removes that rule,
 /// and only it, when CORS is turned off or the StorageBackend is deleted (its finalizer waits for that).
 /// </summary>
-public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResource> backends, IStorageBackendResolver resolver, IEventRecorder events,
+public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResource> backends, IStorageBackendClients clients, IEventRecorder events,
     ILogger<StorageBackendReconciler> logger, TimeProvider? time = null) : IReconciler<StorageBackendResource>
 {
     private readonly TimeProvider clock = time ?? TimeProvider.System;
@@ -28,7 +41,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         var resource = await backends.GetAsync(request.Key, cancellationToken).ConfigureAwait(false);
         if (resource is null)
         {
-            (resolver as StorageBackendResolver)?.Evict(request.Key.Name);
+            clients.Evict(request.Key.Name);
             return ReconcileResult.Done;
         }
 
@@ -48,7 +61,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
 
         try
         {
-            var backend = await resolver.ResolveAsync(resource.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            var backend = await clients.ResolveAsync(resource, cancellationToken).ConfigureAwait(false);
             var health = await backend.Backend.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
             if (!health.Healthy)
             {
@@ -122,7 +135,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
     {
         if (resource.Metadata.Finalizers?.Contains(ResourceMetadata.Finalizer) != true)
         {
-            (resolver as StorageBackendResolver)?.Evict(resource.Metadata.Name);
+            clients.Evict(resource.Metadata.Name);
             return ReconcileResult.Done;
         }
 
@@ -136,7 +149,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 throw new BackendConfigurationException("spec", "is invalid", ConditionReasons.InvalidSpec);
             }
 
-            var backend = await resolver.ResolveAsync(resource.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            var backend = await clients.ResolveAsync(resource, cancellationToken).ConfigureAwait(false);
             var outcome = await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken).ConfigureAwait(false);
             message = outcome == EnsureOutcome.Deleted
                 ? $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId}; the bucket's other rules are kept"
@@ -155,7 +168,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
 
         resource.Metadata.Finalizers.Remove(ResourceMetadata.Finalizer);
         await backends.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
-        (resolver as StorageBackendResolver)?.Evict(resource.Metadata.Name);
+        clients.Evict(resource.Metadata.Name);
         logger.LogInformation("Finalized StorageBackend {Name}: {Outcome}", resource.Metadata.Name, message);
         await events.RecordAsync(resource, severity, "Deleted", message, cancellationToken).ConfigureAwait(false);
         return ReconcileResult.Done;

@@ -35,7 +35,7 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
     /// <summary>"namespace/name" of the oldest other WorkspaceStorage of the same namespace asking for the Secret
     /// <paramref name="secretName"/>, when it is older: two owners of one Secret would overwrite each other's key.</summary>
     public Task<string?> OlderSecretClaimantAsync(WorkspaceStorageResource resource, string secretName, CancellationToken cancellationToken) =>
-        OlderAsync(resource, resource.Metadata.NamespaceProperty, other => SecretNameOf(other) == secretName,
+        OlderAsync(resource, resource.Metadata.NamespaceProperty, other => CredentialSecretName.Of(other) == secretName,
             holder => holder.Status is { AccessKeyId: not null } status && status.SecretName == secretName, cancellationToken);
 
     /// <summary>
@@ -142,10 +142,6 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
         var otherBackend = other.Spec?.BackendRef?.Name ?? StorageBackendResolver.DefaultBackendName;
         return otherWorkspace == workspace.Value && otherBackend == backendName;
     }
-
-    /// <summary>The Secret a WorkspaceStorage writes: the one it wrote (status), else the one its spec asks for.</summary>
-    internal static string SecretNameOf(WorkspaceStorageResource resource) =>
-        resource.Status?.SecretName ?? resource.Spec?.Secret?.Name ?? resource.Metadata.Name + WorkspaceStorageValidator.SecretNameSuffix;
 
     private static (int Holds, DateTime Created, string Key) ClaimOrder(WorkspaceStorageResource resource, Func<WorkspaceStorageResource, bool> holds) =>
         (holds(resource) ? 0 : 1,

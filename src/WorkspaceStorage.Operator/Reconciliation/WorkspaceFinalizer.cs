@@ -69,7 +69,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
     }
 
     /// <returns>What was done, or when to try again (the finalizer stays).</returns>
-    private async Task<(string? Message, ReconcileResult? Retry)> DeleteWorkspaceAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage? spec,
+    private async Task<(string? Message, ReconcileResult? Retry)> DeleteWorkspaceAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage? spec,
         WorkspaceId workspace, string? backendName, CancellationToken cancellationToken)
     {
         var policy = resource.Spec?.DeletionPolicy ?? DeletionPolicy.Retain;
@@ -117,7 +117,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
     }
 
     /// <summary>Whether anything may exist on the backend for <paramref name="resource"/>: a status naming the workspace, or its Secret (written before any key).</summary>
-    private async Task<bool> HasProvisionedAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage? spec, CancellationToken cancellationToken)
+    private async Task<bool> HasProvisionedAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage? spec, CancellationToken cancellationToken)
     {
         if (resource.Status?.Workspace is not null || resource.Status?.AccessKeyId is not null)
         {

@@ -22,7 +22,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
     /// <param name="brought">The user's own key (spec.credentials.existingSecretRef), already read; null when the operator manages keys.</param>
     /// <param name="identityIsNew">The backend identity was created by this reconcile, so it holds no key but the one
     /// added here and the sweep for stray keys (a backend read) is skipped.</param>
-    public async Task<KeyResult> ReconcileAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, IStorageBackend backend,
+    public async Task<KeyResult> ReconcileAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec, IStorageBackend backend,
         V1Secret? secret, AwsCredentials? brought, bool identityIsNew, CancellationToken cancellationToken)
     {
         var now = WholeSeconds(clock.GetUtcNow());
@@ -99,7 +99,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
     /// made by a reconcile that died before writing the Secret is revoked by the next one before it asks for another,
     /// and the server's two-key limit is never reached.
     /// </summary>
-    private async Task<AwsCredentials> IssueAsync(IServerIssuedKeys issued, WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec,
+    private async Task<AwsCredentials> IssueAsync(IServerIssuedKeys issued, WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec,
         IStorageBackend backend, V1Secret? secret, KeyPlan plan, CancellationToken cancellationToken)
     {
         IReadOnlyCollection<string> keep = plan.State.PreviousAccessKeyId is { } previous ? [previous] : [];

@@ -43,7 +43,7 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
     }
 
     /// <returns>The stored object and whether it became Ready for its generation just now.</returns>
-    public async Task<(WorkspaceStorageResource Resource, bool BecameReady)> ReadyAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec,
+    public async Task<(WorkspaceStorageResource Resource, bool BecameReady)> ReadyAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec,
         ResolvedBackend backend, KeyResult keys, CancellationToken cancellationToken)
     {
         var wasReady = resource.Status.IsTrue(ConditionTypes.Ready) && resource.Status?.ObservedGeneration == resource.Metadata.Generation;

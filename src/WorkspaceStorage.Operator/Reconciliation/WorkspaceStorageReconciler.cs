@@ -180,7 +180,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         return await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ResolvedWorkspaceStorage spec, ClaimCeiling ceiling,
+    private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec, ClaimCeiling ceiling,
         ResolvedBackend backend, V1Secret? secret, CancellationToken cancellationToken)
     {
         // Held until the status below records the outcome: a second claimant reconciled meanwhile then sees who holds it.

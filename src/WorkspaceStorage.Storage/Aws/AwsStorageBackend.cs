@@ -83,16 +83,6 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
 
     public S3Location Location => options.Location;
 
-    public int MaxKeysPerIdentity => MaxAccessKeys;
-
-    /// <summary>Parses and checks a workspace id against Hypha's rules and AWS's limits, before any call (field "workspace").</summary>
-    public WorkspaceId ValidateWorkspace(string? workspace)
-    {
-        var id = BackendWorkspaces.Parse(workspace);
-        CheckLimits(id);
-        return id;
-    }
-
     public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => buckets.EnsureBucketAsync(cancellationToken);
 
     public Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken) => buckets.EnsureCorsAsync(rule, cancellationToken);

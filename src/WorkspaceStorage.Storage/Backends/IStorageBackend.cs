@@ -65,9 +65,6 @@ public interface IStorageBackend
 /// </summary>
 public interface IServerIssuedKeys
 {
-    /// <summary>Long-lived keys the server allows per identity (AWS: 2).</summary>
-    int MaxKeysPerIdentity { get; }
-
     /// <summary>
     /// Revokes every key of W not in <paramref name="keep"/> (a key made by an interrupted earlier call, a stray), so the
     /// server's per-identity limit is never hit, then has the server make a new key, and waits (bounded) until the server

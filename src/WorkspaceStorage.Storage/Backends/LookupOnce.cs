@@ -1,4 +1,3 @@
-using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Storage.Backends;
 
@@ -28,12 +27,4 @@ public sealed class LookupOnce<T>(Func<CancellationToken, Task<T>> lookup) where
             gate.Release();
         }
     }
-}
-
-/// <summary>Workspace ids as the backends take them from callers.</summary>
-public static class BackendWorkspaces
-{
-    /// <summary>Parses a workspace id against Hypha's rules; raises <see cref="BackendValidationException"/> with field "workspace".</summary>
-    public static WorkspaceId Parse(string? workspace) =>
-        WorkspaceId.TryParse(workspace, out var id, out var error) ? id : throw new BackendValidationException("workspace", error);
 }

@@ -63,17 +63,6 @@ public sealed class CephRgwStorageBackend : IStorageBackend
 
     public S3Location Location => options.Location;
 
-    /// <summary>
-    /// Parses and checks a workspace id against Hypha's rules and RGW's limits, before any call.
-    /// Raises <see cref="BackendValidationException"/> with field "workspace".
-    /// </summary>
-    public WorkspaceId ValidateWorkspace(string? workspace)
-    {
-        var id = BackendWorkspaces.Parse(workspace);
-        CheckLimits(id);
-        return id;
-    }
-
     public Task<EnsureOutcome> EnsureBucketAsync(CancellationToken cancellationToken) => buckets.EnsureBucketAsync(cancellationToken);
 
     public Task<EnsureOutcome> EnsureBucketCorsAsync(BucketCorsRule rule, CancellationToken cancellationToken) => buckets.EnsureCorsAsync(rule, cancellationToken);

@@ -38,7 +38,6 @@ public sealed class MinioStorageBackend : IStorageBackend
 
     public const int MaxCannedPolicyBytes = 20 * 1024;
     public const int MaxSessionPolicyBytes = 4096;
-    public const int MaxServiceAccountNameLength = 32;
     public const string TemporaryNamePrefix = "wsotmp-";
 
     private const int MinAccessKeyLength = 3;

@@ -84,9 +84,6 @@ public sealed partial class S3ObjectClient
 
     public S3Location Location { get; }
 
-    /// <summary>The access key id this client signs with (never the secret).</summary>
-    public string AccessKeyId => credentials.AccessKeyId;
-
     /// <summary>
     /// A presigned URL for <paramref name="method"/> on <paramref name="key"/>, on the public endpoint. No I/O.
     /// </summary>

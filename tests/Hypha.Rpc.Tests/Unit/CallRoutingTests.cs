@@ -80,7 +80,7 @@ public sealed class CallRoutingTests
 
         Assert.Equal([1L], positional);
         Assert.Equal("v", keywords["k"]);
-        var call = new HyphaCall("svc", "fn", positional, keywords, new HyphaCallContext(null, null, null, null, new Dictionary<string, object?>()));
+        var call = new HyphaCall(positional, keywords, new HyphaCallContext(null, null, null, null, new Dictionary<string, object?>()));
         Assert.Equal("v", call.GetArgument("k", 5));
         Assert.Equal(1L, call.GetArgument("first", 0));
         Assert.Equal("default", call.GetArgument("absent", 3, "default"));

@@ -31,7 +31,6 @@ public sealed class PermissionModelTests
         Assert.Equal(Permission.None, scope.PermissionFor("ws-data2"));
         Assert.Equal("ws-data", scope.CurrentWorkspace);
         Assert.Equal("client-9", scope.ClientId);
-        Assert.False(scope.IsAdminEverywhere);
     }
 
     [Fact]
@@ -45,7 +44,6 @@ public sealed class PermissionModelTests
     public void Wildcard_admin_is_admin_everywhere_and_never_lowers_a_grant()
     {
         Assert.True(WorkspaceScope.TryParse("ws:*#a", out var admin, out _));
-        Assert.True(admin.IsAdminEverywhere);
         Assert.Equal(Permission.Admin, admin.PermissionFor("any-workspace"));
 
         Assert.True(WorkspaceScope.TryParse("ws:*#r ws:ws-data#a", out var mixed, out _));

@@ -46,4 +46,13 @@ public sealed class ReplaceableServicesTests
         request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
         return await api.Client.SendAsync(request, Ct);
     }
+
+    /// <summary>A fixed set of public workspaces.</summary>
+    private sealed class StaticWorkspaceDirectory(IEnumerable<string> publicWorkspaces) : IWorkspaceDirectory
+    {
+        private readonly HashSet<string> publicWorkspaces = new(publicWorkspaces, StringComparer.Ordinal);
+
+        public ValueTask<bool> IsPublicAsync(Core.Workspaces.WorkspaceId workspace, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(publicWorkspaces.Contains(workspace.Value));
+    }
 }

@@ -21,7 +21,7 @@ internal static class ProbeRoutes
 
         // A plain RequestDelegate endpoint (endpoint filters would not run here; the check must still hold).
         app.MapMethods("/{workspace}/probe/delegate", ["GET"], (RequestDelegate)(context =>
-            context.Response.WriteAsJsonAsync(new { granted = context.GetWorkspaceAccess().Granted.ToCode() })))
+            context.Response.WriteAsJsonAsync(new { granted = context.GetWorkspaceGrant().Granted.ToCode() })))
             .RequireWorkspacePermission(Permission.ReadWrite);
 
         // A JSON-bodied endpoint: the permission check must come before the body is bound.
@@ -49,14 +49,14 @@ internal static class ProbeRoutes
 
         app.MapGet("/{workspace}/probe/path", (HttpContext context, string? path) =>
         {
-            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read);
 
         // The shape the file routes will have: a catch-all path after the workspace.
         app.MapGet("/{workspace}/files/{**path}", (HttpContext context, string? path) =>
         {
-            var parsed = WorkspacePath.Parse(context.GetWorkspaceAccess().Workspace, path);
+            var parsed = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
             return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
         }).RequireWorkspacePermission(Permission.Read).WithOrder(-1); // wins over the real GET file route, which has the same template
 
@@ -88,7 +88,7 @@ internal static class ProbeRoutes
 
     private static IResult Describe(HttpContext context)
     {
-        var access = context.GetWorkspaceAccess();
+        var access = context.GetWorkspaceGrant();
         return Results.Json(new
         {
             user = access.Principal.UserId,

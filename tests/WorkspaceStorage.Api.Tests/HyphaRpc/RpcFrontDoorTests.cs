@@ -99,7 +99,7 @@ public sealed class RpcFrontDoorTests
         new S3StorageService(Options.Create(new Workspaces.StorageOptions()), new Presigning.IdentityPresignedUrlRewriter(), null!, null!).Find(name)!;
 
     private static HyphaCall Call(IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs) =>
-        new("s3-storage", "f", args, kwargs, Context("ws-alpha", null));
+        new(args, kwargs, Context("ws-alpha", null));
 
     private static HyphaCallContext Context(string workspace, HyphaUser? user) =>
         new(workspace, $"{workspace}/client", "public/wso", user, new Dictionary<string, object?>());

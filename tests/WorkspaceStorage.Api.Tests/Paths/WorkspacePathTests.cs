@@ -169,7 +169,7 @@ public sealed class WorkspacePathTests
     public void Root_and_names()
     {
         var root = WorkspacePath.Root(Workspace);
-        Assert.True(root.IsRoot);
+        Assert.Equal(string.Empty, root.RelativePath);
         Assert.True(root.IsDirectory);
         Assert.Equal("ws-a/", root.Key);
         Assert.Equal(string.Empty, root.Name);

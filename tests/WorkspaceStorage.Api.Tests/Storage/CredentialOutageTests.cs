@@ -65,7 +65,7 @@ public sealed class CredentialOutageTests
     {
         var user = new HyphaUser("github|outage", false, null, ["user"],
             new HyphaUserScope(workspace.Value, new Dictionary<string, string> { [workspace.Value] = "rw" }, "client"), new Dictionary<string, object?>());
-        return new HyphaCall("s3-storage", "generate_credential", [], new Dictionary<string, object?>(),
+        return new HyphaCall([], new Dictionary<string, object?>(),
             new HyphaCallContext(workspace.Value, $"{workspace.Value}/client", "public/wso", user, new Dictionary<string, object?>()));
     }
 }

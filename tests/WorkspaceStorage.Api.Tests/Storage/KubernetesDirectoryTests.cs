@@ -64,6 +64,30 @@ public sealed class KubernetesDirectoryTests
         }, "the deleted WorkspaceStorage is no longer served");
     }
 
+    /// <summary>
+    /// The companion's side of the default Secret name (the operator's is ReconcilerTests'): a WorkspaceStorage whose
+    /// status names no Secret and whose spec asks for none is served with the key of <c>&lt;metadata.name&gt;-s3</c>,
+    /// not of a Secret named like the WorkspaceStorage itself.
+    /// </summary>
+    [Fact]
+    public async Task Without_spec_secret_name_the_key_is_read_from_the_Secret_named_metadata_name_s3()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeCluster.StartAsync([Namespace], Ct);
+        var backendName = await KubernetesSeeding.SeedBackendAsync(kube, h);
+        var w = await h.AddWorkspaceAsync("kdefault");
+        var resource = WorkspaceSeeding.Storage(Namespace, "unnamed", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        resource.Status!.SecretName = null;
+        await kube.SeedAsync(resource);
+        Assert.Equal("unnamed-s3", CredentialSecretName.Of(resource));
+        await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(Namespace, "unnamed-s3", w.Key));
+        await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(Namespace, "unnamed", AccessKeyGenerator.Generate()));
+
+        await using var api = await StartApiAsync(kube);
+        var token = api.Tokens.ForWorkspace(w.Workspace.Value, "rw");
+        Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_rotated_key_in_the_Secret_is_used_after_the_watch_event()
     {

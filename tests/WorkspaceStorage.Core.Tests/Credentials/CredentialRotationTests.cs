@@ -9,7 +9,7 @@ public sealed class CredentialRotationTests
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
 
-    private static ResolvedWorkspaceStorage Spec(string? interval = "720h", bool existing = false, string grace = "10m") =>
+    private static ValidatedWorkspaceStorage Spec(string? interval = "720h", bool existing = false, string grace = "10m") =>
         WorkspaceStorageValidator.Validate(
             new WorkspaceStorageResource
             {
@@ -28,7 +28,7 @@ public sealed class CredentialRotationTests
 
     private static KeyState Made(DateTimeOffset? at, string? lastRequest = null) => new(null, null, at, lastRequest);
 
-    private static KeyPlan Plan(ResolvedWorkspaceStorage spec, KeyState state, string? request = null, DateTimeOffset? now = null, string current = "AKIA1") =>
+    private static KeyPlan Plan(ValidatedWorkspaceStorage spec, KeyState state, string? request = null, DateTimeOffset? now = null, string current = "AKIA1") =>
         CredentialRotation.Plan(spec, state, current, secretExists: true, holdsBroughtKey: false, request, now ?? Now);
 
     [Fact]

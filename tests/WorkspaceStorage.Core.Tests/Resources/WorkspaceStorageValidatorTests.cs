@@ -26,7 +26,7 @@ public sealed class WorkspaceStorageValidatorTests
         var resolved = result.Value!;
         Assert.Equal("ws-alpha", resolved.Workspace.Value);
         Assert.Equal("ws-alpha-s3", resolved.SecretName);
-        Assert.True(resolved.UsesDefaultBackend);
+        Assert.Null(resolved.BackendName); // the default backend
         Assert.Equal(AccessLevel.ReadWrite, resolved.Access);
         Assert.Equal(DeletionPolicy.Retain, resolved.DeletionPolicy);
         Assert.Equal(new HashSet<SecretKeySet> { SecretKeySet.Aws, SecretKeySet.S3, SecretKeySet.Cosi, SecretKeySet.Hypha }, resolved.KeySets);
@@ -50,7 +50,7 @@ public sealed class WorkspaceStorageValidatorTests
             }),
             hasDefaultBackend: false);
 
-        var resolved = Assert.IsType<ResolvedWorkspaceStorage>(result.Value);
+        var resolved = Assert.IsType<ValidatedWorkspaceStorage>(result.Value);
         Assert.Equal("ws-user-github|12345/", resolved.Workspace.Prefix);
         Assert.Equal("ceph", resolved.BackendName);
         Assert.Equal(AccessLevel.ReadOnly, resolved.Access);

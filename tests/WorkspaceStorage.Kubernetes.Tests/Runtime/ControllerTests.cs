@@ -29,13 +29,17 @@ public sealed class ControllerTests
         },
     };
 
-    /// <summary>A reconciler whose behaviour a test scripts per call.</summary>
-    private sealed class ScriptedReconciler(Func<ReconcileRequest<Widget>, int, Task<ReconcileResult>> script) : IReconciler<Widget>
+    /// <summary>A reconciler whose behaviour a test scripts per call; given a store, it reads each object as a reconciler does (<see cref="Seen"/>).</summary>
+    private sealed class ScriptedReconciler(Func<ReconcileRequest<Widget>, int, Task<ReconcileResult>> script, IResourceClient<Widget>? store = null)
+        : IReconciler<Widget>
     {
         private readonly ConcurrentDictionary<ResourceKey, int> calls = new();
         private readonly ConcurrentDictionary<ResourceKey, int> active = new();
 
         public ConcurrentQueue<ReconcileRequest<Widget>> Requests { get; } = new();
+
+        /// <summary>What each reconcile read from the store (null: the object was gone).</summary>
+        public ConcurrentQueue<(ResourceKey Key, Widget? Read)> Seen { get; } = new();
 
         public int MaxConcurrentPerKey;
 
@@ -52,6 +56,11 @@ public sealed class ControllerTests
             try
             {
                 Requests.Enqueue(request);
+                if (store is not null)
+                {
+                    Seen.Enqueue((request.Key, await store.GetAsync(request.Key, cancellationToken)));
+                }
+
                 var call = calls.AddOrUpdate(request.Key, 1, (_, n) => n + 1);
                 return await script(request, call);
             }
@@ -81,7 +90,7 @@ public sealed class ControllerTests
         await widgets.CreateAsync(Widget.Create(kube.Namespace, "a"), Ct);
         await widgets.CreateAsync(Widget.Create(kube.Namespace, "b"), Ct);
 
-        var reconciler = new ScriptedReconciler((_, _) => Task.FromResult(ReconcileResult.Done));
+        var reconciler = new ScriptedReconciler((_, _) => Task.FromResult(ReconcileResult.Done), widgets);
         var metrics = new RecordingMetrics();
         var controller = new Controller<Widget>("widgets", new Informer<Widget>(widgets, "widgets", FastInformer(kube.Namespace)), reconciler, FastController(), metrics);
         using var stop = new CancellationTokenSource();
@@ -91,17 +100,17 @@ public sealed class ControllerTests
         var b = new ResourceKey(kube.Namespace, "b");
         await Eventually.TrueAsync(() => reconciler.Calls(a) == 1 && reconciler.Calls(b) == 1, "initial reconciles");
         Assert.True(controller.HasSynced);
-        Assert.Equal("small", reconciler.Requests.First(r => r.Key == a).Cached?.Spec?.Size);
+        Assert.Equal("small", reconciler.Seen.First(r => r.Key == a).Read?.Spec?.Size);
 
         var current = await widgets.GetAsync(a, Ct);
         current!.Spec!.Size = "large";
         await widgets.ReplaceAsync(current, Ct);
         await Eventually.TrueAsync(() => reconciler.Calls(a) == 2, "reconcile after a change");
-        Assert.Equal("large", reconciler.Requests.Last(r => r.Key == a).Cached?.Spec?.Size);
+        Assert.Equal("large", reconciler.Seen.Last(r => r.Key == a).Read?.Spec?.Size);
 
         await widgets.DeleteAsync(b, Ct);
         await Eventually.TrueAsync(() => reconciler.Calls(b) == 2, "reconcile after a delete");
-        Assert.Null(reconciler.Requests.Last(r => r.Key == b).Cached);
+        Assert.Null(reconciler.Seen.Last(r => r.Key == b).Read);
 
         await stop.CancelAsync();
         await run;
@@ -195,7 +204,7 @@ public sealed class ControllerTests
         {
             await Task.Delay(30, CancellationToken.None); // a reconcile that takes a while, so a second one of the key could overlap: what is tested
             return ReconcileResult.Done;
-        });
+        }, widgets);
         var controller = new Controller<Widget>("widgets", new Informer<Widget>(widgets, "widgets", FastInformer(kube.Namespace)), reconciler, FastController(workers: 8))
             .Watches(new Informer<V1Secret>(secrets, "secrets", FastInformer(kube.Namespace)), OwnerMapping.ByOwnerReference<V1Secret>(Widget.Descriptor));
         using var stop = new CancellationTokenSource();
@@ -221,7 +230,7 @@ public sealed class ControllerTests
             await widgets.ReplaceAsync(latest, Ct);
         }
 
-        await Eventually.TrueAsync(() => reconciler.Requests.Any(r => r.Cached?.Spec?.Size == "size-9"), "the last change reconciled");
+        await Eventually.TrueAsync(() => reconciler.Seen.Any(r => r.Read?.Spec?.Size == "size-9"), "the last change reconciled");
         await stop.CancelAsync();
         await run;
 

@@ -197,7 +197,7 @@ public sealed class ReconcilerTests
             await Storages.CreateAsync(new WorkspaceStorageResource { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns }, Spec = spec }, Ct);
 
         public Task<ReconcileResult> ReconcileAsync(string name) =>
-            Reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, name), null), Ct);
+            Reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, name)), Ct);
 
         public async Task<WorkspaceStorageResource> GetAsync(string name) => (await Storages.GetAsync(new ResourceKey(Ns, name), Ct))!;
 
@@ -388,7 +388,7 @@ public sealed class ReconcilerTests
             NullLogger<WorkspaceStorageReconciler>.Instance, time: w.Time);
 
         await Assert.ThrowsAsync<ResourceClientException>(() =>
-            failing.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, "order"), null), Ct));
+            failing.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Ns, "order")), Ct));
 
         Assert.Contains("create", observed);
         Assert.Empty(w.Backend.Keys.GetValueOrDefault("ws-order") ?? new());
@@ -433,6 +433,22 @@ public sealed class ReconcilerTests
         Assert.Null(await w.Storages.GetAsync(new ResourceKey(Ns, "del"), Ct));
         Assert.False(w.Backend.Identities.ContainsKey("ws-del"));
         Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "del-s3"), Ct));
+    }
+
+    /// <summary>The operator's side of the default Secret name; the companion's is KubernetesDirectoryTests' (the same name).</summary>
+    [Fact]
+    public async Task Without_spec_secret_name_the_key_is_written_to_the_Secret_named_metadata_name_s3()
+    {
+        await using var w = await World.StartAsync();
+        await w.CreateAsync("unnamed", new WorkspaceStorageSpec { Workspace = "ws-unnamed" });
+        await w.ReconcileAsync("unnamed");
+
+        var key = await w.KeyAsync("unnamed-s3");
+        Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-unnamed"].Keys);
+        var resource = await w.GetAsync("unnamed");
+        Assert.Equal("unnamed-s3", resource.Status!.SecretName);
+        Assert.Equal("unnamed-s3", CredentialSecretName.Of(resource));
+        Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "unnamed"), Ct));
     }
 
     [Fact]

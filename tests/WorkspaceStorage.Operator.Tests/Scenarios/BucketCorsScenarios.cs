@@ -133,7 +133,7 @@ public sealed class BucketCorsScenarios
         var reconciler = h.NewBackendReconciler();
 
         await ReconcileAsync(h, reconciler);
-        await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second), null), Ct);
+        await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second)), Ct);
         var rules = await RulesAsync(h);
         Assert.Equal([Core.Policies.BucketCorsRule.OperatorRuleId(h.BackendName), Core.Policies.BucketCorsRule.OperatorRuleId(second)], rules.Select(r => r.Id));
         Assert.Equal(["https://a.example.org"], rules[0].AllowedOrigins);
@@ -143,7 +143,7 @@ public sealed class BucketCorsScenarios
         for (var resync = 0; resync < 3; resync++)
         {
             await ReconcileAsync(h, reconciler);
-            await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second), null), Ct);
+            await reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, second)), Ct);
         }
 
         Assert.Equal(6, h.BackendCalls.Calls.Count(c => c.Operation == "GetBucketCors"));
@@ -191,7 +191,7 @@ public sealed class BucketCorsScenarios
     }
 
     private static Task ReconcileAsync(ScenarioHarness h, StorageBackendReconciler reconciler) =>
-        reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, h.BackendName), null), Ct);
+        reconciler.ReconcileAsync(new ReconcileRequest<StorageBackendResource>(new ResourceKey(null, h.BackendName)), Ct);
 
     private static async Task SetCorsAsync(ScenarioHarness h, BucketCorsSpec cors)
     {

@@ -178,7 +178,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     }
 
     public static Task<ReconcileResult> ReconcileOnceAsync(WorkspaceStorageReconciler reconciler, string name) =>
-        reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Namespace, name), null), Ct);
+        reconciler.ReconcileAsync(new ReconcileRequest<WorkspaceStorageResource>(new ResourceKey(Namespace, name)), Ct);
 
     /// <summary>A fresh workspace id ("ws-" + random), remembered for clean-up.</summary>
     public WorkspaceId NewWorkspace(string stem = "")

@@ -7,7 +7,7 @@ using WorkspaceStorage.Operator.Hosting;
 namespace WorkspaceStorage.Operator.Tests.Host;
 
 /// <summary>What the operator's informer caches keep: everything their readers use, nothing a real API server adds on top.</summary>
-public sealed class CachedFieldsTests
+public sealed class CacheTrimmerTests
 {
     [Fact]
     public void A_cached_WorkspaceStorage_keeps_what_claims_and_metrics_read_and_drops_managed_fields_and_annotations()
@@ -38,7 +38,7 @@ public sealed class CachedFieldsTests
             },
         };
 
-        var cached = new CachedFields().WorkspaceStorage(full);
+        var cached = new CacheTrimmer().WorkspaceStorage(full);
 
         Assert.Equal(ResourceKey.Of(full), ResourceKey.Of(cached));
         Assert.Equal(("uid-1", "42", 3L, created), (cached.Metadata.Uid, cached.Metadata.ResourceVersion, cached.Metadata.Generation!.Value, cached.Metadata.CreationTimestamp!.Value));
@@ -50,7 +50,7 @@ public sealed class CachedFieldsTests
         Assert.Null(cached.Status.Conditions.Single().Message);
 
         full.Metadata.DeletionTimestamp = created;
-        Assert.Equal(OperatorMetrics.Terminating, OperatorMetrics.StateOf(new CachedFields().WorkspaceStorage(full)));
+        Assert.Equal(OperatorMetrics.Terminating, OperatorMetrics.StateOf(new CacheTrimmer().WorkspaceStorage(full)));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class CachedFieldsTests
             Data = new Dictionary<string, byte[]> { ["AWS_SECRET_ACCESS_KEY"] = Encoding.UTF8.GetBytes("secret") },
         };
 
-        var cached = new CachedFields().Secret(full);
+        var cached = new CacheTrimmer().Secret(full);
 
         Assert.Null(cached.Data);
         Assert.Equal("7", cached.Metadata.ResourceVersion);

@@ -15,7 +15,7 @@ namespace WorkspaceStorage.Operator.Hosting;
 /// thousands of objects (namespace, kind, backend name, condition type and status) are shared, not copied per object;
 /// the pools belong to one instance (one per operator host), not to the process.
 /// </summary>
-internal sealed class CachedFields
+internal sealed class CacheTrimmer
 {
     // Bounded so a cluster with unbounded distinct values (namespaces, say) cannot grow this past a small size; past
     // the bound values are simply not shared.
