@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 
 namespace WorkspaceStorage.EndToEnd.Tests;
 

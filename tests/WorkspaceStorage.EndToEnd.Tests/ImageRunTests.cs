@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Benchmarks.Harness;
@@ -8,7 +7,6 @@ using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;

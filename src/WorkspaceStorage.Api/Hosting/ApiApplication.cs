@@ -7,7 +7,6 @@ using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.HyphaRpc;
 using WorkspaceStorage.Api.OnDemand;
-using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;

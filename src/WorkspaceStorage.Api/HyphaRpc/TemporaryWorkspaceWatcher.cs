@@ -1,7 +1,6 @@
 using Hypha.Rpc;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.OnDemand;
-using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.HyphaRpc;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;

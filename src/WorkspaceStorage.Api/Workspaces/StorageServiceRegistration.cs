@@ -1,13 +1,11 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
-using WorkspaceStorage.Api.Files;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Multipart;
 using WorkspaceStorage.Api.Presigning;
 using WorkspaceStorage.Api.S3Storage;
 using WorkspaceStorage.Api.Ttl;
-using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.S3;
 

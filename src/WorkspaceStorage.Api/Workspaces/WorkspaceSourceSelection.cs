@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Hosting;
-using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Workspaces;

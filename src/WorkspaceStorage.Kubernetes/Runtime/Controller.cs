@@ -104,7 +104,7 @@ public sealed class Controller<T> : IRunnable
     /// <summary>
     /// Events that are only the echo of the reconciler's own writes (made through <paramref name="writes"/>'s
     /// <see cref="OwnWrites.Tracking{T}"/> clients) reconcile nothing: the reconcile that wrote already saw that state.
-    /// Applies to the primary informer and to <see cref="Watches{TOwned}"/>. Call before <see cref="RunAsync"/>.
+    /// Applies to the primary informer and to <c>Watches</c>. Call before <c>RunAsync</c>.
     /// </summary>
     public Controller<T> IgnoreOwnWrites(OwnWrites writes)
     {

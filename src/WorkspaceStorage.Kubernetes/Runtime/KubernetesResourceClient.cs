@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using k8s;

@@ -1,8 +1,6 @@
 using System.Net;
 using k8s;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
-using Prometheus;
 using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Operator.Hosting;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Storage.Http;
 
 namespace WorkspaceStorage.Storage.CephRgw;
 

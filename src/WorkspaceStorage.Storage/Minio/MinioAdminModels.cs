@@ -56,9 +56,9 @@ public sealed record MinioGroupPolicies(string Group, IReadOnlyList<string> Poli
 public sealed record MinioPolicyMembers(string Policy, IReadOnlyList<string> Users, IReadOnlyList<string> Groups);
 
 /// <summary>add-service-account. Null members are left out of the request.</summary>
-/// <param name="SessionPolicyJson">Narrows the parent's rights (MinIO intersects); null = inherit the parent's policy.</param>
 public sealed record MinioServiceAccountRequest(string TargetUser, AwsCredentials Credentials)
 {
+    /// <summary>Narrows the parent's rights (MinIO intersects); null = inherit the parent's policy.</summary>
     public string? SessionPolicyJson { get; init; }
 
     public string? Name { get; init; }

@@ -34,5 +34,5 @@ public sealed record S3CompletedUpload(string Key, string ETag, string? Location
 /// <summary>One key a multi-object delete could not remove.</summary>
 public sealed record S3DeleteError(string Key, string Code, string Message);
 
-/// <summary>Outcome of <see cref="S3ObjectClient.DeleteManyAsync"/>: S3 deletes missing keys "successfully" too.</summary>
+/// <summary>Outcome of <c>S3ObjectClient.DeleteManyAsync</c>: S3 deletes missing keys "successfully" too.</summary>
 public sealed record S3DeleteResult(int Deleted, IReadOnlyList<S3DeleteError> Errors);

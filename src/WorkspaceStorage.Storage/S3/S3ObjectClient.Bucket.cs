@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using WorkspaceStorage.Core.Policies;
 
 namespace WorkspaceStorage.Storage.S3;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Storage.S3;
@@ -138,7 +137,7 @@ public sealed partial class S3ObjectClient
     }
 
     /// <summary>
-    /// Deletes <paramref name="keys"/> with multi-object deletes of at most <paramref name="batchSize"/> keys each.
+    /// Deletes <paramref name="keys"/> with multi-object deletes of at most 1,000 keys each (S3's limit).
     /// Keys S3 could not delete come back in <see cref="S3DeleteResult.Errors"/>; the rest count as deleted.
     /// </summary>
     public Task<S3DeleteResult> DeleteManyAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default) =>

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Hypha.Rpc.Services;
 using Hypha.Rpc.Tokens;
-using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Support;
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Hypha.Rpc;
 using Hypha.Rpc.Services;
 
 namespace Hypha.Rpc.Tests.Support;

@@ -28,7 +28,7 @@ internal sealed class HostRoutes
 
     public IReadOnlyList<PathRule> Rules => [.. rules.Select(r => r.Rule)];
 
-    /// <summary>The Ingress's rules for <paramref name="host"/>; ExternalName Services resolved to what they name.</summary>
+    /// <summary>The Ingress's rules for its host; ExternalName Services resolved to what they name.</summary>
     public static HostRoutes FromIngress(JsonObject ingress, IReadOnlyList<JsonObject> objects)
     {
         var ns = (string)ingress["metadata"]!["namespace"]!;

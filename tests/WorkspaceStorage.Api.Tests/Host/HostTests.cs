@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Tests.Auth;
 

@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WorkspaceStorage.Api.Tests.Auth;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Support;
 

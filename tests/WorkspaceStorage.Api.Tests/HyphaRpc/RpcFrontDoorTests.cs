@@ -1,4 +1,3 @@
-using Hypha.Rpc;
 using Hypha.Rpc.Services;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;

@@ -111,6 +111,4 @@ public sealed class S3ProxyStreamingTests
 
         return hash.GetHashAndReset();
     }
-
-    /// <summary>Samples this process's working set and managed heap every 25 ms against a baseline taken after a full GC.</summary>
 }

@@ -9,7 +9,6 @@ using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Kubernetes;
 

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;

@@ -1,11 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Api.Tests.Storage;

@@ -1,13 +1,10 @@
 using WorkspaceStorage.Api.Tests.Host;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using WorkspaceStorage.Core.Signing;
-using WorkspaceStorage.Core.Workspaces;
 using AccessLevel = WorkspaceStorage.Core.Workspaces.AccessLevel;
 
 namespace WorkspaceStorage.Api.Tests.Storage;

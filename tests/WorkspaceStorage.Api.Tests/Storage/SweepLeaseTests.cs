@@ -1,6 +1,5 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
-using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Testing.Kubernetes;
 using Microsoft.Extensions.Time.Testing;

@@ -5,7 +5,6 @@ using System.Text.Json;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 using WorkspaceStorage.Testing.Operator;
 using WorkspaceStorage.Testing.S3;

@@ -5,7 +5,6 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using WorkspaceStorage.Testing.Kubernetes;
-using WorkspaceStorage.Testing.Repository;
 
 namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 
@@ -73,7 +72,7 @@ internal sealed class StandInNode : IAsyncDisposable
         return node;
     }
 
-    /// <summary>A forwarder from the gateway to a host server on 127.0.0.1:<paramref name="port"/>; the node closes it.</summary>
+    /// <summary>A URL pods reach <paramref name="hostUrl"/> (a server on the host's 127.0.0.1) at: a forwarder on the gateway, which the node closes.</summary>
     public Uri Forward(Uri hostUrl)
     {
         var forwarder = TcpForwarder.Start(gateway, new IPEndPoint(IPAddress.Loopback, hostUrl.Port));

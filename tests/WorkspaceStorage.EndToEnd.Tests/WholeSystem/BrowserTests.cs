@@ -2,7 +2,6 @@ using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

@@ -1,6 +1,5 @@
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Workspaces;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Support;

@@ -7,7 +7,6 @@ using Amazon.S3.Model;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Hypha;
-using WorkspaceStorage.Testing.Repository;
 using WorkspaceStorage.Testing.S3;
 using WorkspaceStorage.Testing.Support;
 

@@ -1,10 +1,8 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.HyphaRpc;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

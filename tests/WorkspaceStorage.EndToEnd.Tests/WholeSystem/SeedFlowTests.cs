@@ -1,5 +1,3 @@
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
-using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;
 

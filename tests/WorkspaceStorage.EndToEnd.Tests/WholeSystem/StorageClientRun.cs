@@ -1,5 +1,4 @@
 using System.Text.Json;
-using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

@@ -1,5 +1,4 @@
 using k8s.Models;
-using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.Support;

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Crds;
-using WorkspaceStorage.Operator.Tests.Crds;
 
 namespace WorkspaceStorage.Operator.Tests.Config;
 

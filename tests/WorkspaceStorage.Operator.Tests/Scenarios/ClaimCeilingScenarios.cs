@@ -1,9 +1,7 @@
 using System.Net;
 using k8s.Models;
 using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
-using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;

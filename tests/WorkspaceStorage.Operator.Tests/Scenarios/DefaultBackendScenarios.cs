@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using WorkspaceStorage.Testing.Support;
 using k8s.Models;
@@ -8,7 +7,6 @@ using WorkspaceStorage.Core.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Testing.S3;

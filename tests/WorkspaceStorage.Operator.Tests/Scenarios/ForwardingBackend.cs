@@ -2,7 +2,6 @@ using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Operator.Tests.Scenarios;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Amazon.S3;
@@ -19,7 +18,6 @@ using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Iam;
-using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.S3;
 using WorkspaceStorage.Core.Resilience;

@@ -1,7 +1,6 @@
 using System.Text;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
-using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
 
 namespace WorkspaceStorage.Storage.Tests.Minio;

@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Signing;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using k8s;
-using k8s.Models;
 using WorkspaceStorage.Testing.Repository;
 using WorkspaceStorage.Testing.Support;
 
@@ -12,7 +11,7 @@ namespace WorkspaceStorage.Testing.Kubernetes;
 /// returns at once) and started by scripts/kube-apiserver.sh with a data folder of its own under out/, removed at the
 /// end. The project's CRDs are applied once. Never skipped: a missing piece fails the tests with the script's one-line
 /// reason. Register it with <c>[assembly: AssemblyFixture(typeof(RealKubeApiServer))]</c>; tests reach it through
-/// <see cref="KubeCluster.StartAsync"/>, which also empties it, so the assembly's tests (run one at a time, see
+/// <c>KubeCluster.StartAsync</c>, which also empties it, so the assembly's tests (run one at a time, see
 /// tests/xunit.runner.json) each see a clean cluster, or take it in their constructor to drive kubectl (such tests
 /// create what they need themselves: another test may have emptied the server in between). A program outside xunit
 /// (make bench) starts one with <see cref="StartAsync"/>.

@@ -1,4 +1,3 @@
-using Xunit;
 using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Testing.Kubernetes;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using WorkspaceStorage.Testing.Support;
-using Xunit;
 
 namespace WorkspaceStorage.Testing.Operator;
 

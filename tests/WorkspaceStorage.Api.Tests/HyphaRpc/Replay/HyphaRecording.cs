@@ -1,5 +1,4 @@
 using System.Text.Json;
-using WorkspaceStorage.Testing.Repository;
 
 namespace WorkspaceStorage.Api.Tests.HyphaRpc.Replay;
 

@@ -6,7 +6,6 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
-using WorkspaceStorage.Storage.S3;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Storage.Tests.Minio.Clients;
