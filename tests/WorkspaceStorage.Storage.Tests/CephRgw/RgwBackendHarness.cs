@@ -26,12 +26,13 @@ internal sealed class RgwBackendHarness : IBackendContractHarness
     private readonly S3ClientFactory s3Factory;
     private readonly HttpClient http;
 
-    private RgwBackendHarness(RgwTestServer server, string bucket, RetryOptions? retry, AwsCredentials? admin, Uri? endpoint)
+    private RgwBackendHarness(RgwTestServer server, string bucket, RetryOptions? retry, AwsCredentials? admin, Uri? endpoint, bool adminOwnsBucket = false)
     {
         Server = server;
         Location = new S3Location(endpoint ?? server.Endpoint, endpoint ?? server.Endpoint, server.Region, bucket);
         s3Factory = new S3ClientFactory();
-        Buckets = new AdminBucketOperations(s3Factory.Create(new S3Location(server.Endpoint, server.Endpoint, server.Region, bucket), server.Admin));
+        Buckets = new AdminBucketOperations(s3Factory.Create(new S3Location(server.Endpoint, server.Endpoint, server.Region, bucket),
+            adminOwnsBucket ? admin ?? server.Admin : server.Admin));
         http = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };
         var options = new CephRgwBackendOptions(Location, admin ?? server.Admin) { Retry = retry ?? new RetryOptions { AttemptTimeout = TimeSpan.FromSeconds(10), MaxAttempts = 3 } };
         Backend = new CephRgwStorageBackend(options, http, Buckets, Counter, NullLogger<CephRgwStorageBackend>.Instance);
@@ -77,6 +78,13 @@ internal sealed class RgwBackendHarness : IBackendContractHarness
     /// <summary>A harness whose backend uses other admin credentials or endpoint (nothing is created).</summary>
     public static RgwBackendHarness WithBackend(AwsCredentials? admin = null, Uri? endpoint = null, RetryOptions? retry = null) =>
         new(RgwTestServer.Require(), RgwTestServer.UniqueBucketName("rgwb"), retry, admin, endpoint);
+
+    /// <summary>
+    /// A harness whose backend does everything, bucket calls included, as <paramref name="admin"/> (as the operator
+    /// does with its one admin key); the looking-behind-the-back clients stay the test server's full admin. Nothing is created.
+    /// </summary>
+    public static RgwBackendHarness ForAdmin(AwsCredentials admin, string? bucket = null) =>
+        new(RgwTestServer.Require(), bucket ?? RgwTestServer.UniqueBucketName("rgwb"), null, admin, null, adminOwnsBucket: true);
 
     /// <summary>A fresh workspace id "ws-{stem}{random}{suffix}"; remembered so the identity is removed afterwards.</summary>
     public WorkspaceId NewWorkspace(string stem, string? random = null, string suffix = "")
