@@ -5,18 +5,30 @@ namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 /// <summary>
 /// The steps of a Markdown page's numbered sections, in order, as a reader pastes them: each <c>```sh</c> block is a
 /// shell step; each <c>```yaml</c> block is a file to save, at the path its first line names (<c># my-overlay/kustomization.yaml</c>).
-/// A YAML block that says nowhere to save it is an error: the reader would not know what to do with it either.
+/// A YAML block that says nowhere to save it is an error: the reader would not know what to do with it either. A
+/// block after the comment <c>&lt;!-- install-test: skip (why) --&gt;</c> (invisible on the rendered page) is for
+/// another place than the cluster, such as the storage server's own shell, or a variant of the path taken: it is listed
+/// in <see cref="Skipped"/> with its reason, not run.
 /// </summary>
 internal sealed partial class DocScript
 {
-    private DocScript(IReadOnlyList<DocStep> steps) => Steps = steps;
+    private DocScript(IReadOnlyList<DocStep> steps, IReadOnlyList<string> skipped)
+    {
+        Steps = steps;
+        Skipped = skipped;
+    }
 
     public IReadOnlyList<DocStep> Steps { get; }
+
+    /// <summary>The blocks marked as not for the cluster, each with the line and reason.</summary>
+    public IReadOnlyList<string> Skipped { get; }
 
     /// <summary>The steps of sections <paramref name="first"/> to <paramref name="last"/> (their <c>## N.</c> headings) of <paramref name="markdown"/>.</summary>
     public static DocScript FromSections(string markdown, int first, int last)
     {
         var steps = new List<DocStep>();
+        var skipped = new List<string>();
+        string? skip = null;
         var section = 0;
         string? fence = null;
         var block = new List<string>();
@@ -39,8 +51,11 @@ internal sealed partial class DocScript
                     fence = text[3..].Trim();
                     block.Clear();
                     blockStart = line;
+                    continue;
                 }
 
+                // The marker applies to the block right after it.
+                skip = SkipMarker().Match(text) is { Success: true } marker ? marker.Groups[1].Value : null;
                 continue;
             }
 
@@ -52,13 +67,21 @@ internal sealed partial class DocScript
 
             if (section >= first && section <= last)
             {
-                steps.Add(Step(fence, block, section, blockStart));
+                if (skip is not null)
+                {
+                    skipped.Add($"line {blockStart}: {skip}");
+                }
+                else
+                {
+                    steps.Add(Step(fence, block, section, blockStart));
+                }
             }
 
             fence = null;
+            skip = null;
         }
 
-        return new DocScript(steps);
+        return new DocScript(steps, skipped);
     }
 
     private static DocStep Step(string fence, List<string> block, int section, int line)
@@ -75,6 +98,9 @@ internal sealed partial class DocScript
 
     [GeneratedRegex(@"^## (\d+)\. ")]
     private static partial Regex SectionHeading();
+
+    [GeneratedRegex(@"^<!-- install-test: skip \((.+)\) -->\s*$")]
+    private static partial Regex SkipMarker();
 
     [GeneratedRegex(@"^# ([\w./-]+\.ya?ml)\s*$")]
     private static partial Regex SaveAs();

@@ -7,7 +7,6 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
-using WorkspaceStorage.Testing.Repository;
 using WorkspaceStorage.Testing.S3;
 
 namespace WorkspaceStorage.Storage.Tests.CephRgw;

@@ -7,7 +7,6 @@ using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
 using WorkspaceStorage.Storage.Minio;
-using WorkspaceStorage.Testing.Repository;
 
 namespace WorkspaceStorage.Storage.Tests.Minio;
 
