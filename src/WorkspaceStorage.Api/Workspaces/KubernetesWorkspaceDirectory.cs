@@ -218,8 +218,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             Bucket = status.Bucket ?? backend.Location.Bucket,
             PublicEndpoint = Uri.TryCreate(status.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : backend.Location.PublicEndpoint,
         };
-        var access = resource.Spec.Access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite;
-        return new WorkspaceStorageHandle(workspace, location, key, access, IsPublic(resource), backend.Issuer,
+        return new WorkspaceStorageHandle(workspace, location, key, resource.Spec.Access.ToLevel(), IsPublic(resource), backend.Issuer,
             location.Bucket == backend.Location.Bucket ? backend.Admin : null);
     }
 

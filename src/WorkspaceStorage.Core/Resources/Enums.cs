@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Core.Resources;
 
@@ -8,6 +9,12 @@ public enum WorkspaceAccess
 {
     ReadWrite,
     ReadOnly,
+}
+
+/// <summary>The one mapping from the CRD's access to the level the policy builder and the companion use.</summary>
+public static class WorkspaceAccessLevels
+{
+    public static AccessLevel ToLevel(this WorkspaceAccess access) => access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite;
 }
 
 /// <summary>What happens to the data under the workspace prefix when the WorkspaceStorage is deleted.</summary>

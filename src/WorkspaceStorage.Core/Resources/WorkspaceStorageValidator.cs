@@ -117,7 +117,7 @@ public static class WorkspaceStorageValidator
         var secretName = CredentialSecretName.Requested(resource);
         if (spec.Secret?.Name is not null || !string.IsNullOrEmpty(name))
         {
-            AddIfError(errors, spec.Secret?.Name is null ? "spec.secret.name (default '<metadata.name>-s3')" : "spec.secret.name", StorageFieldRules.ObjectNameError(secretName));
+            AddIfError(errors, spec.Secret?.Name is null ? $"spec.secret.name (default '<metadata.name>{CredentialSecretName.DefaultSuffix}')" : "spec.secret.name", StorageFieldRules.ObjectNameError(secretName));
         }
 
         var keySetList = spec.Secret?.KeySets ?? SecretSpec.AllKeySets;
@@ -200,7 +200,7 @@ public static class WorkspaceStorageValidator
         return ValidationResult.Valid<ValidatedWorkspaceStorage>(new ValidatedWorkspaceStorage(
             workspace!,
             backendName,
-            spec.Access == WorkspaceAccess.ReadOnly ? AccessLevel.ReadOnly : AccessLevel.ReadWrite,
+            spec.Access.ToLevel(),
             secretName,
             keySets,
             interval,
