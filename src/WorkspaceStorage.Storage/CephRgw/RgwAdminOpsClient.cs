@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
@@ -115,7 +116,7 @@ public sealed class RgwAdminOpsClient(RgwConnection connection)
 
         try
         {
-            return JsonSerializer.Deserialize<string[]>(response.Body) ?? [];
+            return JsonSerializer.Deserialize(response.Body, RgwJsonContext.Default.StringArray) ?? [];
         }
         catch (JsonException)
         {
@@ -199,3 +200,7 @@ public sealed record RgwKey(string User, string AccessKey, string SecretKey)
 {
     public override string ToString() => $"RgwKey {{ User = {User}, AccessKey = {AccessKey}, SecretKey = *** }}";
 }
+
+/// <summary>Source-generated JSON for the admin answers read whole (no reflection at run time).</summary>
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class RgwJsonContext : JsonSerializerContext;
