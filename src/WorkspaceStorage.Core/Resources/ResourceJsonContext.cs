@@ -8,6 +8,8 @@ namespace WorkspaceStorage.Core.Resources;
 /// KubernetesClient.Aot only knows its own models; this context is added to its options
 /// (<c>ResourceJson</c> in WorkspaceStorage.Kubernetes), so no type is read by reflection at run time.
 /// The options match KubernetesJson's (camelCase, nulls omitted); enums carry their own converters.
+/// The spec records' defaulted properties have setters, not <c>init</c>: generated code sets every init-only property,
+/// so a field missing from the JSON would get null or 0 instead of its initializer's default.
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WorkspaceStorageResource))]
