@@ -6,7 +6,9 @@
 #               (scripts/lib/private-apt.sh: this machine's mirror, its own release) and unpacked with `dpkg -x`. No
 #               shell, no package manager; the CA bundle is concatenated from the package's certificates, as
 #               update-ca-certificates would. Cached under $BASE; rebuilt when the package list below changes.
-#   app layer   `dotnet publish --self-contained` of the part (the runtime from NuGet, no shared framework needed).
+#   app layer   `dotnet publish --self-contained` of the part: the operator is a Native AOT executable (its csproj sets
+#               PublishAot: no .NET runtime, 48 instead of 95 MiB idle, docs/native-aot.md), the API a self-contained
+#               JIT app (the runtime from NuGet, no shared framework needed). AOT debug symbols (.dbg) stay out.
 #
 # Assembled with umoci (Debian) into one OCI image layout per image, $OUT/<image> with tag $VERSION, run as UID
 # 65532 like the Deployments ask. Labels: org.opencontainers.image.* (title, description, version, revision, created)
@@ -75,10 +77,12 @@ rm -rf "$work" && mkdir -p "$work"
 build_image() { # IMAGE PROJECT DESCRIPTION PORTS ENV... (the ports the Deployment serves, then KEY=VALUE environment)
   local image=$1 project=$2 description=$3 ports=$4; shift 4
   local layout=$OUT/$image publish=$work/$image-publish bundle=$work/$image-bundle
-  log "$image $VERSION: dotnet publish $project (self-contained, linux-x64)"
+  log "$image $VERSION: dotnet publish $project (self-contained, linux-x64; Native AOT where the project sets PublishAot)"
   dotnet publish "$ROOT/src/$project/$project.csproj" -c Release -r linux-x64 --self-contained -p:UseAppHost=true \
     -p:Version="$VERSION" -o "$publish" -v quiet -nologo >"$work/$image-publish.log" 2>&1 \
     || { tail -n 20 "$work/$image-publish.log" >&2; die "dotnet publish $project failed"; }
+  # Native AOT writes its symbols beside the executable (66 MiB for the operator): not for the image.
+  find "$publish" -name '*.dbg' -delete
 
   rm -rf "$layout"
   umoci init --layout "$layout"

@@ -29,8 +29,10 @@ public static class OperatorMemoryBenchmark
         // --max-concurrent-reconciles so 10,000 converge in minutes; the environment is for experiments only
         // (--operator-env DOTNET_gcConcurrent=0 …), the committed run uses none.
         await using var floor = GoInformerBaseline.Start(world.DirectKubeconfig, out var floorMissing);
+        // WSO_BENCH_OPERATOR: another build of the operator to measure instead (the Native AOT executable).
+        var executable = Environment.GetEnvironmentVariable("WSO_BENCH_OPERATOR") is { Length: > 0 } given ? given : null;
         await using var process = OperatorProcess.Start(kubeconfig,
-            ["--max-concurrent-reconciles", context.ScaleWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture)], context.OperatorEnvironment);
+            ["--max-concurrent-reconciles", context.ScaleWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture)], context.OperatorEnvironment, executable);
         try
         {
             // Idle means started, informers synced (the StorageBackend and its admin Secret are there) and ready:
@@ -132,7 +134,7 @@ public static class OperatorMemoryBenchmark
                 TargetMet = ratio <= GoRatioTarget && mib <= ScaleTargetMiB && idleMiB <= IdleTargetMiB,
                 Extra = extra,
                 Note = (context.OperatorEnvironment.Count == 0 ? "" : $"operator env {string.Join(' ', context.OperatorEnvironment.Select(e => e.Key + "=" + e.Value))}; ") +
-                    $"the real executable as a child process (dotnet WorkspaceStorage.Operator.dll, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes); " +
+                    $"the real executable as a child process ({(executable is null ? "dotnet WorkspaceStorage.Operator.dll" : Path.GetFileName(executable) + " (WSO_BENCH_OPERATOR)")}, --max-concurrent-reconciles {context.ScaleWorkers} so it converges in minutes); " +
                     "idle sampled once /readyz answers 200, each count sampled (median RSS over 5 s) once all are Ready and settled; " +
                     (floorMissing is null ? "the Go floor (tools/informer-baseline) ran beside it on the same API server, sampled once its caches held every object" : "no Go floor: " + floorMissing) +
                     (stages.Count > 1 ? "; one operator, objects added in stages" : "") + (unfinished is null ? "" : "; " + unfinished),

@@ -84,6 +84,8 @@ public sealed class OperatorWorld : IAsyncDisposable
                     Region = context.Region,
                     Bucket = world.Bucket,
                     AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = "rgw-admin", Namespace = AdminNamespace },
+                    // Single-tenant: without a claim ceiling every WorkspaceStorage would be Stalled (ClaimNotAllowed).
+                    AllowClaimsFromAnyNamespace = true,
                 },
             });
             return world;

@@ -56,7 +56,6 @@ public static class CredentialSecretLayout
     // hypha: the JSON generate_credential returns.
     public const string HyphaCredentialJson = "credential.json";
 
-    private static readonly JsonSerializerOptions HyphaJsonOptions = new() { WriteIndented = false };
 
     /// <summary>The Secret data for <paramref name="content"/>, keyed in ordinal order.</summary>
     public static SortedDictionary<string, byte[]> Build(CredentialSecretContent content)
@@ -113,7 +112,7 @@ public static class CredentialSecretLayout
         if (content.KeySets.Contains(SecretKeySet.Hypha))
         {
             var json = new HyphaCredential(endpoint, accessKey, secretKey, content.Region, content.Bucket, prefix);
-            data[HyphaCredentialJson] = JsonSerializer.SerializeToUtf8Bytes(json, HyphaJsonOptions);
+            data[HyphaCredentialJson] = JsonSerializer.SerializeToUtf8Bytes(json, HyphaCredentialJsonContext.Default.HyphaCredential);
         }
 
         return data;
@@ -215,7 +214,7 @@ public static class CredentialSecretLayout
     {
         try
         {
-            var credential = JsonSerializer.Deserialize<HyphaCredential>(json ?? [], HyphaJsonOptions);
+            var credential = JsonSerializer.Deserialize(json ?? [], HyphaCredentialJsonContext.Default.HyphaCredential);
             return credential is { AccessKeyId.Length: > 0, SecretAccessKey.Length: > 0 }
                 ? new AwsCredentials(credential.AccessKeyId, credential.SecretAccessKey)
                 : null;
@@ -228,7 +227,7 @@ public static class CredentialSecretLayout
     }
 
     /// <summary>Hypha's generate_credential result, field for field.</summary>
-    private sealed record HyphaCredential(
+    internal sealed record HyphaCredential(
         [property: JsonPropertyName("endpoint_url")] string EndpointUrl,
         [property: JsonPropertyName("access_key_id")] string AccessKeyId,
         [property: JsonPropertyName("secret_access_key")] string SecretAccessKey,
@@ -239,3 +238,7 @@ public static class CredentialSecretLayout
         public override string ToString() => $"HyphaCredential {{ AccessKeyId = {AccessKeyId}, SecretAccessKey = *** }}";
     }
 }
+
+/// <summary>Source-generated JSON for <c>credential.json</c> (default options: the bytes stay what they were).</summary>
+[JsonSerializable(typeof(CredentialSecretLayout.HyphaCredential))]
+internal sealed partial class HyphaCredentialJsonContext : JsonSerializerContext;

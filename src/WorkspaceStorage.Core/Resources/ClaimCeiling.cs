@@ -30,7 +30,7 @@ public sealed record AllowedClaim
     [CrdRequired]
     [CrdListType("set")]
     [CrdItems(MinItems = 1, MaxItems = MaxEntries)]
-    public IReadOnlyList<string> Workspaces { get; init; } = [];
+    public IReadOnlyList<string> Workspaces { get; set; } = [];
 }
 
 /// <summary>A label selector on namespaces: every label of <see cref="MatchLabels"/> must be on the namespace with that value.</summary>

@@ -45,7 +45,7 @@ public sealed record StorageBackendSpec
     [CrdRequired]
     [CrdLength(MinLength = 1, MaxLength = 2048)]
     [CrdValidation(HttpUrlRule, "must be an http:// or https:// URL with a host")]
-    public string Endpoint { get; init; } = string.Empty;
+    public string Endpoint { get; set; } = string.Empty;
 
     [JsonPropertyName("publicEndpoint")]
     [Description("S3 URL written into Secrets and presigned URLs; defaults to endpoint.")]
@@ -58,24 +58,24 @@ public sealed record StorageBackendSpec
     [CrdDefault(DefaultRegion)]
     [CrdPattern(StorageFieldRules.RegionPattern)]
     [CrdLength(MinLength = 1, MaxLength = 64)]
-    public string Region { get; init; } = DefaultRegion;
+    public string Region { get; set; } = DefaultRegion;
 
     [JsonPropertyName("bucket")]
     [Description("The shared bucket; workspace W lives under the prefix 'W/'.")]
     [CrdDefault(DefaultBucket)]
     [CrdPattern(StorageFieldRules.BucketPattern)]
     [CrdLength(MinLength = 3, MaxLength = 63)]
-    public string Bucket { get; init; } = DefaultBucket;
+    public string Bucket { get; set; } = DefaultBucket;
 
     [JsonPropertyName("adminCredentialsSecretRef")]
     [Description("Secret with the admin (root) key pair.")]
     [CrdRequired]
-    public AdminCredentialsSecretReference AdminCredentialsSecretRef { get; init; } = new();
+    public AdminCredentialsSecretReference AdminCredentialsSecretRef { get; set; } = new();
 
     [JsonPropertyName("pathStyle")]
     [Description("Path-style addressing (http://host/bucket/key) instead of virtual-hosted (http://bucket.host/key).")]
     [CrdDefault(true)]
-    public bool PathStyle { get; init; } = true;
+    public bool PathStyle { get; set; } = true;
 
     [JsonPropertyName("caBundle")]
     [Description("PEM certificates to trust for the endpoint's TLS, in addition to the system roots.")]
@@ -105,14 +105,14 @@ public sealed record BucketCorsSpec
     [JsonPropertyName("enabled")]
     [Description("false: the operator keeps no CORS rule of this StorageBackend (and removes the one it set); the bucket's other rules are never touched.")]
     [CrdDefault(true)]
-    public bool Enabled { get; init; } = true;
+    public bool Enabled { get; set; } = true;
 
     [JsonPropertyName("allowedOrigins")]
     [Description("Origins browsers may call from: '*', or scheme://host[:port] with at most one '*' (https://*.example.org).")]
     [CrdDefault(new[] { "*" })]
     [CrdListType("set")]
     [CrdItems(MinItems = 1, MaxItems = MaxOrigins)]
-    public IReadOnlyList<string> AllowedOrigins { get; init; } = ["*"];
+    public IReadOnlyList<string> AllowedOrigins { get; set; } = ["*"];
 }
 
 public sealed record AdminCredentialsSecretReference
@@ -121,25 +121,25 @@ public sealed record AdminCredentialsSecretReference
     [CrdRequired]
     [CrdLength(MinLength = 1, MaxLength = 253)]
     [CrdPattern(KubernetesNames.Dns1123SubdomainPattern)]
-    public string Name { get; init; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
 
     [JsonPropertyName("namespace")]
     [CrdRequired]
     [CrdLength(MinLength = 1, MaxLength = 63)]
     [CrdPattern(KubernetesNames.Dns1123LabelPattern)]
-    public string Namespace { get; init; } = string.Empty;
+    public string Namespace { get; set; } = string.Empty;
 
     [JsonPropertyName("accessKeyIdKey")]
     [CrdDefault(ExistingSecretReference.DefaultAccessKeyIdKey)]
     [CrdPattern(KubernetesNames.SecretKeyPattern)]
     [CrdLength(MinLength = 1, MaxLength = 253)]
-    public string AccessKeyIdKey { get; init; } = ExistingSecretReference.DefaultAccessKeyIdKey;
+    public string AccessKeyIdKey { get; set; } = ExistingSecretReference.DefaultAccessKeyIdKey;
 
     [JsonPropertyName("secretAccessKeyKey")]
     [CrdDefault(ExistingSecretReference.DefaultSecretAccessKeyKey)]
     [CrdPattern(KubernetesNames.SecretKeyPattern)]
     [CrdLength(MinLength = 1, MaxLength = 253)]
-    public string SecretAccessKeyKey { get; init; } = ExistingSecretReference.DefaultSecretAccessKeyKey;
+    public string SecretAccessKeyKey { get; set; } = ExistingSecretReference.DefaultSecretAccessKeyKey;
 }
 
 public sealed class StorageBackendStatus : IConditionedStatus

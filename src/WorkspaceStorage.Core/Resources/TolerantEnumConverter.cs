@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -11,7 +12,8 @@ namespace WorkspaceStorage.Core.Resources;
 /// validation error on that object (<c>Enum.IsDefined</c> in the validators), not a failure to read the whole list.
 /// An undefined value is written as <see cref="UndefinedName"/>, which the CRD's enum rejects, so it is never stored.
 /// </summary>
-public sealed class TolerantEnumConverter<TEnum> : JsonConverter<TEnum>
+// PublicFields: the member names are read from the enum's fields, which the trimmer then keeps.
+public sealed class TolerantEnumConverter<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields)] TEnum> : JsonConverter<TEnum>
     where TEnum : struct, Enum
 {
     public const string UndefinedName = "(unknown)";
@@ -48,7 +50,7 @@ public sealed class TolerantEnumConverter<TEnum> : JsonConverter<TEnum>
 /// Put on the property (not only the enum type): KubernetesJson registers a JsonStringEnumConverter in its options,
 /// and options-level converters win over type-level attributes; property-level ones win over both.
 /// </remarks>
-public sealed class TolerantEnumListConverter<TEnum> : JsonConverter<IReadOnlyList<TEnum>>
+public sealed class TolerantEnumListConverter<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields)] TEnum> : JsonConverter<IReadOnlyList<TEnum>>
     where TEnum : struct, Enum
 {
     private static readonly TolerantEnumConverter<TEnum> Item = new();

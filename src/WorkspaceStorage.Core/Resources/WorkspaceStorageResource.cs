@@ -78,7 +78,7 @@ public sealed record WorkspaceStorageSpec
     [JsonConverter(typeof(TolerantEnumConverter<WorkspaceAccess>))]
     [Description("What the credentials may do under the prefix.")]
     [CrdDefault("ReadWrite")]
-    public WorkspaceAccess Access { get; init; } = WorkspaceAccess.ReadWrite;
+    public WorkspaceAccess Access { get; set; } = WorkspaceAccess.ReadWrite;
 
     [JsonPropertyName("secret")]
     [Description("The Secret the operator writes the credentials into, in this namespace.")]
@@ -92,7 +92,7 @@ public sealed record WorkspaceStorageSpec
     [JsonConverter(typeof(TolerantEnumConverter<DeletionPolicy>))]
     [Description("Retain keeps the data under the prefix when this resource is deleted; Delete removes it. Identities and policies are always removed.")]
     [CrdDefault("Retain")]
-    public DeletionPolicy DeletionPolicy { get; init; } = DeletionPolicy.Retain;
+    public DeletionPolicy DeletionPolicy { get; set; } = DeletionPolicy.Retain;
 }
 
 public sealed record BackendReference
@@ -102,7 +102,7 @@ public sealed record BackendReference
     [CrdRequired]
     [CrdLength(MinLength = 1, MaxLength = 253)]
     [CrdPattern(KubernetesNames.Dns1123SubdomainPattern)]
-    public string Name { get; init; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
 }
 
 public sealed record SecretSpec
@@ -122,7 +122,7 @@ public sealed record SecretSpec
     [CrdDefault(new[] { "aws", "s3", "cosi", "hypha" })]
     [CrdListType("set")]
     [CrdItems(MinItems = 1, MaxItems = 4)]
-    public IReadOnlyList<SecretKeySet> KeySets { get; init; } = AllKeySets;
+    public IReadOnlyList<SecretKeySet> KeySets { get; set; } = AllKeySets;
 }
 
 [CrdValidation(
@@ -141,7 +141,7 @@ public sealed record CredentialsSpec
     [Description("How long the previous key keeps working after a rotation, so pods can pick up the new Secret (Go duration).")]
     [CrdDefault("10m")]
     [CrdPattern(DurationPattern)]
-    public string RotationGracePeriod { get; init; } = "10m";
+    public string RotationGracePeriod { get; set; } = "10m";
 
     [JsonPropertyName("existingSecretRef")]
     [Description("Bring your own key: a Secret in this namespace holding the access key pair the workspace identity should use.")]
@@ -157,19 +157,19 @@ public sealed record ExistingSecretReference
     [CrdRequired]
     [CrdLength(MinLength = 1, MaxLength = 253)]
     [CrdPattern(KubernetesNames.Dns1123SubdomainPattern)]
-    public string Name { get; init; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
 
     [JsonPropertyName("accessKeyIdKey")]
     [CrdDefault(DefaultAccessKeyIdKey)]
     [CrdPattern(KubernetesNames.SecretKeyPattern)]
     [CrdLength(MinLength = 1, MaxLength = 253)]
-    public string AccessKeyIdKey { get; init; } = DefaultAccessKeyIdKey;
+    public string AccessKeyIdKey { get; set; } = DefaultAccessKeyIdKey;
 
     [JsonPropertyName("secretAccessKeyKey")]
     [CrdDefault(DefaultSecretAccessKeyKey)]
     [CrdPattern(KubernetesNames.SecretKeyPattern)]
     [CrdLength(MinLength = 1, MaxLength = 253)]
-    public string SecretAccessKeyKey { get; init; } = DefaultSecretAccessKeyKey;
+    public string SecretAccessKeyKey { get; set; } = DefaultSecretAccessKeyKey;
 }
 
 /// <summary>What the operator observed and did. Never holds a secret key.</summary>

@@ -68,11 +68,7 @@ public sealed class EventRecorder(IResourceClient<Corev1Event> events, ILogger<E
             if (recent.TryGetValue(dedupeKey, out var earlier) && now - earlier.Last < DedupeWindow)
             {
                 var count = earlier.Count + 1;
-                var patch = JsonSerializer.Serialize(new Dictionary<string, object>
-                {
-                    ["count"] = count,
-                    ["lastTimestamp"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                });
+                var patch = CountPatch(count, now);
                 await events.PatchAsync(new ResourceKey(@namespace, earlier.Name), ResourcePatch.Merge(patch), cancellationToken).ConfigureAwait(false);
                 recent[dedupeKey] = earlier with { Count = count, Last = now };
                 return;
@@ -116,4 +112,19 @@ public sealed class EventRecorder(IResourceClient<Corev1Event> events, ILogger<E
     }
 
     private sealed record Recorded(string Name, int Count, DateTime Last);
+
+    // Written by hand: a merge patch of two fields needs no serializer (and no reflection over a dictionary).
+    private static string CountPatch(int count, DateTime now)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(96);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("count", count);
+            writer.WriteString("lastTimestamp", now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

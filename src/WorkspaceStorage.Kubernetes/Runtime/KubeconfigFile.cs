@@ -1,34 +1,29 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using k8s;
 using k8s.KubeConfigModels;
 using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
-/// Loads a kubeconfig file with a plain YamlDotNet deserializer, then lets KubernetesClient build the configuration
-/// from the object (contexts, certificates, tokens and exec plugins as KubernetesClient handles them).
-/// <see cref="KubernetesClientConfiguration.BuildConfigFromConfigFile(string, string, string, bool)"/> goes through
-/// KubernetesYaml, whose first use reflects over every model type of KubernetesClient to build its kind map: some
-/// 20 MiB of type data the process then keeps for good, for a file read once at start. The operator and the API both
-/// read their kubeconfig through here.
+/// Loads a kubeconfig file into a client configuration (contexts, certificates, tokens and exec plugins as
+/// KubernetesClient handles them). KubernetesClient.Aot reads the YAML with a source-generated YamlDotNet context of
+/// the kubeconfig model only, so this costs neither reflection nor a map of every model type. The operator and the
+/// API both read their kubeconfig through here; it also registers the resource JSON contexts the client will copy.
 /// </summary>
-internal static class KubeconfigFile
+public static class KubeconfigFile
 {
     public static KubernetesClientConfiguration Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ResourceJson.Ensure();
         var file = new FileInfo(path);
         K8SConfiguration? configuration;
         try
         {
-            var reader = new DeserializerBuilder()
-                .WithNamingConvention(CamelCaseNamingConvention.Instance)
-                .IgnoreUnmatchedProperties()
-                .Build();
-            using var text = file.OpenText();
-            configuration = reader.Deserialize<K8SConfiguration?>(text);
+            // Relative certificate and key paths are resolved against the file's folder, as kubectl does.
+            configuration = KubernetesClientConfiguration.LoadKubeConfig(file, useRelativePaths: true);
         }
         catch (YamlException error)
         {
@@ -40,8 +35,44 @@ internal static class KubeconfigFile
             throw new k8s.Exceptions.KubeConfigException($"kubeconfig {file.Name} is empty");
         }
 
-        // Relative certificate and key paths are resolved against the file's folder, as kubectl does.
-        configuration.FileName = file.FullName;
-        return KubernetesClientConfiguration.BuildConfigFromConfigObject(configuration);
+        var built = KubernetesClientConfiguration.BuildConfigFromConfigObject(configuration);
+        if (CaBundle(configuration, file) is { Count: > 1 } bundle)
+        {
+            built.SslCaCerts = bundle;
+        }
+
+        return built;
+    }
+
+    /// <summary>
+    /// Every certificate of the current cluster's certificate authority. KubernetesClient.Aot loads only the first
+    /// certificate of the PEM (kube-apiserver's self-signed serving certificate comes as leaf plus CA, and the chain
+    /// then fails against the leaf alone), where KubernetesClient and kubectl load them all.
+    /// </summary>
+    private static X509Certificate2Collection? CaBundle(K8SConfiguration configuration, FileInfo file)
+    {
+        var contextName = configuration.CurrentContext;
+        var clusterName = configuration.Contexts?.FirstOrDefault(c => string.Equals(c.Name, contextName, StringComparison.Ordinal))?.ContextDetails?.Cluster;
+        var endpoint = configuration.Clusters?.FirstOrDefault(c => string.Equals(c.Name, clusterName, StringComparison.Ordinal))?.ClusterEndpoint;
+        string? pem = null;
+        if (!string.IsNullOrEmpty(endpoint?.CertificateAuthorityData))
+        {
+            pem = Encoding.UTF8.GetString(Convert.FromBase64String(endpoint.CertificateAuthorityData));
+        }
+        else if (!string.IsNullOrEmpty(endpoint?.CertificateAuthority))
+        {
+            pem = File.ReadAllText(Path.IsPathRooted(endpoint.CertificateAuthority)
+                ? endpoint.CertificateAuthority
+                : Path.Combine(file.DirectoryName ?? ".", endpoint.CertificateAuthority));
+        }
+
+        if (pem is null || !pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPem(pem);
+        return bundle;
     }
 }

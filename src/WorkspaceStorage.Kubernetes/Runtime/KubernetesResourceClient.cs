@@ -1,6 +1,8 @@
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text.Json.Serialization;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -35,6 +37,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     public KubernetesResourceClient(IKubernetes kubernetes, ResourceDescriptor resource, ResourceClientOptions? options = null)
     {
         this.kubernetes = kubernetes ?? throw new ArgumentNullException(nameof(kubernetes));
+        ResourceJson.Ensure();
         Resource = resource ?? throw new ArgumentNullException(nameof(resource));
         this.options = options ?? new ResourceClientOptions();
     }
@@ -63,18 +66,18 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     {
         var list = await CallAsync("list", null, async token =>
         {
-            HttpOperationResponse<ObjectList> response;
+            HttpOperationResponse<KubernetesList<T>> response;
             if (!Resource.Namespaced)
             {
-                response = await Api.ListClusterCustomObjectWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListClusterCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
             }
             else if (@namespace is null)
             {
-                response = await Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
             }
             else
             {
-                response = await Api.ListNamespacedCustomObjectWithHttpMessagesAsync<ObjectList>(Resource.Group, Resource.Version, @namespace, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListNamespacedCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, @namespace, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
             }
 
             return response.Body;
@@ -154,81 +157,174 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         watchCts.CancelAfter(options.WatchTimeout + options.WatchGrace);
         var token = watchCts.Token;
 
-        // KubernetesClient reports an in-stream ERROR event (a Status) through onError, not as an event.
-        Exception? streamError = null;
-        void OnError(Exception error) => streamError ??= error;
-
-        Task<HttpOperationResponse<object>> response;
-        if (!Resource.Namespaced)
+        // KubernetesClient.Aot has no watch; the stream is read here: one JSON event per line (ADDED/MODIFIED/DELETED/
+        // BOOKMARK with the object, ERROR with a Status), over the client's own HttpClient and credentials.
+        if (kubernetes is not k8s.Kubernetes client)
         {
-            response = Api.ListClusterCustomObjectWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
-        }
-        else if (@namespace is null)
-        {
-            response = Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
-        }
-        else
-        {
-            response = Api.ListNamespacedCustomObjectWithHttpMessagesAsync<object>(Resource.Group, Resource.Version, @namespace, Resource.Plural, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, watch: true, cancellationToken: token);
+            throw new NotSupportedException("Watching needs a k8s.Kubernetes client (its HttpClient and credentials).");
         }
 
-#pragma warning disable CS0618 // The replacement KubernetesClient names is per typed API; custom objects only have this form.
-        var events = response.WatchAsync<T, object>(OnError, token);
-#pragma warning restore CS0618
-        var enumerator = events.GetAsyncEnumerator(token);
+        HttpResponseMessage response;
         try
         {
+            response = await SendWatchAsync(client, WatchPath(@namespace, labelSelector, resourceVersion, timeoutSeconds), token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            yield break;
+        }
+        catch (Exception error)
+        {
+            throw Translate(error, "watch", null);
+        }
+
+        using (response)
+        {
+            Stream body;
+            try
+            {
+                body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+
+            using var reader = new StreamReader(body);
             for (; ; )
             {
-                bool hasEvent;
+                string? line;
                 try
                 {
-                    hasEvent = await enumerator.MoveNextAsync().ConfigureAwait(false);
+                    line = await reader.ReadLineAsync(token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
                     throw;
                 }
-                catch (OperationCanceledException) when (streamError is null)
+                catch (OperationCanceledException)
                 {
                     // Our own client-side bound on a watch the server did not close: end it, the caller resumes.
                     yield break;
                 }
                 catch (Exception error)
                 {
-                    throw Translate(streamError ?? error, "watch", null);
+                    throw Translate(error, "watch", null);
                 }
 
-                if (streamError is not null)
-                {
-                    throw Translate(streamError, "watch", null);
-                }
-
-                if (!hasEvent)
+                if (line is null)
                 {
                     yield break;
                 }
 
-                var (type, item) = enumerator.Current;
-                var mapped = type switch
-                {
-                    WatchEventType.Added => ResourceWatchEventType.Added,
-                    WatchEventType.Modified => ResourceWatchEventType.Modified,
-                    WatchEventType.Deleted => ResourceWatchEventType.Deleted,
-                    WatchEventType.Bookmark => ResourceWatchEventType.Bookmark,
-                    _ => (ResourceWatchEventType?)null,
-                };
-                if (mapped is null || item?.Metadata is null)
+                if (line.Length == 0)
                 {
                     continue;
                 }
 
-                yield return new ResourceWatchEvent<T>(mapped.Value, item, item.Metadata.ResourceVersion ?? resourceVersion);
+                ResourceWatchEvent<T>? change;
+                try
+                {
+                    change = ParseWatchLine(line, resourceVersion);
+                }
+                catch (JsonException error)
+                {
+                    throw Translate(error, "watch", null);
+                }
+
+                if (change is not null)
+                {
+                    yield return change;
+                }
             }
         }
-        finally
+    }
+
+    private ResourceWatchEvent<T>? ParseWatchLine(string line, string resourceVersion)
+    {
+        using var document = JsonDocument.Parse(line);
+        var root = document.RootElement;
+        var type = root.TryGetProperty("type", out var typeElement) ? typeElement.GetString() : null;
+        if (!root.TryGetProperty("object", out var objectElement))
         {
-            await enumerator.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        if (string.Equals(type, "ERROR", StringComparison.Ordinal))
+        {
+            var status = ResourceJson.Deserialize<V1Status>(objectElement);
+            throw Translate(new KubernetesException(status), "watch", null);
+        }
+
+        var mapped = type switch
+        {
+            "ADDED" => ResourceWatchEventType.Added,
+            "MODIFIED" => ResourceWatchEventType.Modified,
+            "DELETED" => ResourceWatchEventType.Deleted,
+            "BOOKMARK" => ResourceWatchEventType.Bookmark,
+            _ => (ResourceWatchEventType?)null,
+        };
+        if (mapped is null)
+        {
+            return null;
+        }
+
+        var item = ResourceJson.Deserialize<T>(objectElement);
+        return item?.Metadata is null ? null : new ResourceWatchEvent<T>(mapped.Value, item, item.Metadata.ResourceVersion ?? resourceVersion);
+    }
+
+    private string WatchPath(string? @namespace, string? labelSelector, string resourceVersion, int timeoutSeconds)
+    {
+        var path = new StringBuilder(string.IsNullOrEmpty(Resource.Group) ? "api/" : $"apis/{Resource.Group}/");
+        path.Append(Resource.Version).Append('/');
+        if (Resource.Namespaced && @namespace is not null)
+        {
+            path.Append("namespaces/").Append(Uri.EscapeDataString(@namespace)).Append('/');
+        }
+
+        path.Append(Resource.Plural).Append("?allowWatchBookmarks=true");
+        if (!string.IsNullOrEmpty(labelSelector))
+        {
+            path.Append("&labelSelector=").Append(Uri.EscapeDataString(labelSelector));
+        }
+
+        path.Append("&resourceVersion=").Append(Uri.EscapeDataString(resourceVersion))
+            .Append("&timeoutSeconds=").Append(timeoutSeconds.ToString(CultureInfo.InvariantCulture))
+            .Append("&watch=true");
+        return path.ToString();
+    }
+
+    private static async Task<HttpResponseMessage> SendWatchAsync(k8s.Kubernetes client, string relativePath, CancellationToken cancellationToken)
+    {
+        var baseUri = client.BaseUri.AbsoluteUri.EndsWith('/') ? client.BaseUri : new Uri(client.BaseUri.AbsoluteUri + "/");
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, relativePath))
+        {
+            // As KubernetesClient's own requests: HTTP/2 where the server speaks it, so watches share one connection.
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        if (client.Credentials is not null)
+        {
+            await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var content = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new HttpOperationException($"watch returned {(int)response.StatusCode}")
+            {
+                Response = new HttpResponseMessageWrapper(response, content),
+            };
         }
     }
 
@@ -314,7 +410,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             var body = error.Response?.Content;
             if (!string.IsNullOrEmpty(body) && body.TrimStart().StartsWith('{'))
             {
-                var status = KubernetesJson.Deserialize<V1Status>(body);
+                var status = ResourceJson.Deserialize<V1Status>(body);
                 if (status is not null && string.Equals(status.Kind, "Status", StringComparison.Ordinal))
                 {
                     return (code ?? status.Code, status.Reason, status.Message);
@@ -330,14 +426,4 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
-
-    /// <summary>Generic list body: KubernetesClient has no list type for a custom resource.</summary>
-    private sealed class ObjectList
-    {
-        [JsonPropertyName("metadata")]
-        public V1ListMeta? Metadata { get; set; }
-
-        [JsonPropertyName("items")]
-        public List<T>? Items { get; set; }
-    }
 }

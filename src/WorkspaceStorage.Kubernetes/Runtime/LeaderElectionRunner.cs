@@ -1,6 +1,8 @@
+using System.Diagnostics;
+using System.Net;
 using k8s;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
+using k8s.Autorest;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resilience;
@@ -71,10 +73,12 @@ public enum LeadershipRole
 }
 
 /// <summary>
-/// Runs the leading work (the controllers) only while this replica holds the Lease, through KubernetesClient's
-/// <see cref="LeaderElector"/> and <see cref="LeaseLock"/>. When leadership is lost (renewal failed past the renew
-/// deadline, or the runner is cancelled) the work is cancelled and awaited; then the replica stands by and tries
-/// again, so another replica can take over once the Lease expires.
+/// Runs the leading work (the controllers) only while this replica holds the Lease, with client-go's Lease protocol
+/// (KubernetesClient.Aot has no LeaderElector): a standby takes the Lease only once its record has not changed for
+/// the Lease's duration on the standby's own clock; the leader renews every retry period, and the API server's
+/// resourceVersion check lets only one writer win. When leadership is lost (no renewal within the renew deadline, or
+/// the runner is cancelled) the work is cancelled and awaited; then the replica stands by and tries again, so another
+/// replica can take over once the Lease expires.
 /// </summary>
 public sealed class LeaderElectionRunner
 {
@@ -153,59 +157,171 @@ public sealed class LeaderElectionRunner
 
     private async Task RunOneTermAsync(CancellationToken cancellationToken)
     {
-        var leaseLock = new LeaseLock(kubernetes, options.LeaseNamespace, options.LeaseName, options.Identity);
-        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
+        // Standing by: try every retry period; transport errors escape to RunAsync, which backs off.
+        while (!await TryAcquireOrRenewAsync(cancellationToken).ConfigureAwait(false))
         {
-            LeaseDuration = options.LeaseDuration,
-            RenewDeadline = options.RenewDeadline,
-            RetryPeriod = options.RetryPeriod,
-        });
+            await Task.Delay(options.RetryPeriod, cancellationToken).ConfigureAwait(false);
+        }
 
-        // The term's token also stops the elector's background renew loop once the term is over.
         using var term = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task? leading = null;
-
-        elector.OnNewLeader += leader =>
-        {
-            currentLeader = leader;
-            logger.LogInformation("Leader election {Lease}: leader is now {Leader}", options.LeaseName, leader);
-        };
-        elector.OnError += error => logger.LogDebug("Leader election {Lease}: {Error}", options.LeaseName, LogRedaction.Describe(error));
-        elector.OnStartedLeading += () =>
-        {
-            Interlocked.Increment(ref terms);
-            currentLeader = options.Identity;
-            SetRole(LeadershipRole.Leader);
-            logger.LogInformation("Leader election {Lease}: {Identity} started leading", options.LeaseName, options.Identity);
-            leading = Task.Run(() => RunLeadingWorkAsync(term, work.Token), CancellationToken.None);
-        };
-        elector.OnStoppedLeading += () =>
-        {
-            // Stop reconciling at once: a standby may take over once the lease expires.
-            work.Cancel();
-        };
-
+        Interlocked.Increment(ref terms);
+        currentLeader = options.Identity;
+        SetRole(LeadershipRole.Leader);
+        logger.LogInformation("Leader election {Lease}: {Identity} started leading", options.LeaseName, options.Identity);
+        var leading = Task.Run(() => RunLeadingWorkAsync(term, work.Token), CancellationToken.None);
         try
         {
-            await elector.RunUntilLeadershipLostAsync(term.Token).ConfigureAwait(false);
+            await RenewUntilLostAsync(term.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (term.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The leading work ended on its own: the term is over.
         }
         finally
         {
+            // Stop reconciling at once: a standby may take over once the lease expires.
             await work.CancelAsync().ConfigureAwait(false);
-            if (leading is not null)
+            var stopped = await Task.WhenAny(leading, Task.Delay(options.StopTimeout, CancellationToken.None)).ConfigureAwait(false) == leading;
+            if (!stopped)
             {
-                var stopped = await Task.WhenAny(leading, Task.Delay(options.StopTimeout, CancellationToken.None)).ConfigureAwait(false) == leading;
-                if (!stopped)
-                {
-                    logger.LogError("Leader election {Lease}: the leading work did not stop within {Timeout}", options.LeaseName, options.StopTimeout);
-                }
-
-                logger.LogInformation("Leader election {Lease}: {Identity} stopped leading", options.LeaseName, options.Identity);
+                logger.LogError("Leader election {Lease}: the leading work did not stop within {Timeout}", options.LeaseName, options.StopTimeout);
             }
 
+            logger.LogInformation("Leader election {Lease}: {Identity} stopped leading", options.LeaseName, options.Identity);
             await term.CancelAsync().ConfigureAwait(false);
             SetRole(cancellationToken.IsCancellationRequested ? LeadershipRole.NotStarted : LeadershipRole.Standby);
+        }
+    }
+
+    /// <summary>Renews every retry period; returns once no renewal succeeded within the renew deadline.</summary>
+    private async Task RenewUntilLostAsync(CancellationToken term)
+    {
+        var lastRenewal = Stopwatch.GetTimestamp();
+        for (; ; )
+        {
+            await Task.Delay(options.RetryPeriod, term).ConfigureAwait(false);
+            var left = options.RenewDeadline - Stopwatch.GetElapsedTime(lastRenewal);
+            var renewed = false;
+            if (left > TimeSpan.Zero)
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(term);
+                attempt.CancelAfter(left);
+                try
+                {
+                    renewed = await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false);
+                }
+                catch (Exception error) when (!term.IsCancellationRequested)
+                {
+                    logger.LogDebug("Leader election {Lease}: {Error}", options.LeaseName, LogRedaction.Describe(error));
+                }
+            }
+
+            if (renewed)
+            {
+                lastRenewal = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(lastRenewal) >= options.RenewDeadline)
+            {
+                logger.LogWarning("Leader election {Lease}: no renewal within {Deadline}; giving up leading", options.LeaseName, options.RenewDeadline);
+                return;
+            }
+        }
+    }
+
+    // The Lease record as last seen, and when (this replica's monotonic clock): expiry is judged on the observer's
+    // clock, never by comparing another node's timestamps with ours.
+    private string? observedRecord;
+    private long observedAt;
+
+    private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
+    {
+        var leases = kubernetes.CoordinationV1;
+        var now = DateTime.UtcNow;
+        var durationSeconds = (int)options.LeaseDuration.TotalSeconds;
+        V1Lease? lease;
+        try
+        {
+            lease = await leases.ReadNamespacedLeaseAsync(options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            lease = null;
+        }
+
+        if (lease is null)
+        {
+            try
+            {
+                await leases.CreateNamespacedLeaseAsync(new V1Lease
+                {
+                    Metadata = new V1ObjectMeta { Name = options.LeaseName, NamespaceProperty = options.LeaseNamespace },
+                    Spec = new V1LeaseSpec
+                    {
+                        HolderIdentity = options.Identity,
+                        LeaseDurationSeconds = durationSeconds,
+                        AcquireTime = now,
+                        RenewTime = now,
+                        LeaseTransitions = 0,
+                    },
+                }, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
+            {
+                return false; // another replica created it first
+            }
+
+            Observe($"{options.Identity}|{now:O}", options.Identity);
+            return true;
+        }
+
+        var spec = lease.Spec ?? new V1LeaseSpec();
+        var holder = spec.HolderIdentity;
+        Observe($"{holder}|{spec.RenewTime:O}|{spec.AcquireTime:O}|{spec.LeaseTransitions}", holder);
+        var held = !string.IsNullOrEmpty(holder) && !string.Equals(holder, options.Identity, StringComparison.Ordinal);
+        var heldFor = TimeSpan.FromSeconds(spec.LeaseDurationSeconds ?? durationSeconds);
+        if (held && Stopwatch.GetElapsedTime(observedAt) < heldFor)
+        {
+            return false; // another replica holds an unexpired lease
+        }
+
+        var ours = string.Equals(holder, options.Identity, StringComparison.Ordinal);
+        lease.Spec = spec;
+        spec.HolderIdentity = options.Identity;
+        spec.LeaseDurationSeconds = durationSeconds;
+        spec.RenewTime = now;
+        if (!ours)
+        {
+            spec.AcquireTime = now;
+            spec.LeaseTransitions = (spec.LeaseTransitions ?? 0) + 1;
+        }
+
+        try
+        {
+            // The read's resourceVersion rides along: a concurrent writer makes this a 409, and only one wins.
+            await leases.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+
+        Observe($"{options.Identity}|{now:O}", options.Identity);
+        return true;
+    }
+
+    private void Observe(string record, string? holder)
+    {
+        if (!string.Equals(record, observedRecord, StringComparison.Ordinal))
+        {
+            observedRecord = record;
+            observedAt = Stopwatch.GetTimestamp();
+        }
+
+        if (!string.IsNullOrEmpty(holder) && !string.Equals(holder, currentLeader, StringComparison.Ordinal))
+        {
+            currentLeader = holder;
+            logger.LogInformation("Leader election {Lease}: leader is now {Leader}", options.LeaseName, holder);
         }
     }
 

@@ -1,5 +1,3 @@
-using k8s;
-
 namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>Deep copies of Kubernetes objects, for changing an object read from a shared cache.</summary>
@@ -9,6 +7,6 @@ public static class ResourceCopy
         where T : class
     {
         ArgumentNullException.ThrowIfNull(resource);
-        return KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(resource));
+        return ResourceJson.Deserialize<T>(ResourceJson.Serialize(resource));
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Serialization;
@@ -14,7 +15,11 @@ namespace WorkspaceStorage.Operator.Crds;
 /// Builds the CustomResourceDefinition YAML from the C# model and its schema attributes, the way controller-gen builds
 /// it from Go types and markers. The files in <c>crds/</c> and <c>config/crd/bases/</c> are its output; a test
 /// regenerates them and fails on any difference, so the model and the CRDs cannot drift apart.
+/// A build-time tool (only the tests call it): it reflects over the model and YamlDotNet's serializer, so it is kept
+/// out of the trimmed, AOT-compiled operator by these attributes rather than made reflection-free.
 /// </summary>
+[RequiresUnreferencedCode("Reflects over the resource model; run by the tests, not by the operator.")]
+[RequiresDynamicCode("YamlDotNet's reflection serializer; run by the tests, not by the operator.")]
 public static class CrdGenerator
 {
     public const string Header =

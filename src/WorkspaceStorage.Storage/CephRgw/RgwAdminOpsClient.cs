@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 
@@ -114,7 +115,7 @@ public sealed class RgwAdminOpsClient(RgwConnection connection)
 
         try
         {
-            return JsonSerializer.Deserialize<string[]>(response.Body) ?? [];
+            return JsonSerializer.Deserialize(response.Body, RgwJsonContext.Default.StringArray) ?? [];
         }
         catch (JsonException)
         {
@@ -198,3 +199,7 @@ public sealed record RgwKey(string User, string AccessKey, string SecretKey)
 {
     public override string ToString() => $"RgwKey {{ User = {User}, AccessKey = {AccessKey}, SecretKey = *** }}";
 }
+
+/// <summary>Source-generated JSON for the admin answers read whole (no reflection at run time).</summary>
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class RgwJsonContext : JsonSerializerContext;

@@ -80,7 +80,7 @@ public sealed class K3sCluster : IAsyncLifetime
         }
 
         await File.WriteAllTextAsync(KubeconfigPath, await container.GetKubeconfigAsync(), timeout.Token);
-        kubernetes = new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
+        kubernetes = new k8s.Kubernetes(WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Load(KubeconfigPath));
         await WaitForApiServerAsync(kubernetes, timeout.Token);
         await CrdManifests.InstallAsync(kubernetes, TimeSpan.FromMinutes(1), timeout.Token);
         operatorProcess = await InProcessOperator.StartAsync(KubeconfigPath, timeout.Token);

@@ -1,20 +1,18 @@
 using WorkspaceStorage.Testing.Support;
 using k8s;
-using k8s.LeaderElection;
-using k8s.LeaderElection.ResourceLock;
 using k8s.Models;
+using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Kubernetes;
 
 namespace WorkspaceStorage.Kubernetes.Tests.RealApiServer;
 
-/// <summary>KubernetesClient's own LeaseLock + LeaderElector on real Leases: the real API server's resourceVersion conflicts decide who leads.</summary>
+/// <summary>The operator's Lease election on real Leases: the real API server's resourceVersion conflicts decide who leads.</summary>
 public sealed class LeaderElectionTests
 {
     private sealed class Candidate : IDisposable
     {
         private readonly k8s.Kubernetes _client;
         private readonly CancellationTokenSource _stop;
-        private int _leading;
         private int _started;
         private int _stopped;
 
@@ -23,39 +21,34 @@ public sealed class LeaderElectionTests
             Identity = identity;
             _client = server.CreateClient();
             _stop = CancellationTokenSource.CreateLinkedTokenSource(testToken);
-            Elector = new LeaderElector(new LeaderElectionConfig(new LeaseLock(_client, "kube-system", "wso-operator", identity))
+            Elector = new LeaderElectionRunner(_client, new LeaderElectionOptions
             {
+                LeaseNamespace = "kube-system",
+                LeaseName = "wso-operator",
+                Identity = identity,
                 LeaseDuration = TimeSpan.FromSeconds(3),
                 RenewDeadline = TimeSpan.FromSeconds(2),
                 RetryPeriod = TimeSpan.FromMilliseconds(200),
-            });
-            Elector.OnStartedLeading += () =>
+                StopTimeout = TimeSpan.FromSeconds(5),
+            }, async token =>
             {
                 Interlocked.Increment(ref _started);
-                Interlocked.Exchange(ref _leading, 1);
-            };
-            Elector.OnStoppedLeading += () =>
-            {
-                Interlocked.Increment(ref _stopped);
-                Interlocked.Exchange(ref _leading, 0);
-            };
-            Run = Task.Run(async () =>
-            {
                 try
                 {
-                    await Elector.RunAndTryToHoldLeadershipForeverAsync(_stop.Token);
+                    await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, token);
                 }
-                catch (OperationCanceledException)
+                finally
                 {
-                    // Stopped by the test.
+                    Interlocked.Increment(ref _stopped);
                 }
-            }, CancellationToken.None);
+            });
+            Run = Elector.RunAsync(_stop.Token);
         }
 
         public string Identity { get; }
-        public LeaderElector Elector { get; }
+        public LeaderElectionRunner Elector { get; }
         public Task Run { get; }
-        public bool Leading => Volatile.Read(ref _leading) == 1;
+        public bool Leading => Elector.IsLeader;
         public int TimesStarted => Volatile.Read(ref _started);
         public int TimesStopped => Volatile.Read(ref _stopped);
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using k8s;
 using WorkspaceStorage.Testing.Repository;
 using WorkspaceStorage.Testing.Support;
 
@@ -69,7 +68,7 @@ public sealed class RealKubeApiServer : IAsyncLifetime
     public string ServiceAccountKubeconfig(string ns, string name) => Path.Combine(_data, "apiserver", $"kubeconfig-{ns}-{name}");
 
     /// <summary>A client straight to the server as the admin (not counted by any proxy).</summary>
-    public k8s.Kubernetes CreateAdminClient() => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(AdminKubeconfig));
+    public k8s.Kubernetes CreateAdminClient() => new(WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Load(AdminKubeconfig));
 
     public async ValueTask InitializeAsync() => await StartCoreAsync(CancellationToken.None);
 
@@ -87,7 +86,7 @@ public sealed class RealKubeApiServer : IAsyncLifetime
             .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..], StringComparer.Ordinal);
         AdminKubeconfig = values["KUBECONFIG"];
         Kubectl = values["WSO_KUBECTL"];
-        var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(AdminKubeconfig);
+        var config = WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Load(AdminKubeconfig);
         BaseAddress = new Uri(config.Host);
         AdminToken = config.AccessToken ?? throw new InvalidOperationException($"{AdminKubeconfig} holds no token");
         Certificate = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(_data, "apiserver", "apiserver.crt"));

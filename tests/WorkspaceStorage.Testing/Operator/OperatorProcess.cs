@@ -65,7 +65,9 @@ public sealed class OperatorProcess : IAsyncDisposable
             throw new FileNotFoundException($"the operator executable is not built next to this program (reference the WorkspaceStorage.Operator project)", assembly);
         }
 
-        var start = new ProcessStartInfo("dotnet")
+        // A .dll runs on the shared runtime (the JIT build); anything else is a native executable (the AOT build).
+        var jit = assembly.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(jit ? "dotnet" : assembly)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -76,7 +78,7 @@ public sealed class OperatorProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
-        foreach (var argument in (string[])[assembly, .. arguments])
+        foreach (var argument in jit ? (string[])[assembly, .. arguments] : [.. arguments])
         {
             start.ArgumentList.Add(argument);
         }
