@@ -38,7 +38,7 @@ REVISION=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 # The commit's time, so a rebuild of the same commit is labelled the same.
 CREATED=$(git -C "$ROOT" log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)
 
-"$ROOT/scripts/apt-install-missing.sh" umoci
+"$ROOT/scripts/apt-install-missing.sh" umoci clang-14 zlib1g-dev   # the operator's Native AOT link needs a C toolchain
 
 # ---- the base root filesystem, from Debian packages ----
 base_key=$(printf '%s\n' "${PACKAGES[@]}" "$(. /etc/os-release && echo "$VERSION_CODENAME")" | sha256sum | cut -c1-16)
