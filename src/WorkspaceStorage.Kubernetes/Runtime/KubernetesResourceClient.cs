@@ -164,22 +164,11 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             throw new NotSupportedException("Watching needs a k8s.Kubernetes client (its HttpClient and credentials).");
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await SendWatchAsync(client, WatchPath(@namespace, labelSelector, resourceVersion, timeoutSeconds), token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException)
+        var response = await WithinWatchBoundAsync(() => SendWatchAsync(client, WatchPath(@namespace, labelSelector, resourceVersion, timeoutSeconds), token),
+            cancellationToken).ConfigureAwait(false);
+        if (response is null)
         {
             yield break;
-        }
-        catch (Exception error)
-        {
-            throw Translate(error, "watch", null);
         }
 
         using (response)
@@ -197,25 +186,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             using var reader = new StreamReader(body);
             for (; ; )
             {
-                string? line;
-                try
-                {
-                    line = await reader.ReadLineAsync(token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    throw;
-                }
-                catch (OperationCanceledException)
-                {
-                    // Our own client-side bound on a watch the server did not close: end it, the caller resumes.
-                    yield break;
-                }
-                catch (Exception error)
-                {
-                    throw Translate(error, "watch", null);
-                }
-
+                var line = await WithinWatchBoundAsync(() => reader.ReadLineAsync(token).AsTask(), cancellationToken).ConfigureAwait(false);
                 if (line is null)
                 {
                     yield break;
@@ -374,6 +345,30 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     }
 
     private string Describe(ResourceKey? key) => key is null ? Resource.Plural : $"{Resource.Plural} {key}";
+
+    /// <summary>
+    /// One step of a watch: the caller's cancellation propagates; the watch's own client-side bound (a watch the server
+    /// did not close in time) ends it with null, and the caller resumes; any other failure is translated.
+    /// </summary>
+    private async Task<TResult?> WithinWatchBoundAsync<TResult>(Func<Task<TResult>> step, CancellationToken cancellationToken) where TResult : class?
+    {
+        try
+        {
+            return await step().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        catch (Exception error)
+        {
+            throw Translate(error, "watch", null);
+        }
+    }
 
     private ResourceClientException Translate(Exception error, string verb, ResourceKey? key)
     {
