@@ -12,7 +12,7 @@ namespace WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 /// </summary>
 internal sealed partial class DocScript
 {
-    private DocScript(IReadOnlyList<DocStep> steps, IReadOnlyList<string> skipped)
+    private DocScript(IReadOnlyList<DocStep> steps, IReadOnlyList<DocSkip> skipped)
     {
         Steps = steps;
         Skipped = skipped;
@@ -20,14 +20,14 @@ internal sealed partial class DocScript
 
     public IReadOnlyList<DocStep> Steps { get; }
 
-    /// <summary>The blocks marked as not for the cluster, each with the line and reason.</summary>
-    public IReadOnlyList<string> Skipped { get; }
+    /// <summary>The blocks marked as not for the cluster, each with its line, reason and text.</summary>
+    public IReadOnlyList<DocSkip> Skipped { get; }
 
     /// <summary>The steps of sections <paramref name="first"/> to <paramref name="last"/> (their <c>## N.</c> headings) of <paramref name="markdown"/>.</summary>
     public static DocScript FromSections(string markdown, int first, int last)
     {
         var steps = new List<DocStep>();
-        var skipped = new List<string>();
+        var skipped = new List<DocSkip>();
         string? skip = null;
         var section = 0;
         string? fence = null;
@@ -69,7 +69,7 @@ internal sealed partial class DocScript
             {
                 if (skip is not null)
                 {
-                    skipped.Add($"line {blockStart}: {skip}");
+                    skipped.Add(new DocSkip(blockStart, skip, string.Join('\n', block)));
                 }
                 else
                 {
@@ -111,3 +111,6 @@ internal sealed record DocStep(int Section, int Line, string Text, string? SaveA
 {
     public override string ToString() => $"section {Section}, line {Line}: {(SaveAs is null ? Text.Trim() : $"save {SaveAs}")}";
 }
+
+/// <summary>A block the page marks as not for the cluster: where it starts, why, and what it says.</summary>
+internal sealed record DocSkip(int Line, string Reason, string Text);
