@@ -163,7 +163,7 @@ public sealed class Controller<T> : IRunnable
             logger.LogInformation("Controller {Controller}: waiting for {Count} informer(s) to sync", Name, informers.Count);
             try
             {
-                await Task.WhenAll(informers.Select(informer => informer.WaitForSyncAsync(cancellationToken))).ConfigureAwait(false);
+                await Task.WhenAll(informers.Select(informer => informer.WaitForSyncAsync(cancellationToken)));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -171,7 +171,7 @@ public sealed class Controller<T> : IRunnable
             }
 
             logger.LogInformation("Controller {Controller}: synced; starting {Workers} worker(s)", Name, options.Queue.Workers);
-            await current.RunAsync((key, stopping) => ReconcileKeyAsync(current, key, stopping), cancellationToken).ConfigureAwait(false);
+            await current.RunAsync((key, stopping) => ReconcileKeyAsync(current, key, stopping), cancellationToken);
         }
         finally
         {
@@ -180,7 +180,7 @@ public sealed class Controller<T> : IRunnable
                 registration.Dispose();
             }
 
-            await informerStop.CancelAsync().ConfigureAwait(false);
+            await informerStop.CancelAsync();
             foreach (var task in informerTasks)
             {
                 await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -212,7 +212,7 @@ public sealed class Controller<T> : IRunnable
         timeout.CancelAfter(options.ReconcileTimeout);
         try
         {
-            var result = await reconciler.ReconcileAsync(new ReconcileRequest<T>(key), timeout.Token).ConfigureAwait(false);
+            var result = await reconciler.ReconcileAsync(new ReconcileRequest<T>(key), timeout.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
             switch (result.Outcome)
             {

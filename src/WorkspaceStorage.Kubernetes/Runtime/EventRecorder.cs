@@ -69,7 +69,7 @@ public sealed class EventRecorder(IResourceClient<Corev1Event> events, ILogger<E
             {
                 var count = earlier.Count + 1;
                 var patch = CountPatch(count, now);
-                await events.PatchAsync(new ResourceKey(@namespace, earlier.Name), ResourcePatch.Merge(patch), cancellationToken).ConfigureAwait(false);
+                await events.PatchAsync(new ResourceKey(@namespace, earlier.Name), ResourcePatch.Merge(patch), cancellationToken);
                 recent[dedupeKey] = earlier with { Count = count, Last = now };
                 return;
             }
@@ -95,7 +95,7 @@ public sealed class EventRecorder(IResourceClient<Corev1Event> events, ILogger<E
                 LastTimestamp = now,
                 Source = new V1EventSource { Component = component },
                 ReportingComponent = component,
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken);
             if (recent.Count > MaxRemembered)
             {
                 recent.Clear();

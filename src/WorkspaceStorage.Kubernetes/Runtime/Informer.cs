@@ -163,13 +163,13 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
             : Task.CompletedTask;
         try
         {
-            await ListAndWatchLoopAsync(cancellationToken).ConfigureAwait(false);
+            await ListAndWatchLoopAsync(cancellationToken);
         }
         finally
         {
             // A stopped informer's cache is no longer kept current.
             hasSynced = false;
-            await resyncStop.CancelAsync().ConfigureAwait(false);
+            await resyncStop.CancelAsync();
             await resync.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
@@ -181,7 +181,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
         {
             try
             {
-                var list = await source.ListAsync(options.Namespace, options.LabelSelector, cancellationToken).ConfigureAwait(false);
+                var list = await source.ListAsync(options.Namespace, options.LabelSelector, cancellationToken);
                 Interlocked.Increment(ref lists);
                 // The first list of a run hands out every object (a new leader must look at all of them);
                 // a relist after 410 reports only differences.
@@ -203,14 +203,14 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
             catch (Exception error)
             {
                 failures++;
-                await BackOffAsync("list", error, failures, cancellationToken).ConfigureAwait(false);
+                await BackOffAsync("list", error, failures, cancellationToken);
                 continue;
             }
 
             // Watch from the list's version; on a normal close resume from the last version seen; on 410, list again.
             while (!cancellationToken.IsCancellationRequested)
             {
-                var outcome = await WatchOnceAsync(cancellationToken).ConfigureAwait(false);
+                var outcome = await WatchOnceAsync(cancellationToken);
                 if (outcome == WatchOutcome.Gone)
                 {
                     logger.LogInformation("Informer {Informer}: resourceVersion {ResourceVersion} is gone; listing again", Name, LastResourceVersion);
@@ -227,7 +227,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
                 if (outcome == WatchOutcome.Failed)
                 {
                     failures++;
-                    await BackOffAsync("watch", null, failures, cancellationToken).ConfigureAwait(false);
+                    await BackOffAsync("watch", null, failures, cancellationToken);
                 }
             }
         }
@@ -248,7 +248,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
         try
         {
             Interlocked.Increment(ref watches);
-            await foreach (var change in source.WatchAsync(options.Namespace, LastResourceVersion, options.LabelSelector, cancellationToken).ConfigureAwait(false))
+            await foreach (var change in source.WatchAsync(options.Namespace, LastResourceVersion, options.LabelSelector, cancellationToken))
             {
                 events++;
                 Apply(change);
@@ -285,7 +285,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
 
         try
         {
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(delay, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -362,7 +362,7 @@ public sealed class Informer<T> : IInformer, IResourceCache<T>
     private async Task ResyncLoopAsync(TimeSpan period, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(period);
-        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        while (await timer.WaitForNextTickAsync(cancellationToken))
         {
             if (!hasSynced)
             {

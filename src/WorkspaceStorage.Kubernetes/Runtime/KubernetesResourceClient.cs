@@ -52,9 +52,9 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         try
         {
             return await CallAsync("get", key, async token => Resource.Namespaced
-                ? (await Api.GetNamespacedCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
-                : (await Api.GetClusterCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
-                cancellationToken).ConfigureAwait(false);
+                ? (await Api.GetNamespacedCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token)).Body
+                : (await Api.GetClusterCustomObjectWithHttpMessagesAsync<T>(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token)).Body,
+                cancellationToken);
         }
         catch (ResourceNotFoundException)
         {
@@ -69,19 +69,19 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             HttpOperationResponse<KubernetesList<T>> response;
             if (!Resource.Namespaced)
             {
-                response = await Api.ListClusterCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListClusterCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token);
             }
             else if (@namespace is null)
             {
-                response = await Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListCustomObjectForAllNamespacesWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, Resource.Plural, labelSelector: labelSelector, cancellationToken: token);
             }
             else
             {
-                response = await Api.ListNamespacedCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, @namespace, Resource.Plural, labelSelector: labelSelector, cancellationToken: token).ConfigureAwait(false);
+                response = await Api.ListNamespacedCustomObjectWithHttpMessagesAsync<KubernetesList<T>>(Resource.Group, Resource.Version, @namespace, Resource.Plural, labelSelector: labelSelector, cancellationToken: token);
             }
 
             return response.Body;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
         return new ResourceList<T>(list.Items?.ToList() ?? [], list.Metadata?.ResourceVersion ?? "");
     }
 
@@ -91,8 +91,8 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         CheckScope(key.Namespace);
         Stamp(resource);
         return CallAsync("create", key, async token => Resource.Namespaced
-            ? (await Api.CreateNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, cancellationToken: token).ConfigureAwait(false)).Body
-            : (await Api.CreateClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, cancellationToken: token).ConfigureAwait(false)).Body,
+            ? (await Api.CreateNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, cancellationToken: token)).Body
+            : (await Api.CreateClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, cancellationToken: token)).Body,
             cancellationToken);
     }
 
@@ -102,8 +102,8 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         CheckScope(key.Namespace);
         Stamp(resource);
         return CallAsync("replace", key, async token => Resource.Namespaced
-            ? (await Api.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
-            : (await Api.ReplaceClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            ? (await Api.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token)).Body
+            : (await Api.ReplaceClusterCustomObjectWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token)).Body,
             cancellationToken);
     }
 
@@ -113,8 +113,8 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         CheckScope(key.Namespace);
         Stamp(resource);
         return CallAsync("replace status", key, async token => Resource.Namespaced
-            ? (await Api.ReplaceNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
-            : (await Api.ReplaceClusterCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            ? (await Api.ReplaceNamespacedCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token)).Body
+            : (await Api.ReplaceClusterCustomObjectStatusWithHttpMessagesAsync<T>(resource, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token)).Body,
             cancellationToken);
     }
 
@@ -124,8 +124,8 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         CheckScope(key.Namespace);
         var body = new V1Patch(patch.Json, patch.Type == ResourcePatchType.JsonPatch ? V1Patch.PatchType.JsonPatch : V1Patch.PatchType.MergePatch);
         return CallAsync("patch", key, async token => Resource.Namespaced
-            ? (await Api.PatchNamespacedCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body
-            : (await Api.PatchClusterCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)).Body,
+            ? (await Api.PatchNamespacedCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token)).Body
+            : (await Api.PatchClusterCustomObjectWithHttpMessagesAsync<T>(body, Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token)).Body,
             cancellationToken);
     }
 
@@ -137,10 +137,10 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             await CallAsync<object?>("delete", key, async token =>
             {
                 using var response = Resource.Namespaced
-                    ? await Api.DeleteNamespacedCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false)
-                    : await Api.DeleteClusterCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token).ConfigureAwait(false);
+                    ? await Api.DeleteNamespacedCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, key.Namespace!, Resource.Plural, key.Name, cancellationToken: token)
+                    : await Api.DeleteClusterCustomObjectWithHttpMessagesAsync(Resource.Group, Resource.Version, Resource.Plural, key.Name, cancellationToken: token);
                 return null;
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken);
             return true;
         }
         catch (ResourceNotFoundException)
@@ -165,7 +165,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         }
 
         var response = await WithinWatchBoundAsync(() => SendWatchAsync(client, WatchPath(@namespace, labelSelector, resourceVersion, timeoutSeconds), token),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken);
         if (response is null)
         {
             yield break;
@@ -176,7 +176,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             Stream body;
             try
             {
-                body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+                body = await response.Content.ReadAsStreamAsync(token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -186,7 +186,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
             using var reader = new StreamReader(body);
             for (; ; )
             {
-                var line = await WithinWatchBoundAsync(() => reader.ReadLineAsync(token).AsTask(), cancellationToken).ConfigureAwait(false);
+                var line = await WithinWatchBoundAsync(() => reader.ReadLineAsync(token).AsTask(), cancellationToken);
                 if (line is null)
                 {
                     yield break;
@@ -280,10 +280,10 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         };
         if (client.Credentials is not null)
         {
-            await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken);
         }
 
-        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -291,7 +291,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
 
         using (response)
         {
-            var content = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var content = await response.Content.ReadAsStringAsync(cancellationToken);
             throw new HttpOperationException($"watch returned {(int)response.StatusCode}")
             {
                 Response = new HttpResponseMessageWrapper(response, content),
@@ -332,7 +332,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         timeout.CancelAfter(options.RequestTimeout);
         try
         {
-            return await call(timeout.Token).ConfigureAwait(false);
+            return await call(timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -354,7 +354,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     {
         try
         {
-            return await step().ConfigureAwait(false);
+            return await step();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

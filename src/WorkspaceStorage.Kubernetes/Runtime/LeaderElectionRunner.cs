@@ -126,7 +126,7 @@ public sealed class LeaderElectionRunner
             {
                 try
                 {
-                    await RunOneTermAsync(cancellationToken).ConfigureAwait(false);
+                    await RunOneTermAsync(cancellationToken);
                     failures = 0;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -140,7 +140,7 @@ public sealed class LeaderElectionRunner
                     logger.LogWarning("Leader election {Lease}: {Error}; retrying", options.LeaseName, LogRedaction.Describe(error));
                     try
                     {
-                        await Task.Delay(backoff.Delay(failures), cancellationToken).ConfigureAwait(false);
+                        await Task.Delay(backoff.Delay(failures), cancellationToken);
                     }
                     catch (OperationCanceledException)
                     {
@@ -158,9 +158,9 @@ public sealed class LeaderElectionRunner
     private async Task RunOneTermAsync(CancellationToken cancellationToken)
     {
         // Standing by: try every retry period; transport errors escape to RunAsync, which backs off.
-        while (!await TryAcquireOrRenewAsync(cancellationToken).ConfigureAwait(false))
+        while (!await TryAcquireOrRenewAsync(cancellationToken))
         {
-            await Task.Delay(options.RetryPeriod, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(options.RetryPeriod, cancellationToken);
         }
 
         using var term = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -172,7 +172,7 @@ public sealed class LeaderElectionRunner
         var leading = Task.Run(() => RunLeadingWorkAsync(term, work.Token), CancellationToken.None);
         try
         {
-            await RenewUntilLostAsync(term.Token).ConfigureAwait(false);
+            await RenewUntilLostAsync(term.Token);
         }
         catch (OperationCanceledException) when (term.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -181,15 +181,15 @@ public sealed class LeaderElectionRunner
         finally
         {
             // Stop reconciling at once: a standby may take over once the lease expires.
-            await work.CancelAsync().ConfigureAwait(false);
-            var stopped = await Task.WhenAny(leading, Task.Delay(options.StopTimeout, CancellationToken.None)).ConfigureAwait(false) == leading;
+            await work.CancelAsync();
+            var stopped = await Task.WhenAny(leading, Task.Delay(options.StopTimeout, CancellationToken.None)) == leading;
             if (!stopped)
             {
                 logger.LogError("Leader election {Lease}: the leading work did not stop within {Timeout}", options.LeaseName, options.StopTimeout);
             }
 
             logger.LogInformation("Leader election {Lease}: {Identity} stopped leading", options.LeaseName, options.Identity);
-            await term.CancelAsync().ConfigureAwait(false);
+            await term.CancelAsync();
             SetRole(cancellationToken.IsCancellationRequested ? LeadershipRole.NotStarted : LeadershipRole.Standby);
         }
     }
@@ -200,7 +200,7 @@ public sealed class LeaderElectionRunner
         var lastRenewal = Stopwatch.GetTimestamp();
         for (; ; )
         {
-            await Task.Delay(options.RetryPeriod, term).ConfigureAwait(false);
+            await Task.Delay(options.RetryPeriod, term);
             var left = options.RenewDeadline - Stopwatch.GetElapsedTime(lastRenewal);
             var renewed = false;
             if (left > TimeSpan.Zero)
@@ -209,7 +209,7 @@ public sealed class LeaderElectionRunner
                 attempt.CancelAfter(left);
                 try
                 {
-                    renewed = await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false);
+                    renewed = await TryAcquireOrRenewAsync(attempt.Token);
                 }
                 catch (Exception error) when (!term.IsCancellationRequested)
                 {
@@ -242,7 +242,7 @@ public sealed class LeaderElectionRunner
         V1Lease? lease;
         try
         {
-            lease = await leases.ReadNamespacedLeaseAsync(options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            lease = await leases.ReadNamespacedLeaseAsync(options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken);
         }
         catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.NotFound)
         {
@@ -264,7 +264,7 @@ public sealed class LeaderElectionRunner
                         RenewTime = now,
                         LeaseTransitions = 0,
                     },
-                }, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }, options.LeaseNamespace, cancellationToken: cancellationToken);
             }
             catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
             {
@@ -299,7 +299,7 @@ public sealed class LeaderElectionRunner
         try
         {
             // The read's resourceVersion rides along: a concurrent writer makes this a 409, and only one wins.
-            await leases.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await leases.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken);
         }
         catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
         {
@@ -329,7 +329,7 @@ public sealed class LeaderElectionRunner
     {
         try
         {
-            await leadingWork(workToken).ConfigureAwait(false);
+            await leadingWork(workToken);
         }
         catch (OperationCanceledException) when (workToken.IsCancellationRequested)
         {
@@ -345,7 +345,7 @@ public sealed class LeaderElectionRunner
             {
                 // The work ended on its own while leading: end the term rather than hold the Lease idle.
                 logger.LogWarning("Leader election {Lease}: the leading work ended while leading; giving up the term", options.LeaseName);
-                await term.CancelAsync().ConfigureAwait(false);
+                await term.CancelAsync();
             }
         }
     }

@@ -231,7 +231,7 @@ public sealed class OwnWrites
             string? version = null;
             try
             {
-                var written = await write().ConfigureAwait(false);
+                var written = await write();
                 version = written.Metadata?.ResourceVersion;
                 return written;
             }

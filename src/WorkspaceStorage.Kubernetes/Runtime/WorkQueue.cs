@@ -213,7 +213,7 @@ public sealed class WorkQueue<TKey>
 
         try
         {
-            await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken).ConfigureAwait(false);
+            await Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
         }
         catch (OperationCanceledException)
         {
@@ -225,15 +225,15 @@ public sealed class WorkQueue<TKey>
             shuttingDown = true;
         }
 
-        await shutdown.CancelAsync().ConfigureAwait(false);
-        if (await CompletesWithinAsync(all, options.ShutdownTimeout).ConfigureAwait(false))
+        await shutdown.CancelAsync();
+        if (await CompletesWithinAsync(all, options.ShutdownTimeout))
         {
             return;
         }
 
         logger.LogWarning("Work queue shutdown: {InFlight} item(s) still running after {Timeout}; cancelling them", InFlight, options.ShutdownTimeout);
-        await workCts.CancelAsync().ConfigureAwait(false);
-        if (!await CompletesWithinAsync(all, options.ShutdownTimeout).ConfigureAwait(false))
+        await workCts.CancelAsync();
+        if (!await CompletesWithinAsync(all, options.ShutdownTimeout))
         {
             logger.LogError("Work queue shutdown: {InFlight} item(s) ignore cancellation; returning without them", InFlight);
         }
@@ -246,7 +246,7 @@ public sealed class WorkQueue<TKey>
             TKey key;
             try
             {
-                await available.WaitAsync(stoppingToken).ConfigureAwait(false);
+                await available.WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -271,7 +271,7 @@ public sealed class WorkQueue<TKey>
             depthChanged?.Invoke(depth);
             try
             {
-                await handler(key, workToken).ConfigureAwait(false);
+                await handler(key, workToken);
             }
             catch (Exception error)
             {
@@ -308,7 +308,7 @@ public sealed class WorkQueue<TKey>
     {
         try
         {
-            await Task.Delay(delay, time, shutdown.Token).ConfigureAwait(false);
+            await Task.Delay(delay, time, shutdown.Token);
         }
         catch (OperationCanceledException)
         {
@@ -330,7 +330,7 @@ public sealed class WorkQueue<TKey>
 
     private static async Task<bool> CompletesWithinAsync(Task task, TimeSpan timeout)
     {
-        var winner = await Task.WhenAny(task, Task.Delay(timeout)).ConfigureAwait(false);
+        var winner = await Task.WhenAny(task, Task.Delay(timeout));
         return winner == task;
     }
 }

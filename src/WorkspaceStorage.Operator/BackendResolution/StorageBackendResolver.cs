@@ -78,12 +78,12 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     public async Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken) =>
         await ResolveAsync(backendName is null
             ? DefaultSettings()
-            : await ClusterSettingsAsync(await FindAsync(backendName, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
-            cancellationToken).ConfigureAwait(false);
+            : await ClusterSettingsAsync(await FindAsync(backendName, cancellationToken), cancellationToken),
+            cancellationToken);
 
     // Explicit: ResolveAsync(null, ...) would otherwise be ambiguous.
     async Task<ResolvedBackend> IStorageBackendClients.ResolveAsync(StorageBackendResource resource, CancellationToken cancellationToken) =>
-        await ResolveAsync(await ClusterSettingsAsync(resource, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await ResolveAsync(await ClusterSettingsAsync(resource, cancellationToken), cancellationToken);
 
     private async Task<ResolvedBackend> ResolveAsync((string Name, string Version, BackendSettings Settings) wanted, CancellationToken cancellationToken)
     {
@@ -100,7 +100,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
             }
         }
 
-        await entry.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+        await entry.EnsureBucketAsync(cancellationToken);
         return new ResolvedBackend(name, entry.Owned.Backend);
     }
 
@@ -113,7 +113,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
             return options.Ceiling ?? ClaimCeiling.From("the default backend's --allowed-claim", anyNamespace: false, [], "--allowed-claim", []);
         }
 
-        var resource = await FindAsync(backendName, cancellationToken).ConfigureAwait(false);
+        var resource = await FindAsync(backendName, cancellationToken);
         var errors = new List<FieldError>();
         var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
         return errors.Count == 0
@@ -169,7 +169,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     /// </summary>
     private async Task<StorageBackendResource> FindAsync(string name, CancellationToken cancellationToken) =>
         (others is { HasSynced: true } ? others.Get(new ResourceKey(null, name)) : null)
-        ?? await backends.GetAsync(new ResourceKey(null, name), cancellationToken).ConfigureAwait(false)
+        ?? await backends.GetAsync(new ResourceKey(null, name), cancellationToken)
         ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
 
     private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(StorageBackendResource resource, CancellationToken cancellationToken)
@@ -183,7 +183,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
 
         var spec = validation.Value!;
         var secretRef = spec.AdminCredentialsSecret;
-        var secret = await secrets.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken).ConfigureAwait(false)
+        var secret = await secrets.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken)
             ?? throw new BackendConfigurationException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" not found",
                 ConditionReasons.BackendNotReady);
@@ -192,7 +192,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" lacks non-empty keys '{secretRef.AccessKeyIdKey}' and '{secretRef.SecretAccessKeyKey}'",
                 ConditionReasons.BackendNotReady);
         // After its own configuration: a StorageBackend that could not work anyway says why first.
-        await RefuseSecondNameAsync(resource, spec, cancellationToken).ConfigureAwait(false);
+        await RefuseSecondNameAsync(resource, spec, cancellationToken);
         var version = $"{resource.Metadata.Generation}/{secret.Metadata.ResourceVersion}";
         var settings = new BackendSettings(spec.Type, new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint), spec.Region, spec.Bucket, admin,
             spec.PathStyle, spec.CaBundle);
@@ -210,13 +210,13 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     {
         IEnumerable<StorageBackendResource> all = others is { HasSynced: true }
             ? others.List()
-            : (await backends.ListAsync(null, null, cancellationToken).ConfigureAwait(false)).Items;
+            : (await backends.ListAsync(null, null, cancellationToken)).Items;
         var mine = Order(resource);
         foreach (var candidate in all.Where(other => other.Metadata.Uid != resource.Metadata.Uid && SameBucket(other, spec) is not null && Order(other).CompareTo(mine) < 0)
             .OrderBy(Order))
         {
             // Rare, so judged on the stored objects: the cache may lag behind a deletion or a changed endpoint.
-            var live = await backends.GetAsync(ResourceKey.Of(candidate), cancellationToken).ConfigureAwait(false);
+            var live = await backends.GetAsync(ResourceKey.Of(candidate), cancellationToken);
             if (live is null || live.Metadata.Uid != candidate.Metadata.Uid || live.Metadata.DeletionTimestamp is not null || SameBucket(live, spec) is not { } theirs
                 || Order(live).CompareTo(mine) >= 0)
             {
@@ -224,7 +224,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
             }
 
             var adminRef = theirs.AdminCredentialsSecret;
-            var admin = await secrets.GetAsync(new ResourceKey(adminRef.Namespace, adminRef.Name), cancellationToken).ConfigureAwait(false);
+            var admin = await secrets.GetAsync(new ResourceKey(adminRef.Namespace, adminRef.Name), cancellationToken);
             if (admin is not null && ReadPair(admin, adminRef.AccessKeyIdKey, adminRef.SecretAccessKeyKey) is not null)
             {
                 throw new BackendConfigurationException("spec.backendRef.name",
@@ -272,12 +272,12 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
                 return;
             }
 
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await gate.WaitAsync(cancellationToken);
             try
             {
                 if (!bucketEnsured)
                 {
-                    await Owned.Backend.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+                    await Owned.Backend.EnsureBucketAsync(cancellationToken);
                     bucketEnsured = true;
                 }
             }

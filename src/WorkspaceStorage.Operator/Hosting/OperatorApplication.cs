@@ -45,7 +45,7 @@ public sealed class OperatorApplication
         var commandLine = new OperatorCommandLine(environment.GetEnvironmentVariable, environment.ReadFile);
         if (args.Any(a => a is "-h" or "--help" or "-?" or "--version"))
         {
-            return await commandLine.RootCommand.Parse(args.ToArray()).InvokeAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await commandLine.RootCommand.Parse(args.ToArray()).InvokeAsync(cancellationToken: cancellationToken);
         }
 
         var (options, errors) = commandLine.Parse(args);
@@ -53,10 +53,10 @@ public sealed class OperatorApplication
         {
             foreach (var error in errors)
             {
-                await environment.Error.WriteLineAsync($"error: {error}").ConfigureAwait(false);
+                await environment.Error.WriteLineAsync($"error: {error}");
             }
 
-            await environment.Error.WriteLineAsync("Run with --help for the flags.").ConfigureAwait(false);
+            await environment.Error.WriteLineAsync("Run with --help for the flags.");
             listening.TrySetCanceled(CancellationToken.None);
             return ExitUsage;
         }
@@ -65,7 +65,7 @@ public sealed class OperatorApplication
         var logger = loggers.CreateLogger("WorkspaceStorage.Operator");
         try
         {
-            return await RunAsync(options, loggers, logger, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(options, loggers, logger, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -134,15 +134,15 @@ public sealed class OperatorApplication
             var runner = new LeaderElectionRunner(kubernetes, election, host.RunAsync, loggers.CreateLogger<LeaderElectionRunner>());
             health.AddLeaderElection(runner, host.Controllers);
             logger.LogInformation("Operator started against {Server} with leader election (Lease {LeaseNamespace}/{LeaseName}, identity {Identity}), probes on {Address}",
-                configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity, await Listening.ConfigureAwait(false));
-            await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token)).ConfigureAwait(false);
+                configuration.Host, election.LeaseNamespace, election.LeaseName, runner.Identity, await Listening);
+            await RunUntilStoppedAsync(logger, stopping, runner.RunAsync(stopping.Token));
         }
         else
         {
             health.AddControllers(host.Controllers);
             logger.LogInformation("Operator started against {Server} without leader election, probes on {Address}", configuration.Host,
-                await Listening.ConfigureAwait(false));
-            await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token)).ConfigureAwait(false);
+                await Listening);
+            await RunUntilStoppedAsync(logger, stopping, host.RunAsync(stopping.Token));
         }
 
         logger.LogInformation("Operator stopped");
@@ -152,16 +152,16 @@ public sealed class OperatorApplication
     /// <summary>Runs the parts until the token ends or one of them ends on its own (which stops the others).</summary>
     private static async Task RunUntilStoppedAsync(ILogger logger, CancellationTokenSource stopping, params Task[] parts)
     {
-        var first = await Task.WhenAny(parts).ConfigureAwait(false);
+        var first = await Task.WhenAny(parts);
         if (!stopping.IsCancellationRequested)
         {
             logger.LogError("A part of the operator ended unexpectedly ({Status}); stopping", first.Status);
-            await stopping.CancelAsync().ConfigureAwait(false);
+            await stopping.CancelAsync();
         }
 
         try
         {
-            await Task.WhenAll(parts).ConfigureAwait(false);
+            await Task.WhenAll(parts);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -211,7 +211,7 @@ public sealed class OperatorApplication
         {
             "/healthz" => Probe(health.Liveness()),
             "/readyz" => Probe(health.Readiness()),
-            "/metrics" => await MetricsAsync(metrics, token).ConfigureAwait(false),
+            "/metrics" => await MetricsAsync(metrics, token),
             _ => ProbeResponse.PlainText((int)HttpStatusCode.NotFound, "not found\n"),
         }, loggers.CreateLogger("Probes"));
         var bound = server.EndPoints[0];
@@ -225,7 +225,7 @@ public sealed class OperatorApplication
     private static async Task<ProbeResponse> MetricsAsync(OperatorMetrics metrics, CancellationToken cancellationToken)
     {
         using var body = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(body, cancellationToken).ConfigureAwait(false);
+        await metrics.Registry.CollectAndExportAsTextAsync(body, cancellationToken);
         return new ProbeResponse((int)HttpStatusCode.OK, "text/plain; version=0.0.4; charset=utf-8", body.ToArray());
     }
 

@@ -74,7 +74,7 @@ internal sealed class ProbeServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await stopping.CancelAsync().ConfigureAwait(false);
+        await stopping.CancelAsync();
         foreach (var listener in listeners)
         {
             listener.Dispose();
@@ -132,7 +132,7 @@ internal sealed class ProbeServer : IAsyncDisposable
             Socket connection;
             try
             {
-                connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                connection = await listener.AcceptAsync(cancellationToken);
             }
             catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException || cancellationToken.IsCancellationRequested)
             {
@@ -162,19 +162,19 @@ internal sealed class ProbeServer : IAsyncDisposable
         timeout.CancelAfter(RequestTimeout);
         try
         {
-            var target = await ReadRequestTargetAsync(connection, timeout.Token).ConfigureAwait(false);
+            var target = await ReadRequestTargetAsync(connection, timeout.Token);
             var response = target switch
             {
                 null => ProbeResponse.PlainText(400, "bad request\n"),
                 (not "GET" and not "HEAD", _) => ProbeResponse.PlainText(405, "method not allowed\n"),
-                var (_, path) => await handle(path, timeout.Token).ConfigureAwait(false),
+                var (_, path) => await handle(path, timeout.Token),
             };
             var head = Encoding.ASCII.GetBytes(
                 $"HTTP/1.1 {response.StatusCode} {ReasonPhrase(response.StatusCode)}\r\nContent-Type: {response.ContentType}\r\nContent-Length: {response.Body.Length}\r\nConnection: close\r\n\r\n");
-            await connection.SendAsync(head, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            await connection.SendAsync(head, SocketFlags.None, timeout.Token);
             if (target is not ("HEAD", _))
             {
-                await connection.SendAsync(response.Body, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                await connection.SendAsync(response.Body, SocketFlags.None, timeout.Token);
             }
 
             connection.Shutdown(SocketShutdown.Both);
@@ -205,7 +205,7 @@ internal sealed class ProbeServer : IAsyncDisposable
                 return null;
             }
 
-            var read = await connection.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var read = await connection.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, cancellationToken);
             if (read == 0)
             {
                 return null;

@@ -40,8 +40,8 @@ public sealed class ClaimAdmission(IStorageBackendResolver resolver, NamespaceLa
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        resource = await ReleaseAsync(resource, workspace, backendName, secretName, cancellationToken).ConfigureAwait(false);
-        await status.StallAsync(resource, ConditionReasons.ClaimNotAllowed, $"spec.workspace: {refusal}", cancellationToken).ConfigureAwait(false);
+        resource = await ReleaseAsync(resource, workspace, backendName, secretName, cancellationToken);
+        await status.StallAsync(resource, ConditionReasons.ClaimNotAllowed, $"spec.workspace: {refusal}", cancellationToken);
     }
 
     /// <summary>
@@ -56,10 +56,10 @@ public sealed class ClaimAdmission(IStorageBackendResolver resolver, NamespaceLa
         string[] recorded = [.. new[] { resource.Status?.AccessKeyId, resource.Status?.PreviousAccessKeyId }.OfType<string>().Where(id => id.Length > 0).Distinct(StringComparer.Ordinal)];
         if (recorded.Length > 0)
         {
-            var backend = await resolver.ResolveAsync(backendName, cancellationToken).ConfigureAwait(false);
+            var backend = await resolver.ResolveAsync(backendName, cancellationToken);
             foreach (var keyId in recorded)
             {
-                if (await backend.Backend.RevokeKeyAsync(workspace, keyId, cancellationToken).ConfigureAwait(false) != EnsureOutcome.Unchanged)
+                if (await backend.Backend.RevokeKeyAsync(workspace, keyId, cancellationToken) != EnsureOutcome.Unchanged)
                 {
                     logger.LogWarning("Revoked key {AccessKeyId} of workspace {Workspace}: WorkspaceStorage {Namespace}/{Name} is outside the claim ceiling",
                         keyId, workspace.Value, resource.Metadata.NamespaceProperty, resource.Metadata.Name);
@@ -69,7 +69,7 @@ public sealed class ClaimAdmission(IStorageBackendResolver resolver, NamespaceLa
 
         if ((resource.Status?.SecretName ?? secretName) is { } name)
         {
-            await secrets.DeleteOwnedAsync(resource, name, cancellationToken).ConfigureAwait(false);
+            await secrets.DeleteOwnedAsync(resource, name, cancellationToken);
         }
 
         if (recorded.Length == 0 && resource.Status?.Workspace is null)
@@ -86,7 +86,7 @@ public sealed class ClaimAdmission(IStorageBackendResolver resolver, NamespaceLa
             s.PreviousKeyRevokeAfter = null;
             s.CredentialsRotatedAt = null;
             return changed;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
         return updated;
     }
 }

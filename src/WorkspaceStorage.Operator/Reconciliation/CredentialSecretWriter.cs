@@ -20,10 +20,10 @@ public sealed class CredentialSecretWriter(IResourceClient<V1Secret> secrets)
     public async Task DeleteOwnedAsync(WorkspaceStorageResource owner, string name, CancellationToken cancellationToken)
     {
         var key = new ResourceKey(owner.Metadata.NamespaceProperty, name);
-        var secret = await secrets.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        var secret = await secrets.GetAsync(key, cancellationToken);
         if (secret is not null && IsOwnedBy(secret, owner))
         {
-            await secrets.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+            await secrets.DeleteAsync(key, cancellationToken);
         }
     }
 
@@ -65,7 +65,7 @@ public sealed class CredentialSecretWriter(IResourceClient<V1Secret> secrets)
                 Type = "Opaque",
                 Data = new Dictionary<string, byte[]>(data, StringComparer.Ordinal),
             };
-            return await secrets.CreateAsync(created, cancellationToken).ConfigureAwait(false);
+            return await secrets.CreateAsync(created, cancellationToken);
         }
 
         var currentAnnotations = existing.Metadata.Annotations ?? new Dictionary<string, string>();
@@ -98,6 +98,6 @@ public sealed class CredentialSecretWriter(IResourceClient<V1Secret> secrets)
             updated.Metadata.Labels[name] = value;
         }
 
-        return await secrets.ReplaceAsync(updated, cancellationToken).ConfigureAwait(false);
+        return await secrets.ReplaceAsync(updated, cancellationToken);
     }
 }

@@ -29,12 +29,12 @@ public sealed class StatusWriter<TResource, TStatus>(IResourceClient<TResource> 
 
             try
             {
-                var written = await resources.ReplaceStatusAsync(copy, cancellationToken).ConfigureAwait(false);
+                var written = await resources.ReplaceStatusAsync(copy, cancellationToken);
                 return (written, true);
             }
             catch (ResourceConflictException) when (attempt < attempts)
             {
-                current = await resources.GetAsync(ResourceKey.Of(resource), cancellationToken).ConfigureAwait(false)
+                current = await resources.GetAsync(ResourceKey.Of(resource), cancellationToken)
                     ?? throw new ResourceNotFoundException($"{resource.Kind} {ResourceKey.Of(resource)} disappeared during a status update");
             }
         }

@@ -38,7 +38,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<StorageBackendResource> request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var resource = await backends.GetAsync(request.Key, cancellationToken).ConfigureAwait(false);
+        var resource = await backends.GetAsync(request.Key, cancellationToken);
         if (resource is null)
         {
             clients.Evict(request.Key.Name);
@@ -47,7 +47,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
 
         if (resource.Metadata.DeletionTimestamp is not null)
         {
-            return await FinalizeAsync(resource, cancellationToken).ConfigureAwait(false);
+            return await FinalizeAsync(resource, cancellationToken);
         }
 
         var generation = resource.Metadata.Generation;
@@ -55,48 +55,47 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         if (!validation.IsValid)
         {
             await WriteAsync(resource, s => s.MarkStalled(generation, ConditionReasons.InvalidSpec, validation.Message, clock.GetUtcNow()), EventSeverity.Warning,
-                ConditionReasons.InvalidSpec, validation.Message, cancellationToken).ConfigureAwait(false);
+                ConditionReasons.InvalidSpec, validation.Message, cancellationToken);
             return ReconcileResult.Done;
         }
 
         try
         {
-            var backend = await clients.ResolveAsync(resource, cancellationToken).ConfigureAwait(false);
-            var health = await backend.Backend.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+            var backend = await clients.ResolveAsync(resource, cancellationToken);
+            var health = await backend.Backend.CheckHealthAsync(cancellationToken);
             if (!health.Healthy)
             {
                 throw new BackendUnavailableException($"health check failed: {health.Detail}");
             }
 
             // The finalizer first: a CORS rule written without it would outlive a StorageBackend deleted meanwhile.
-            resource = await EnsureFinalizerAsync(resource, cancellationToken).ConfigureAwait(false);
+            resource = await EnsureFinalizerAsync(resource, cancellationToken);
             var ruleId = BucketCorsRule.OperatorRuleId(resource.Metadata.Name);
             string cors;
             if (validation.Value!.Cors is { } rule)
             {
                 cors = $"CORS allows origins {string.Join(' ', rule.AllowedOrigins)} (rule {ruleId})";
-                var outcome = await backend.Backend.EnsureBucketCorsAsync(rule, cancellationToken).ConfigureAwait(false);
+                var outcome = await backend.Backend.EnsureBucketCorsAsync(rule, cancellationToken);
                 if (outcome != EnsureOutcome.Unchanged)
                 {
                     // Made now, or repaired after someone changed it behind the operator's back.
                     await events.RecordAsync(resource, EventSeverity.Normal, outcome == EnsureOutcome.Created ? "BucketCorsSet" : "BucketCorsRepaired",
-                        $"Bucket {backend.Backend.Location.Bucket}: {cors}; the bucket's other CORS rules are kept", cancellationToken).ConfigureAwait(false);
+                        $"Bucket {backend.Backend.Location.Bucket}: {cors}; the bucket's other CORS rules are kept", cancellationToken);
                 }
             }
             else
             {
                 cors = $"CORS: no rule of this StorageBackend (spec.cors.enabled: false); the bucket's other rules are left alone";
-                if (await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken).ConfigureAwait(false) == EnsureOutcome.Deleted)
+                if (await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken) == EnsureOutcome.Deleted)
                 {
                     await events.RecordAsync(resource, EventSeverity.Normal, "BucketCorsRemoved",
-                        $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId} (spec.cors.enabled: false); the other rules are kept", cancellationToken)
-                        .ConfigureAwait(false);
+                        $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId} (spec.cors.enabled: false); the other rules are kept", cancellationToken);
                 }
             }
 
             var message = $"{backend.Backend.Type} at {backend.Backend.Location.Endpoint} answers; bucket {backend.Backend.Location.Bucket} exists; {cors}";
             await WriteAsync(resource, s => s.MarkReady(generation, ConditionReasons.Reconciled, message, clock.GetUtcNow()), EventSeverity.Normal,
-                "BackendReady", message, cancellationToken).ConfigureAwait(false);
+                "BackendReady", message, cancellationToken);
             return ReconcileResult.Done;
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.adminCredentialsSecretRef",
@@ -104,7 +103,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         {
             // Seen from the StorageBackend itself, "spec.backendRef.name" (a WorkspaceStorage's field) is itself: only the rule is shown.
             await WriteAsync(resource, s => failure.ApplyTo(s, generation, clock.GetUtcNow()), EventSeverity.Warning, failure.Reason, failure.Message,
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
             if (!failure.Stalled)
             {
                 throw; // transient: the work queue backs off and retries
@@ -123,7 +122,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
 
         resource.Metadata.Finalizers ??= [];
         resource.Metadata.Finalizers.Add(ResourceMetadata.Finalizer);
-        return await backends.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+        return await backends.ReplaceAsync(resource, cancellationToken);
     }
 
     /// <summary>
@@ -149,8 +148,8 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 throw new BackendConfigurationException("spec", "is invalid", ConditionReasons.InvalidSpec);
             }
 
-            var backend = await clients.ResolveAsync(resource, cancellationToken).ConfigureAwait(false);
-            var outcome = await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken).ConfigureAwait(false);
+            var backend = await clients.ResolveAsync(resource, cancellationToken);
+            var outcome = await backend.Backend.RemoveBucketCorsAsync(ruleId, cancellationToken);
             message = outcome == EnsureOutcome.Deleted
                 ? $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId}; the bucket's other rules are kept"
                 : $"Bucket {backend.Backend.Location.Bucket}: no CORS rule {ruleId} to remove";
@@ -167,23 +166,23 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         }
 
         resource.Metadata.Finalizers.Remove(ResourceMetadata.Finalizer);
-        await backends.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+        await backends.ReplaceAsync(resource, cancellationToken);
         clients.Evict(resource.Metadata.Name);
         logger.LogInformation("Finalized StorageBackend {Name}: {Outcome}", resource.Metadata.Name, message);
-        await events.RecordAsync(resource, severity, "Deleted", message, cancellationToken).ConfigureAwait(false);
+        await events.RecordAsync(resource, severity, "Deleted", message, cancellationToken);
         return ReconcileResult.Done;
     }
 
     private async Task WriteAsync(StorageBackendResource resource, Func<StorageBackendStatus, bool> change, EventSeverity severity, string reason, string message,
         CancellationToken cancellationToken)
     {
-        var (_, changed) = await status.UpdateAsync(resource, change, cancellationToken).ConfigureAwait(false);
+        var (_, changed) = await status.UpdateAsync(resource, change, cancellationToken);
         if (!changed)
         {
             return;
         }
 
         logger.LogInformation("StorageBackend {Name}: {Reason}", resource.Metadata.Name, reason);
-        await events.RecordAsync(resource, severity, reason, message, cancellationToken).ConfigureAwait(false);
+        await events.RecordAsync(resource, severity, reason, message, cancellationToken);
     }
 }

@@ -72,7 +72,7 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
 
                 log.LogDebug("WorkspaceStorage {Claimant} waits for WorkspaceStorage {Holder}, which is reconciling workspace {Workspace} on backend '{Backend}'",
                     claimant, holder ?? "(another)", workspace.Value, key.Item1);
-                await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await slot.Gate.WaitAsync(cancellationToken);
             }
         }
         catch
@@ -115,7 +115,7 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
     {
         IEnumerable<WorkspaceStorageResource> all = cache is not null
             ? cache.List(@namespace)
-            : (await storages.ListAsync(@namespace, null, cancellationToken).ConfigureAwait(false)).Items;
+            : (await storages.ListAsync(@namespace, null, cancellationToken)).Items;
         var mine = ClaimOrder(resource, holds);
         var others = all.Where(other => other.Metadata.Uid != resource.Metadata.Uid && claims(other)).ToList();
 
@@ -124,7 +124,7 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
         WorkspaceStorageResource? oldest = null;
         foreach (var candidate in others)
         {
-            var live = await storages.GetAsync(ResourceKey.Of(candidate), cancellationToken).ConfigureAwait(false);
+            var live = await storages.GetAsync(ResourceKey.Of(candidate), cancellationToken);
             if (live is not null && live.Metadata.Uid == candidate.Metadata.Uid && claims(live)
                 && ClaimOrder(live, holds).CompareTo(mine) < 0
                 && (oldest is null || ClaimOrder(live, holds).CompareTo(ClaimOrder(oldest, holds)) < 0))

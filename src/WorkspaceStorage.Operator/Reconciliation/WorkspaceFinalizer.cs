@@ -35,7 +35,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         {
             message = "Nothing was provisioned; finalizer removed";
         }
-        else if (!await HasProvisionedAsync(resource, validation.Value, cancellationToken).ConfigureAwait(false))
+        else if (!await HasProvisionedAsync(resource, validation.Value, cancellationToken))
         {
             // Never held: what is on the backend under W (identity, keys, data) was made for someone else, or by no one.
             message = $"WorkspaceStorage never held workspace '{workspace}' (no key recorded, no credential Secret); nothing on the backend touched, deletionPolicy not applied";
@@ -43,8 +43,8 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         else
         {
             // Held while deciding and deleting: a claimant provisioning the workspace meanwhile must not lose it half-made.
-            using var hold = await claims.HoldAsync(resource, workspace, backendName, cancellationToken).ConfigureAwait(false);
-            var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken).ConfigureAwait(false);
+            using var hold = await claims.HoldAsync(resource, workspace, backendName, cancellationToken);
+            var deleted = await DeleteWorkspaceAsync(resource, validation.Value, workspace, backendName, cancellationToken);
             if (deleted.Retry is { } retry)
             {
                 return retry;
@@ -58,12 +58,12 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         // the tests, has no collector).
         if ((resource.Status?.SecretName ?? validation.Value?.SecretName) is { } secretName)
         {
-            await secrets.DeleteOwnedAsync(resource, secretName, cancellationToken).ConfigureAwait(false);
+            await secrets.DeleteOwnedAsync(resource, secretName, cancellationToken);
         }
 
         resource.Metadata.Finalizers.Remove(ResourceMetadata.Finalizer);
-        await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
-        await events.RecordAsync(resource, EventSeverity.Normal, "Deleted", message, cancellationToken).ConfigureAwait(false);
+        await storages.ReplaceAsync(resource, cancellationToken);
+        await events.RecordAsync(resource, EventSeverity.Normal, "Deleted", message, cancellationToken);
         logger.LogInformation("Finalized WorkspaceStorage {Namespace}/{Name}: {Outcome}", resource.Metadata.NamespaceProperty, resource.Metadata.Name, message);
         return ReconcileResult.Done;
     }
@@ -75,21 +75,20 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
         var policy = resource.Spec?.DeletionPolicy ?? DeletionPolicy.Retain;
         try
         {
-            var ceiling = await admission.CeilingAsync(backendName, cancellationToken).ConfigureAwait(false);
+            var ceiling = await admission.CeilingAsync(backendName, cancellationToken);
             if (admission.Refusal(ceiling, resource, workspace) is { } refusal)
             {
-                await admission.ReleaseAsync(resource, workspace, backendName, spec?.SecretName, cancellationToken).ConfigureAwait(false);
+                await admission.ReleaseAsync(resource, workspace, backendName, spec?.SecretName, cancellationToken);
                 return ($"Outside the claim ceiling ({refusal}): revoked the keys this WorkspaceStorage held, if any; the identity and data of workspace '{workspace}' left untouched", null);
             }
 
-            if (await claims.OlderClaimantAsync(resource, workspace, backendName, admission.Admits(ceiling, workspace), cancellationToken).ConfigureAwait(false) is { } owner)
+            if (await claims.OlderClaimantAsync(resource, workspace, backendName, admission.Admits(ceiling, workspace), cancellationToken) is { } owner)
             {
                 return ($"Workspace '{workspace}' belongs to WorkspaceStorage {owner}; left untouched", null);
             }
 
-            var backend = await resolver.ResolveAsync(backendName, cancellationToken).ConfigureAwait(false);
-            await backend.Backend.DeleteWorkspaceAsync(workspace, policy == DeletionPolicy.Delete ? DataDeletion.Delete : DataDeletion.Retain, cancellationToken)
-                .ConfigureAwait(false);
+            var backend = await resolver.ResolveAsync(backendName, cancellationToken);
+            await backend.Backend.DeleteWorkspaceAsync(workspace, policy == DeletionPolicy.Delete ? DataDeletion.Delete : DataDeletion.Retain, cancellationToken);
             return (policy == DeletionPolicy.Delete
                 ? $"Removed the identity, keys and policies of workspace '{workspace}' and every object under {workspace.Prefix}"
                 : $"Removed the identity, keys and policies of workspace '{workspace}'; data under {workspace.Prefix} retained", null);
@@ -100,11 +99,10 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
             var (_, changed) = await status.Writer.UpdateAsync(resource, s =>
                 s.Set(ConditionTypes.Reconciling, Conditions.True, ConditionReasons.Deleting, $"deleting: {failure.Message}", generation, clock.GetUtcNow())
                 | s.Set(ConditionTypes.Ready, Conditions.False, failure.Reason, failure.Message, generation, clock.GetUtcNow()),
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
             if (changed)
             {
-                await events.RecordAsync(resource, EventSeverity.Warning, failure.Reason, $"Cannot delete workspace '{workspace}' yet: {failure.Message}", cancellationToken)
-                    .ConfigureAwait(false);
+                await events.RecordAsync(resource, EventSeverity.Warning, failure.Reason, $"Cannot delete workspace '{workspace}' yet: {failure.Message}", cancellationToken);
             }
 
             if (failure.Stalled)
@@ -130,7 +128,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
             return false;
         }
 
-        var secret = await secrets.GetAsync(resource, secretName, cancellationToken).ConfigureAwait(false);
+        var secret = await secrets.GetAsync(resource, secretName, cancellationToken);
         return secret is not null && CredentialSecretWriter.IsOwnedBy(secret, resource);
     }
 }

@@ -34,7 +34,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         AwsCredentials current;
         if (backend is IServerIssuedKeys issued && plan.Action is KeyAction.Issue or KeyAction.Rotate)
         {
-            current = await IssueAsync(issued, resource, spec, backend, secret, plan, cancellationToken).ConfigureAwait(false);
+            current = await IssueAsync(issued, resource, spec, backend, secret, plan, cancellationToken);
         }
         else
         {
@@ -45,18 +45,18 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
                 _ => AccessKeyGenerator.Generate(),
             };
 
-            await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken).ConfigureAwait(false);
+            await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken);
             try
             {
-                await backend.EnsureKeyAsync(spec.Workspace, current, cancellationToken).ConfigureAwait(false);
+                await backend.EnsureKeyAsync(spec.Workspace, current, cancellationToken);
             }
             catch (BackendValidationException) when (backend is IServerIssuedKeys vanished && brought is null)
             {
                 // The operator's key is gone from a server that cannot take it back (deleted behind the operator's back):
                 // the only repair is a new key from the server.
                 await events.RecordAsync(resource, EventSeverity.Warning, "KeyMissing",
-                    $"Key {current.AccessKeyId} is no longer on the backend; a new one replaces it", cancellationToken).ConfigureAwait(false);
-                current = await IssueAsync(vanished, resource, spec, backend, secret, plan, cancellationToken).ConfigureAwait(false);
+                    $"Key {current.AccessKeyId} is no longer on the backend; a new one replaces it", cancellationToken);
+                current = await IssueAsync(vanished, resource, spec, backend, secret, plan, cancellationToken);
             }
         }
 
@@ -66,7 +66,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
                 ? $"; {p} stays valid until {CredentialSecretAnnotations.Format(plan.State.PreviousRevokeAfter!.Value)}"
                 : "";
             await events.RecordAsync(resource, EventSeverity.Normal, "CredentialsRotated",
-                $"New key {current.AccessKeyId} in Secret {spec.SecretName}: {plan.Reason}{previous}", cancellationToken).ConfigureAwait(false);
+                $"New key {current.AccessKeyId} in Secret {spec.SecretName}: {plan.Reason}{previous}", cancellationToken);
         }
 
         if (identityIsNew)
@@ -74,7 +74,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
             return new KeyResult(current, plan);
         }
 
-        foreach (var keyId in await backend.ListKeysAsync(spec.Workspace, cancellationToken).ConfigureAwait(false))
+        foreach (var keyId in await backend.ListKeysAsync(spec.Workspace, cancellationToken))
         {
             // The plan keeps a previous key only while its grace period runs.
             if (keyId == current.AccessKeyId || keyId == plan.State.PreviousAccessKeyId)
@@ -82,10 +82,10 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
                 continue;
             }
 
-            if (await backend.RevokeKeyAsync(spec.Workspace, keyId, cancellationToken).ConfigureAwait(false) != EnsureOutcome.Unchanged)
+            if (await backend.RevokeKeyAsync(spec.Workspace, keyId, cancellationToken) != EnsureOutcome.Unchanged)
             {
                 var why = keyId == plan.RetiredKeyId ? "its grace period ended" : "it is not the key in the Secret";
-                await events.RecordAsync(resource, EventSeverity.Normal, "KeyRevoked", $"Revoked key {keyId}: {why}", cancellationToken).ConfigureAwait(false);
+                await events.RecordAsync(resource, EventSeverity.Normal, "KeyRevoked", $"Revoked key {keyId}: {why}", cancellationToken);
             }
         }
 
@@ -103,8 +103,8 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         IStorageBackend backend, V1Secret? secret, KeyPlan plan, CancellationToken cancellationToken)
     {
         IReadOnlyCollection<string> keep = plan.State.PreviousAccessKeyId is { } previous ? [previous] : [];
-        var current = await issued.CreateKeyAsync(spec.Workspace, keep, cancellationToken).ConfigureAwait(false);
-        await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken).ConfigureAwait(false);
+        var current = await issued.CreateKeyAsync(spec.Workspace, keep, cancellationToken);
+        await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken);
         return current;
     }
 

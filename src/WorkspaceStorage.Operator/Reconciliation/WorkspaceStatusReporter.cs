@@ -17,12 +17,11 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
 
     public async Task StallAsync(WorkspaceStorageResource resource, string reason, string message, CancellationToken cancellationToken)
     {
-        var result = await status.UpdateAsync(resource, s => s.MarkStalled(resource.Metadata.Generation, reason, message, clock.GetUtcNow()), cancellationToken)
-            .ConfigureAwait(false);
+        var result = await status.UpdateAsync(resource, s => s.MarkStalled(resource.Metadata.Generation, reason, message, clock.GetUtcNow()), cancellationToken);
         if (result.Changed)
         {
             logger.LogWarning("WorkspaceStorage {Namespace}/{Name} stalled: {Reason}: {Message}", resource.Metadata.NamespaceProperty, resource.Metadata.Name, reason, message);
-            await events.RecordAsync(resource, EventSeverity.Warning, reason, message, cancellationToken).ConfigureAwait(false);
+            await events.RecordAsync(resource, EventSeverity.Warning, reason, message, cancellationToken);
         }
     }
 
@@ -30,15 +29,14 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
     {
         if (failure.Stalled)
         {
-            await StallAsync(resource, failure.Reason, failure.Message, cancellationToken).ConfigureAwait(false);
+            await StallAsync(resource, failure.Reason, failure.Message, cancellationToken);
             return;
         }
 
-        var result = await status.UpdateAsync(resource, s => failure.ApplyTo(s, resource.Metadata.Generation, clock.GetUtcNow()), cancellationToken)
-            .ConfigureAwait(false);
+        var result = await status.UpdateAsync(resource, s => failure.ApplyTo(s, resource.Metadata.Generation, clock.GetUtcNow()), cancellationToken);
         if (result.Changed)
         {
-            await events.RecordAsync(resource, EventSeverity.Warning, failure.Reason, failure.Message, cancellationToken).ConfigureAwait(false);
+            await events.RecordAsync(resource, EventSeverity.Warning, failure.Reason, failure.Message, cancellationToken);
         }
     }
 
@@ -74,7 +72,7 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
             changed |= s.MarkReady(generation, ConditionReasons.Reconciled,
                 $"workspace '{spec.Workspace}' ready at {location.Bucket}/{spec.Workspace.Prefix}; credentials in Secret {spec.SecretName}", now);
             return changed;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
         return (result.Resource, !wasReady && result.Changed);
     }
 

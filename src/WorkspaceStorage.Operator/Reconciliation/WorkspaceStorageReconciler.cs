@@ -75,15 +75,15 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         ArgumentNullException.ThrowIfNull(request);
 
         // Read the stored object, not the cache: a finalizer or status written a moment ago must be seen.
-        var resource = await storages.GetAsync(request.Key, cancellationToken).ConfigureAwait(false);
+        var resource = await storages.GetAsync(request.Key, cancellationToken);
         if (resource is null)
         {
             return ReconcileResult.Done;
         }
 
         return resource.Metadata.DeletionTimestamp is not null
-            ? await finalizer.FinalizeAsync(resource, cancellationToken).ConfigureAwait(false)
-            : await ProvisionAsync(resource, cancellationToken).ConfigureAwait(false);
+            ? await finalizer.FinalizeAsync(resource, cancellationToken)
+            : await ProvisionAsync(resource, cancellationToken);
     }
 
     internal static bool HasFinalizer(WorkspaceStorageResource resource) => resource.Metadata.Finalizers?.Contains(ResourceMetadata.Finalizer) == true;
@@ -93,7 +93,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         var validation = WorkspaceStorageValidator.Validate(resource, resolver.HasDefaultBackend);
         if (!validation.IsValid)
         {
-            await status.StallAsync(resource, ConditionReasons.InvalidSpec, validation.Message, cancellationToken).ConfigureAwait(false);
+            await status.StallAsync(resource, ConditionReasons.InvalidSpec, validation.Message, cancellationToken);
             return ReconcileResult.Done;
         }
 
@@ -104,24 +104,24 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         ClaimCeiling ceiling;
         try
         {
-            ceiling = await admission.CeilingAsync(spec.BackendName, cancellationToken).ConfigureAwait(false);
+            ceiling = await admission.CeilingAsync(spec.BackendName, cancellationToken);
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
         {
-            return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
+            return await FailedAsync(resource, failure, error, cancellationToken);
         }
 
         if (admission.Refusal(ceiling, resource, spec.Workspace) is { } refusal)
         {
-            using var refusedHold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false);
+            using var refusedHold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken);
             try
             {
                 await admission.RefuseAsync(resource, resource.Status?.Workspace is { } held && WorkspaceId.TryParse(held, out var heldId, out _) ? heldId : spec.Workspace,
-                    spec.BackendName, spec.SecretName, refusal, cancellationToken).ConfigureAwait(false);
+                    spec.BackendName, spec.SecretName, refusal, cancellationToken);
             }
             catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
             {
-                return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
+                return await FailedAsync(resource, failure, error, cancellationToken);
             }
 
             return ReconcileResult.Done;
@@ -133,7 +133,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         var readingSecret = secrets.GetAsync(resource, spec.SecretName, cancellationToken);
         try
         {
-            resource = await EnsureFinalizerAsync(resource, cancellationToken).ConfigureAwait(false);
+            resource = await EnsureFinalizerAsync(resource, cancellationToken);
         }
         catch
         {
@@ -143,12 +143,12 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
         try
         {
-            var secret = await readingSecret.ConfigureAwait(false);
-            return await ProvisionOnBackendAsync(resource, spec, ceiling, await resolving.ConfigureAwait(false), secret, cancellationToken).ConfigureAwait(false);
+            var secret = await readingSecret;
+            return await ProvisionOnBackendAsync(resource, spec, ceiling, await resolving, secret, cancellationToken);
         }
         catch (Exception error) when (BackendFailure.From(error, "spec.backendRef") is { } failure)
         {
-            return await FailedAsync(resource, failure, error, cancellationToken).ConfigureAwait(false);
+            return await FailedAsync(resource, failure, error, cancellationToken);
         }
         finally
         {
@@ -159,7 +159,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
     private async Task<ReconcileResult> FailedAsync(WorkspaceStorageResource resource, BackendFailure failure, Exception error, CancellationToken cancellationToken)
     {
-        await status.FailedAsync(resource, failure, cancellationToken).ConfigureAwait(false);
+        await status.FailedAsync(resource, failure, cancellationToken);
         if (!failure.Stalled)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error); // transient: the work queue backs off this key
@@ -177,21 +177,20 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
         resource.Metadata.Finalizers ??= [];
         resource.Metadata.Finalizers.Add(ResourceMetadata.Finalizer);
-        return await storages.ReplaceAsync(resource, cancellationToken).ConfigureAwait(false);
+        return await storages.ReplaceAsync(resource, cancellationToken);
     }
 
     private async Task<ReconcileResult> ProvisionOnBackendAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec, ClaimCeiling ceiling,
         ResolvedBackend backend, V1Secret? secret, CancellationToken cancellationToken)
     {
         // Held until the status below records the outcome: a second claimant reconciled meanwhile then sees who holds it.
-        using var hold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken).ConfigureAwait(false);
+        using var hold = await claims.HoldAsync(resource, spec.Workspace, spec.BackendName, cancellationToken);
         // Claimants the ceiling refuses are in nobody's way: a tenant squatting a workspace early must not keep its owner out.
-        if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, admission.Admits(ceiling, spec.Workspace), cancellationToken)
-                .ConfigureAwait(false) is { } otherClaimant)
+        if (await claims.OlderClaimantAsync(resource, spec.Workspace, spec.BackendName, admission.Admits(ceiling, spec.Workspace), cancellationToken) is { } otherClaimant)
         {
             await status.StallAsync(resource, WorkspaceStorageConditions.WorkspaceAlreadyClaimed,
                 $"spec.workspace: workspace '{spec.Workspace}' on backend '{(backend.Name.Length == 0 ? "(default)" : backend.Name)}' is already claimed by WorkspaceStorage {otherClaimant}",
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
             return ReconcileResult.Done;
         }
 
@@ -201,49 +200,48 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
             await status.StallAsync(resource, ConditionReasons.SecretConflict, CredentialSecretWriter.OwnerOf(secret) is { } owner
                     ? $"spec.secret.name: Secret '{spec.SecretName}' is the credential Secret of WorkspaceStorage {resource.Metadata.NamespaceProperty}/{owner}; choose another name"
                     : $"spec.secret.name: Secret '{spec.SecretName}' exists and is not owned by this WorkspaceStorage; choose another name or delete it",
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
             return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
         }
 
         // Not written yet, but an older WorkspaceStorage asks for the same name: whichever created it first would
         // otherwise win, and the other would have made an identity on the backend for nothing.
-        if (secret is null && await claims.OlderSecretClaimantAsync(resource, spec.SecretName, cancellationToken).ConfigureAwait(false) is { } olderSecretClaimant)
+        if (secret is null && await claims.OlderSecretClaimantAsync(resource, spec.SecretName, cancellationToken) is { } olderSecretClaimant)
         {
             await status.StallAsync(resource, ConditionReasons.SecretConflict,
                 $"spec.secret.name: Secret '{spec.SecretName}' is also asked for by WorkspaceStorage {olderSecretClaimant}, which comes first; choose another name",
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
             return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
         }
 
         AwsCredentials? brought = null;
         if (spec.ExistingSecret is { } existing)
         {
-            var source = await secrets.GetAsync(resource, existing.Name, cancellationToken).ConfigureAwait(false);
+            var source = await secrets.GetAsync(resource, existing.Name, cancellationToken);
             brought = CredentialSecretLayout.ReadCredentials(source?.Data, existing.AccessKeyIdKey, existing.SecretAccessKeyKey);
             if (brought is null)
             {
                 await status.StallAsync(resource, ConditionReasons.ExistingSecretInvalid, source is null
                     ? $"spec.credentials.existingSecretRef.name: Secret '{existing.Name}' not found"
                     : $"spec.credentials.existingSecretRef: Secret '{existing.Name}' lacks non-empty keys '{existing.AccessKeyIdKey}' and '{existing.SecretAccessKeyKey}'",
-                    cancellationToken).ConfigureAwait(false);
+                    cancellationToken);
                 return ReconcileResult.RequeueAfter(options.ConfigurationRetryDelay);
             }
         }
 
-        var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken).ConfigureAwait(false);
-        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, cancellationToken)
-            .ConfigureAwait(false);
-        var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken).ConfigureAwait(false);
+        var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken);
+        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, cancellationToken);
+        var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken);
         if (ready.BecameReady)
         {
             await events.RecordAsync(ready.Resource, EventSeverity.Normal, "Provisioned",
                 $"Workspace '{spec.Workspace}' ready at {backend.Backend.Location.Bucket}/{spec.Workspace.Prefix} (access {spec.Access}, key {key.Current.AccessKeyId}, Secret {spec.SecretName})",
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken);
         }
         else if (identity != EnsureOutcome.Unchanged && resource.Status?.ObservedGeneration == resource.Metadata.Generation)
         {
             await events.RecordAsync(resource, EventSeverity.Normal, "DriftRepaired",
-                $"Identity or policy of workspace '{spec.Workspace}' differed on the backend and was restored", cancellationToken).ConfigureAwait(false);
+                $"Identity or policy of workspace '{spec.Workspace}' differed on the backend and was restored", cancellationToken);
         }
 
         // Run again when the next revocation or rotation falls due; otherwise the periodic resync finds drift.
