@@ -84,7 +84,7 @@ await Section([14, 15], "operator on the aws backend (moto): cold convergence an
         RgwEndpoint = new Uri(motoEndpoint),
         Region = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_REGION") ?? "us-east-1",
         Admin = new AwsCredentials(motoKey, motoSecret),
-        BackendType = WorkspaceStorage.Core.Resources.StorageBackendType.Aws,
+        BackendType = WorkspaceStorage.Core.Model.StorageBackendType.Aws,
     };
     return await OperatorBenchmarks.RunAsync(aws, ("14", "15", " (aws backend, moto 5.1.1)"));
 });

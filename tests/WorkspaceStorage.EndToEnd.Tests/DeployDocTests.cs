@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Hypha;
 
@@ -42,8 +43,8 @@ public sealed partial class DeployDocTests
 
             var json = document.ToJsonString();
             var errors = kind == ApiGroup.WorkspaceStorageKind
-                ? WorkspaceStorageValidator.Validate(KubernetesJson.Deserialize<WorkspaceStorageResource>(json), hasDefaultBackend: false).Message
-                : StorageBackendValidator.Validate(KubernetesJson.Deserialize<StorageBackendResource>(json)).Message;
+                ? ResourceModel.Validate(KubernetesJson.Deserialize<WorkspaceStorageResource>(json), hasDefaultBackend: false).Message
+                : ResourceModel.Validate(KubernetesJson.Deserialize<StorageBackendResource>(json)).Message;
             Assert.True(errors.Length == 0, $"{kind} in docs/deploy.md is invalid: {errors}");
         }
     }

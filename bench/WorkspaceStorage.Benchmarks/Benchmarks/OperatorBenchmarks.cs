@@ -4,7 +4,7 @@ using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.Hosting;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Storage.Aws;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.CephRgw;

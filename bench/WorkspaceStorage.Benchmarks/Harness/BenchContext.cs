@@ -10,7 +10,7 @@ public sealed record BenchContext(Uri RgwEndpoint, string Region, AwsCredentials
     public IReadOnlyDictionary<string, string> OperatorEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The backend type at <see cref="RgwEndpoint"/>: ceph-rgw (the local RGW), or aws (moto, rows 14 and 15).</summary>
-    public Core.Resources.StorageBackendType BackendType { get; init; } = Core.Resources.StorageBackendType.CephRgw;
+    public Core.Model.StorageBackendType BackendType { get; init; } = Core.Model.StorageBackendType.CephRgw;
 
     /// <summary>Row 8's object counts in ascending stages (one operator, more objects added per stage); default
     /// [<see cref="ScaleWorkspaces"/>].</summary>

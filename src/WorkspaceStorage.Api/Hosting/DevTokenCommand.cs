@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 

@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Workspaces;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 

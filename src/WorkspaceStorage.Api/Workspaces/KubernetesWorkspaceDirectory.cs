@@ -2,7 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using k8s.Models;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Storage.Backends;
@@ -155,7 +156,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         }
 
         var errors = new List<FieldError>();
-        var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
+        var ceiling = resource.CeilingOf( errors);
         var usable = errors.Count == 0 ? ceiling : null;
         ceilings[name] = (version, usable);
         return usable;
@@ -196,7 +197,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
 
         var status = resource.Status!;
         var ns = resource.Metadata.NamespaceProperty;
-        var secretName = CredentialSecretName.Of(resource);
+        var secretName = resource.SecretName();
         var key = secrets.Get(new ResourceKey(ns, secretName)) is { } secret ? CredentialSecretLayout.ReadCredentials(secret.Data) : null;
         if (key is null)
         {

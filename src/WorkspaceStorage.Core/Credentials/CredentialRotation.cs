@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
 namespace WorkspaceStorage.Core.Credentials;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
 namespace WorkspaceStorage.Core.Credentials;
 

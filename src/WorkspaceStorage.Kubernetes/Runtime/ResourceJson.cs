@@ -4,20 +4,20 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
 
 namespace WorkspaceStorage.Kubernetes.Runtime;
 
 /// <summary>
 /// Where KubernetesClient.Aot finds the JSON metadata of types it does not generate itself: the custom resources and
-/// the generic list bodies. KubernetesJson's shared options (which every <see cref="KubernetesClientConfiguration"/>
+/// the generic list bodies. An assembly of resource types registers its context (WorkspaceStorage.Resources does so
+/// when it loads). KubernetesJson's shared options (which every <see cref="KubernetesClientConfiguration"/>
 /// copies when a client is made) get one resolver that asks the registered source-generated contexts, so nothing is
 /// serialized by reflection. Contexts may be registered later (tests add their own resource types); the resolver reads
 /// the current set on each first lookup of a type.
 /// </summary>
 public static class ResourceJson
 {
-    private static IJsonTypeInfoResolver[] registered = [ResourceJsonContext.Default, KubernetesListJsonContext.Default];
+    private static IJsonTypeInfoResolver[] registered = [KubernetesListJsonContext.Default];
 
     static ResourceJson()
     {

@@ -1,7 +1,8 @@
 using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
@@ -22,7 +23,7 @@ public interface IStorageBackendResolver
 
     /// <summary>
     /// The backend named <paramref name="backendName"/> (null: the default backend), with its bucket ensured.
-    /// Throws <see cref="BackendConfigurationException"/> for configuration errors (naming the field as seen from a
+    /// Throws <see cref="BackendNotUsableException"/> for configuration errors (naming the field as seen from a
     /// WorkspaceStorage: <c>spec.backendRef.name</c>) and <see cref="StorageBackendException"/>s from the bucket check.
     /// </summary>
     Task<ResolvedBackend> ResolveAsync(string? backendName, CancellationToken cancellationToken);
@@ -30,7 +31,7 @@ public interface IStorageBackendResolver
     /// <summary>
     /// Who may claim what on the backend named <paramref name="backendName"/> (null: the default backend), without
     /// building a client or touching the storage server: the ceiling is checked before anything is made there.
-    /// Throws <see cref="BackendConfigurationException"/> as <see cref="ResolveAsync"/> does for a missing or invalid backend.
+    /// Throws <see cref="BackendNotUsableException"/> as <see cref="ResolveAsync"/> does for a missing or invalid backend.
     /// </summary>
     Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken);
 }
@@ -108,17 +109,17 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     {
         if (backendName is null)
         {
-            var options = defaultBackend ?? throw new BackendConfigurationException(
+            var options = defaultBackend ?? throw new BackendNotUsableException(
                 "spec.backendRef", "is required: the operator runs without a default backend", ConditionReasons.InvalidSpec);
             return options.Ceiling ?? ClaimCeiling.From("the default backend's --allowed-claim", anyNamespace: false, [], "--allowed-claim", []);
         }
 
         var resource = await FindAsync(backendName, cancellationToken);
         var errors = new List<FieldError>();
-        var ceiling = StorageBackendValidator.CeilingOf(resource, errors);
+        var ceiling = resource.CeilingOf( errors);
         return errors.Count == 0
             ? ceiling
-            : throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{backendName}\" is invalid: {string.Join("; ", errors)}",
+            : throw new BackendNotUsableException("spec.backendRef.name", $"StorageBackend \"{backendName}\" is invalid: {string.Join("; ", errors)}",
                 ConditionReasons.BackendNotReady);
     }
 
@@ -155,7 +156,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
 
     private (string Name, string Version, BackendSettings Settings) DefaultSettings()
     {
-        var options = defaultBackend ?? throw new BackendConfigurationException(
+        var options = defaultBackend ?? throw new BackendNotUsableException(
             "spec.backendRef", "is required: the operator runs without a default backend", ConditionReasons.InvalidSpec);
         var settings = new BackendSettings(options.Type, new Uri(options.Endpoint), new Uri(options.PublicEndpoint), options.Region,
             options.Bucket, options.AdminCredentials, options.PathStyle, CaBundle: null);
@@ -170,25 +171,25 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     private async Task<StorageBackendResource> FindAsync(string name, CancellationToken cancellationToken) =>
         (others is { HasSynced: true } ? others.Get(new ResourceKey(null, name)) : null)
         ?? await backends.GetAsync(new ResourceKey(null, name), cancellationToken)
-        ?? throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
+        ?? throw new BackendNotUsableException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
 
     private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(StorageBackendResource resource, CancellationToken cancellationToken)
     {
         var name = resource.Metadata.Name;
-        var validation = StorageBackendValidator.Validate(resource);
+        var validation = resource.Validate();
         if (!validation.IsValid)
         {
-            throw new BackendConfigurationException("spec.backendRef.name", $"StorageBackend \"{name}\" is invalid: {validation.Message}", ConditionReasons.BackendNotReady);
+            throw new BackendNotUsableException("spec.backendRef.name", $"StorageBackend \"{name}\" is invalid: {validation.Message}", ConditionReasons.BackendNotReady);
         }
 
         var spec = validation.Value!;
         var secretRef = spec.AdminCredentialsSecret;
         var secret = await secrets.GetAsync(new ResourceKey(secretRef.Namespace, secretRef.Name), cancellationToken)
-            ?? throw new BackendConfigurationException("spec.backendRef.name",
+            ?? throw new BackendNotUsableException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" not found",
                 ConditionReasons.BackendNotReady);
         var admin = ReadPair(secret, secretRef.AccessKeyIdKey, secretRef.SecretAccessKeyKey)
-            ?? throw new BackendConfigurationException("spec.backendRef.name",
+            ?? throw new BackendNotUsableException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" lacks non-empty keys '{secretRef.AccessKeyIdKey}' and '{secretRef.SecretAccessKeyKey}'",
                 ConditionReasons.BackendNotReady);
         // After its own configuration: a StorageBackend that could not work anyway says why first.
@@ -227,7 +228,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
             var admin = await secrets.GetAsync(new ResourceKey(adminRef.Namespace, adminRef.Name), cancellationToken);
             if (admin is not null && ReadPair(admin, adminRef.AccessKeyIdKey, adminRef.SecretAccessKeyKey) is not null)
             {
-                throw new BackendConfigurationException("spec.backendRef.name",
+                throw new BackendNotUsableException("spec.backendRef.name",
                     $"StorageBackend \"{spec.Name}\" is refused: spec.endpoint and spec.bucket ({spec.Endpoint}, bucket {spec.Bucket}) are those of StorageBackend \"{live.Metadata.Name}\", which comes first; two names for one bucket would revoke each other's keys",
                     ConditionReasons.BackendConflict);
             }
@@ -236,7 +237,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
 
     /// <summary>The other StorageBackend's resolved spec when it names the same endpoint and bucket; else null.</summary>
     private static ValidatedStorageBackend? SameBucket(StorageBackendResource other, ValidatedStorageBackend spec) =>
-        StorageBackendValidator.Validate(other) is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket
+        other.Validate() is { IsValid: true, Value: { } theirs } && theirs.Endpoint == spec.Endpoint && theirs.Bucket == spec.Bucket
             ? theirs
             : null;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Signing;
 
 namespace WorkspaceStorage.Operator.Configuration;

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Signing;
 
 namespace WorkspaceStorage.Operator.Configuration;

@@ -4,8 +4,8 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Serialization;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Core.Resources.Schema;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Core.Model.Schema;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 
 namespace WorkspaceStorage.Operator.Hosting;
 

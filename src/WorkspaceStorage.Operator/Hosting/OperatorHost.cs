@@ -1,7 +1,8 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
@@ -198,7 +199,7 @@ public sealed class OperatorHost : IDisposable
             || (before.Metadata.DeletionTimestamp is null && change.Object.Metadata.DeletionTimestamp is not null)
             || WorkspaceOf(before) != WorkspaceOf(change.Object)
             || before.Spec?.BackendRef?.Name != change.Object.Spec?.BackendRef?.Name
-            || CredentialSecretName.Of(before) != CredentialSecretName.Of(change.Object),
+            || before.SecretName() != change.Object.SecretName(),
         _ => false,
     };
 
@@ -208,11 +209,11 @@ public sealed class OperatorHost : IDisposable
     {
         var workspace = WorkspaceOf(changed);
         var backend = changed.Spec?.BackendRef?.Name;
-        var secretName = CredentialSecretName.Of(changed);
+        var secretName = changed.SecretName();
         return storages.List()
             .Where(ws => ws.Metadata.Uid != changed.Metadata.Uid
                 && ((WorkspaceOf(ws) == workspace && ws.Spec?.BackendRef?.Name == backend)
-                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && CredentialSecretName.Of(ws) == secretName)))
+                    || (ws.Metadata.NamespaceProperty == changed.Metadata.NamespaceProperty && ws.SecretName() == secretName)))
             .Select(ResourceKey.Of)
             .ToList();
     }

@@ -1,4 +1,6 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
+using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Operator.Reconciliation;
@@ -16,11 +18,12 @@ public sealed record BackendFailure(string Reason, string Message, bool Stalled)
     /// </summary>
     /// <param name="adminCredentialsField">The field that leads to the admin credentials, as seen from the resource
     /// being reconciled (spec.backendRef for a WorkspaceStorage, spec.adminCredentialsSecretRef for a StorageBackend).</param>
-    /// <param name="configurationMessage">How a configuration error reads from that resource (defaults to its message).</param>
-    public static BackendFailure? From(Exception error, string adminCredentialsField, Func<BackendConfigurationException, string>? configurationMessage = null) =>
+    /// <param name="unusableMessage">How the resolver's refusal of a backend reads from that resource (defaults to its message).</param>
+    public static BackendFailure? From(Exception error, string adminCredentialsField, Func<BackendNotUsableException, string>? unusableMessage = null) =>
         error switch
         {
-            BackendConfigurationException config => new(config.Reason, configurationMessage?.Invoke(config) ?? config.Message, Stalled: true),
+            BackendNotUsableException unusable => new(unusable.Reason, unusableMessage?.Invoke(unusable) ?? unusable.Message, Stalled: true),
+            BackendConfigurationException config => new(ConditionReasons.InvalidSpec, config.Message, Stalled: true),
             BackendAuthenticationException auth => new(WorkspaceStorageConditions.AdminCredentialsRejected,
                 $"{adminCredentialsField}: the backend refused the admin credentials ({auth.Message})", Stalled: true),
             StorageBackendException { IsTransient: false } rejected => new(ConditionReasons.BackendRejected, rejected.Message, Stalled: true),

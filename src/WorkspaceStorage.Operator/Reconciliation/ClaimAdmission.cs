@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;

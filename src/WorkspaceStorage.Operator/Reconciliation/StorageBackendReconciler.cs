@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Policies;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
@@ -51,7 +52,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         }
 
         var generation = resource.Metadata.Generation;
-        var validation = StorageBackendValidator.Validate(resource);
+        var validation = resource.Validate();
         if (!validation.IsValid)
         {
             await WriteAsync(resource, s => s.MarkStalled(generation, ConditionReasons.InvalidSpec, validation.Message, clock.GetUtcNow()), EventSeverity.Warning,
@@ -143,9 +144,9 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
         var severity = EventSeverity.Normal;
         try
         {
-            if (!StorageBackendValidator.Validate(resource).IsValid)
+            if (!resource.Validate().IsValid)
             {
-                throw new BackendConfigurationException("spec", "is invalid", ConditionReasons.InvalidSpec);
+                throw new BackendConfigurationException("spec", "is invalid");
             }
 
             var backend = await clients.ResolveAsync(resource, cancellationToken);
@@ -154,7 +155,7 @@ public sealed class StorageBackendReconciler(IResourceClient<StorageBackendResou
                 ? $"Bucket {backend.Backend.Location.Bucket}: removed CORS rule {ruleId}; the bucket's other rules are kept"
                 : $"Bucket {backend.Backend.Location.Bucket}: no CORS rule {ruleId} to remove";
         }
-        catch (BackendConfigurationException error)
+        catch (Exception error) when (error is BackendConfigurationException or BackendNotUsableException)
         {
             severity = EventSeverity.Warning;
             message = $"Could not reach the bucket to remove CORS rule {ruleId} ({error.Message}); an admin may remove it by hand";

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;
@@ -35,7 +35,7 @@ public sealed class WorkspaceClaims(IResourceClient<WorkspaceStorageResource> st
     /// <summary>"namespace/name" of the oldest other WorkspaceStorage of the same namespace asking for the Secret
     /// <paramref name="secretName"/>, when it is older: two owners of one Secret would overwrite each other's key.</summary>
     public Task<string?> OlderSecretClaimantAsync(WorkspaceStorageResource resource, string secretName, CancellationToken cancellationToken) =>
-        OlderAsync(resource, resource.Metadata.NamespaceProperty, other => CredentialSecretName.Of(other) == secretName,
+        OlderAsync(resource, resource.Metadata.NamespaceProperty, other => other.SecretName() == secretName,
             holder => holder.Status is { AccessKeyId: not null } status && status.SecretName == secretName, cancellationToken);
 
     /// <summary>

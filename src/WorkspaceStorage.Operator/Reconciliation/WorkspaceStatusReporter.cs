@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;
 

@@ -1,7 +1,8 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
@@ -90,7 +91,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
     private async Task<ReconcileResult> ProvisionAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
     {
-        var validation = WorkspaceStorageValidator.Validate(resource, resolver.HasDefaultBackend);
+        var validation = resource.Validate( resolver.HasDefaultBackend);
         if (!validation.IsValid)
         {
             await status.StallAsync(resource, ConditionReasons.InvalidSpec, validation.Message, cancellationToken);

@@ -296,8 +296,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
         }
 
         throw new BackendConfigurationException("adminCredentialsSecretRef",
-            $"the operator's credentials belong to {callerArn}, neither an IAM user nor a role session, so no workspace role can trust them",
-            Core.Resources.ConditionReasons.InvalidSpec);
+            $"the operator's credentials belong to {callerArn}, neither an IAM user nor a role session, so no workspace role can trust them");
     }
 
     private static IReadOnlyList<IamTag> Tags(WorkspaceId workspace) =>

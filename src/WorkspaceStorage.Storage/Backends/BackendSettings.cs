@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Signing;
 
 namespace WorkspaceStorage.Storage.Backends;
@@ -6,16 +6,14 @@ namespace WorkspaceStorage.Storage.Backends;
 /// <summary>
 /// A backend cannot be used until someone changes its configuration (missing StorageBackend or admin Secret, invalid
 /// field): retrying soon will not help. <see cref="Field"/> names the field to fix; the message never holds a secret.
+/// What that means for a resource's status is the operator's business, not the storage layer's.
 /// </summary>
-public sealed class BackendConfigurationException(string field, string rule, string reason)
+public sealed class BackendConfigurationException(string field, string rule)
     : Exception($"{field}: {rule}")
 {
     public string Field { get; } = field;
 
     public string Rule { get; } = rule;
-
-    /// <summary>The condition reason to report (e.g. BackendNotFound, InvalidSpec).</summary>
-    public string Reason { get; } = reason;
 }
 
 /// <summary>Everything needed to talk to one backend, from a StorageBackend + its admin Secret or from the command line.</summary>

@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Storage.Aws;
 using WorkspaceStorage.Storage.CephRgw;
 using WorkspaceStorage.Storage.Http;
@@ -61,7 +61,7 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
                 buckets, location, loggers.CreateLogger<MinioStorageBackend>(), time),
             StorageBackendType.Aws => new AwsStorageBackend(new AwsBackendOptions(location, settings.AdminCredentials) { Retry = retry },
                 http, buckets, observer, loggers.CreateLogger<AwsStorageBackend>(), time),
-            _ => throw new BackendConfigurationException("spec.type", $"unknown backend type '{settings.Type}' (minio, ceph-rgw or aws)", ConditionReasons.InvalidSpec),
+            _ => throw new BackendConfigurationException("spec.type", $"unknown backend type '{settings.Type}' (minio, ceph-rgw or aws)"),
         };
         return new OwnedBackend(backend, owned);
     }

@@ -71,7 +71,7 @@ public sealed class HyphaDeploymentTests
         Assert.Null(patterns.Refusal(Core.Workspaces.WorkspaceId.Parse("ws-user-github|12345")));
         Assert.NotNull(patterns.Refusal(Core.Workspaces.WorkspaceId.Parse("ws-user-anonymouz-k9x2")));
         Assert.NotNull(patterns.Refusal(Core.Workspaces.WorkspaceId.Parse("ws-alpha")));
-        Assert.Equal(Core.Resources.DeletionPolicy.Retain, options.Template.DeletionPolicy);
+        Assert.Equal(Core.Model.DeletionPolicy.Retain, options.Template.DeletionPolicy);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using WorkspaceStorage.Api.Tests.Storage;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Kubernetes;
 

@@ -8,7 +8,8 @@ using Microsoft.Extensions.DependencyInjection;
 using WorkspaceStorage.Api.Tests.Host;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Kubernetes;
 
@@ -78,7 +79,7 @@ public sealed class KubernetesDirectoryTests
         var resource = WorkspaceSeeding.Storage(Namespace, "unnamed", w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
         resource.Status!.SecretName = null;
         await kube.SeedAsync(resource);
-        Assert.Equal("unnamed-s3", CredentialSecretName.Of(resource));
+        Assert.Equal("unnamed-s3", resource.SecretName());
         await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(Namespace, "unnamed-s3", w.Key));
         await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(Namespace, "unnamed", AccessKeyGenerator.Generate()));
 

@@ -1,6 +1,5 @@
-using k8s.Models;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
 namespace WorkspaceStorage.Core.Tests.Credentials;
 
@@ -11,17 +10,14 @@ public sealed class CredentialRotationTests
 
     private static ValidatedWorkspaceStorage Spec(string? interval = "720h", bool existing = false, string grace = "10m") =>
         WorkspaceStorageValidator.Validate(
-            new WorkspaceStorageResource
+            "ws-a",
+            new WorkspaceStorageSpec
             {
-                Metadata = new V1ObjectMeta { Name = "ws-a" },
-                Spec = new WorkspaceStorageSpec
+                Credentials = new CredentialsSpec
                 {
-                    Credentials = new CredentialsSpec
-                    {
-                        RotationInterval = existing ? null : interval,
-                        RotationGracePeriod = grace,
-                        ExistingSecretRef = existing ? new ExistingSecretReference { Name = "keys" } : null,
-                    },
+                    RotationInterval = existing ? null : interval,
+                    RotationGracePeriod = grace,
+                    ExistingSecretRef = existing ? new ExistingSecretReference { Name = "keys" } : null,
                 },
             },
             hasDefaultBackend: true).Value!;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.EndToEnd.Tests.WholeSystem;

@@ -1,4 +1,5 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Testing.Support;
 

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.EndToEnd.Tests.Infrastructure;
 using WorkspaceStorage.Testing.Kubernetes;
 using WorkspaceStorage.Testing.S3;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 
 namespace WorkspaceStorage.Operator.Tests.Config;
 
@@ -24,7 +25,7 @@ public sealed class SamplesTests
         foreach (var sample in Rendered.Value.Where(o => (string?)o["kind"] == ApiGroup.WorkspaceStorageKind))
         {
             var resource = KubernetesJson.Deserialize<WorkspaceStorageResource>(sample.ToJsonString());
-            var result = WorkspaceStorageValidator.Validate(resource, hasDefaultBackend: false);
+            var result = resource.Validate( hasDefaultBackend: false);
             Assert.True(result.IsValid, result.Message);
             workspaces.Add(result.Value!.Workspace.Value);
         }
@@ -36,7 +37,7 @@ public sealed class SamplesTests
     public void Backend_sample_points_at_the_local_rgw_and_its_admin_secret()
     {
         var sample = Assert.Single(Rendered.Value, o => (string?)o["kind"] == ApiGroup.StorageBackendKind);
-        var backend = StorageBackendValidator.Validate(KubernetesJson.Deserialize<StorageBackendResource>(sample.ToJsonString()));
+        var backend = ResourceModel.Validate(KubernetesJson.Deserialize<StorageBackendResource>(sample.ToJsonString()));
         Assert.True(backend.IsValid, backend.Message);
         Assert.Equal("http://127.0.0.1:7480", backend.Value!.Endpoint);
         Assert.Equal(StorageBackendType.CephRgw, backend.Value.Type);
@@ -57,7 +58,7 @@ public sealed class AwsSampleTests
     {
         var rendered = YamlDocuments.Parse(Kubectl.Kustomize("config/samples/aws"));
         var sample = Assert.Single(rendered, o => (string?)o["kind"] == ApiGroup.StorageBackendKind);
-        var backend = StorageBackendValidator.Validate(KubernetesJson.Deserialize<StorageBackendResource>(sample.ToJsonString()));
+        var backend = ResourceModel.Validate(KubernetesJson.Deserialize<StorageBackendResource>(sample.ToJsonString()));
         Assert.True(backend.IsValid, backend.Message);
         Assert.Equal(StorageBackendType.Aws, backend.Value!.Type);
 

@@ -1,4 +1,4 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Operator.Configuration;
 
 namespace WorkspaceStorage.Operator.Tests.Configuration;

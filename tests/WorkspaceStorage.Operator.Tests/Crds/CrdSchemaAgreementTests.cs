@@ -4,8 +4,9 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
-using WorkspaceStorage.Core.Resources.Schema;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
+using WorkspaceStorage.Core.Model.Schema;
 using WorkspaceStorage.Operator.Crds;
 using WorkspaceStorage.Testing.Kubernetes;
 using YamlDotNet.RepresentationModel;
@@ -174,7 +175,10 @@ public sealed class CrdSchemaAgreementTests
     public void Crd_defaults_equal_the_csharp_initializers()
     {
         var checkedCount = 0;
-        foreach (var type in typeof(WorkspaceStorageResource).Assembly.GetTypes().Where(t => t.Namespace == typeof(WorkspaceStorageResource).Namespace))
+        // The resources (WorkspaceStorage.Resources) and their specs (Core's model) are the CRDs' types.
+        var crdTypes = typeof(WorkspaceStorageResource).Assembly.GetTypes().Where(t => t.Namespace == typeof(WorkspaceStorageResource).Namespace)
+            .Concat(typeof(WorkspaceStorageSpec).Assembly.GetTypes().Where(t => t.Namespace == typeof(WorkspaceStorageSpec).Namespace));
+        foreach (var type in crdTypes)
         {
             foreach (var property in type.GetProperties())
             {
@@ -235,13 +239,13 @@ public sealed class CrdSchemaAgreementTests
         var resource = KubernetesJson.Deserialize<WorkspaceStorageResource>(
             """{"apiVersion":"workspacestorage.hypha.amun.ai/v1alpha1","kind":"WorkspaceStorage","metadata":{"name":"ws-a"},"spec":{"access":"WriteOnly","deletionPolicy":"delete","secret":{"keySets":["aws","vault"]}}}""");
 
-        var result = WorkspaceStorageValidator.Validate(resource, hasDefaultBackend: true);
+        var result = resource.Validate( hasDefaultBackend: true);
 
         Assert.Equal(["spec.access", "spec.deletionPolicy", "spec.secret.keySets"], result.Errors.Select(e => e.Field));
         Assert.Contains("\"access\":\"(unknown)\"", KubernetesJson.Serialize(resource), StringComparison.Ordinal);
 
         var backend = KubernetesJson.Deserialize<StorageBackendResource>(
             """{"metadata":{"name":"b"},"spec":{"type":"garage","endpoint":"http://g:3900","adminCredentialsSecretRef":{"name":"a","namespace":"n"}}}""");
-        Assert.Equal("spec.type", Assert.Single(StorageBackendValidator.Validate(backend).Errors).Field);
+        Assert.Equal("spec.type", Assert.Single(backend.Validate().Errors).Field);
     }
 }

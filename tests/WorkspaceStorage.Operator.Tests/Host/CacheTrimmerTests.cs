@@ -1,6 +1,7 @@
 using System.Text;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.Hosting;
 

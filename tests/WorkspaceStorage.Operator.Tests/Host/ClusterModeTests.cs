@@ -3,7 +3,8 @@ using WorkspaceStorage.Testing.Support;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Testing.Kubernetes;
 

@@ -5,7 +5,8 @@ using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using WorkspaceStorage.Core.Credentials;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.BackendResolution;
@@ -447,7 +448,7 @@ public sealed class ReconcilerTests
         Assert.Equal([key.AccessKeyId], w.Backend.Keys["ws-unnamed"].Keys);
         var resource = await w.GetAsync("unnamed");
         Assert.Equal("unnamed-s3", resource.Status!.SecretName);
-        Assert.Equal("unnamed-s3", CredentialSecretName.Of(resource));
+        Assert.Equal("unnamed-s3", resource.SecretName());
         Assert.Null(await w.Secrets.GetAsync(new ResourceKey(Ns, "unnamed"), Ct));
     }
 

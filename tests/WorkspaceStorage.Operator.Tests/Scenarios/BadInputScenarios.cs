@@ -1,7 +1,8 @@
 using WorkspaceStorage.Core.Workspaces;
 using System.Net;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Testing.Support;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Testing.Support;
 

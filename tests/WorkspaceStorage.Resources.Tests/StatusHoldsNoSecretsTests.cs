@@ -1,7 +1,7 @@
 using System.Text.Json;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Resources.Tests;
 
 /// <summary>Status is readable by anyone who may `kubectl get` the resource: it must have no place for key material.</summary>
 public sealed class StatusHoldsNoSecretsTests

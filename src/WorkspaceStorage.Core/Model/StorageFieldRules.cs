@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>
 /// Rules for the fields a StorageBackend and the operator's default-backend flags share. Each method returns why the

@@ -1,8 +1,8 @@
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Workspaces;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Resources.Tests;
 
 /// <summary>
 /// The claim ceiling as a tenant would probe it: names that are prefixes of one another, patterns without a star, an
@@ -15,7 +15,7 @@ public sealed class ClaimCeilingTests
     private static ClaimCeiling Ceiling(params AllowedClaim[] entries)
     {
         var errors = new List<FieldError>();
-        var ceiling = StorageBackendValidator.CeilingOf(Backend(entries), errors);
+        var ceiling = ResourceModel.CeilingOf(Backend(entries), errors);
         Assert.Empty(errors);
         return ceiling;
     }
@@ -41,7 +41,7 @@ public sealed class ClaimCeilingTests
     public void One_explicit_line_admits_every_namespace_and_workspace()
     {
         var errors = new List<FieldError>();
-        var ceiling = StorageBackendValidator.CeilingOf(Backend([], any: true), errors);
+        var ceiling = ResourceModel.CeilingOf(Backend([], any: true), errors);
         Assert.Empty(errors);
         Assert.Null(Refusal(ceiling, "anyone", "ws-user-github|12345"));
     }
@@ -98,7 +98,7 @@ public sealed class ClaimCeilingTests
     public void An_entry_that_would_admit_everyone_or_no_one_by_accident_is_refused_naming_the_field()
     {
         var errors = new List<FieldError>();
-        StorageBackendValidator.CeilingOf(Backend([
+        ResourceModel.CeilingOf(Backend([
             new AllowedClaim { Workspaces = ["ws-*"] },                                                        // no namespaces at all
             new AllowedClaim { NamespaceSelector = new NamespaceSelector { MatchLabels = new Dictionary<string, string>() }, Workspaces = ["ws-*"] }, // empty selector
             new AllowedClaim { Namespaces = ["Team_A"], Workspaces = ["ws-*"] },
@@ -130,7 +130,7 @@ public sealed class ClaimCeilingTests
             },
         };
 
-        var result = StorageBackendValidator.Validate(backend);
+        var result = backend.Validate();
         Assert.False(result.IsValid);
         Assert.Contains("spec.allowedClaims[0]", result.Message, StringComparison.Ordinal);
     }

@@ -1,9 +1,9 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
-using WorkspaceStorage.Core.Resources.Schema;
+using WorkspaceStorage.Core.Model.Schema;
 using WorkspaceStorage.Core.Workspaces;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>
 /// One entry of a StorageBackend's <c>spec.allowedClaims</c>: the namespaces it names (by name, or by their labels)

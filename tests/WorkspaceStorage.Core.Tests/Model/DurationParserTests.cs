@@ -1,6 +1,6 @@
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Core.Tests.Model;
 
 public sealed class DurationParserTests
 {

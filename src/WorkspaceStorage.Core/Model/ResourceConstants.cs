@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>API group, version, kinds and plurals of the operator's resources.</summary>
 public static class ApiGroup

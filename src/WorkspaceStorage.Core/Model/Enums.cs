@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using WorkspaceStorage.Core.Workspaces;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>What the workspace's credentials may do under its prefix.</summary>
 [JsonConverter(typeof(TolerantEnumConverter<WorkspaceAccess>))]

@@ -1,7 +1,7 @@
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Resources.Tests;
 
 public sealed class StorageBackendValidatorTests
 {
@@ -16,7 +16,7 @@ public sealed class StorageBackendValidatorTests
 
     private static FieldError SingleError(StorageBackendSpec spec)
     {
-        var result = StorageBackendValidator.Validate(Backend(spec));
+        var result = ResourceModel.Validate(Backend(spec));
         Assert.False(result.IsValid);
         return Assert.Single(result.Errors);
     }
@@ -24,7 +24,7 @@ public sealed class StorageBackendValidatorTests
     [Fact]
     public void Valid_backend_resolves_defaults_and_public_endpoint()
     {
-        var resolved = StorageBackendValidator.Validate(Backend(ValidSpec())).Value!;
+        var resolved = ResourceModel.Validate(Backend(ValidSpec())).Value!;
 
         Assert.Equal("ceph", resolved.Name);
         Assert.Equal(StorageBackendType.CephRgw, resolved.Type);
@@ -39,7 +39,7 @@ public sealed class StorageBackendValidatorTests
     [Fact]
     public void Public_endpoint_is_normalised_without_trailing_slash()
     {
-        var resolved = StorageBackendValidator.Validate(Backend(ValidSpec() with { PublicEndpoint = "https://s3.example.org/" })).Value!;
+        var resolved = ResourceModel.Validate(Backend(ValidSpec() with { PublicEndpoint = "https://s3.example.org/" })).Value!;
         Assert.Equal("https://s3.example.org", resolved.PublicEndpoint);
     }
 
@@ -72,7 +72,7 @@ public sealed class StorageBackendValidatorTests
     [Fact]
     public void Region_and_admin_secret_are_checked()
     {
-        var result = StorageBackendValidator.Validate(Backend(ValidSpec() with
+        var result = ResourceModel.Validate(Backend(ValidSpec() with
         {
             Region = "eu west",
             AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = "", Namespace = "Not_A_Label", SecretAccessKeyKey = "a/b" },
@@ -98,6 +98,6 @@ public sealed class StorageBackendValidatorTests
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         var pem = certificate.ExportCertificatePem();
 
-        Assert.True(StorageBackendValidator.Validate(Backend(ValidSpec() with { CaBundle = pem })).IsValid);
+        Assert.True(ResourceModel.Validate(Backend(ValidSpec() with { CaBundle = pem })).IsValid);
     }
 }

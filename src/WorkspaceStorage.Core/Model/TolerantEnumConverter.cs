@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>
 /// Reads an enum from its JSON name (<see cref="JsonStringEnumMemberNameAttribute"/> or the member name, case-sensitive

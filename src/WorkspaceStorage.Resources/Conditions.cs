@@ -1,6 +1,7 @@
+using WorkspaceStorage.Core.Model;
 using k8s.Models;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Resources;
 
 /// <summary>
 /// kstatus-style conditions. <c>Ready</c> is normal-true; <c>Reconciling</c> and <c>Stalled</c> are abnormal-true and

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Core.Tests.Model;
 
 public sealed class ResourceMetadataTests
 {

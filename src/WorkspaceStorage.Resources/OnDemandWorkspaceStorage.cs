@@ -1,7 +1,8 @@
+using WorkspaceStorage.Core.Model;
 using k8s.Models;
 using WorkspaceStorage.Core.Workspaces;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Resources;
 
 /// <summary>
 /// WorkspaceStorages the companion API creates when a Hypha workspace with no storage is first used: how they are

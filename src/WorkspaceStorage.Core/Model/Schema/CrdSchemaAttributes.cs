@@ -1,4 +1,4 @@
-namespace WorkspaceStorage.Core.Resources.Schema;
+namespace WorkspaceStorage.Core.Model.Schema;
 
 // Attributes that carry the OpenAPI rules of the CRDs on the C# model, so the CRD YAML is generated from the
 // model (like controller-gen markers) and the two cannot drift apart. Descriptions come from

@@ -1,7 +1,7 @@
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Resources.Tests;
 
 public sealed class ConditionsTests
 {

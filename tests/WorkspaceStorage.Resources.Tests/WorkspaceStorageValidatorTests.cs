@@ -1,8 +1,8 @@
 using k8s.Models;
-using WorkspaceStorage.Core.Resources;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Core.Workspaces;
 
-namespace WorkspaceStorage.Core.Tests.Resources;
+namespace WorkspaceStorage.Resources.Tests;
 
 public sealed class WorkspaceStorageValidatorTests
 {
@@ -11,7 +11,7 @@ public sealed class WorkspaceStorageValidatorTests
 
     private static IReadOnlyList<FieldError> Errors(WorkspaceStorageResource resource, bool hasDefaultBackend = true)
     {
-        var result = WorkspaceStorageValidator.Validate(resource, hasDefaultBackend);
+        var result = resource.Validate( hasDefaultBackend);
         Assert.False(result.IsValid);
         Assert.Null(result.Value);
         return result.Errors;
@@ -20,7 +20,7 @@ public sealed class WorkspaceStorageValidatorTests
     [Fact]
     public void Minimal_resource_resolves_every_default()
     {
-        var result = WorkspaceStorageValidator.Validate(Resource("ws-alpha"), hasDefaultBackend: true);
+        var result = ResourceModel.Validate(Resource("ws-alpha"), hasDefaultBackend: true);
 
         Assert.True(result.IsValid);
         var resolved = result.Value!;
@@ -38,7 +38,7 @@ public sealed class WorkspaceStorageValidatorTests
     [Fact]
     public void Explicit_workspace_with_a_pipe_is_kept_verbatim()
     {
-        var result = WorkspaceStorageValidator.Validate(
+        var result = ResourceModel.Validate(
             Resource("alice-home", new WorkspaceStorageSpec
             {
                 Workspace = "ws-user-github|12345",
@@ -179,7 +179,7 @@ public sealed class WorkspaceStorageValidatorTests
     [Fact]
     public void Existing_secret_resolves_with_default_keys()
     {
-        var result = WorkspaceStorageValidator.Validate(
+        var result = ResourceModel.Validate(
             Resource("ws-a", new WorkspaceStorageSpec { Credentials = new CredentialsSpec { ExistingSecretRef = new ExistingSecretReference { Name = "my-keys" } } }),
             hasDefaultBackend: true);
 
@@ -198,7 +198,7 @@ public sealed class WorkspaceStorageValidatorTests
     [Fact]
     public void Every_error_is_reported_at_once_and_joined_in_the_message()
     {
-        var result = WorkspaceStorageValidator.Validate(
+        var result = ResourceModel.Validate(
             Resource("ws-a", new WorkspaceStorageSpec { Workspace = "etc", Credentials = new CredentialsSpec { RotationInterval = "x" } }),
             hasDefaultBackend: false);
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace WorkspaceStorage.Core.Resources;
+namespace WorkspaceStorage.Core.Model;
 
 /// <summary>
 /// Go's <c>time.ParseDuration</c> format ("720h", "10m", "1h30m", "1.5h", "300ms"), as Kubernetes users write
