@@ -11,7 +11,7 @@ public sealed class WorkspaceStorageValidatorTests
 
     private static IReadOnlyList<FieldError> Errors(WorkspaceStorageResource resource, bool hasDefaultBackend = true)
     {
-        var result = resource.Validate( hasDefaultBackend);
+        var result = resource.Validate(hasDefaultBackend);
         Assert.False(result.IsValid);
         Assert.Null(result.Value);
         return result.Errors;

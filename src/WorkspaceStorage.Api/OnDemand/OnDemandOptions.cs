@@ -114,7 +114,7 @@ internal sealed class OnDemandOptionsValidator : IValidateOptions<OnDemandOption
 
         // The operator would stall such an object; refuse the template here instead, once, with the field named.
         var probe = OnDemandWorkspaceStorage.Create(WorkspaceId.Parse("ws-template-check"), options.Namespace ?? "default", options.Template.ToSpec(), DateTimeOffset.UnixEpoch);
-        var validation = probe.Validate( hasDefaultBackend: false);
+        var validation = probe.Validate(hasDefaultBackend: false);
         foreach (var error in validation.Errors)
         {
             failures.Add($"OnDemand:Template: {error.Field} {error.Rule}");

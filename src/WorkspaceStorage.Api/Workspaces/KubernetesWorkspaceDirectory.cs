@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using k8s.Models;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Model;
@@ -62,7 +61,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     private readonly Informer<V1Secret> secrets;
     private readonly Informer<V1Namespace>? namespaces;
     private readonly NamespaceLabels namespaceLabels;
-    private readonly ConcurrentDictionary<string, (string? Version, ClaimCeiling? Ceiling)> ceilings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, BackendView> backendViews = new(StringComparer.Ordinal);
     private readonly IDisposable[] indexEvents;
     private readonly IResourceClient<V1Secret> secretClient;
     private readonly IStorageBackendFactory factory;
@@ -141,25 +140,28 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         return ceiling.Refusal(@namespace, namespaceLabels.Of, workspace) is null;
     }
 
-    /// <summary>The ceiling of StorageBackend <paramref name="name"/> from the cache, remembered per resourceVersion; null when unknown or invalid.</summary>
-    private ClaimCeiling? CeilingOf(string name)
-    {
-        if (backends.Get(new ResourceKey(null, name)) is not { } resource)
-        {
-            return null;
-        }
+    /// <summary>The ceiling of StorageBackend <paramref name="name"/> from the cache; null when unknown or invalid.</summary>
+    private ClaimCeiling? CeilingOf(string name) => backends.Get(new ResourceKey(null, name)) is { } resource ? ViewOf(resource).Ceiling : null;
 
+    /// <summary>
+    /// What the companion reads from a StorageBackend, judged once per resourceVersion by the core's rules (the
+    /// operator's): its claim ceiling, usable on its own (who may be served needs no CA bundle parsed), and the validated
+    /// backend (endpoints normalized and defaulted as in the Secrets the operator writes), null when invalid.
+    /// </summary>
+    private BackendView ViewOf(StorageBackendResource resource)
+    {
+        var name = resource.Metadata.Name;
         var version = resource.Metadata.ResourceVersion;
-        if (ceilings.TryGetValue(name, out var cached) && cached.Version == version && version is not null)
+        if (backendViews.TryGetValue(name, out var cached) && cached.Version == version && version is not null)
         {
-            return cached.Ceiling;
+            return cached;
         }
 
         var errors = new List<FieldError>();
-        var ceiling = resource.CeilingOf( errors);
-        var usable = errors.Count == 0 ? ceiling : null;
-        ceilings[name] = (version, usable);
-        return usable;
+        var ceiling = resource.CeilingOf(errors);
+        var view = new BackendView(version, errors.Count == 0 ? ceiling : null, resource.Validate().Value);
+        backendViews[name] = view;
+        return view;
     }
 
     public Task WhenChanged(WorkspaceId workspace)
@@ -213,7 +215,12 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             return null;
         }
 
-        var backend = await BackendAsync(backendResource, cancellationToken);
+        if (await BackendAsync(backendResource, cancellationToken) is not { } backend)
+        {
+            logger.LogWarning("WorkspaceStorage {Namespace}/{Name}: StorageBackend '{Backend}' is invalid", ns, resource.Metadata.Name, backendName);
+            return null;
+        }
+
         var location = backend.Location with
         {
             Bucket = status.Bucket ?? backend.Location.Bucket,
@@ -228,10 +235,9 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
     {
         foreach (var resource in backends.List())
         {
-            var spec = resource.Spec;
-            if (string.Equals(spec.Bucket, bucket, StringComparison.Ordinal))
+            if (ViewOf(resource).Backend is { } backend && string.Equals(backend.Bucket, bucket, StringComparison.Ordinal))
             {
-                return new S3Location(new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint ?? spec.Endpoint), spec.Region, spec.Bucket, spec.PathStyle);
+                return BackendSettings.LocationOf(backend);
             }
         }
 
@@ -243,8 +249,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         var buckets = new List<BucketBookkeeping>();
         foreach (var resource in backends.List())
         {
-            var backend = await BackendAsync(resource, cancellationToken);
-            if (backend.Admin is not null)
+            if (await BackendAsync(resource, cancellationToken) is { Admin: not null } backend)
             {
                 buckets.Add(new BucketBookkeeping(backend.Location, backend.Admin));
             }
@@ -315,17 +320,22 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         return built;
     }
 
-    private async Task<BackendEntry> BackendAsync(StorageBackendResource resource, CancellationToken cancellationToken)
+    /// <summary>The clients of a StorageBackend, rebuilt when its generation or admin Secret changes; null when it is invalid.</summary>
+    private async Task<BackendEntry?> BackendAsync(StorageBackendResource resource, CancellationToken cancellationToken)
     {
         var name = resource.Metadata.Name;
-        var spec = resource.Spec;
+        if (ViewOf(resource).Backend is not { } spec)
+        {
+            return null;
+        }
+
         var now = clock.GetUtcNow();
         if (backendCache.TryGetValue(name, out var cached) && cached.Generation == resource.Metadata.Generation && now - cached.CheckedAt < AdminSecretRecheck)
         {
             return cached;
         }
 
-        var secretRef = spec.AdminCredentialsSecretRef;
+        var secretRef = spec.AdminCredentialsSecret;
         V1Secret? secret = null;
         try
         {
@@ -349,14 +359,13 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             return refreshed;
         }
 
-        var endpoint = new Uri(spec.Endpoint);
-        var location = new S3Location(endpoint, new Uri(spec.PublicEndpoint ?? spec.Endpoint), spec.Region, spec.Bucket, spec.PathStyle);
-        var admin = secret is null ? null : ReadPair(secret, secretRef.AccessKeyIdKey, secretRef.SecretAccessKeyKey);
+        var location = BackendSettings.LocationOf(spec);
+        var admin = secret is null ? null : AdminSecret.Credentials(secret, secretRef);
         OwnedBackend? owned = null;
         ITemporaryCredentialIssuer issuer = NoTemporaryCredentialIssuer.Instance;
         if (admin is not null)
         {
-            owned = factory.Create(new BackendSettings(spec.Type, endpoint, location.PublicEndpoint, spec.Region, spec.Bucket, admin, spec.PathStyle, spec.CaBundle));
+            owned = factory.Create(BackendSettings.For(spec, admin));
             issuer = new BackendTemporaryCredentialIssuer(owned.Backend);
             logger.LogInformation("Built backend client for StorageBackend {Backend} (generation {Generation})", name, resource.Metadata.Generation);
         }
@@ -377,16 +386,8 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
         return entry;
     }
 
-    private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
-    {
-        var data = new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal);
-        foreach (var (key, value) in secret.StringData ?? new Dictionary<string, string>())
-        {
-            data.TryAdd(key, Encoding.UTF8.GetBytes(value));
-        }
 
-        return CredentialSecretLayout.ReadCredentials(data, idKey, secretKey);
-    }
+    private sealed record BackendView(string? Version, ClaimCeiling? Ceiling, ValidatedStorageBackend? Backend);
 
     private sealed record BackendEntry(long? Generation, string Version, DateTimeOffset CheckedAt, S3Location Location, AwsCredentials? Admin,
         ITemporaryCredentialIssuer Issuer, OwnedBackend? Owned)

@@ -1,9 +1,7 @@
-using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Resources;
-using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
@@ -116,7 +114,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
 
         var resource = await FindAsync(backendName, cancellationToken);
         var errors = new List<FieldError>();
-        var ceiling = resource.CeilingOf( errors);
+        var ceiling = resource.CeilingOf(errors);
         return errors.Count == 0
             ? ceiling
             : throw new BackendNotUsableException("spec.backendRef.name", $"StorageBackend \"{backendName}\" is invalid: {string.Join("; ", errors)}",
@@ -188,15 +186,14 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
             ?? throw new BackendNotUsableException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" not found",
                 ConditionReasons.BackendNotReady);
-        var admin = ReadPair(secret, secretRef.AccessKeyIdKey, secretRef.SecretAccessKeyKey)
+        var admin = AdminSecret.Credentials(secret, secretRef)
             ?? throw new BackendNotUsableException("spec.backendRef.name",
                 $"StorageBackend \"{name}\": spec.adminCredentialsSecretRef: Secret \"{secretRef.Namespace}/{secretRef.Name}\" lacks non-empty keys '{secretRef.AccessKeyIdKey}' and '{secretRef.SecretAccessKeyKey}'",
                 ConditionReasons.BackendNotReady);
         // After its own configuration: a StorageBackend that could not work anyway says why first.
         await RefuseSecondNameAsync(resource, spec, cancellationToken);
         var version = $"{resource.Metadata.Generation}/{secret.Metadata.ResourceVersion}";
-        var settings = new BackendSettings(spec.Type, new Uri(spec.Endpoint), new Uri(spec.PublicEndpoint), spec.Region, spec.Bucket, admin,
-            spec.PathStyle, spec.CaBundle);
+        var settings = BackendSettings.For(spec, admin);
         return (name, version, settings);
     }
 
@@ -226,7 +223,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
 
             var adminRef = theirs.AdminCredentialsSecret;
             var admin = await secrets.GetAsync(new ResourceKey(adminRef.Namespace, adminRef.Name), cancellationToken);
-            if (admin is not null && ReadPair(admin, adminRef.AccessKeyIdKey, adminRef.SecretAccessKeyKey) is not null)
+            if (admin is not null && AdminSecret.Credentials(admin, adminRef) is not null)
             {
                 throw new BackendNotUsableException("spec.backendRef.name",
                     $"StorageBackend \"{spec.Name}\" is refused: spec.endpoint and spec.bucket ({spec.Endpoint}, bucket {spec.Bucket}) are those of StorageBackend \"{live.Metadata.Name}\", which comes first; two names for one bucket would revoke each other's keys",
@@ -246,16 +243,6 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
         (resource.Status.IsTrue(ConditionTypes.Ready) || resource.Status.Find(ConditionTypes.Ready)?.Reason == ConditionReasons.BackendUnavailable ? 0 : 1,
             resource.Metadata.CreationTimestamp ?? DateTime.MaxValue, resource.Metadata.Name);
 
-    private static AwsCredentials? ReadPair(V1Secret secret, string idKey, string secretKey)
-    {
-        var data = new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal);
-        foreach (var (key, value) in secret.StringData ?? new Dictionary<string, string>())
-        {
-            data.TryAdd(key, Encoding.UTF8.GetBytes(value));
-        }
-
-        return Core.Credentials.CredentialSecretLayout.ReadCredentials(data, idKey, secretKey);
-    }
 
     private sealed class CacheEntry(string version, OwnedBackend owned)
     {

@@ -26,7 +26,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
             return ReconcileResult.Done;
         }
 
-        var validation = resource.Validate( resolver.HasDefaultBackend);
+        var validation = resource.Validate(resolver.HasDefaultBackend);
         // What was provisioned is in the status; the spec may have become invalid since.
         var workspaceText = resource.Status?.Workspace ?? validation.Value?.Workspace.Value;
         var backendName = resource.Status?.Backend is { } provisioned ? (provisioned.Length == 0 ? null : provisioned) : validation.Value?.BackendName;

@@ -91,7 +91,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
 
     private async Task<ReconcileResult> ProvisionAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
     {
-        var validation = resource.Validate( resolver.HasDefaultBackend);
+        var validation = resource.Validate(resolver.HasDefaultBackend);
         if (!validation.IsValid)
         {
             await status.StallAsync(resource, ConditionReasons.InvalidSpec, validation.Message, cancellationToken);

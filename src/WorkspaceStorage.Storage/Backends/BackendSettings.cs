@@ -27,6 +27,24 @@ public sealed record BackendSettings(
     bool PathStyle,
     string? CaBundle)
 {
+    /// <summary>The settings of a validated StorageBackend, with its admin key: the operator and the companion build clients from the same.</summary>
+    public static BackendSettings For(ValidatedStorageBackend backend, AwsCredentials admin)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var location = LocationOf(backend);
+        return new BackendSettings(backend.Type, location.Endpoint, location.PublicEndpoint, location.Region, location.Bucket, admin, location.PathStyle,
+            backend.CaBundle);
+    }
+
+    /// <summary>Where a validated StorageBackend's bucket is (its endpoints as the validator normalized and defaulted them).</summary>
+    public static S3Location LocationOf(ValidatedStorageBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return new S3Location(new Uri(backend.Endpoint), new Uri(backend.PublicEndpoint), backend.Region, backend.Bucket, backend.PathStyle);
+    }
+
+    public S3Location Location => new(Endpoint, PublicEndpoint, Region, Bucket, PathStyle);
+
     public override string ToString() => $"BackendSettings {{ Type = {Type}, Endpoint = {Endpoint}, Bucket = {Bucket}, Admin = {AdminCredentials.AccessKeyId} }}";
 }
 

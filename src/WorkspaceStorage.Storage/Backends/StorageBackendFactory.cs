@@ -38,7 +38,7 @@ public sealed class StorageBackendFactory : IStorageBackendFactory, IDisposable
     public OwnedBackend Create(BackendSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var location = new S3Location(settings.Endpoint, settings.PublicEndpoint, settings.Region, settings.Bucket, settings.PathStyle);
+        var location = settings.Location;
         HttpClient http = sharedHttp;
         S3ClientFactory s3 = sharedS3;
         IDisposable? owned = null;

@@ -88,6 +88,38 @@ public sealed class KubernetesDirectoryTests
         Assert.Contains(Uri.EscapeDataString(w.Key.AccessKeyId + "/"), await PresignPutAsync(api, w.Workspace, token, "a.txt"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The companion reads a StorageBackend through the operator's validator, so the two agree on it: the public endpoint
+    /// is normalized as the operator writes it into the Secret, and a StorageBackend the operator refuses (an endpoint
+    /// with a path) serves nobody, whatever a WorkspaceStorage's status says. Read raw, the companion served it.
+    /// </summary>
+    [Fact]
+    public async Task StorageBackends_are_read_through_the_operators_validator()
+    {
+        await using var h = await StorageApiHarness.StartAsync();
+        await using var kube = await KubeCluster.StartAsync([Namespace], Ct);
+        var valid = await KubernetesSeeding.SeedBackendAsync(kube, h, publicEndpoint: "https://S3.Public.Example:8443/");
+        var refused = await KubernetesSeeding.SeedBackendAsync(kube, h, publicEndpoint: "https://s3.public.example:8443/console/");
+        var onValid = await SeedWithoutStatusEndpointAsync(kube, h, "on-valid", valid);
+        var onRefused = await SeedWithoutStatusEndpointAsync(kube, h, "on-refused", refused);
+
+        await using var api = await StartApiAsync(kube);
+        var url = await PresignPutAsync(api, onValid, api.Tokens.ForWorkspace(onValid.Value, "rw"), "a.txt");
+        Assert.StartsWith($"https://s3.public.example:8443/{h.Location.Bucket}/{onValid}/a.txt?", url, StringComparison.Ordinal);
+        using var response = await CallAsync(api, onRefused, "list_files", api.Tokens.ForWorkspace(onRefused.Value, "rw"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static async Task<WorkspaceId> SeedWithoutStatusEndpointAsync(KubeCluster kube, StorageApiHarness h, string name, string backendName)
+    {
+        var w = await h.AddWorkspaceAsync("k" + name.Replace("-", "", StringComparison.Ordinal));
+        var resource = WorkspaceSeeding.Storage(Namespace, name, w.Workspace, w.Key, backendName, h.Location.Bucket, isReady: true);
+        resource.Status!.Endpoint = null;
+        await kube.SeedAsync(resource);
+        await kube.SeedAsync(WorkspaceSeeding.CredentialSecret(Namespace, resource.SecretName(), w.Key));
+        return w.Workspace;
+    }
+
     [Fact]
     public async Task A_rotated_key_in_the_Secret_is_used_after_the_watch_event()
     {

@@ -6,10 +6,11 @@ namespace WorkspaceStorage.Api.Tests.Storage;
 internal static class KubernetesSeeding
 {
     /// <param name="allowedClaims">Its claim ceiling; null: every namespace may claim every workspace.</param>
-    public static async Task<string> SeedBackendAsync(KubeCluster kube, StorageApiHarness h, IReadOnlyList<Core.Model.AllowedClaim>? allowedClaims = null)
+    public static async Task<string> SeedBackendAsync(KubeCluster kube, StorageApiHarness h, IReadOnlyList<Core.Model.AllowedClaim>? allowedClaims = null,
+        string? publicEndpoint = null)
     {
         var name = "rgw-" + StorageApiHarness.RandomPart();
-        await kube.SeedRgwBackendAsync(h.Server, name, h.Location.Bucket, allowedClaims);
+        await kube.SeedRgwBackendAsync(h.Server, name, h.Location.Bucket, allowedClaims, publicEndpoint);
         return name;
     }
 }

@@ -25,7 +25,7 @@ public sealed class SamplesTests
         foreach (var sample in Rendered.Value.Where(o => (string?)o["kind"] == ApiGroup.WorkspaceStorageKind))
         {
             var resource = KubernetesJson.Deserialize<WorkspaceStorageResource>(sample.ToJsonString());
-            var result = resource.Validate( hasDefaultBackend: false);
+            var result = resource.Validate(hasDefaultBackend: false);
             Assert.True(result.IsValid, result.Message);
             workspaces.Add(result.Value!.Workspace.Value);
         }

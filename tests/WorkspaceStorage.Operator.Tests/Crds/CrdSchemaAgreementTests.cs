@@ -239,7 +239,7 @@ public sealed class CrdSchemaAgreementTests
         var resource = KubernetesJson.Deserialize<WorkspaceStorageResource>(
             """{"apiVersion":"workspacestorage.hypha.amun.ai/v1alpha1","kind":"WorkspaceStorage","metadata":{"name":"ws-a"},"spec":{"access":"WriteOnly","deletionPolicy":"delete","secret":{"keySets":["aws","vault"]}}}""");
 
-        var result = resource.Validate( hasDefaultBackend: true);
+        var result = resource.Validate(hasDefaultBackend: true);
 
         Assert.Equal(["spec.access", "spec.deletionPolicy", "spec.secret.keySets"], result.Errors.Select(e => e.Field));
         Assert.Contains("\"access\":\"(unknown)\"", KubernetesJson.Serialize(resource), StringComparison.Ordinal);

@@ -17,7 +17,8 @@ public static class BackendSeeding
     /// refuses a Secret in a namespace that does not exist). Its claim ceiling is <paramref name="allowedClaims"/>; without
     /// them, a single tenant's: every namespace may claim every workspace (the worlds of tests that are not about ceilings).
     /// </summary>
-    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket, IReadOnlyList<AllowedClaim>? allowedClaims = null)
+    public static async Task SeedRgwBackendAsync(this KubeCluster kube, RgwTestServer rgw, string name, string bucket, IReadOnlyList<AllowedClaim>? allowedClaims = null,
+        string? publicEndpoint = null)
     {
         ArgumentNullException.ThrowIfNull(kube);
         ArgumentNullException.ThrowIfNull(rgw);
@@ -38,6 +39,7 @@ public static class BackendSeeding
             {
                 Type = StorageBackendType.CephRgw,
                 Endpoint = rgw.Endpoint.ToString(),
+                PublicEndpoint = publicEndpoint,
                 Region = rgw.Region,
                 Bucket = bucket,
                 AdminCredentialsSecretRef = new AdminCredentialsSecretReference { Name = name + "-admin", Namespace = AdminNamespace },
