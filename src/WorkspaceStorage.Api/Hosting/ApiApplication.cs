@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Policies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -116,7 +117,7 @@ public static class ApiApplication
                 policy.AllowCredentials()
                     .AllowAnyMethod()
                     .AllowAnyHeader()
-                    .WithExposedHeaders("Accept-Ranges", "Content-Length", "Content-Range", "ETag")
+                    .WithExposedHeaders(BucketCorsRule.ExposedHeaders)
                     .SetPreflightMaxAge(TimeSpan.FromSeconds(3000));
             });
     }

@@ -1,3 +1,5 @@
+using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Core.Credentials;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
@@ -20,7 +22,7 @@ namespace WorkspaceStorage.Api.S3Storage;
 public sealed class S3StorageService
 {
     /// <summary>S3's (and Hypha's) longest presigned URL lifetime: 7 days.</summary>
-    public const int MaxExpirySeconds = 604800;
+    public static readonly int MaxExpirySeconds = (int)SigV4Signer.MaxPresignExpiry.TotalSeconds;
 
     public const int DefaultExpirySeconds = 3600;
 
@@ -97,7 +99,7 @@ public sealed class S3StorageService
                 [ServiceParameter.String("path", "File, or directory ending in '/'. " + PathRule, required: true)],
                 _ => Permission.ReadWrite, call => RemoveAsync(call, mustBeDirectory: null)),
             new("generate_credential", "Temporary S3 credentials confined to the workspace prefix, read-write for rw callers and read-only for r callers, with an expiration.",
-                [ServiceParameter.Integer("expires_in", "Lifetime in seconds (the backend may round it up to 15 minutes).", null, 900, int.MaxValue)],
+                [ServiceParameter.Integer("expires_in", "Lifetime in seconds (the backend may round it up to 15 minutes).", null, TemporaryCredentialLimits.MinimumSeconds, int.MaxValue)],
                 _ => Permission.Read, GenerateCredentialAsync),
         ];
         byName = Functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
@@ -120,7 +122,7 @@ public sealed class S3StorageService
         }
 
         var maxSeconds = (int)options.CredentialLifetime.TotalSeconds;
-        var lifetime = TimeSpan.FromSeconds(call.Arguments.Int("expires_in", maxSeconds, 900, Math.Max(900, maxSeconds)));
+        var lifetime = TimeSpan.FromSeconds(call.Arguments.Int("expires_in", maxSeconds, TemporaryCredentialLimits.MinimumSeconds, Math.Max(TemporaryCredentialLimits.MinimumSeconds, maxSeconds)));
         var handle = call.Storage.Handle;
         var access = call.Access.Granted.Satisfies(Permission.ReadWrite) && handle.Access == AccessLevel.ReadWrite
             ? AccessLevel.ReadWrite

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using Microsoft.Extensions.Options;
 
 namespace WorkspaceStorage.Api.Workspaces;
@@ -80,9 +81,9 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
     public ValidateOptionsResult Validate(string? name, StorageOptions options)
     {
         var failures = new List<string>();
-        if (options.CredentialLifetime < TimeSpan.FromMinutes(15) || options.CredentialLifetime > TimeSpan.FromHours(12))
+        if (options.CredentialLifetime < TemporaryCredentialLimits.Minimum || options.CredentialLifetime > TemporaryCredentialLimits.Maximum)
         {
-            failures.Add("Storage:CredentialLifetime must be between 00:15:00 and 12:00:00");
+            failures.Add($"Storage:CredentialLifetime must be between {TemporaryCredentialLimits.Minimum} and {TemporaryCredentialLimits.Maximum}");
         }
 
         if (options.ChunkedUploadLimitBytes < 1)

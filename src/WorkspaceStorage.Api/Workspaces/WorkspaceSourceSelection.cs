@@ -60,10 +60,8 @@ public static class WorkspaceSourceSelection
                 services.TryAddSingleton(sp =>
                 {
                     var configuration = sp.GetRequiredService<IConfiguration>();
-                    var kubeconfig = Kubeconfig(configuration);
-                    var config = string.IsNullOrEmpty(kubeconfig)
-                        ? k8s.KubernetesClientConfiguration.InClusterConfig()
-                        : WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Load(kubeconfig);
+                    var config = WorkspaceStorage.Kubernetes.Runtime.KubeconfigFile.Discover(Kubeconfig(configuration),
+                        Environment.GetEnvironmentVariable, "Kubernetes:Kubeconfig");
                     return KubernetesDirectorySources.FromKubernetes(new k8s.Kubernetes(config));
                 });
                 services.TryAddSingleton(sp =>

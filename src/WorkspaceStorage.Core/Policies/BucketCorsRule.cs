@@ -13,12 +13,15 @@ public sealed record BucketCorsRule
 
     private const string OperatorIdPrefix = "workspace-storage-operator:";
 
+    /// <summary>The response headers a browser may read, on the bucket and on the companion's own routes: ranges, and the ETag multipart uploads need.</summary>
+    public static readonly string[] ExposedHeaders = ["Accept-Ranges", "Content-Length", "Content-Range", "ETag"];
+
     /// <summary>Hypha's rule (what Hypha sets on its own bucket), plus ETag, which multipart uploads from a browser need.</summary>
     public static BucketCorsRule Hypha(IEnumerable<string> origins, string? id = null) => new(
         origins,
         methods: ["GET", "HEAD", "PUT", "POST", "DELETE"],
         headers: ["*"],
-        expose: ["Accept-Ranges", "Content-Length", "Content-Range", "ETag"],
+        expose: ExposedHeaders,
         maxAgeSeconds: 3000,
         id);
 

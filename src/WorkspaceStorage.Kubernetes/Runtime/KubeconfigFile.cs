@@ -14,6 +14,49 @@ namespace WorkspaceStorage.Kubernetes.Runtime;
 /// </summary>
 public static class KubeconfigFile
 {
+    /// <summary>
+    /// The cluster configuration, found in kubectl's order, for both programs: <paramref name="explicitPath"/> (a flag or
+    /// setting), else the first file of <c>KUBECONFIG</c>, else the pod's service account (only with
+    /// <c>KUBERNETES_SERVICE_HOST</c>: the files alone do not make a cluster), else <c>~/.kube/config</c>.
+    /// </summary>
+    /// <param name="field">The flag or setting to name in errors (<c>--kubeconfig</c>, <c>Kubernetes:Kubeconfig</c>).</param>
+    /// <exception cref="InvalidOperationException">Nothing was found, or what was found cannot be loaded.</exception>
+    public static KubernetesClientConfiguration Discover(string? explicitPath, Func<string, string?> environment, string field)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        try
+        {
+            if (!string.IsNullOrEmpty(explicitPath))
+            {
+                return Load(explicitPath);
+            }
+
+            if (environment("KUBECONFIG") is { Length: > 0 } fromEnvironment)
+            {
+                return Load(fromEnvironment.Split(Path.PathSeparator)[0]);
+            }
+
+            if (environment("KUBERNETES_SERVICE_HOST") is { Length: > 0 } && KubernetesClientConfiguration.IsInCluster())
+            {
+                ResourceJson.Ensure();
+                return KubernetesClientConfiguration.InClusterConfig();
+            }
+
+            var userHome = environment("HOME") is { Length: > 0 } fromHome ? fromHome : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var home = Path.Combine(userHome, ".kube", "config");
+            if (File.Exists(home))
+            {
+                return Load(home);
+            }
+        }
+        catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new InvalidOperationException($"{field}: cannot load the cluster configuration ({error.GetType().Name})", error);
+        }
+
+        throw new InvalidOperationException($"{field}: no cluster configuration found (give {field}, set KUBECONFIG or run in a pod)");
+    }
+
     public static KubernetesClientConfiguration Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);

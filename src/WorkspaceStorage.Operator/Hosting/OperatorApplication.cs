@@ -168,40 +168,8 @@ public sealed class OperatorApplication
         }
     }
 
-    private KubernetesClientConfiguration KubernetesConfiguration(OperatorApplicationOptions options)
-    {
-        try
-        {
-            if (options.Kubeconfig is { } path)
-            {
-                return KubeconfigFile.Load(path);
-            }
-
-            if (environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment)
-            {
-                return KubeconfigFile.Load(fromEnvironment.Split(Path.PathSeparator)[0]);
-            }
-
-            // A pod's environment names the API server; the service account files alone do not make a cluster.
-            if (environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is { Length: > 0 } && KubernetesClientConfiguration.IsInCluster())
-            {
-                return KubernetesClientConfiguration.InClusterConfig();
-            }
-
-            var userHome = environment.GetEnvironmentVariable("HOME") is { Length: > 0 } fromHome ? fromHome : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            var home = Path.Combine(userHome, ".kube", "config");
-            if (File.Exists(home))
-            {
-                return KubeconfigFile.Load(home);
-            }
-        }
-        catch (Exception error) when (error is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            throw new InvalidOperationException($"--kubeconfig: cannot load the cluster configuration ({error.GetType().Name})", error);
-        }
-
-        throw new InvalidOperationException("--kubeconfig: no cluster configuration found (give --kubeconfig, set KUBECONFIG or run in a pod)");
-    }
+    private KubernetesClientConfiguration KubernetesConfiguration(OperatorApplicationOptions options) =>
+        KubeconfigFile.Discover(options.Kubeconfig, environment.GetEnvironmentVariable, "--kubeconfig");
 
     /// <summary>Binds /healthz, /readyz and /metrics (synchronously: binding fails at once or not at all).</summary>
     private ProbeServer StartProbes(OperatorApplicationOptions options, HealthState health, OperatorMetrics metrics, ILoggerFactory loggers)

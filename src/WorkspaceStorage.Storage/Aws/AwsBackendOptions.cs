@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Resilience;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
@@ -20,7 +21,7 @@ public sealed record AwsBackendOptions(S3Location Location, AwsCredentials Admin
     public Uri? StsEndpoint { get; init; }
 
     /// <summary>Longest session a workspace role allows (AWS: 1 h to 12 h). Sessions asked for longer are shortened to it.</summary>
-    public TimeSpan MaxSessionDuration { get; init; } = TimeSpan.FromHours(12);
+    public TimeSpan MaxSessionDuration { get; init; } = TemporaryCredentialLimits.Maximum;
 
     /// <summary>
     /// How long a new access key may be refused (IAM is eventually consistent: a key can be unknown to STS and S3 for

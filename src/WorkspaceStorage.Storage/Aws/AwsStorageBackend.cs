@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Policies;
 using WorkspaceStorage.Core.Signing;
@@ -60,7 +61,7 @@ public sealed class AwsStorageBackend : IStorageBackend, IServerIssuedKeys
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Retry.Validate();
-        if (options.MaxSessionDuration < TimeSpan.FromHours(1) || options.MaxSessionDuration > TimeSpan.FromHours(12))
+        if (options.MaxSessionDuration < TimeSpan.FromHours(1) || options.MaxSessionDuration > TemporaryCredentialLimits.Maximum)
         {
             throw new BackendValidationException(nameof(options.MaxSessionDuration), "must be between 1 h and 12 h (AWS's bounds for a role)");
         }

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
@@ -10,7 +11,7 @@ namespace WorkspaceStorage.Storage.CephRgw;
 public sealed record CephRgwBackendOptions(S3Location Location, AwsCredentials Admin)
 {
     /// <summary>Longest STS session the per-workspace role allows (RGW's ceiling is 12 h, its default 1 h).</summary>
-    public TimeSpan MaxSessionDuration { get; init; } = TimeSpan.FromHours(12);
+    public TimeSpan MaxSessionDuration { get; init; } = TemporaryCredentialLimits.Maximum;
 
     public RetryOptions Retry { get; init; } = new();
 

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using WorkspaceStorage.Core.Policies;
@@ -41,9 +42,9 @@ public sealed class CephRgwStorageBackend : IStorageBackend
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Retry.Validate();
-        if (options.MaxSessionDuration < StsClient.MinimumDuration || options.MaxSessionDuration > TimeSpan.FromHours(12))
+        if (options.MaxSessionDuration < TemporaryCredentialLimits.Minimum || options.MaxSessionDuration > TemporaryCredentialLimits.Maximum)
         {
-            throw new BackendValidationException(nameof(options.MaxSessionDuration), "must be between 900 s and 12 h");
+            throw new BackendValidationException(nameof(options.MaxSessionDuration), $"must be between {TemporaryCredentialLimits.Minimum.TotalSeconds} s and {TemporaryCredentialLimits.Maximum.TotalHours} h");
         }
 
         this.options = options;

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Core.Credentials;
 using System.Globalization;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Storage.Backends;
@@ -14,7 +15,7 @@ public sealed class StsClient(QueryApiConnection connection)
     public const string Version = "2011-06-15";
 
     /// <summary>RGW and AWS refuse sessions shorter than 15 minutes.</summary>
-    public static readonly TimeSpan MinimumDuration = TimeSpan.FromSeconds(900);
+    public static readonly TimeSpan MinimumDuration = TemporaryCredentialLimits.Minimum;
 
     /// <param name="sessionName">2–64 characters of <c>[A-Za-z0-9+=,.@_-]</c>.</param>
     /// <param name="sessionPolicy">Compact JSON (RGW rejects multi-line session policies), or null for the role's full rights.</param>

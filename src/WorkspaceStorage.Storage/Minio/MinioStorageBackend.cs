@@ -25,7 +25,7 @@ namespace WorkspaceStorage.Storage.Minio;
 public sealed class MinioStorageBackend : IStorageBackend
 {
     /// <summary>MinIO refuses a service account that expires sooner.</summary>
-    public static readonly TimeSpan MinTemporaryLifetime = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan MinTemporaryLifetime = TemporaryCredentialLimits.Minimum;
 
     /// <summary>MinIO refuses a service account that expires later.</summary>
     public static readonly TimeSpan MaxTemporaryLifetime = TimeSpan.FromDays(365);
