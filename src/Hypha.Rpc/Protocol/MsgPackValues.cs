@@ -10,7 +10,9 @@ namespace Hypha.Rpc.Protocol;
 /// <summary>
 /// Converts between msgpack and plain .NET values: null, bool, long (ulong above long.MaxValue), double, string,
 /// byte[], <see cref="IReadOnlyList{T}"/> of object? and <see cref="IReadOnlyDictionary{TKey,TValue}"/> of string to
-/// object?. Depth is bounded both ways, so a hostile frame cannot overflow the stack.
+/// object?. Depth is bounded both ways, so a hostile frame cannot overflow the stack. Reader and writer are driven by
+/// hand (no MessagePackSerializer, no resolver) and nothing looks at types by reflection, so the same code runs
+/// trimmed and under Native AOT.
 /// </summary>
 internal static class MsgPackValues
 {
@@ -82,7 +84,11 @@ internal static class MsgPackValues
         }
     }
 
-    /// <summary>Writes a plain .NET value (see the class summary; also JSON elements and nodes, enums, dates, and any object System.Text.Json can serialise).</summary>
+    /// <summary>
+    /// Writes a plain .NET value (see the class summary; also JSON elements and nodes, enums, dates). Any other object
+    /// (a record, say) is written in its JSON shape, from the contract <paramref name="json"/>'s TypeInfoResolver
+    /// (a JsonSerializerContext) has for it.
+    /// </summary>
     public static void Write(ref MessagePackWriter writer, object? value, JsonSerializerOptions? json = null, int depth = 0)
     {
         if (depth > MaxDepth)
@@ -168,7 +174,7 @@ internal static class MsgPackValues
                 WriteJson(ref writer, element, depth);
                 return;
             case JsonNode node:
-                WriteJson(ref writer, JsonSerializer.SerializeToElement(node), depth);
+                WriteJson(ref writer, JsonSerializer.SerializeToElement(node, PlainJsonContext.Default.JsonNode), depth);
                 return;
             case IReadOnlyDictionary<string, object?> readOnlyMap:
                 writer.WriteMapHeader(readOnlyMap.Count);
@@ -196,7 +202,7 @@ internal static class MsgPackValues
                 }
 
                 return;
-            case IEnumerable sequence when !IsDictionaryLike(value):
+            case IEnumerable sequence:
                 {
                     var items = sequence.Cast<object?>().ToList();
                     writer.WriteArrayHeader(items.Count);
@@ -209,8 +215,7 @@ internal static class MsgPackValues
                 }
 
             default:
-                // Records and other objects: their JSON shape (property names as System.Text.Json writes them).
-                WriteJson(ref writer, JsonSerializer.SerializeToElement(value, value.GetType(), json ?? JsonSerializerOptions.Web), depth);
+                WriteJson(ref writer, JsonShape(value, json), depth);
                 return;
         }
     }
@@ -238,8 +243,22 @@ internal static class MsgPackValues
         return value;
     }
 
-    private static bool IsDictionaryLike(object value) =>
-        value.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>));
+    /// <summary>
+    /// A record or other object, as System.Text.Json writes it with the caller's contract. There is deliberately no
+    /// fallback to reflection: it would work under the JIT and fail only in a Native AOT build, far from any test.
+    /// </summary>
+    private static JsonElement JsonShape(object value, JsonSerializerOptions? json)
+    {
+        var type = value.GetType();
+        if (json?.TypeInfoResolver is null || !json.TryGetTypeInfo(type, out var contract))
+        {
+            throw new NotSupportedException(
+                $"cannot encode a {type.Name}: return plain values (dictionaries, lists, strings, numbers), or give HyphaRpcOptions.ResultJsonOptions " +
+                "a TypeInfoResolver (a JsonSerializerContext) that knows the type");
+        }
+
+        return JsonSerializer.SerializeToElement(value, contract);
+    }
 
     private static string KeyText(object? key) => key switch
     {
