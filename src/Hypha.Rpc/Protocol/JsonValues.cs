@@ -3,7 +3,6 @@ using System.Collections;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 
 namespace Hypha.Rpc.Protocol;
 
@@ -120,6 +119,3 @@ internal static class JsonValues
     }
 }
 
-/// <summary>The one contract this library serialises with System.Text.Json: JSON nodes (source-generated, no reflection).</summary>
-[JsonSerializable(typeof(JsonNode))]
-internal sealed partial class PlainJsonContext : JsonSerializerContext;

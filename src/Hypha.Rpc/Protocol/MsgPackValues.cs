@@ -171,10 +171,10 @@ internal static class MsgPackValues
                 writer.WriteExtensionFormat(new ExtensionResult(ext.TypeCode, ext.Data));
                 return;
             case JsonElement element:
-                WriteJson(ref writer, element, depth);
+                JsonToMsgPack.Write(ref writer, element, depth);
                 return;
             case JsonNode node:
-                WriteJson(ref writer, JsonSerializer.SerializeToElement(node, PlainJsonContext.Default.JsonNode), depth);
+                JsonToMsgPack.Write(ref writer, node, depth);
                 return;
             case IReadOnlyDictionary<string, object?> readOnlyMap:
                 writer.WriteMapHeader(readOnlyMap.Count);
@@ -215,7 +215,7 @@ internal static class MsgPackValues
                 }
 
             default:
-                WriteJson(ref writer, JsonShape(value, json), depth);
+                JsonToMsgPack.WriteShaped(ref writer, value, json, depth);
                 return;
         }
     }
@@ -243,23 +243,6 @@ internal static class MsgPackValues
         return value;
     }
 
-    /// <summary>
-    /// A record or other object, as System.Text.Json writes it with the caller's contract. There is deliberately no
-    /// fallback to reflection: it would work under the JIT and fail only in a Native AOT build, far from any test.
-    /// </summary>
-    private static JsonElement JsonShape(object value, JsonSerializerOptions? json)
-    {
-        var type = value.GetType();
-        if (json?.TypeInfoResolver is null || !json.TryGetTypeInfo(type, out var contract))
-        {
-            throw new NotSupportedException(
-                $"cannot encode a {type.Name}: return plain values (dictionaries, lists, strings, numbers), or give HyphaRpcOptions.ResultJsonOptions " +
-                "a TypeInfoResolver (a JsonSerializerContext) that knows the type");
-        }
-
-        return JsonSerializer.SerializeToElement(value, contract);
-    }
-
     private static string KeyText(object? key) => key switch
     {
         null => "",
@@ -268,58 +251,6 @@ internal static class MsgPackValues
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => key.ToString() ?? "",
     };
-
-    private static void WriteJson(ref MessagePackWriter writer, JsonElement element, int depth)
-    {
-        if (depth > MaxDepth)
-        {
-            throw new InvalidOperationException($"value nested deeper than {MaxDepth} levels");
-        }
-
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                writer.WriteMapHeader(element.EnumerateObject().Count());
-                foreach (var property in element.EnumerateObject())
-                {
-                    writer.Write(property.Name);
-                    WriteJson(ref writer, property.Value, depth + 1);
-                }
-
-                return;
-            case JsonValueKind.Array:
-                writer.WriteArrayHeader(element.GetArrayLength());
-                foreach (var item in element.EnumerateArray())
-                {
-                    WriteJson(ref writer, item, depth + 1);
-                }
-
-                return;
-            case JsonValueKind.String:
-                writer.Write(element.GetString());
-                return;
-            case JsonValueKind.Number:
-                if (element.TryGetInt64(out var l))
-                {
-                    writer.Write(l);
-                }
-                else
-                {
-                    writer.Write(element.GetDouble());
-                }
-
-                return;
-            case JsonValueKind.True:
-                writer.Write(true);
-                return;
-            case JsonValueKind.False:
-                writer.Write(false);
-                return;
-            default:
-                writer.WriteNil();
-                return;
-        }
-    }
 }
 
 /// <summary>A msgpack extension value (type code and raw bytes), kept as it came.</summary>
