@@ -10,7 +10,9 @@ namespace Hypha.Rpc.Protocol;
 /// <summary>
 /// Converts between msgpack and plain .NET values: null, bool, long (ulong above long.MaxValue), double, string,
 /// byte[], <see cref="IReadOnlyList{T}"/> of object? and <see cref="IReadOnlyDictionary{TKey,TValue}"/> of string to
-/// object?. Depth is bounded both ways, so a hostile frame cannot overflow the stack.
+/// object?. Depth is bounded both ways, so a hostile frame cannot overflow the stack. Reader and writer are driven by
+/// hand (no MessagePackSerializer, no resolver) and nothing looks at types by reflection, so the same code runs
+/// trimmed and under Native AOT.
 /// </summary>
 internal static class MsgPackValues
 {
@@ -82,7 +84,11 @@ internal static class MsgPackValues
         }
     }
 
-    /// <summary>Writes a plain .NET value (see the class summary; also JSON elements and nodes, enums, dates, and any object System.Text.Json can serialise).</summary>
+    /// <summary>
+    /// Writes a plain .NET value (see the class summary; also JSON elements and nodes, enums, dates). Any other object
+    /// (a record, say) is written in its JSON shape, from the contract <paramref name="json"/>'s TypeInfoResolver
+    /// (a JsonSerializerContext) has for it.
+    /// </summary>
     public static void Write(ref MessagePackWriter writer, object? value, JsonSerializerOptions? json = null, int depth = 0)
     {
         if (depth > MaxDepth)
@@ -165,10 +171,10 @@ internal static class MsgPackValues
                 writer.WriteExtensionFormat(new ExtensionResult(ext.TypeCode, ext.Data));
                 return;
             case JsonElement element:
-                WriteJson(ref writer, element, depth);
+                JsonToMsgPack.Write(ref writer, element, depth);
                 return;
             case JsonNode node:
-                WriteJson(ref writer, JsonSerializer.SerializeToElement(node), depth);
+                JsonToMsgPack.Write(ref writer, node, depth);
                 return;
             case IReadOnlyDictionary<string, object?> readOnlyMap:
                 writer.WriteMapHeader(readOnlyMap.Count);
@@ -196,7 +202,7 @@ internal static class MsgPackValues
                 }
 
                 return;
-            case IEnumerable sequence when !IsDictionaryLike(value):
+            case IEnumerable sequence:
                 {
                     var items = sequence.Cast<object?>().ToList();
                     writer.WriteArrayHeader(items.Count);
@@ -209,8 +215,7 @@ internal static class MsgPackValues
                 }
 
             default:
-                // Records and other objects: their JSON shape (property names as System.Text.Json writes them).
-                WriteJson(ref writer, JsonSerializer.SerializeToElement(value, value.GetType(), json ?? JsonSerializerOptions.Web), depth);
+                JsonToMsgPack.WriteShaped(ref writer, value, json, depth);
                 return;
         }
     }
@@ -238,9 +243,6 @@ internal static class MsgPackValues
         return value;
     }
 
-    private static bool IsDictionaryLike(object value) =>
-        value.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>));
-
     private static string KeyText(object? key) => key switch
     {
         null => "",
@@ -249,58 +251,6 @@ internal static class MsgPackValues
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => key.ToString() ?? "",
     };
-
-    private static void WriteJson(ref MessagePackWriter writer, JsonElement element, int depth)
-    {
-        if (depth > MaxDepth)
-        {
-            throw new InvalidOperationException($"value nested deeper than {MaxDepth} levels");
-        }
-
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                writer.WriteMapHeader(element.EnumerateObject().Count());
-                foreach (var property in element.EnumerateObject())
-                {
-                    writer.Write(property.Name);
-                    WriteJson(ref writer, property.Value, depth + 1);
-                }
-
-                return;
-            case JsonValueKind.Array:
-                writer.WriteArrayHeader(element.GetArrayLength());
-                foreach (var item in element.EnumerateArray())
-                {
-                    WriteJson(ref writer, item, depth + 1);
-                }
-
-                return;
-            case JsonValueKind.String:
-                writer.Write(element.GetString());
-                return;
-            case JsonValueKind.Number:
-                if (element.TryGetInt64(out var l))
-                {
-                    writer.Write(l);
-                }
-                else
-                {
-                    writer.Write(element.GetDouble());
-                }
-
-                return;
-            case JsonValueKind.True:
-                writer.Write(true);
-                return;
-            case JsonValueKind.False:
-                writer.Write(false);
-                return;
-            default:
-                writer.WriteNil();
-                return;
-        }
-    }
 }
 
 /// <summary>A msgpack extension value (type code and raw bytes), kept as it came.</summary>

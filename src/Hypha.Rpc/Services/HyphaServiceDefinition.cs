@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hypha.Rpc.Protocol;
 
 namespace Hypha.Rpc.Services;
 
@@ -91,9 +92,21 @@ public sealed record HyphaFunction
         return new HyphaFunction(name, description, handler, schema);
     }
 
-    /// <summary>A function whose parameter schema is given as plain values (dictionaries, lists, strings), serialised as JSON.</summary>
-    public static HyphaFunction Create(string name, string description, IReadOnlyDictionary<string, object?> parameters, HyphaFunctionHandler handler) =>
-        new(name, description, handler, JsonSerializer.SerializeToElement(parameters));
+    /// <summary>A function whose parameter schema is given as plain values (dictionaries, lists, strings, numbers, booleans), written as JSON.</summary>
+    public static HyphaFunction Create(string name, string description, IReadOnlyDictionary<string, object?> parameters, HyphaFunctionHandler handler)
+    {
+        JsonElement schema;
+        try
+        {
+            schema = JsonValues.FromPlain(parameters);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new ArgumentException($"function '{name}': the parameters schema is not plain values ({ex.Message})", nameof(parameters));
+        }
+
+        return new HyphaFunction(name, description, handler, schema);
+    }
 
     internal void Validate(string serviceId)
     {

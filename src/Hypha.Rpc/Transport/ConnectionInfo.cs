@@ -14,6 +14,12 @@ internal sealed record ConnectionInfo(
     string? ReconnectionToken,
     TimeSpan? ReconnectionTokenLifetime)
 {
+    /// <summary>This client's address, <c>WORKSPACE/CLIENT_ID</c>.</summary>
+    public string Address => $"{Workspace}/{ClientId}";
+
+    /// <summary>Where the workspace manager's <c>services.default.*</c> are called.</summary>
+    public string ManagerTarget => "*/" + ManagerId;
+
     /// <summary>Parses the answer to the authentication frame; an error answer becomes an exception with the server's reason (secrets removed).</summary>
     public static ConnectionInfo Parse(string json, HandshakeRequest request)
     {

@@ -9,7 +9,7 @@ namespace Hypha.Rpc.Transport;
 /// One WebSocket to Hypha: the authentication handshake, sends serialised through one writer, and receives of whole
 /// messages with a size bound. It knows nothing of RPC.
 /// </summary>
-internal sealed class HyphaSocket : IAsyncDisposable
+internal sealed class HyphaSocket : IFrameSink, IAsyncDisposable
 {
     private readonly ClientWebSocket socket;
     private readonly SemaphoreSlim writer = new(1, 1);

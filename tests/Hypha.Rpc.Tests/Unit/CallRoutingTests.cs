@@ -131,6 +131,7 @@ public sealed class CallRoutingTests
         Assert.Equal("s3-storage", ServiceRegistry.ShortId("public/client-1:s3-storage@*"));
         var fromValues = HyphaFunction.Create("f", "d", new Dictionary<string, object?> { ["type"] = "object", ["required"] = new[] { "path" } }, Handler);
         Assert.Equal("""{"type":"object","required":["path"]}""", fromValues.Parameters.GetRawText());
+        Assert.Contains("plain", Assert.Throws<ArgumentException>(() => HyphaFunction.Create("f", "d", new Dictionary<string, object?> { ["when"] = DateTime.UnixEpoch }, Handler)).Message);
     }
 
     private static IncomingCall Incoming(Dictionary<string, object?> fields)

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Hypha.Rpc.Protocol;
 using MessagePack;
 
@@ -34,14 +37,28 @@ public sealed class MsgPackTests
     [Fact]
     public void Records_and_json_values_are_written_in_their_json_shape()
     {
-        var back = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(MsgPackValues.Deserialize(MsgPackValues.Serialize(new Sample("k", 7, [1.5]))));
+        var back = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(
+            MsgPackValues.Deserialize(MsgPackValues.Serialize(new Sample("k", 7, [1.5]), SampleJsonContext.Default.Options)));
 
         Assert.Equal("k", back["name"]);
         Assert.Equal(7L, back["size"]);
         Assert.Equal(new object?[] { 1.5 }, Assert.IsAssignableFrom<IReadOnlyList<object?>>(back["values"]));
-        var json = System.Text.Json.JsonDocument.Parse("""{"a":[1,2.5,"x",true,null]}""").RootElement;
+        var json = JsonDocument.Parse("""{"a":[1,2.5,"x",true,null]}""").RootElement;
         Assert.Equal(new object?[] { 1L, 2.5, "x", true, null },
             Assert.IsAssignableFrom<IReadOnlyList<object?>>(Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(MsgPackValues.Deserialize(MsgPackValues.Serialize(json)))["a"]));
+        var node = JsonNode.Parse("""{"n":{"m":[1,"y"]}}""");
+        Assert.Equal(new object?[] { 1L, "y" }, Assert.IsAssignableFrom<IReadOnlyList<object?>>(
+            Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(MsgPackValues.Deserialize(MsgPackValues.Serialize(node)))["n"])["m"]));
+    }
+
+    [Fact]
+    public void A_record_without_a_json_contract_is_refused_naming_the_setting_instead_of_reflecting_over_it()
+    {
+        // Reflection would work here and fail only in the Native AOT build; the error is the same in both.
+        var error = Assert.Throws<NotSupportedException>(() => MsgPackValues.Serialize(new Sample("k", 7, [])));
+        Assert.Contains(nameof(Sample), error.Message);
+        Assert.Contains(nameof(HyphaRpcOptions.ResultJsonOptions), error.Message);
+        Assert.Throws<NotSupportedException>(() => MsgPackValues.Serialize(new Sample("k", 7, []), OtherJsonContext.Default.Options));
     }
 
     [Fact]
@@ -78,5 +95,13 @@ public sealed class MsgPackTests
         Assert.Null(RpcFrames.TryDecodeMain(new byte[] { 0xc1 }));
     }
 
-    private sealed record Sample(string Name, int Size, double[] Values);
+    internal sealed record Sample(string Name, int Size, double[] Values);
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(MsgPackTests.Sample))]
+internal sealed partial class SampleJsonContext : JsonSerializerContext;
+
+/// <summary>A contract that knows other types only.</summary>
+[JsonSerializable(typeof(int))]
+internal sealed partial class OtherJsonContext : JsonSerializerContext;
