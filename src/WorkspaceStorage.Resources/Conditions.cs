@@ -45,14 +45,8 @@ public static class Conditions
     /// Work is under way (creating, rotating, waiting for a grace period): Reconciling=True and Ready=Unknown with the
     /// same reason. status.observedGeneration is left alone; kstatus reads Reconciling=True as in progress.
     /// </summary>
-    public static bool MarkReconciling(this IConditionedStatus status, long? generation, string reason, string message, DateTimeOffset now)
-    {
-        ArgumentNullException.ThrowIfNull(status);
-        var changed = Set(status, ConditionTypes.Reconciling, True, reason, message, generation, now);
-        changed |= Set(status, ConditionTypes.Ready, Unknown, reason, message, generation, now);
-        changed |= Remove(status, ConditionTypes.Stalled);
-        return changed;
-    }
+    public static bool MarkReconciling(this IConditionedStatus status, long? generation, string reason, string message, DateTimeOffset now) =>
+        MarkRetrying(status, Unknown, generation, reason, message, now);
 
     /// <summary>
     /// The operator cannot make progress without a change from the user (invalid spec, missing backend, rejected
@@ -72,11 +66,15 @@ public static class Conditions
     /// A dependency is down and the operator retries on its own: Reconciling=True and Ready=False with the same
     /// reason, no Stalled (nothing for the user to fix). observedGeneration is left alone.
     /// </summary>
-    public static bool MarkUnavailable(this IConditionedStatus status, long? generation, string reason, string message, DateTimeOffset now)
+    public static bool MarkUnavailable(this IConditionedStatus status, long? generation, string reason, string message, DateTimeOffset now) =>
+        MarkRetrying(status, False, generation, reason, message, now);
+
+    /// <summary>Reconciling=True, Ready=<paramref name="ready"/>, no Stalled: the operator goes on by itself.</summary>
+    private static bool MarkRetrying(IConditionedStatus status, string ready, long? generation, string reason, string message, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(status);
         var changed = Set(status, ConditionTypes.Reconciling, True, reason, message, generation, now);
-        changed |= Set(status, ConditionTypes.Ready, False, reason, message, generation, now);
+        changed |= Set(status, ConditionTypes.Ready, ready, reason, message, generation, now);
         changed |= Remove(status, ConditionTypes.Stalled);
         return changed;
     }
