@@ -23,19 +23,13 @@ public sealed record KubernetesDirectorySources(
     IResourceClient<WorkspaceStorageResource> WorkspaceStorageClient,
     IResourceWatcher<V1Namespace>? Namespaces = null)
 {
-    public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
-        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
-
-    public static ResourceDescriptor StorageBackendDescriptor { get; } =
-        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.StorageBackendPlural, ApiGroup.StorageBackendKind, Namespaced: false);
-
     public static KubernetesDirectorySources FromKubernetes(k8s.IKubernetes kubernetes, ResourceClientOptions? options = null)
     {
         var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
-        var workspaceStorages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options);
+        var workspaceStorages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, ResourceDescriptors.WorkspaceStorages, options);
         return new KubernetesDirectorySources(
             workspaceStorages,
-            new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options),
+            new KubernetesResourceClient<StorageBackendResource>(kubernetes, ResourceDescriptors.StorageBackends, options),
             secrets, secrets, workspaceStorages, new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options));
     }
 }

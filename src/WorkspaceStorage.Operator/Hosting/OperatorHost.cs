@@ -26,18 +26,12 @@ public sealed record OperatorStores(
     IResourceClient<Corev1Event>? Events,
     IResourceWatcher<V1Namespace>? Namespaces = null)
 {
-    public static ResourceDescriptor WorkspaceStorageDescriptor { get; } =
-        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.WorkspaceStoragePlural, ApiGroup.WorkspaceStorageKind, Namespaced: true);
-
-    public static ResourceDescriptor StorageBackendDescriptor { get; } =
-        new(ApiGroup.Group, ApiGroup.Version, ApiGroup.StorageBackendPlural, ApiGroup.StorageBackendKind, Namespaced: false);
-
     /// <summary>Everything through one Kubernetes client.</summary>
     public static OperatorStores FromKubernetes(IKubernetes kubernetes, ResourceClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(kubernetes);
-        var storages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, WorkspaceStorageDescriptor, options);
-        var backends = new KubernetesResourceClient<StorageBackendResource>(kubernetes, StorageBackendDescriptor, options);
+        var storages = new KubernetesResourceClient<WorkspaceStorageResource>(kubernetes, ResourceDescriptors.WorkspaceStorages, options);
+        var backends = new KubernetesResourceClient<StorageBackendResource>(kubernetes, ResourceDescriptors.StorageBackends, options);
         var secrets = new KubernetesResourceClient<V1Secret>(kubernetes, ResourceDescriptor.Secrets, options);
         var events = new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceDescriptor.Events, options);
         var namespaces = new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options);
@@ -124,7 +118,7 @@ public sealed class OperatorHost : IDisposable
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))
             .IgnoreOwnWrites(ownWrites)
             .Watches(backendsForStorages, (InformerEvent<StorageBackendResource> change) => UsersToReconcile(storagesInformer, change))
-            .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor))
+            .Watches(ownedSecrets, OwnerMapping.ByOwnerReference<V1Secret>(ResourceDescriptors.WorkspaceStorages))
             // When a claimant of a workspace goes (or its claim changes), the next in line may take over: tell the
             // others at once. Only claim changes scan the cache; status writes, the bulk of events, do not.
             .AlsoReconcile(change => ClaimChanged(change) ? OtherClaimants(storagesInformer, change.Object) : []);

@@ -74,7 +74,7 @@ public sealed class CacheTrimmerTests
 
         Assert.Null(cached.Data);
         Assert.Equal("7", cached.Metadata.ResourceVersion);
-        var owners = OwnerMapping.ByOwnerReference<V1Secret>(OperatorStores.WorkspaceStorageDescriptor)(cached);
+        var owners = OwnerMapping.ByOwnerReference<V1Secret>(ResourceDescriptors.WorkspaceStorages)(cached);
         Assert.Equal([new ResourceKey("team", "alpha")], owners);
     }
 }

@@ -10,7 +10,6 @@ using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Operator.BackendResolution;
-using WorkspaceStorage.Operator.Hosting;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
@@ -172,7 +171,7 @@ public sealed class ReconcilerTests
             Kube = kube;
             Backend = backend ?? new MemoryBackend();
             _client = kube.CreateClient();
-            Storages = new KubernetesResourceClient<WorkspaceStorageResource>(_client, OperatorStores.WorkspaceStorageDescriptor);
+            Storages = new KubernetesResourceClient<WorkspaceStorageResource>(_client, ResourceDescriptors.WorkspaceStorages);
             Secrets = new KubernetesResourceClient<V1Secret>(_client, ResourceDescriptor.Secrets);
             Reconciler = new WorkspaceStorageReconciler(Storages, Secrets, new StaticResolver(Backend), Events, NullLogger<WorkspaceStorageReconciler>.Instance,
                 time: Time);
