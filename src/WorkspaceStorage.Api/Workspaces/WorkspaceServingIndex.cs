@@ -8,9 +8,10 @@ namespace WorkspaceStorage.Api.Workspaces;
 /// <summary>
 /// Which WorkspaceStorage serves each workspace W: one whose Ready condition is True (or was, until the operator lost
 /// the storage server: BackendUnavailable), whose <c>status.workspace</c> is W, and whose StorageBackend's claim
-/// ceiling lets its namespace claim W (a status that says Ready is not enough: the operator may not have judged it
-/// under the current ceiling yet). When two are served, the oldest wins, as the operator orders claims. The index is
-/// rebuilt lazily after <see cref="Invalidate"/>; every answer is checked against the cached object again.
+/// ceiling (<c>spec.allowedClaims</c>) lets its namespace claim W (a status that says Ready is not enough: the
+/// operator may not have judged it under the current ceiling yet). When two are served, the oldest wins, as the
+/// operator orders claims. The index is rebuilt lazily after <see cref="Invalidate"/>; every answer is checked against
+/// the cached object again.
 /// </summary>
 internal sealed class WorkspaceServingIndex(IResourceCache<WorkspaceStorageResource> storages, IResourceCache<StorageBackendResource> backends,
     StorageBackendViews views, NamespaceLabels namespaceLabels)

@@ -23,6 +23,7 @@ internal static class ResourceErrors
         };
         if (status is null)
         {
+            // Transport failures: keep the exception type only; its message may quote request data.
             return error is ResourceClientException known ? known : new ResourceClientException($"{what} failed: {error.GetType().Name}.");
         }
 
