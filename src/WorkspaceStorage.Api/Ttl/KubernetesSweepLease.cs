@@ -1,81 +1,41 @@
-using System.Net;
 using k8s;
 using k8s.Autorest;
-using k8s.Models;
+using WorkspaceStorage.Kubernetes.Runtime;
 
 namespace WorkspaceStorage.Api.Ttl;
 
 /// <summary>
-/// The TTL sweep lease across replicas: a <c>coordination.k8s.io/v1</c> Lease. A replica sweeps when it holds the
-/// Lease, takes it when it is free or its holder stopped renewing for <c>3 × period</c>, and renews it each period.
-/// Writes carry the resourceVersion read, so two replicas racing for it cannot both win (409 for the loser).
+/// The TTL sweep lease across replicas: a <c>coordination.k8s.io/v1</c> Lease held through the operator's
+/// <see cref="LeaseLock"/>. A replica sweeps when it holds the Lease, takes it when it is free or its record has not
+/// changed for <c>3 × period</c> on this replica's clock, and renews it each period. A Kubernetes API that fails,
+/// cannot be reached or does not answer in time means no sweep this period. One instance per process: the lock
+/// remembers when it last saw the Lease change.
 /// </summary>
 public sealed class KubernetesSweepLease(IKubernetes client, string leaseNamespace, string leaseName, string identity, TimeProvider clock,
     ILogger<KubernetesSweepLease> logger) : ISweepLease
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
+    private readonly LeaseLock lease = new(client, leaseNamespace, leaseName, identity, clock);
+
     public async ValueTask<bool> TryAcquireAsync(TimeSpan period, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(CallTimeout);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var durationSeconds = (int)Math.Max(1, Math.Ceiling(period.TotalSeconds * 3));
+        var wasHolder = lease.CurrentHolder == identity;
         try
         {
-            V1Lease lease;
-            try
+            var held = await lease.TryAcquireOrRenewAsync(period * 3, timeout.Token);
+            if (held && !wasHolder)
             {
-                lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(leaseName, leaseNamespace, cancellationToken: timeout.Token);
-            }
-            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                await client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
-                {
-                    Metadata = new V1ObjectMeta { Name = leaseName, NamespaceProperty = leaseNamespace },
-                    Spec = new V1LeaseSpec
-                    {
-                        HolderIdentity = identity,
-                        LeaseDurationSeconds = durationSeconds,
-                        AcquireTime = now,
-                        RenewTime = now,
-                        LeaseTransitions = 0,
-                    },
-                }, leaseNamespace, cancellationToken: timeout.Token);
                 logger.LogInformation("Took TTL sweep lease {Namespace}/{Lease} as {Identity}", leaseNamespace, leaseName, identity);
-                return true;
             }
 
-            var spec = lease.Spec ??= new V1LeaseSpec();
-            var mine = spec.HolderIdentity == identity;
-            var expired = spec.RenewTime is not { } renewed
-                || renewed.ToUniversalTime().AddSeconds(spec.LeaseDurationSeconds ?? durationSeconds) < now
-                || string.IsNullOrEmpty(spec.HolderIdentity);
-            if (!mine && !expired)
-            {
-                return false;
-            }
-
-            if (!mine)
-            {
-                spec.HolderIdentity = identity;
-                spec.AcquireTime = now;
-                spec.LeaseTransitions = (spec.LeaseTransitions ?? 0) + 1;
-                logger.LogInformation("Taking over TTL sweep lease {Namespace}/{Lease} as {Identity}", leaseNamespace, leaseName, identity);
-            }
-
-            spec.RenewTime = now;
-            spec.LeaseDurationSeconds = durationSeconds;
-            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, leaseName, leaseNamespace, cancellationToken: timeout.Token);
-            return true;
-        }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode is HttpStatusCode.Conflict)
-        {
-            return false; // another replica wrote first
+            return held;
         }
         catch (HttpOperationException ex)
         {
-            logger.LogWarning("TTL sweep lease {Namespace}/{Lease} unavailable: HTTP {Status}", leaseNamespace, leaseName, (int)ex.Response.StatusCode);
+            logger.LogWarning("TTL sweep lease {Namespace}/{Lease} unavailable: HTTP {Status}", leaseNamespace, leaseName, (int?)ex.Response?.StatusCode);
             return false;
         }
         catch (HttpRequestException ex)

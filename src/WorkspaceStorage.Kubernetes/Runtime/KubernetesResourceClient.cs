@@ -1,8 +1,3 @@
-using System.Net;
-using System.Runtime.CompilerServices;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -26,13 +21,15 @@ public sealed record ResourceClientOptions
 /// <see cref="IResourceClient{T}"/> and <see cref="IResourceWatcher{T}"/> on KubernetesClient, through the
 /// custom-objects endpoints: they address any resource by group/version/plural, the core group included
 /// (KubernetesClient maps an empty group to /api/v1), so one adapter serves WorkspaceStorage, StorageBackend,
-/// Secrets and ConfigMaps alike.
+/// Secrets and ConfigMaps alike. Watches are read by <see cref="ResourceWatchStream{T}"/>; failures of either become
+/// the runtime's exceptions through <see cref="ResourceErrors"/>.
 /// </summary>
 public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceWatcher<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private readonly IKubernetes kubernetes;
     private readonly ResourceClientOptions options;
+    private readonly ResourceWatchStream<T> watches;
 
     public KubernetesResourceClient(IKubernetes kubernetes, ResourceDescriptor resource, ResourceClientOptions? options = null)
     {
@@ -40,6 +37,7 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         ResourceJson.Ensure();
         Resource = resource ?? throw new ArgumentNullException(nameof(resource));
         this.options = options ?? new ResourceClientOptions();
+        watches = new ResourceWatchStream<T>(kubernetes, Resource, this.options);
     }
 
     public ResourceDescriptor Resource { get; }
@@ -149,155 +147,8 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         }
     }
 
-    public async IAsyncEnumerable<ResourceWatchEvent<T>> WatchAsync(string? @namespace, string resourceVersion, string? labelSelector, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(resourceVersion);
-        var timeoutSeconds = (int)Math.Max(1, options.WatchTimeout.TotalSeconds);
-        using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        watchCts.CancelAfter(options.WatchTimeout + options.WatchGrace);
-        var token = watchCts.Token;
-
-        // KubernetesClient.Aot has no watch; the stream is read here: one JSON event per line (ADDED/MODIFIED/DELETED/
-        // BOOKMARK with the object, ERROR with a Status), over the client's own HttpClient and credentials.
-        if (kubernetes is not k8s.Kubernetes client)
-        {
-            throw new NotSupportedException("Watching needs a k8s.Kubernetes client (its HttpClient and credentials).");
-        }
-
-        var response = await WithinWatchBoundAsync(() => SendWatchAsync(client, WatchPath(@namespace, labelSelector, resourceVersion, timeoutSeconds), token),
-            cancellationToken);
-        if (response is null)
-        {
-            yield break;
-        }
-
-        using (response)
-        {
-            Stream body;
-            try
-            {
-                body = await response.Content.ReadAsStreamAsync(token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                yield break;
-            }
-
-            using var reader = new StreamReader(body);
-            for (; ; )
-            {
-                var line = await WithinWatchBoundAsync(() => reader.ReadLineAsync(token).AsTask(), cancellationToken);
-                if (line is null)
-                {
-                    yield break;
-                }
-
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-
-                ResourceWatchEvent<T>? change;
-                try
-                {
-                    change = ParseWatchLine(line, resourceVersion);
-                }
-                catch (JsonException error)
-                {
-                    throw Translate(error, "watch", null);
-                }
-
-                if (change is not null)
-                {
-                    yield return change;
-                }
-            }
-        }
-    }
-
-    private ResourceWatchEvent<T>? ParseWatchLine(string line, string resourceVersion)
-    {
-        using var document = JsonDocument.Parse(line);
-        var root = document.RootElement;
-        var type = root.TryGetProperty("type", out var typeElement) ? typeElement.GetString() : null;
-        if (!root.TryGetProperty("object", out var objectElement))
-        {
-            return null;
-        }
-
-        if (string.Equals(type, "ERROR", StringComparison.Ordinal))
-        {
-            var status = ResourceJson.Deserialize<V1Status>(objectElement);
-            throw Translate(new KubernetesException(status), "watch", null);
-        }
-
-        var mapped = type switch
-        {
-            "ADDED" => ResourceWatchEventType.Added,
-            "MODIFIED" => ResourceWatchEventType.Modified,
-            "DELETED" => ResourceWatchEventType.Deleted,
-            "BOOKMARK" => ResourceWatchEventType.Bookmark,
-            _ => (ResourceWatchEventType?)null,
-        };
-        if (mapped is null)
-        {
-            return null;
-        }
-
-        var item = ResourceJson.Deserialize<T>(objectElement);
-        return item?.Metadata is null ? null : new ResourceWatchEvent<T>(mapped.Value, item, item.Metadata.ResourceVersion ?? resourceVersion);
-    }
-
-    private string WatchPath(string? @namespace, string? labelSelector, string resourceVersion, int timeoutSeconds)
-    {
-        var path = new StringBuilder(string.IsNullOrEmpty(Resource.Group) ? "api/" : $"apis/{Resource.Group}/");
-        path.Append(Resource.Version).Append('/');
-        if (Resource.Namespaced && @namespace is not null)
-        {
-            path.Append("namespaces/").Append(Uri.EscapeDataString(@namespace)).Append('/');
-        }
-
-        path.Append(Resource.Plural).Append("?allowWatchBookmarks=true");
-        if (!string.IsNullOrEmpty(labelSelector))
-        {
-            path.Append("&labelSelector=").Append(Uri.EscapeDataString(labelSelector));
-        }
-
-        path.Append("&resourceVersion=").Append(Uri.EscapeDataString(resourceVersion))
-            .Append("&timeoutSeconds=").Append(timeoutSeconds.ToString(CultureInfo.InvariantCulture))
-            .Append("&watch=true");
-        return path.ToString();
-    }
-
-    private static async Task<HttpResponseMessage> SendWatchAsync(k8s.Kubernetes client, string relativePath, CancellationToken cancellationToken)
-    {
-        var baseUri = client.BaseUri.AbsoluteUri.EndsWith('/') ? client.BaseUri : new Uri(client.BaseUri.AbsoluteUri + "/");
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, relativePath))
-        {
-            // As KubernetesClient's own requests: HTTP/2 where the server speaks it, so watches share one connection.
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-        if (client.Credentials is not null)
-        {
-            await client.Credentials.ProcessHttpRequestAsync(request, cancellationToken);
-        }
-
-        var response = await client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var content = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new HttpOperationException($"watch returned {(int)response.StatusCode}")
-            {
-                Response = new HttpResponseMessageWrapper(response, content),
-            };
-        }
-    }
+    public IAsyncEnumerable<ResourceWatchEvent<T>> WatchAsync(string? @namespace, string resourceVersion, string? labelSelector, CancellationToken cancellationToken) =>
+        watches.WatchAsync(@namespace, resourceVersion, labelSelector, cancellationToken);
 
     private void CheckScope(string? @namespace)
     {
@@ -340,85 +191,9 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            throw Translate(error, verb, key);
+            throw ResourceErrors.Translate(error, $"{verb} {Describe(key)}");
         }
     }
 
     private string Describe(ResourceKey? key) => key is null ? Resource.Plural : $"{Resource.Plural} {key}";
-
-    /// <summary>
-    /// One step of a watch: the caller's cancellation propagates; the watch's own client-side bound (a watch the server
-    /// did not close in time) ends it with null, and the caller resumes; any other failure is translated.
-    /// </summary>
-    private async Task<TResult?> WithinWatchBoundAsync<TResult>(Func<Task<TResult>> step, CancellationToken cancellationToken) where TResult : class?
-    {
-        try
-        {
-            return await step();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        catch (Exception error)
-        {
-            throw Translate(error, "watch", null);
-        }
-    }
-
-    private ResourceClientException Translate(Exception error, string verb, ResourceKey? key)
-    {
-        var (status, reason, message) = error switch
-        {
-            HttpOperationException http => ReadStatus(http),
-            KubernetesException kube => (kube.Status?.Code, kube.Status?.Reason, kube.Status?.Message),
-            _ => ((int?)null, null, null),
-        };
-        var what = $"{verb} {Describe(key)}";
-        if (status is null)
-        {
-            // Transport failures: keep the exception type only; its message may quote request data.
-            return error is ResourceClientException known ? known : new ResourceClientException($"{what} failed: {error.GetType().Name}.");
-        }
-
-        var detail = $"{what}: {status} {reason}{(string.IsNullOrEmpty(message) ? "" : $" ({Truncate(message)})")}";
-        return status switch
-        {
-            404 => new ResourceNotFoundException(detail),
-            409 when string.Equals(reason, "AlreadyExists", StringComparison.Ordinal) => new ResourceAlreadyExistsException(detail),
-            409 => new ResourceConflictException(detail),
-            410 => new ResourceGoneException(detail),
-            429 or >= 500 => new ResourceClientException(detail, status),
-            _ => new ResourceRejectedException(detail, status.Value),
-        };
-    }
-
-    private static (int? Status, string? Reason, string? Message) ReadStatus(HttpOperationException error)
-    {
-        var code = (int?)error.Response?.StatusCode;
-        try
-        {
-            var body = error.Response?.Content;
-            if (!string.IsNullOrEmpty(body) && body.TrimStart().StartsWith('{'))
-            {
-                var status = ResourceJson.Deserialize<V1Status>(body);
-                if (status is not null && string.Equals(status.Kind, "Status", StringComparison.Ordinal))
-                {
-                    return (code ?? status.Code, status.Reason, status.Message);
-                }
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // Not a Status body: the code alone is enough.
-        }
-
-        return (code, code is null ? null : ((HttpStatusCode)code.Value).ToString(), null);
-    }
-
-    private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 }

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Core.Resilience;
@@ -73,16 +70,15 @@ public enum LeadershipRole
 }
 
 /// <summary>
-/// Runs the leading work (the controllers) only while this replica holds the Lease, with client-go's Lease protocol
-/// (KubernetesClient.Aot has no LeaderElector): a standby takes the Lease only once its record has not changed for
-/// the Lease's duration on the standby's own clock; the leader renews every retry period, and the API server's
-/// resourceVersion check lets only one writer win. When leadership is lost (no renewal within the renew deadline, or
-/// the runner is cancelled) the work is cancelled and awaited; then the replica stands by and tries again, so another
-/// replica can take over once the Lease expires.
+/// Runs the leading work (the controllers) only while this replica holds the Lease, through a <see cref="LeaseLock"/>
+/// (a standby takes the Lease only once its record has not changed for its duration on the standby's own clock; the
+/// API server's resourceVersion check lets only one writer win). The leader renews every retry period. When
+/// leadership is lost (no renewal within the renew deadline, or the runner is cancelled) the work is cancelled and
+/// awaited; then the replica stands by and tries again, so another replica can take over once the Lease expires.
 /// </summary>
 public sealed class LeaderElectionRunner
 {
-    private readonly IKubernetes kubernetes;
+    private readonly LeaseLock lease;
     private readonly LeaderElectionOptions options;
     private readonly Func<CancellationToken, Task> leadingWork;
     private readonly ILogger logger;
@@ -92,9 +88,9 @@ public sealed class LeaderElectionRunner
 
     public LeaderElectionRunner(IKubernetes kubernetes, LeaderElectionOptions options, Func<CancellationToken, Task> leadingWork, ILogger? logger = null)
     {
-        this.kubernetes = kubernetes ?? throw new ArgumentNullException(nameof(kubernetes));
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         this.options.Validate();
+        lease = new LeaseLock(kubernetes, options.LeaseNamespace, options.LeaseName, options.Identity);
         this.leadingWork = leadingWork ?? throw new ArgumentNullException(nameof(leadingWork));
         this.logger = logger ?? NullLogger.Instance;
     }
@@ -166,7 +162,6 @@ public sealed class LeaderElectionRunner
         using var term = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Interlocked.Increment(ref terms);
-        currentLeader = options.Identity;
         SetRole(LeadershipRole.Leader);
         logger.LogInformation("Leader election {Lease}: {Identity} started leading", options.LeaseName, options.Identity);
         var leading = Task.Run(() => RunLeadingWorkAsync(term, work.Token), CancellationToken.None);
@@ -229,99 +224,20 @@ public sealed class LeaderElectionRunner
         }
     }
 
-    // The Lease record as last seen, and when (this replica's monotonic clock): expiry is judged on the observer's
-    // clock, never by comparing another node's timestamps with ours.
-    private string? observedRecord;
-    private long observedAt;
-
     private async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
     {
-        var leases = kubernetes.CoordinationV1;
-        var now = DateTime.UtcNow;
-        var durationSeconds = (int)options.LeaseDuration.TotalSeconds;
-        V1Lease? lease;
         try
         {
-            lease = await leases.ReadNamespacedLeaseAsync(options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken);
+            return await lease.TryAcquireOrRenewAsync(options.LeaseDuration, cancellationToken);
         }
-        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.NotFound)
+        finally
         {
-            lease = null;
-        }
-
-        if (lease is null)
-        {
-            try
+            // Kept while the Lease names no holder: the last leader seen is still the best answer.
+            if (lease.CurrentHolder is { } holder && !string.Equals(holder, currentLeader, StringComparison.Ordinal))
             {
-                await leases.CreateNamespacedLeaseAsync(new V1Lease
-                {
-                    Metadata = new V1ObjectMeta { Name = options.LeaseName, NamespaceProperty = options.LeaseNamespace },
-                    Spec = new V1LeaseSpec
-                    {
-                        HolderIdentity = options.Identity,
-                        LeaseDurationSeconds = durationSeconds,
-                        AcquireTime = now,
-                        RenewTime = now,
-                        LeaseTransitions = 0,
-                    },
-                }, options.LeaseNamespace, cancellationToken: cancellationToken);
+                currentLeader = holder;
+                logger.LogInformation("Leader election {Lease}: leader is now {Leader}", options.LeaseName, holder);
             }
-            catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
-            {
-                return false; // another replica created it first
-            }
-
-            Observe($"{options.Identity}|{now:O}", options.Identity);
-            return true;
-        }
-
-        var spec = lease.Spec ?? new V1LeaseSpec();
-        var holder = spec.HolderIdentity;
-        Observe($"{holder}|{spec.RenewTime:O}|{spec.AcquireTime:O}|{spec.LeaseTransitions}", holder);
-        var held = !string.IsNullOrEmpty(holder) && !string.Equals(holder, options.Identity, StringComparison.Ordinal);
-        var heldFor = TimeSpan.FromSeconds(spec.LeaseDurationSeconds ?? durationSeconds);
-        if (held && Stopwatch.GetElapsedTime(observedAt) < heldFor)
-        {
-            return false; // another replica holds an unexpired lease
-        }
-
-        var ours = string.Equals(holder, options.Identity, StringComparison.Ordinal);
-        lease.Spec = spec;
-        spec.HolderIdentity = options.Identity;
-        spec.LeaseDurationSeconds = durationSeconds;
-        spec.RenewTime = now;
-        if (!ours)
-        {
-            spec.AcquireTime = now;
-            spec.LeaseTransitions = (spec.LeaseTransitions ?? 0) + 1;
-        }
-
-        try
-        {
-            // The read's resourceVersion rides along: a concurrent writer makes this a 409, and only one wins.
-            await leases.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, options.LeaseNamespace, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Conflict)
-        {
-            return false;
-        }
-
-        Observe($"{options.Identity}|{now:O}", options.Identity);
-        return true;
-    }
-
-    private void Observe(string record, string? holder)
-    {
-        if (!string.Equals(record, observedRecord, StringComparison.Ordinal))
-        {
-            observedRecord = record;
-            observedAt = Stopwatch.GetTimestamp();
-        }
-
-        if (!string.IsNullOrEmpty(holder) && !string.Equals(holder, currentLeader, StringComparison.Ordinal))
-        {
-            currentLeader = holder;
-            logger.LogInformation("Leader election {Lease}: leader is now {Leader}", options.LeaseName, holder);
         }
     }
 
