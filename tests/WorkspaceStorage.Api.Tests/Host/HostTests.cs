@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Tests.Auth;
 
@@ -135,9 +138,29 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Contains("/{workspace}/services/s3-storage", paths);
         Assert.Contains("/{workspace}/probe/read", paths);
 
+        // Typed results: the answers' shapes, errors included, are in the document.
+        var fileDelete = json.RootElement.GetProperty("paths").GetProperty("/{workspace}/files/{path}").GetProperty("delete").GetProperty("responses");
+        Assert.Equal("#/components/schemas/FileMessage", Schema(fileDelete, "200"));
+        Assert.Equal("#/components/schemas/ApiError", Schema(fileDelete, "404"));
+        var currentWorkspace = json.RootElement.GetProperty("paths").GetProperty("/public/services/s3-storage/{function}").GetProperty("post").GetProperty("responses");
+        Assert.Equal("#/components/schemas/ApiError", Schema(currentWorkspace, "401"));
+
         using var scalar = await api.Client.GetAsync("/scalar", Ct);
         Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
         Assert.Equal("text/html", scalar.Content.Headers.ContentType?.MediaType);
+    }
+
+    private static string? Schema(JsonElement responses, string status) =>
+        responses.GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString();
+
+    [Fact]
+    public void JSON_has_no_reflection_fallback_so_these_tests_meet_the_contract_of_the_Native_AOT_build()
+    {
+        var json = api.App.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
+        Assert.True(json.TryGetTypeInfo(typeof(ApiError), out _));
+        Assert.True(json.TryGetTypeInfo(typeof(Dictionary<string, object>), out _));
+        Assert.False(json.TryGetTypeInfo(typeof(Uri), out _)); // known to reflection, not to Json.ApiJsonContext
     }
 
     [Fact]
