@@ -35,8 +35,4 @@ public static class ServiceRoutes
     }
 
     public static Ok<Dictionary<string, object?>> Describe(S3StorageService service) => TypedResults.Ok(S3StorageServiceDescription.Describe(service));
-
-    /// <summary>The description under a workspace path, once the workspace id is known to be valid.</summary>
-    public static Results<Ok<Dictionary<string, object?>>, BadRequest<ApiError>> DescribeForWorkspace(string workspace, S3StorageService service) =>
-        WorkspaceStorage.Core.Workspaces.WorkspaceId.Validate(workspace) is { } rule ? ApiErrors.BadRequest("workspace", rule) : Describe(service);
 }

@@ -184,6 +184,29 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
+    [Theory]
+    [InlineData("GET", "/etc/services/s3-storage")]
+    [InlineData("POST", "/etc/services/s3-storage/list_files")]
+    [InlineData("POST", "/etc/create-multipart-upload")]
+    [InlineData("POST", "/etc/complete-multipart-upload")]
+    [InlineData("HEAD", "/etc/files/a.txt")]
+    [InlineData("PUT", "/etc/files/a.txt")]
+    [InlineData("DELETE", "/etc/files/a.txt")]
+    public async Task Every_route_under_a_workspace_refuses_an_invalid_workspace_id_with_400_naming_it(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("{}") };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", api.Tokens.ForWorkspace("ws-alpha", "a"));
+
+        using var response = await api.Client.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        if (method != "HEAD")
+        {
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+            Assert.StartsWith("workspace ", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Responses_are_not_compressed_even_when_gzip_is_offered()
     {
