@@ -65,6 +65,7 @@ await Section([8], "operator memory at scale", async () => [await OperatorMemory
 await Section([10, 12], "through Hypha: calls and first-call latency", () => HyphaBenchmarks.RunAsync(context));
 await Section([11], "create-to-Ready latency", () => ProvisioningLatencyBenchmark.RunAsync(context));
 await Section([13], "companion API memory at scale", async () => [await ApiMemoryBenchmark.RunAsync(context)]);
+await Section([16], "companion API: Native AOT vs JIT", async () => [await ApiBuildBenchmark.RunAsync(context)]);
 await Section([14, 15], "operator on the aws backend (moto): cold convergence and resync", async () =>
 {
     var motoEndpoint = Environment.GetEnvironmentVariable("WSO_TEST_MOTO_ENDPOINT");

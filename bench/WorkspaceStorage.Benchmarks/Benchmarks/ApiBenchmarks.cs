@@ -13,7 +13,7 @@ namespace WorkspaceStorage.Benchmarks.Benchmarks;
 public static partial class ApiBenchmarks
 {
     private const long ObjectSize = 256L * 1024 * 1024;
-    private const int Connections = 64;
+    internal const int Connections = 64;
 
     public static async Task<IReadOnlyList<BenchRow>> RunAsync(BenchContext context)
     {
@@ -129,9 +129,10 @@ public static partial class ApiBenchmarks
         };
     }
 
-    private sealed record WrkResult(double RequestsPerSecond, double P50Milliseconds, double P99Milliseconds, long NonSuccess);
+    internal sealed record WrkResult(double RequestsPerSecond, double P50Milliseconds, double P99Milliseconds, long NonSuccess);
 
-    private static async Task<WrkResult> WrkAsync(BenchContext context, string url, IReadOnlyDictionary<string, string> environment, int seconds)
+    /// <summary>Row 2's load: wrk POSTing with bench/baselines/wrk-post.lua (BENCH_TOKEN, BENCH_BODY from <paramref name="environment"/>).</summary>
+    internal static async Task<WrkResult> WrkAsync(BenchContext context, string url, IReadOnlyDictionary<string, string> environment, int seconds)
     {
         var output = await ChildProcess.RunAsync("wrk",
             ["-t2", $"-c{Connections}", $"-d{seconds}s", "--latency", "-s", context.Baseline("wrk-post.lua"), url],

@@ -35,7 +35,9 @@ public static class ApiMemoryBenchmark
             var secret = HyphaTokenFactory.NewSecret();
             var port = FreeTcpPort.Next();
             var baseUrl = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-            await using var api = ServerProcess.Start("WorkspaceStorage.Api.dll", [], new Dictionary<string, string>
+            // WSO_BENCH_API: another build of the API to measure instead (the Native AOT executable).
+            var executable = ServerProcess.ApiExecutableFromEnvironment();
+            await using var api = ServerProcess.StartApi(executable, new Dictionary<string, string>
             {
                 ["HYPHA_JWT_SECRET"] = secret,
                 ["ASPNETCORE_URLS"] = baseUrl.ToString().TrimEnd('/'),
@@ -48,7 +50,7 @@ public static class ApiMemoryBenchmark
                 BaseAddress = baseUrl,
                 Timeout = TimeSpan.FromSeconds(30),
             };
-            await WaitForReadyAsync(http, api, context.CancellationToken);
+            await api.WaitUntilReadyAsync(http, context.CancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(3), context.CancellationToken);
             var idle = await MemorySampler.MedianResidentBytesAsync(api.Id, TimeSpan.FromSeconds(3), context.CancellationToken);
             BenchContext.Progress($"#13 idle API (cluster directory, no workspaces): {idle / 1048576.0:F1} MiB; seeding {n} Ready WorkspaceStorages");
@@ -110,45 +112,13 @@ public static class ApiMemoryBenchmark
                     ["of which mapped files (assemblies, shared)"] = new(file / 1048576.0, "MiB"),
                     ["of which shared memory (JIT code, W^X)"] = new(shared / 1048576.0, "MiB"),
                 },
-                Note = "the real executable as a child process (dotnet WorkspaceStorage.Api.dll, cluster directory over a real API server); " +
+                Note = $"the real executable as a child process ({(executable is null ? "dotnet WorkspaceStorage.Api.dll" : Path.GetFileName(executable) + " (WSO_BENCH_API)")}, cluster directory over a real API server); " +
                     "one generate_presigned_url per workspace, 8 in flight; median RSS over 5 s once settled",
             };
         }
         finally
         {
             work.Delete(recursive: true);
-        }
-    }
-
-    private static async Task WaitForReadyAsync(HttpClient http, ServerProcess api, CancellationToken cancellationToken)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (api.HasExited)
-            {
-                throw new InvalidOperationException($"the API exited with {api.ExitCode}");
-            }
-
-            try
-            {
-                using var ready = await http.GetAsync("/readyz", cancellationToken);
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (watch.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                // not listening yet
-            }
-
-            if (watch.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException("the API's /readyz did not answer 200 within 60 s");
-            }
-
-            await Task.Delay(200, cancellationToken);
         }
     }
 

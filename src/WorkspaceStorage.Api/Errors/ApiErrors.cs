@@ -1,5 +1,9 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Http.HttpResults;
+using WorkspaceStorage.Api.Json;
 
 namespace WorkspaceStorage.Api.Errors;
 
@@ -12,40 +16,52 @@ public sealed record ApiError([property: JsonPropertyName("detail"), JsonPropert
 }
 
 /// <summary>
-/// Builders for error responses. Details are short, name the argument and rule where there is one, and never
-/// contain a token, key or stack trace.
+/// Builders for error responses, as typed results (so a handler's signature says which errors it answers with, and
+/// OpenAPI shows them). Details are short, name the argument and rule where there is one, and never contain a token,
+/// key or stack trace.
 /// </summary>
 public static class ApiErrors
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>400 naming the argument and the rule it broke, e.g. <c>BadRequest("path", "must not contain '..' segments")</c>.</summary>
-    public static IResult BadRequest(string argument, string rule) => Error(StatusCodes.Status400BadRequest, $"{argument} {rule}");
+    public static BadRequest<ApiError> BadRequest(string argument, string rule) => TypedResults.BadRequest(new ApiError($"{argument} {rule}"));
 
     /// <summary>401 with <c>WWW-Authenticate: Bearer</c>.</summary>
-    public static IResult Unauthorized(string detail) => new UnauthorizedResult(detail);
+    public static UnauthorizedApiError Unauthorized(string detail) => new(detail);
 
-    public static IResult NotFound(string detail) => Error(StatusCodes.Status404NotFound, detail);
+    public static NotFound<ApiError> NotFound(string detail) => TypedResults.NotFound(new ApiError(detail));
 
     /// <summary>416; the caller should also set <c>Content-Range: bytes */{length}</c>.</summary>
-    public static IResult RangeNotSatisfiable(string detail) => Error(StatusCodes.Status416RangeNotSatisfiable, detail);
-
-    public static IResult Error(int statusCode, string detail) => Results.Json(new ApiError(detail), Json, statusCode: statusCode);
+    public static JsonHttpResult<ApiError> RangeNotSatisfiable(string detail) =>
+        TypedResults.Json(new ApiError(detail), ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status416RangeNotSatisfiable);
 
     /// <summary>Writes the error body directly (for middleware, where there is no IResult pipeline).</summary>
     public static async Task WriteAsync(HttpContext context, int statusCode, string detail)
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(context.Response.Body, new ApiError(detail), Json, context.RequestAborted);
+        await JsonSerializer.SerializeAsync(context.Response.Body, new ApiError(detail), ApiJsonContext.Default.ApiError, context.RequestAborted);
+    }
+}
+
+/// <summary>A 401 with <c>WWW-Authenticate: Bearer</c> and the API's error body.</summary>
+public sealed class UnauthorizedApiError(string detail) : IResult, IStatusCodeHttpResult, IValueHttpResult, IValueHttpResult<ApiError>, IEndpointMetadataProvider
+{
+    public int? StatusCode => StatusCodes.Status401Unauthorized;
+
+    public ApiError Value { get; } = new(detail);
+
+    object? IValueHttpResult.Value => Value;
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.Headers.WWWAuthenticate = "Bearer";
+        return ApiErrors.WriteAsync(httpContext, StatusCodes.Status401Unauthorized, Value.Detail);
     }
 
-    private sealed class UnauthorizedResult(string detail) : IResult
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
     {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.WWWAuthenticate = "Bearer";
-            return WriteAsync(httpContext, StatusCodes.Status401Unauthorized, detail);
-        }
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status401Unauthorized, typeof(ApiError), ["application/json"]));
     }
 }

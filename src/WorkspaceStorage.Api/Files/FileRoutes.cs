@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.HttpResults;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;
@@ -23,8 +24,8 @@ public static class FileRoutes
     private static async Task<ResolvedWorkspace> ResolveAsync(HttpContext context, WorkspaceStorageResolver resolver) =>
         await resolver.ResolveAsync(context.GetWorkspaceGrant().Workspace, context.RequestAborted);
 
-    public static async Task<IResult> GetAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
-        IOptions<StorageOptions> options)
+    public static async Task<Results<Ok<DirectoryListing>, EmptyHttpResult, RedirectHttpResult, NotFound<ApiError>, JsonHttpResult<ApiError>>> GetAsync(
+        HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics, IOptions<StorageOptions> options)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
@@ -37,13 +38,7 @@ public static class FileRoutes
                 return ApiErrors.NotFound($"Directory not found or empty: {path}");
             }
 
-            return Results.Json(new Dictionary<string, object>
-            {
-                ["success"] = true,
-                ["type"] = "directory",
-                ["name"] = file.Name,
-                ["children"] = children,
-            });
+            return TypedResults.Ok(new DirectoryListing(file.Name, children));
         }
 
         if (options.Value.FileDownloadMode == FileDownloadMode.Redirect)
@@ -90,10 +85,10 @@ public static class FileRoutes
             throw new BackendUnavailableException($"S3 GetObject: the transfer broke off ({error.Message})", error);
         }
 
-        return Results.Empty;
+        return TypedResults.Empty;
     }
 
-    public static async Task<IResult> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    public static async Task<Results<Ok, NotFound, EmptyHttpResult>> HeadAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
@@ -103,24 +98,24 @@ public static class FileRoutes
             var page = await storage.Client.ListAsync(file.Key, "/", maxKeys: 2, cancellationToken: context.RequestAborted);
             var empty = page.CommonPrefixes.Count == 0 && page.Objects.All(o => o.Key == file.Key);
             response.ContentType = "application/json; charset=utf-8";
-            return Results.StatusCode(empty ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
+            return empty ? TypedResults.NotFound() : TypedResults.Ok();
         }
 
         var metadata = await WorkspaceObjects.HeadAsync(storage.Client, file.Key, context.RequestAborted);
         if (metadata is null)
         {
-            return Results.StatusCode(StatusCodes.Status404NotFound);
+            return TypedResults.NotFound();
         }
 
         response.ContentType = WorkspaceFiles.GuessContentType(file.Name);
         response.ContentLength = metadata.ContentLength;
         response.Headers.AcceptRanges = "bytes";
         SetValidators(response, metadata.ETag, metadata.LastModified);
-        return Results.Empty;
+        return TypedResults.Empty;
     }
 
-    public static async Task<IResult> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics,
-        IOptions<StorageOptions> options)
+    public static async Task<Results<Ok<FileMessage>, BadRequest<ApiError>>> PutAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver,
+        ApiMetrics metrics, IOptions<StorageOptions> options)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         if (file.IsDirectory)
@@ -156,10 +151,10 @@ public static class FileRoutes
             context.Response.Headers.ETag = etag;
         }
 
-        return Results.Json(new Dictionary<string, object> { ["success"] = true, ["message"] = "File uploaded successfully" });
+        return TypedResults.Ok(new FileMessage("File uploaded successfully"));
     }
 
-    public static async Task<IResult> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
+    public static async Task<Results<Ok<FileMessage>, NotFound<ApiError>>> DeleteAsync(HttpContext context, string? path, WorkspaceStorageResolver resolver)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = (await ResolveAsync(context, resolver)).RequireWritable();
@@ -169,21 +164,17 @@ public static class FileRoutes
             return ApiErrors.NotFound($"File not found: {path}");
         }
 
-        return Results.Json(new Dictionary<string, object>
-        {
-            ["success"] = true,
-            ["message"] = file.IsDirectory ? $"Directory deleted: {path}" : $"File deleted: {path}",
-        });
+        return TypedResults.Ok(new FileMessage(file.IsDirectory ? $"Directory deleted: {path}" : $"File deleted: {path}"));
     }
 
     /// <summary>
     /// 307 keeps the method and the client re-sends its Range header to S3. The URL is signed with the workspace's own
     /// key, so S3 enforces the prefix; no-store keeps shared caches from handing it to someone else.
     /// </summary>
-    private static IResult RedirectToPresignedGet(HttpResponse response, ResolvedWorkspace storage, string key, TimeSpan lifetime)
+    private static RedirectHttpResult RedirectToPresignedGet(HttpResponse response, ResolvedWorkspace storage, string key, TimeSpan lifetime)
     {
         response.Headers.CacheControl = "no-store";
-        return Results.Redirect(storage.Client.Presign(HttpMethod.Get, key, lifetime), permanent: false, preserveMethod: true);
+        return TypedResults.Redirect(storage.Client.Presign(HttpMethod.Get, key, lifetime), permanent: false, preserveMethod: true);
     }
 
     private static void SetValidators(HttpResponse response, string? etag, DateTimeOffset? lastModified)

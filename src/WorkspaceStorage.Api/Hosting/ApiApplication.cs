@@ -7,6 +7,7 @@ using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.HyphaRpc;
+using WorkspaceStorage.Api.Json;
 using WorkspaceStorage.Api.OnDemand;
 using WorkspaceStorage.Api.Workspaces;
 
@@ -65,6 +66,7 @@ public static class ApiApplication
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddApiJson();
         services.AddHyphaAuthentication();
         services.AddHttpAuthorization();
         // The storage routes' directory also answers "is W public?" (plus Api:PublicWorkspaces).

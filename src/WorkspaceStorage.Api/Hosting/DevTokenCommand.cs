@@ -5,6 +5,9 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Api.Json;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;
@@ -115,7 +118,7 @@ public static class DevTokenCommand
     private static string Sign(Dictionary<string, object?> claims, string secret)
     {
         var header = Base64Url.EncodeToString(Encoding.UTF8.GetBytes("""{"alg":"HS256","typ":"JWT"}"""));
-        var body = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims));
+        var body = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(claims, ApiJsonContext.Default.DictionaryStringObject));
         var input = header + "." + body;
         var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(input));
         return input + "." + Base64Url.EncodeToString(signature);

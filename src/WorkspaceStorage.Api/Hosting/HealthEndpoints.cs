@@ -1,7 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using WorkspaceStorage.Api.Auth;
+using WorkspaceStorage.Api.Json;
 
 namespace WorkspaceStorage.Api.Hosting;
 
@@ -15,7 +18,8 @@ public static class HealthEndpoints
     public const string ReadinessTag = "ready";
 
     /// <summary>Registers a readiness check; <c>/readyz</c> answers 503 while it reports Unhealthy.</summary>
-    public static IServiceCollection AddReadinessCheck<T>(this IServiceCollection services, string name)
+    public static IServiceCollection AddReadinessCheck<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        this IServiceCollection services, string name)
         where T : class, IHealthCheck
     {
         services.AddHealthChecks().AddCheck<T>(name, tags: [ReadinessTag]);
@@ -33,11 +37,17 @@ public static class HealthEndpoints
     private static Task WriteAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
-        var body = new Dictionary<string, object>
-        {
-            ["status"] = report.Status.ToString(),
-            ["checks"] = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
-        };
-        return JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: context.RequestAborted);
+        var body = new HealthAnswer(report.Status.ToString(),
+            report.Entries.ToDictionary(e => e.Key, e => new HealthCheckAnswer(e.Value.Status.ToString(), e.Value.Description)));
+        return JsonSerializer.SerializeAsync(context.Response.Body, body, ApiJsonContext.Default.HealthAnswer, context.RequestAborted);
     }
 }
+
+/// <summary>The body of <c>/healthz</c> and <c>/readyz</c>: the overall status and each check's.</summary>
+internal sealed record HealthAnswer(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("checks")] Dictionary<string, HealthCheckAnswer> Checks);
+
+internal sealed record HealthCheckAnswer(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("description")] string? Description);

@@ -14,7 +14,7 @@ namespace WorkspaceStorage.Api.Http;
 /// every route except those marked "no identity". The s3-storage routes check permission per function inside
 /// <see cref="S3Storage.S3StorageInvoker"/> — the same decision the Hypha RPC registration uses — because what a call
 /// needs depends on its arguments (presigning put_object needs rw, get_object r). The other workspace routes declare
-/// their permission here.
+/// their permission here; everything under <c>/{workspace}</c> hangs off one route group.
 /// </summary>
 public static class ApiRoutes
 {
@@ -36,24 +36,30 @@ public static class ApiRoutes
             .WithName("CallS3StorageOnCurrentWorkspace")
             .WithSummary("Call a function on the token's current workspace (wid:), as Hypha's own gateway does.")
             .ProducesServiceErrors();
-        app.MapGet("/{workspace}/services/s3-storage", ServiceRoutes.DescribeForWorkspace).WithName("DescribeS3StorageForWorkspace");
-        app.MapMethods("/{workspace}/services/s3-storage/{function}", GetOrPost, ServiceRoutes.CallAsync)
+
+        // Everything under a workspace named in the path; its id is validated once, on the group (see WorkspaceRouteFilter).
+        var workspace = app.MapGroup("/{workspace}")
+            .AddEndpointFilter(WorkspaceRouteFilter.InvokeAsync)
+            .WithMetadata(WorkspaceRouteFilter.Produces);
+        workspace.MapGet("/services/s3-storage", ServiceRoutes.Describe).WithName("DescribeS3StorageForWorkspace");
+        workspace.MapMethods("/services/s3-storage/{function}", GetOrPost, ServiceRoutes.CallAsync)
             .WithName("CallS3Storage")
             .WithSummary("Call a function on the workspace named in the path (this API's extension).")
             .ProducesServiceErrors();
 
         // Hypha's multipart routes: HTTP forms of put_file_start_multipart and put_file_complete_multipart (rw, by the invoker).
-        app.MapPost("/{workspace}/create-multipart-upload", MultipartRoutes.CreateAsync).WithName("CreateMultipartUpload").ProducesServiceErrors();
-        app.MapPost("/{workspace}/complete-multipart-upload", MultipartRoutes.CompleteAsync).WithName("CompleteMultipartUpload").ProducesServiceErrors();
+        workspace.MapPost("/create-multipart-upload", MultipartRoutes.CreateAsync).WithName("CreateMultipartUpload").ProducesServiceErrors();
+        workspace.MapPost("/complete-multipart-upload", MultipartRoutes.CompleteAsync).WithName("CompleteMultipartUpload").ProducesServiceErrors();
 
         // Files, streamed both ways.
-        const string file = "/{workspace}/files/{**path}";
-        app.MapGet(file, FileRoutes.GetAsync).RequireWorkspacePermission(Permission.Read).WithName("GetFile")
-            .WithSummary("Download a file (Range supported), or list a directory when the path ends in '/'.");
-        app.MapMethods(file, [HttpMethods.Head], FileRoutes.HeadAsync).RequireWorkspacePermission(Permission.Read).WithName("HeadFile");
-        app.MapPut(file, FileRoutes.PutAsync).RequireWorkspacePermission(Permission.ReadWrite).AllowUnlimitedRequestBody().WithName("PutFile")
+        const string file = "/files/{**path}";
+        workspace.MapGet(file, FileRoutes.GetAsync).RequireWorkspacePermission(Permission.Read).WithName("GetFile")
+            .WithSummary("Download a file (Range supported), or list a directory when the path ends in '/'.")
+            .Produces<ApiError>(StatusCodes.Status416RangeNotSatisfiable);
+        workspace.MapMethods(file, [HttpMethods.Head], FileRoutes.HeadAsync).RequireWorkspacePermission(Permission.Read).WithName("HeadFile");
+        workspace.MapPut(file, FileRoutes.PutAsync).RequireWorkspacePermission(Permission.ReadWrite).AllowUnlimitedRequestBody().WithName("PutFile")
             .WithSummary("Upload a file; the body is streamed to S3.");
-        app.MapDelete(file, FileRoutes.DeleteAsync).RequireWorkspacePermission(Permission.ReadWrite).WithName("DeleteFile")
+        workspace.MapDelete(file, FileRoutes.DeleteAsync).RequireWorkspacePermission(Permission.ReadWrite).WithName("DeleteFile")
             .WithSummary("Delete a file, or a whole directory when the path ends in '/'.");
 
         // /s3/{bucket}/{**key} when Api:S3Proxy:Enabled: no identity (the presigned signature is the access control).

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using WorkspaceStorage.Api.Errors;
+using WorkspaceStorage.Api.Json;
 using WorkspaceStorage.Api.S3Storage;
 
 namespace WorkspaceStorage.Api.Http;
@@ -65,7 +66,7 @@ public static class HttpServiceArguments
     {
         if (raw.Count > 1)
         {
-            return JsonSerializer.SerializeToElement(raw.ToArray());
+            return JsonSerializer.SerializeToElement(raw.ToArray(), ApiJsonContext.Default.StringArray);
         }
 
         var text = raw.ToString();
@@ -82,6 +83,6 @@ public static class HttpServiceArguments
             }
         }
 
-        return JsonSerializer.SerializeToElement(text);
+        return JsonSerializer.SerializeToElement(text, ApiJsonContext.Default.String);
     }
 }

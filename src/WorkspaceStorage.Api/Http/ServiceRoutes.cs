@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.S3Storage;
 
@@ -11,29 +12,27 @@ namespace WorkspaceStorage.Api.Http;
 /// </summary>
 public static class ServiceRoutes
 {
-    public static Task<IResult> CallOnCurrentWorkspaceAsync(HttpContext context, string function, S3StorageInvoker invoker)
+    public static async Task<Results<Ok<object>, BadRequest<ApiError>, UnauthorizedApiError>> CallOnCurrentWorkspaceAsync(
+        HttpContext context, string function, S3StorageInvoker invoker)
     {
         var caller = context.GetHyphaPrincipal();
         if (caller.CurrentWorkspace is { Length: > 0 } current)
         {
-            return CallAsync(context, current, function, invoker);
+            return await CallAsync(context, current, function, invoker);
         }
 
-        return Task.FromResult(caller.HasToken
+        return caller.HasToken
             ? ApiErrors.BadRequest("token", "names no current workspace (wid:); call /{workspace}/services/s3-storage/{function} instead")
-            : ApiErrors.Unauthorized("sign in: this route acts on the current workspace of the caller's Hypha token"));
+            : ApiErrors.Unauthorized("sign in: this route acts on the current workspace of the caller's Hypha token");
     }
 
-    public static async Task<IResult> CallAsync(HttpContext context, string workspace, string function, S3StorageInvoker invoker)
+    /// <summary>The function's answer: plain values whose shape depends on the function, written by their run-time types (Json.ApiJsonContext lists them).</summary>
+    public static async Task<Ok<object>> CallAsync(HttpContext context, string workspace, string function, S3StorageInvoker invoker)
     {
         var result = await invoker.InvokeAsync(context.GetHyphaPrincipal(), workspace, function,
             cancellationToken => HttpServiceArguments.ReadAsync(context.Request, cancellationToken), context.RequestAborted);
-        return Results.Json(result);
+        return TypedResults.Ok(result);
     }
 
-    public static IResult Describe(S3StorageService service) => Results.Json(S3StorageServiceDescription.Describe(service));
-
-    /// <summary>The description under a workspace path, once the workspace id is known to be valid.</summary>
-    public static IResult DescribeForWorkspace(string workspace, S3StorageService service) =>
-        WorkspaceStorage.Core.Workspaces.WorkspaceId.Validate(workspace) is { } rule ? ApiErrors.BadRequest("workspace", rule) : Describe(service);
+    public static Ok<Dictionary<string, object?>> Describe(S3StorageService service) => TypedResults.Ok(S3StorageServiceDescription.Describe(service));
 }

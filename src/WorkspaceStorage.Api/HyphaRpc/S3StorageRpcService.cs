@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hypha.Rpc;
 using Hypha.Rpc.Services;
 using WorkspaceStorage.Api.Errors;
+using WorkspaceStorage.Api.Json;
 using WorkspaceStorage.Api.S3Storage;
 
 namespace WorkspaceStorage.Api.HyphaRpc;
@@ -23,7 +24,7 @@ public sealed class S3StorageRpcService(S3StorageInvoker invoker, ILogger<S3Stor
         Visibility = HyphaServiceVisibility.Public,
         RequireContext = true,
         Functions = [.. invoker.Service.Functions.Select(f => new HyphaFunction(f.Name, f.Description, (call, ct) => InvokeAsync(f, call, ct),
-            JsonSerializer.SerializeToElement(f.ParametersSchema())))],
+            JsonSerializer.SerializeToElement(f.ParametersSchema(), ApiJsonContext.Default.DictionaryStringObject)))],
     };
 
     private async Task<object?> InvokeAsync(S3StorageFunction function, HyphaCall call, CancellationToken cancellationToken)

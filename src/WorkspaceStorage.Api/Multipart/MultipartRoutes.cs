@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.S3Storage;
@@ -12,13 +13,13 @@ namespace WorkspaceStorage.Api.Multipart;
 /// </summary>
 public static class MultipartRoutes
 {
-    public static Task<IResult> CreateAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
+    public static Task<Ok<object>> CreateAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
         CallAsync(context, workspace, "put_file_start_multipart", invoker, rename: true);
 
-    public static Task<IResult> CompleteAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
+    public static Task<Ok<object>> CompleteAsync(HttpContext context, string workspace, S3StorageInvoker invoker) =>
         CallAsync(context, workspace, "put_file_complete_multipart", invoker, rename: false);
 
-    private static async Task<IResult> CallAsync(HttpContext context, string workspace, string function, S3StorageInvoker invoker, bool rename)
+    private static async Task<Ok<object>> CallAsync(HttpContext context, string workspace, string function, S3StorageInvoker invoker, bool rename)
     {
         try
         {
@@ -27,7 +28,7 @@ public static class MultipartRoutes
                 var arguments = await HttpServiceArguments.ReadAsync(context.Request, cancellationToken);
                 return rename ? arguments.Renamed("path", "file_path") : arguments;
             }, context.RequestAborted);
-            return Results.Json(result);
+            return TypedResults.Ok(result);
         }
         catch (ApiArgumentException ex) when (rename && ex.Argument == "file_path")
         {

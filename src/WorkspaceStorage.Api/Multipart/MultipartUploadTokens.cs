@@ -20,7 +20,6 @@ public sealed record MultipartUploadTicket(string Workspace, string Key, string 
 public sealed class MultipartUploadTokens
 {
     private const string Version = "u1";
-    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
     private readonly byte[] key;
 
     public MultipartUploadTokens(IOptions<StorageOptions> storage, IOptions<HyphaAuthOptions> hypha)
@@ -37,7 +36,7 @@ public sealed class MultipartUploadTokens
 
     public string Issue(WorkspaceId workspace, string objectKey, string uploadId)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(workspace.Value, objectKey, uploadId), Json);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(workspace.Value, objectKey, uploadId), UploadTokenJsonContext.Default.Payload);
         var body = Base64Url(payload);
         return string.Concat(Version, ".", body, ".", Base64Url(Sign(body)));
     }
@@ -72,7 +71,7 @@ public sealed class MultipartUploadTokens
             return null;
         }
 
-        var decoded = JsonSerializer.Deserialize<Payload>(payload, Json);
+        var decoded = JsonSerializer.Deserialize(payload, UploadTokenJsonContext.Default.Payload);
         if (decoded is null || decoded.W != workspace.Value || !decoded.K.StartsWith(workspace.Prefix, StringComparison.Ordinal))
         {
             return null;
@@ -92,8 +91,12 @@ public sealed class MultipartUploadTokens
         return Convert.FromBase64String(padded);
     }
 
-    private sealed record Payload(
+    internal sealed record Payload(
         [property: JsonPropertyName("w")] string W,
         [property: JsonPropertyName("k")] string K,
         [property: JsonPropertyName("u")] string U);
 }
+
+/// <summary>Source-generated JSON for the token's payload (default options, which never ignore a property: the bytes stay what they were).</summary>
+[JsonSerializable(typeof(MultipartUploadTokens.Payload))]
+internal sealed partial class UploadTokenJsonContext : JsonSerializerContext;

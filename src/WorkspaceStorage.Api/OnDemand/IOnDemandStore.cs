@@ -1,4 +1,7 @@
 using WorkspaceStorage.Resources;
+using System.Text.Json.Nodes;
+using WorkspaceStorage.Core.Model;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 
@@ -48,10 +51,10 @@ public sealed class ResourceOnDemandStore(IResourceCache<WorkspaceStorageResourc
     public Task CreateAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken) => client.CreateAsync(resource, cancellationToken);
 
     public Task AnnotateAsync(ResourceKey key, string annotation, string value, CancellationToken cancellationToken) =>
-        client.PatchAsync(key, ResourcePatch.Merge(System.Text.Json.JsonSerializer.Serialize(new
+        client.PatchAsync(key, ResourcePatch.Merge(new JsonObject
         {
-            metadata = new { annotations = new Dictionary<string, string> { [annotation] = value } },
-        })), cancellationToken);
+            ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [annotation] = value } },
+        }.ToJsonString()), cancellationToken);
 
     public Task<bool> DeleteAsync(ResourceKey key, CancellationToken cancellationToken) => client.DeleteAsync(key, cancellationToken);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using WorkspaceStorage.Api.Errors;
+using WorkspaceStorage.Api.Json;
 
 namespace WorkspaceStorage.Api.S3Storage;
 
@@ -15,9 +16,9 @@ public sealed class ServiceArguments
 
     public ServiceArguments(Dictionary<string, JsonElement> values) => this.values = values;
 
-    /// <summary>Arguments from plain values (an RPC call's keyword map, tests).</summary>
+    /// <summary>Arguments from plain values (an RPC call's keyword map, tests): strings, numbers, booleans, null, lists and maps of them.</summary>
     public static ServiceArguments Of(IEnumerable<KeyValuePair<string, object?>> values) =>
-        new(values.ToDictionary(p => p.Key, p => JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal));
+        new(values.ToDictionary(p => p.Key, p => ToJson(p.Key, p.Value), StringComparer.Ordinal));
 
     /// <summary>The same arguments with <paramref name="from"/> renamed to <paramref name="to"/> (Hypha's HTTP multipart routes say path for file_path).</summary>
     public ServiceArguments Renamed(string from, string to)
@@ -164,6 +165,19 @@ public sealed class ServiceArguments
 
     /// <summary>The raw JSON value (for structured arguments such as multipart parts).</summary>
     public JsonElement? Raw(string name) => Has(name) ? values[name] : null;
+
+    private static JsonElement ToJson(string name, object? value)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, ApiJsonContext.Default.Object);
+        }
+        catch (NotSupportedException)
+        {
+            // A type Json.ApiJsonContext does not know (a msgpack extension, say): no function takes one.
+            throw new ApiArgumentException(name, "must be a string, number, boolean, null, or a list or map of those");
+        }
+    }
 
     private static int CheckRange(string name, long value, int min, int max) =>
         value < min || value > max ? throw new ApiArgumentException(name, $"must be between {min} and {max}") : (int)value;

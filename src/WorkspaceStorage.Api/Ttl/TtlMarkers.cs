@@ -28,7 +28,6 @@ public sealed record TtlMarker(
 public sealed class TtlMarkerStore(S3ClientFactory clients, TimeProvider clock)
 {
     public const string MarkerPrefix = "etc/wso-ttl/";
-    private static readonly JsonSerializerOptions Json = new();
 
     /// <summary>Refuses a ttl before anything is issued when this workspace has no bookkeeping key.</summary>
     public static void EnsureSupported(WorkspaceStorageHandle handle)
@@ -45,7 +44,7 @@ public sealed class TtlMarkerStore(S3ClientFactory clients, TimeProvider clock)
         EnsureSupported(handle);
         var now = clock.GetUtcNow();
         var marker = new TtlMarker(handle.Workspace.Value, key, ttlSeconds, now, now + uploadWindow);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(marker, Json);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(marker, TtlMarkerJsonContext.Default.TtlMarker);
         var admin = clients.Create(handle.Location, handle.BucketAdmin!);
         using var body = new MemoryStream(bytes, writable: false);
         await admin.PutAsync(MarkerKey(key), body, bytes.Length, "application/json", cancellationToken);
@@ -59,7 +58,7 @@ public sealed class TtlMarkerStore(S3ClientFactory clients, TimeProvider clock)
     {
         try
         {
-            var marker = JsonSerializer.Deserialize<TtlMarker>(bytes, Json);
+            var marker = JsonSerializer.Deserialize(bytes, TtlMarkerJsonContext.Default.TtlMarker);
             return marker is not null && WorkspaceId.TryParse(marker.Workspace, out var id, out _)
                 && marker.Key.StartsWith(id.Prefix, StringComparison.Ordinal) && marker.Key.Length > id.Prefix.Length
                 ? marker
@@ -71,3 +70,7 @@ public sealed class TtlMarkerStore(S3ClientFactory clients, TimeProvider clock)
         }
     }
 }
+
+/// <summary>Source-generated JSON for the markers (default options: the bytes stay what they were).</summary>
+[JsonSerializable(typeof(TtlMarker))]
+internal sealed partial class TtlMarkerJsonContext : JsonSerializerContext;

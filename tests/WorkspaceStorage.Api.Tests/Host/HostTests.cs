@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Tests.Auth;
 
@@ -135,9 +138,29 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Contains("/{workspace}/services/s3-storage", paths);
         Assert.Contains("/{workspace}/probe/read", paths);
 
+        // Typed results: the answers' shapes, errors included, are in the document.
+        var fileDelete = json.RootElement.GetProperty("paths").GetProperty("/{workspace}/files/{path}").GetProperty("delete").GetProperty("responses");
+        Assert.Equal("#/components/schemas/FileMessage", Schema(fileDelete, "200"));
+        Assert.Equal("#/components/schemas/ApiError", Schema(fileDelete, "404"));
+        var currentWorkspace = json.RootElement.GetProperty("paths").GetProperty("/public/services/s3-storage/{function}").GetProperty("post").GetProperty("responses");
+        Assert.Equal("#/components/schemas/ApiError", Schema(currentWorkspace, "401"));
+
         using var scalar = await api.Client.GetAsync("/scalar", Ct);
         Assert.Equal(HttpStatusCode.OK, scalar.StatusCode);
         Assert.Equal("text/html", scalar.Content.Headers.ContentType?.MediaType);
+    }
+
+    private static string? Schema(JsonElement responses, string status) =>
+        responses.GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString();
+
+    [Fact]
+    public void JSON_has_no_reflection_fallback_so_these_tests_meet_the_contract_of_the_Native_AOT_build()
+    {
+        var json = api.App.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
+        Assert.True(json.TryGetTypeInfo(typeof(ApiError), out _));
+        Assert.True(json.TryGetTypeInfo(typeof(Dictionary<string, object>), out _));
+        Assert.False(json.TryGetTypeInfo(typeof(Uri), out _)); // known to reflection, not to Json.ApiJsonContext
     }
 
     [Fact]
@@ -159,6 +182,29 @@ public sealed class HostTests : IAsyncLifetime
 
         using var bad = await api.Client.GetAsync("/etc/services/s3-storage", Ct);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "/etc/services/s3-storage")]
+    [InlineData("POST", "/etc/services/s3-storage/list_files")]
+    [InlineData("POST", "/etc/create-multipart-upload")]
+    [InlineData("POST", "/etc/complete-multipart-upload")]
+    [InlineData("HEAD", "/etc/files/a.txt")]
+    [InlineData("PUT", "/etc/files/a.txt")]
+    [InlineData("DELETE", "/etc/files/a.txt")]
+    public async Task Every_route_under_a_workspace_refuses_an_invalid_workspace_id_with_400_naming_it(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("{}") };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", api.Tokens.ForWorkspace("ws-alpha", "a"));
+
+        using var response = await api.Client.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        if (method != "HEAD")
+        {
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+            Assert.StartsWith("workspace ", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

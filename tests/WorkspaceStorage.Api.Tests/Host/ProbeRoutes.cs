@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,11 +23,11 @@ internal static class ProbeRoutes
 
         // A plain RequestDelegate endpoint (endpoint filters would not run here; the check must still hold).
         app.MapMethods("/{workspace}/probe/delegate", ["GET"], (RequestDelegate)(context =>
-            context.Response.WriteAsJsonAsync(new { granted = context.GetWorkspaceGrant().Granted.ToCode() })))
+            context.Response.WriteAsJsonAsync(new ProbeGrant(context.GetWorkspaceGrant().Granted.ToCode()))))
             .RequireWorkspacePermission(Permission.ReadWrite);
 
         // A JSON-bodied endpoint: the permission check must come before the body is bound.
-        app.MapPost("/{workspace}/probe/json", (ProbeBody body) => Results.Json(new { body.Name }))
+        app.MapPost("/{workspace}/probe/json", (ProbeBody body) => Results.Json(body))
             .RequireWorkspacePermission(Permission.ReadWrite);
 
         // The imperative form, for handlers whose needed permission depends on an argument.
@@ -44,27 +46,27 @@ internal static class ProbeRoutes
 
             var authorizer = context.RequestServices.GetRequiredService<WorkspaceAuthorizer>();
             var access = await authorizer.RequireAsync(context.GetHyphaPrincipal(), id, required, context.RequestAborted);
-            return Results.Json(new { granted = access.Granted.ToCode() });
+            return Results.Json(new ProbeGrant(access.Granted.ToCode()));
         });
 
         app.MapGet("/{workspace}/probe/path", (HttpContext context, string? path) =>
         {
             var parsed = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
-            return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
+            return Results.Json(new ProbePath(parsed.Key, parsed.IsDirectory));
         }).RequireWorkspacePermission(Permission.Read);
 
         // The shape the file routes will have: a catch-all path after the workspace.
         app.MapGet("/{workspace}/files/{**path}", (HttpContext context, string? path) =>
         {
             var parsed = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
-            return Results.Json(new { key = parsed.Key, isDirectory = parsed.IsDirectory });
+            return Results.Json(new ProbePath(parsed.Key, parsed.IsDirectory));
         }).RequireWorkspacePermission(Permission.Read).WithOrder(-1); // wins over the real GET file route, which has the same template
 
-        app.MapGet("/s3/{bucket}/{**key}", (string bucket, string key) => Results.Json(new { bucket, key })).SkipHyphaAuthentication();
+        app.MapGet("/s3/{bucket}/{**key}", (string bucket, string key) => Results.Json(new ProbeS3Path(bucket, key))).SkipHyphaAuthentication();
 
         app.MapGet("/probe/throw", IResult () => throw new InvalidOperationException("database password is hunter2"));
         app.MapGet("/probe/unavailable", IResult () => throw new BackendUnavailableException("rgw at 10.0.0.1 timed out"));
-        app.MapGet("/probe/count", (int count) => Results.Json(new { count }));
+        app.MapGet("/probe/count", (int count) => Results.Json(new ProbeCount(count)));
         app.MapPost("/probe/upload", async (HttpContext context) =>
         {
             long total = 0;
@@ -75,7 +77,7 @@ internal static class ProbeRoutes
                 total += read;
             }
 
-            return Results.Json(new { total });
+            return Results.Json(new ProbeTotal(total));
         }).AllowUnlimitedRequestBody();
         app.MapPost("/probe/small-upload", async (HttpContext context) =>
         {
@@ -84,17 +86,37 @@ internal static class ProbeRoutes
         });
     }
 
-    internal sealed record ProbeBody(string Name);
-
     private static IResult Describe(HttpContext context)
     {
         var access = context.GetWorkspaceGrant();
-        return Results.Json(new
-        {
-            user = access.Principal.UserId,
-            workspace = access.Workspace.Value,
-            granted = access.Granted.ToCode(),
-            anonymous = access.Principal.IsAnonymous,
-        });
+        return Results.Json(new ProbeAccess(access.Principal.UserId, access.Workspace.Value, access.Granted.ToCode(), access.Principal.IsAnonymous));
     }
 }
+
+internal sealed record ProbeBody(string Name);
+
+internal sealed record ProbeAccess(string User, string Workspace, string Granted, bool Anonymous);
+
+internal sealed record ProbeGrant(string Granted);
+
+internal sealed record ProbePath(string Key, bool IsDirectory);
+
+internal sealed record ProbeS3Path(string Bucket, string Key);
+
+internal sealed record ProbeCount(int Count);
+
+internal sealed record ProbeTotal(long Total);
+
+/// <summary>
+/// The probes' JSON, chained into the API's JSON options by <see cref="TestApi"/>: the API has no reflection fallback
+/// (so its tests meet the contract of the Native AOT build), and the probes' answers must be known to it too.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ProbeBody))]
+[JsonSerializable(typeof(ProbeAccess))]
+[JsonSerializable(typeof(ProbeGrant))]
+[JsonSerializable(typeof(ProbePath))]
+[JsonSerializable(typeof(ProbeS3Path))]
+[JsonSerializable(typeof(ProbeCount))]
+[JsonSerializable(typeof(ProbeTotal))]
+internal sealed partial class ProbeJsonContext : JsonSerializerContext;

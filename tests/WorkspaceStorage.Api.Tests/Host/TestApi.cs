@@ -73,6 +73,8 @@ internal sealed class TestApi : IAsyncDisposable
                 builder.Services.AddSingleton(time);
             }
 
+            // The probe routes' answers (ProbeRoutes), beside the API's own contract.
+            builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(ProbeJsonContext.Default));
             configure?.Invoke(builder);
         });
 

@@ -60,6 +60,28 @@ public sealed class RpcFrontDoorTests
             S3StorageRpcService.Bind(function, Call(["a", "get_object", 1L, "extra"], new Dictionary<string, object?>()))).Argument);
     }
 
+    [Fact]
+    public void Values_as_msgpack_decodes_them_bind_and_a_value_of_any_other_type_is_refused_naming_its_argument()
+    {
+        var function = Function("put_file");
+        var bound = S3StorageRpcService.Bind(function, Call([], new Dictionary<string, object?>
+        {
+            ["file_path"] = new List<object?> { "a.txt", "b.txt" },
+            ["ttl"] = new List<object?> { 60L, null },
+            ["use_proxy"] = false,
+            ["_rkwargs"] = new Dictionary<string, object?> { ["raw"] = new byte[] { 1, 2 }, ["big"] = ulong.MaxValue, ["ratio"] = 0.5 },
+        }));
+        Assert.Equal(["a.txt", "b.txt"], bound.StringOrList("file_path", out var isList));
+        Assert.True(isList);
+        Assert.Equal([60, null], bound.IntOrList("ttl", 2, 1, 3600));
+        Assert.False(bound.OptionalBool("use_proxy"));
+
+        // Only the plain values of Json.ApiJsonContext have a JSON form (no reflection): a msgpack extension has none.
+        var error = Assert.Throws<ApiArgumentException>(() => S3StorageRpcService.Bind(function,
+            Call([], new Dictionary<string, object?> { ["file_path"] = new Hypha.Rpc.Protocol.MsgPackExtension(1, [0]) })));
+        Assert.Equal("file_path", error.Argument);
+    }
+
     [Theory]
     [InlineData(400, "ValueError")]
     [InlineData(403, "PermissionError")]
