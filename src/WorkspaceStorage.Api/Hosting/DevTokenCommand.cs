@@ -6,8 +6,6 @@ using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Api.Json;
-using WorkspaceStorage.Core.Model;
-using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.Hosting;

@@ -1,7 +1,5 @@
 using WorkspaceStorage.Resources;
 using System.Text.Json.Nodes;
-using WorkspaceStorage.Core.Model;
-using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
 using WorkspaceStorage.Kubernetes.Runtime;
 
