@@ -13,8 +13,8 @@ namespace WorkspaceStorage.EndToEnd.Tests;
 /// <summary>
 /// The images scripts/build-images.sh builds (make test builds them first), run with podman as the Deployments run
 /// them (UID 65532 from the image, read-only root filesystem, /tmp a tmpfs, no capabilities), on the host's network
-/// against the real API server and RGW: the operator image makes a WorkspaceStorage Ready and serves /readyz; the
-/// companion image serves /readyz once its informers synced. The image's user and ports are the Deployment's.
+/// against the real API server and RGW: the operator image makes a WorkspaceStorage Ready, and the companion image
+/// then serves that workspace's files. The image's user and ports are the Deployment's.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // podman and Unix file modes
 public sealed class ImageRunTests : IDisposable
@@ -69,52 +69,100 @@ public sealed class ImageRunTests : IDisposable
         Assert.Equal(Podman.Version, entry["newTag"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// The two shipped images together, as a cluster runs them: the operator image (Native AOT) makes a
+    /// WorkspaceStorage Ready, then the companion image serves that workspace from the cluster (informers on the real
+    /// API server) to a Hypha token: upload, download, listing and a presigned URL RGW honours, while another
+    /// workspace's token and an absolute path are refused.
+    /// </summary>
     [Fact]
-    public async Task The_operator_image_makes_a_WorkspaceStorage_Ready_and_serves_readyz()
+    public async Task The_shipped_images_make_a_workspace_Ready_and_serve_its_files_to_a_Hypha_token()
     {
         var podman = await Podman.RequireAsync(folder, Ct);
         var rgw = RgwTestServer.Require();
         await using var kube = await KubeCluster.StartAsync(["team"], Ct);
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var backend = "rgw-" + suffix;
+        var workspace = "ws-image-" + suffix;
         await kube.SeedRgwBackendAsync(rgw, backend, RgwTestServer.UniqueBucketName("img"));
         await kube.SeedAsync(new WorkspaceStorageResource
         {
-            Metadata = new V1ObjectMeta { Name = "ws-image-" + suffix, NamespaceProperty = "team" },
+            Metadata = new V1ObjectMeta { Name = workspace, NamespaceProperty = "team" },
             Spec = new WorkspaceStorageSpec { BackendRef = new BackendReference { Name = backend } },
         });
         var kubeconfig = await ReadableKubeconfigAsync(kube);
         var health = FreeTcpPort.Next();
 
-        await using var container = await podman.RunAsync("workspace-storage-operator", [$"{kubeconfig}:/kube/config:ro"],
+        await using var operatorContainer = await podman.RunAsync("workspace-storage-operator", [$"{kubeconfig}:/kube/config:ro"],
             new Dictionary<string, string> { ["KUBECONFIG"] = "/kube/config" },
-            ["--health-port", health.ToString(System.Globalization.CultureInfo.InvariantCulture), "--metrics-port", FreeTcpPort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)], Ct);
-
-        await container.WaitForAsync("the operator image's /readyz", async ct => await IsOkAsync(new Uri($"http://127.0.0.1:{health}/readyz"), ct), Converge);
-        var ready = await Eventually.ValueAsync(_ => kube.GetAsync<WorkspaceStorageResource>("team", "ws-image-" + suffix),
+            ["--health-port", Text(health), "--metrics-port", Text(FreeTcpPort.Next())], Ct);
+        await operatorContainer.WaitForAsync("the operator image's /readyz", async ct => await IsOkAsync(new Uri($"http://127.0.0.1:{health}/readyz"), ct), Converge);
+        var ready = await Eventually.ValueAsync(_ => kube.GetAsync<WorkspaceStorageResource>("team", workspace),
             ws => ws?.Status.IsTrue(ConditionTypes.Ready) == true, "the WorkspaceStorage Ready, made by the operator image", Converge);
         Assert.NotNull(await kube.GetAsync<V1Secret>("team", ready!.Status!.SecretName!));
-    }
 
-    [Fact]
-    public async Task The_companion_image_serves_readyz_once_its_informers_synced()
-    {
-        var podman = await Podman.RequireAsync(folder, Ct);
-        await using var kube = await KubeCluster.StartAsync(null, Ct);
-        var kubeconfig = await ReadableKubeconfigAsync(kube);
+        var tokens = new HyphaTokenFactory(HyphaTokenFactory.NewSecret());
         var port = FreeTcpPort.Next();
-
-        await using var container = await podman.RunAsync("workspace-storage-api", [$"{kubeconfig}:/kube/config:ro"],
+        var api = new Uri($"http://127.0.0.1:{port}/");
+        await using var companion = await podman.RunAsync("workspace-storage-api", [$"{kubeconfig}:/kube/config:ro"],
             new Dictionary<string, string>
             {
                 ["KUBECONFIG"] = "/kube/config",
-                ["ASPNETCORE_HTTP_PORTS"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ASPNETCORE_HTTP_PORTS"] = Text(port),
                 ["Api__WorkspaceSource"] = "kubernetes",
-                ["Api__PublicBaseUrl"] = $"http://127.0.0.1:{port}/",
-                ["Hypha__JwtSecret"] = HyphaTokenFactory.NewSecret(),
+                ["Api__PublicBaseUrl"] = api.ToString(),
+                ["Hypha__JwtSecret"] = tokens.Secret,
             }, [], Ct);
+        await companion.WaitForAsync("the companion image's /readyz", async ct => await IsOkAsync(new Uri(api, "readyz"), ct), Converge);
 
-        await container.WaitForAsync("the companion image's /readyz", async ct => await IsOkAsync(new Uri($"http://127.0.0.1:{port}/readyz"), ct), Converge);
+        var token = tokens.ForWorkspace(workspace, "rw");
+        var content = "written through the shipped companion image " + suffix;
+        using (var put = Authorized(HttpMethod.Put, new Uri(api, $"{workspace}/files/docs/a.txt"), token))
+        {
+            put.Content = new StringContent(content);
+            using var answer = await http.SendAsync(put, Ct);
+            Assert.True(answer.IsSuccessStatusCode, $"PUT /files answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync(Ct)}");
+        }
+
+        Assert.Equal(content, await ReadOkAsync(Authorized(HttpMethod.Get, new Uri(api, $"{workspace}/files/docs/a.txt"), token)));
+        Assert.Contains("a.txt", await ReadOkAsync(Authorized(HttpMethod.Get, new Uri(api, $"{workspace}/services/s3-storage/list_files?path=docs/"), token)), StringComparison.Ordinal);
+
+        // The presigned URL is signed with the workspace's own key and points at RGW, which checks it.
+        var presigned = System.Text.Json.JsonSerializer.Deserialize<string>(await ReadOkAsync(Authorized(HttpMethod.Get,
+            new Uri(api, $"{workspace}/services/s3-storage/generate_presigned_url?path=docs/a.txt"), token)))!;
+        Assert.StartsWith(rgw.Endpoint.ToString().TrimEnd('/'), presigned, StringComparison.Ordinal);
+        Assert.Equal(content, await http.GetStringAsync(new Uri(presigned), Ct));
+
+        using (var foreign = await http.SendAsync(Authorized(HttpMethod.Get, new Uri(api, $"{workspace}/files/docs/a.txt"), tokens.ForWorkspace(workspace + "x", "rw")), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        }
+
+        using (var absolute = await http.SendAsync(Authorized(HttpMethod.Get,
+            new Uri(api, $"{workspace}/services/s3-storage/generate_presigned_url?path=/etc/passwd"), token), Ct))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, absolute.StatusCode);
+        }
+    }
+
+    private static string Text(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static HttpRequestMessage Authorized(HttpMethod method, Uri uri, string token)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+
+    private async Task<string> ReadOkAsync(HttpRequestMessage request)
+    {
+        using (request)
+        {
+            using var answer = await http.SendAsync(request, Ct);
+            var body = await answer.Content.ReadAsStringAsync(Ct);
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{request.Method} {request.RequestUri!.AbsolutePath} answered {(int)answer.StatusCode}: {body}");
+            return body;
+        }
     }
 
     /// <summary>The cluster's kubeconfig where the image's user (65532) can read it: temporary folders are private to root.</summary>
