@@ -1,4 +1,5 @@
 using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Proxy;
@@ -84,11 +85,13 @@ public sealed class StaticS3ProxyTargets : IS3ProxyTargets
     public static StaticS3ProxyTargets FromStorageOptions(StorageOptions storage)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        return new StaticS3ProxyTargets(storage.Backends.Values.Select(backend =>
-        {
-            var endpoint = new Uri(backend.Endpoint!);
-            return new S3Location(endpoint, new Uri(backend.PublicEndpoint ?? backend.Endpoint!), backend.Region, backend.Bucket);
-        }));
+        // The StorageBackend's rules, so a configured bucket reads as the same StorageBackend would (start-up validation
+        // has already held both endpoints to StorageFieldRules.EndpointError).
+        return new StaticS3ProxyTargets(storage.Backends.Values.Select(backend => new S3Location(
+            new Uri(StorageFieldRules.NormalizeEndpoint(backend.Endpoint!)),
+            new Uri(StorageFieldRules.PublicEndpointOf(backend.Endpoint!, backend.PublicEndpoint)),
+            backend.Region,
+            backend.Bucket)));
     }
 }
 

@@ -1,4 +1,5 @@
 using WorkspaceStorage.Core.Credentials;
+using WorkspaceStorage.Core.Model;
 using Microsoft.Extensions.Options;
 
 namespace WorkspaceStorage.Api.Workspaces;
@@ -103,14 +104,15 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 
         foreach (var (backendName, backend) in options.Backends)
         {
-            if (!Uri.TryCreate(backend.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+            // The StorageBackend's endpoint rules, so a bucket configured here is held to what the operator accepts.
+            if (StorageFieldRules.EndpointError(backend.Endpoint) is { } endpointError)
             {
-                failures.Add($"Storage:Backends:{backendName}:Endpoint must be an absolute http(s) URL");
+                failures.Add($"Storage:Backends:{backendName}:Endpoint {endpointError}");
             }
 
-            if (backend.PublicEndpoint is not null && !Uri.TryCreate(backend.PublicEndpoint, UriKind.Absolute, out _))
+            if (backend.PublicEndpoint is not null && StorageFieldRules.EndpointError(backend.PublicEndpoint) is { } publicError)
             {
-                failures.Add($"Storage:Backends:{backendName}:PublicEndpoint must be an absolute http(s) URL");
+                failures.Add($"Storage:Backends:{backendName}:PublicEndpoint {publicError}");
             }
         }
 

@@ -72,7 +72,7 @@ public static class StorageBackendValidator
             name!,
             spec.Type,
             endpoint,
-            spec.PublicEndpoint is null ? endpoint : StorageFieldRules.NormalizeEndpoint(spec.PublicEndpoint),
+            StorageFieldRules.PublicEndpointOf(spec.Endpoint, spec.PublicEndpoint),
             spec.Region,
             spec.Bucket,
             admin!,

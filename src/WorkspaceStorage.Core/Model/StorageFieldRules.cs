@@ -52,6 +52,9 @@ public static partial class StorageFieldRules
     /// <summary>The URL without its trailing slash, as written into Secrets (<c>http://host:7480</c>).</summary>
     public static string NormalizeEndpoint(string value) => new Uri(value, UriKind.Absolute).GetLeftPart(UriPartial.Authority);
 
+    /// <summary>The address presigned URLs name: the public endpoint when one is set, else the internal one, normalized.</summary>
+    public static string PublicEndpointOf(string endpoint, string? publicEndpoint) => NormalizeEndpoint(publicEndpoint ?? endpoint);
+
     public static string? RegionError(string? value)
     {
         if (string.IsNullOrEmpty(value))

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -35,6 +36,10 @@ public sealed class KubernetesResourceClient<T> : IResourceClient<T>, IResourceW
     {
         this.kubernetes = kubernetes ?? throw new ArgumentNullException(nameof(kubernetes));
         ResourceJson.Ensure();
+        // A resource assembly registers its JSON type info from a module initializer (ResourceJsonContext). Under the JIT
+        // that runs when the assembly is first touched, which need not precede this client's first read; run it now.
+        // Under Native AOT module initializers have already run before Main, and this is a no-op.
+        RuntimeHelpers.RunModuleConstructor(typeof(T).Module.ModuleHandle);
         Resource = resource ?? throw new ArgumentNullException(nameof(resource));
         this.options = options ?? new ResourceClientOptions();
         watches = new ResourceWatchStream<T>(kubernetes, Resource, this.options);

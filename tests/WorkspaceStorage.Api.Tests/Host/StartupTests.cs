@@ -82,6 +82,29 @@ public sealed class StartupTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A bucket under Storage:Backends is one the /s3 proxy forwards to and presigns for, so it is held to the
+    /// StorageBackend's endpoint rules: an endpoint the operator would refuse (a path, user info) used to start.
+    /// </summary>
+    [Theory]
+    [InlineData("Endpoint", "http://s3.internal:7480/prefix", "Storage:Backends:main:Endpoint must not have a path")]
+    [InlineData("Endpoint", "http://admin:pw@s3.internal:7480", "Storage:Backends:main:Endpoint must not contain user info")]
+    [InlineData("PublicEndpoint", "ftp://s3.example.org", "Storage:Backends:main:PublicEndpoint must use http or https")]
+    [InlineData("PublicEndpoint", "https://s3.example.org/?x=1", "Storage:Backends:main:PublicEndpoint must not have a query")]
+    public async Task A_configured_proxy_bucket_is_held_to_the_StorageBackend_endpoint_rules(string field, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:Backends:main:Endpoint"] = "http://s3.internal:7480",
+            ["Storage:Backends:main:Bucket"] = "hypha-workspaces",
+            [$"Storage:Backends:main:{field}"] = value,
+        };
+        await using var app = TestApi.Build(HyphaTokenFactory.NewSecret(), settings: settings);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(Ct));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw@", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Secret_can_come_from_a_file_and_the_environment_style_keys()
     {

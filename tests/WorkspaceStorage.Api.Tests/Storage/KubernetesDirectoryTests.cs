@@ -92,6 +92,8 @@ public sealed class KubernetesDirectoryTests
     /// The companion reads a StorageBackend through the operator's validator, so the two agree on it: the public endpoint
     /// is normalized as the operator writes it into the Secret, and a StorageBackend the operator refuses (an endpoint
     /// with a path) serves nobody, whatever a WorkspaceStorage's status says. Read raw, the companion served it.
+    /// The 404 half fails on the raw read; the endpoint half would hold for a raw read too (Uri lower-cases the host and
+    /// the trailing slash was handled), so it guards the normalization against regressions rather than proving the fix.
     /// </summary>
     [Fact]
     public async Task StorageBackends_are_read_through_the_operators_validator()
