@@ -59,7 +59,7 @@ async Task Section(int[] ids, string what, Func<Task<IReadOnlyList<BenchRow>>> r
 }
 
 await Section([1], "presign in process", async () => [await PresignBenchmark.RunAsync(context)]);
-await Section([2, 3, 4, 5, 9], "API over HTTP", () => ApiBenchmarks.RunAsync(context));
+await Section([2, 3, 4, 5, 9, 17], "API over HTTP", () => ApiBenchmarks.RunAsync(context));
 await Section([6, 7], "operator: cold convergence and resync", () => OperatorBenchmarks.RunAsync(context));
 await Section([8], "operator memory at scale", async () => [await OperatorMemoryBenchmark.RunAsync(context)]);
 await Section([10, 12], "through Hypha: calls and first-call latency", () => HyphaBenchmarks.RunAsync(context));

@@ -9,7 +9,7 @@ using WorkspaceStorage.Testing.Streams;
 
 namespace WorkspaceStorage.Benchmarks.Benchmarks;
 
-/// <summary>Rows 2–5 and 9: the API over HTTP, driven by outside clients (wrk, curl, a Python script) so only the API is in this process.</summary>
+/// <summary>Rows 2–5, 9 and 17: the API over HTTP, driven by outside clients (wrk, curl, a Python script) so only the API is in this process.</summary>
 public static partial class ApiBenchmarks
 {
     private const long ObjectSize = 256L * 1024 * 1024;
@@ -29,6 +29,11 @@ public static partial class ApiBenchmarks
         if (context.Selected(3) || context.Selected(4) || context.Selected(5))
         {
             rows.AddRange(await GuardMany(["3", "4", "5"], () => TransfersAsync(context, world)));
+        }
+
+        if (context.Selected(17))
+        {
+            rows.Add(await Guard("17", "GET and PUT /s3/{bucket}/{key}, 256 MiB", "≥ 90% of direct", () => S3ProxyTransfersAsync(context, world)));
         }
 
         if (context.Selected(9))

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.Hosting;
+using WorkspaceStorage.Api.Proxy;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Benchmarks.Harness;
 using WorkspaceStorage.Core.Credentials;
@@ -32,9 +33,14 @@ public sealed class ApiWorld : IAsyncDisposable
     private readonly WebApplication api;
     private readonly WebApplication redirectingApi;
     private readonly WebApplication bare;
+    private readonly string secret;
+    private readonly InMemoryWorkspaceDirectory directory;
 
-    private ApiWorld(WebApplication api, WebApplication redirectingApi, WebApplication bare, ApiFixture fixture)
+    private ApiWorld(WebApplication api, WebApplication redirectingApi, WebApplication bare, ApiFixture fixture, string secret,
+        InMemoryWorkspaceDirectory directory)
     {
+        this.secret = secret;
+        this.directory = directory;
         this.api = api;
         this.redirectingApi = redirectingApi;
         this.bare = bare;
@@ -68,28 +74,13 @@ public sealed class ApiWorld : IAsyncDisposable
         var secret = HyphaTokenFactory.NewSecret();
         fixture.Token = new HyphaTokenFactory(secret).ForWorkspace(fixture.Workspace.Value, "rw", lifetime: TimeSpan.FromHours(2));
 
-        WebApplication BuildApi(string downloadMode) => ApiApplication.Build([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Hypha:JwtSecret"] = secret,
-                ["Api:PublicBaseUrl"] = "http://127.0.0.1:8080/",
-                ["Storage:FileDownloadMode"] = downloadMode,
-                // Production logs at Information; request lines at Warning+ only, as a deployment would run under load.
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
-            builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
-            builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
-        });
-
-        var api = BuildApi(nameof(FileDownloadMode.Relay));
+        var api = BuildApi(secret, directory, nameof(FileDownloadMode.Relay), settings);
         // Diagnostics for row 2 (where the time goes): the API's pipeline with a constant answer, without and with
         // the Hypha token check and workspace permission.
         api.MapPost("/bench/constant", () => Results.Text("constant")).SkipHyphaAuthentication();
         api.MapPost("/{workspace}/bench/constant", () => Results.Text("constant")).RequireWorkspacePermission(Permission.Read);
         await api.StartAsync(context.CancellationToken);
-        var redirectingApi = BuildApi(nameof(FileDownloadMode.Redirect));
+        var redirectingApi = BuildApi(secret, directory, nameof(FileDownloadMode.Redirect), settings);
         await redirectingApi.StartAsync(context.CancellationToken);
 
         var bareBuilder = WebApplication.CreateSlimBuilder();
@@ -100,8 +91,38 @@ public sealed class ApiWorld : IAsyncDisposable
         bare.MapPost("/", () => Results.Text("constant"));
         bare.MapGet("/", () => Results.Text("constant"));
         await bare.StartAsync(context.CancellationToken);
-        return new ApiWorld(api, redirectingApi, bare, fixture);
+        return new ApiWorld(api, redirectingApi, bare, fixture, secret, directory);
     }
+
+    /// <summary>
+    /// Row 17: one more API on the same directory with the <c>/s3</c> proxy on, serving the fixture's bucket (started
+    /// only when asked, so rows 2 to 5 measure the same process as before). Presigned URLs for the bucket on RGW
+    /// reach RGW unchanged through <c>{url}/s3/{bucket}/{key}</c>.
+    /// </summary>
+    public async Task<WebApplication> StartProxyingApiAsync(CancellationToken cancellationToken)
+    {
+        var proxying = BuildApi(secret, directory, nameof(FileDownloadMode.Relay), new Dictionary<string, string?> { ["Api:S3Proxy:Enabled"] = "true" },
+            services => services.AddSingleton<IS3ProxyTargets>(new StaticS3ProxyTargets([Fixture.Location])));
+        await proxying.StartAsync(cancellationToken);
+        return proxying;
+    }
+
+    private static WebApplication BuildApi(string secret, InMemoryWorkspaceDirectory directory, string downloadMode,
+        IReadOnlyDictionary<string, string?>? settings, Action<IServiceCollection>? services = null) => ApiApplication.Build([], builder =>
+    {
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Hypha:JwtSecret"] = secret,
+            ["Api:PublicBaseUrl"] = "http://127.0.0.1:8080/",
+            ["Storage:FileDownloadMode"] = downloadMode,
+            // Production logs at Information; request lines at Warning+ only, as a deployment would run under load.
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
+        builder.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
+        services?.Invoke(builder.Services);
+    });
 
     public async ValueTask DisposeAsync()
     {
