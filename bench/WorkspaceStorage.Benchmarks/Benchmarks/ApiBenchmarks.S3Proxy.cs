@@ -16,7 +16,7 @@ public static partial class ApiBenchmarks
     {
         var fixture = world.Fixture;
         var rounds = Math.Min(context.Rounds, 3);
-        await using var proxying = await world.StartProxyingApiAsync(context.CancellationToken);
+        var proxying = await world.StartProxyingApiAsync(context.CancellationToken);
         var proxyOrigin = new Uri(proxying.Urls.Single()).GetLeftPart(UriPartial.Authority);
         var work = Directory.CreateTempSubdirectory("wso-bench-");
         var file = Path.Combine(work.FullName, "256MiB.bin");
@@ -85,6 +85,9 @@ public static partial class ApiBenchmarks
         finally
         {
             work.Delete(recursive: true);
+            // Stopped before disposed, as a host is: disposing a running app cancels its background services mid-tick.
+            await proxying.StopAsync(CancellationToken.None);
+            await proxying.DisposeAsync();
         }
     }
 
