@@ -1,17 +1,9 @@
 namespace WorkspaceStorage.Api.Proxy;
 
-/// <summary>
-/// The client's request body as the forwarder reads it: counts bytes, tells when the end was reached (so the
-/// header timeout can start only then — a long upload is not a slow server) and remembers whether reading the
-/// client failed (a client problem, not an S3 one).
-/// </summary>
-internal sealed class ObservedRequestBody(Stream inner, Action onEnd) : Stream
+/// <summary>The client's request body as the forwarder reads it, counting bytes for the streamed-bytes metric.</summary>
+internal sealed class ObservedRequestBody(Stream inner) : Stream
 {
-    private bool ended;
-
     public long BytesRead { get; private set; }
-
-    public bool ClientFailed { get; private set; }
 
     public override bool CanRead => true;
 
@@ -25,24 +17,8 @@ internal sealed class ObservedRequestBody(Stream inner, Action onEnd) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        int n;
-        try
-        {
-            n = await inner.ReadAsync(buffer, cancellationToken);
-        }
-        catch
-        {
-            ClientFailed = true;
-            throw;
-        }
-
+        var n = await inner.ReadAsync(buffer, cancellationToken);
         BytesRead += n;
-        if (n == 0 && buffer.Length > 0 && !ended)
-        {
-            ended = true;
-            onEnd();
-        }
-
         return n;
     }
 

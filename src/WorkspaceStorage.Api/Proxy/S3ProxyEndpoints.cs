@@ -23,6 +23,7 @@ public static class S3ProxyEndpoints
     {
         services.TryAddSingleton<IS3ProxyTargets>(sp => StaticS3ProxyTargets.FromStorageOptions(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.TryAddSingleton<S3ProxyTransport>();
+        services.AddHttpForwarder();
         services.TryAddSingleton<S3ProxyForwarder>();
         services.RemoveAll<IPresignedUrlRewriter>();
         services.AddSingleton<IPresignedUrlRewriter, S3ProxyUrlRewriter>();

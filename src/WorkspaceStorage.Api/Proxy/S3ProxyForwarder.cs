@@ -1,11 +1,11 @@
-using System.Buffers;
+using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace WorkspaceStorage.Api.Proxy;
 
@@ -14,35 +14,27 @@ namespace WorkspaceStorage.Api.Proxy;
 /// path and query (never decoded and re-encoded), the client's headers minus hop-by-hop ones, and <c>Host</c> set to
 /// the PUBLIC host the URL was signed for, so S3 verifies the client's own SigV4 signature. The proxy adds no
 /// credentials: the signature is the only access control, and S3's answer (403 included) passes through.
-/// Bodies stream both ways; only the wait for S3's response headers is bounded.
+/// The exchange itself is YARP's <see cref="IHttpForwarder"/> (streaming both ways, cancellation, 100-continue);
+/// what is forwarded is <see cref="S3ProxyTransformer"/>'s rule. Bodies stream; the exchange is cut when it is idle
+/// (no byte either way, and no response headers) for <c>ResponseHeadersTimeout</c>.
 /// </summary>
 public sealed class S3ProxyForwarder(
+    IHttpForwarder forwarder,
     S3ProxyTransport transport,
     IS3ProxyTargets targets,
     IOptions<ApiOptions> api,
     ApiMetrics metrics,
     ILogger<S3ProxyForwarder> logger)
 {
-    private const int CopyBufferSize = 64 * 1024;
-
-    // Connection-level headers (RFC 9110 §7.6.1) and ones this hop must not relay.
-    private static readonly HashSet<string> RequestHeadersNotForwarded = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding",
-        "Upgrade", "Expect", "Content-Length",
-        // The API's own session (Hypha token cookie) is not S3's business.
-        "Cookie",
-        // RGW trusts these for scheme/client decisions when configured to; a client must not choose them.
-        "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Real-IP",
-    };
-
-    private static readonly HashSet<string> ResponseHeadersNotCopied = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-        "Content-Length", // set through Response.ContentLength
-    };
-
     private readonly TimeSpan headersTimeout = api.Value.S3Proxy.ResponseHeadersTimeout;
+
+    // HTTP/1.1 as S3 servers speak it; no Expect: 100-continue (the client's was answered by Kestrel already).
+    private ForwarderRequestConfig RequestConfig => new()
+    {
+        ActivityTimeout = headersTimeout,
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
 
     public async Task ForwardAsync(HttpContext context, string bucket)
     {
@@ -80,155 +72,51 @@ public sealed class S3ProxyForwarder(
         var targetUri = new Uri(
             string.Concat(target.InternalOrigin, target.InternalPathPrefix, forwarded.PathAfterS3, forwarded.Query),
             new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
-
-        using var headerTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        ObservedRequestBody? body = null;
-        using var message = new HttpRequestMessage(new HttpMethod(request.Method), targetUri);
-        if (request.ContentLength is { } length && (hasBody || length == 0))
-        {
-            body = new ObservedRequestBody(request.Body, () => headerTimeout.CancelAfter(headersTimeout));
-            message.Content = new StreamContent(body, CopyBufferSize) { Headers = { ContentLength = length } };
-        }
-
-        CopyRequestHeaders(request, message);
-        message.Headers.Host = target.SignedHost;
-        if (body is null || request.ContentLength == 0)
-        {
-            headerTimeout.CancelAfter(headersTimeout);
-        }
-
-        HttpResponseMessage upstream;
+        var upload = new ObservedRequestBody(request.Body);
+        request.Body = upload;
+        var download = new ObservedResponseBody(context.Response.Body);
+        context.Response.Body = download;
+        ForwarderError error;
         try
         {
-            upstream = await transport.Client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headerTimeout.Token);
-        }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested || body?.ClientFailed == true)
-        {
-            logger.LogInformation("S3 proxy: client went away during {Method} on bucket {Bucket}: {Error}", request.Method, bucket, ex.GetType().Name);
-            metrics.AddStreamedBytes(StreamDirection.Upload, body?.BytesRead ?? 0);
-            context.Abort();
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-            logger.LogWarning("S3 proxy: {Origin} sent no response headers within {Timeout} for {Method} on bucket {Bucket}",
-                target.InternalOrigin, headersTimeout, request.Method, bucket);
-            await ApiErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, $"S3 did not answer within {headersTimeout.TotalSeconds:0.###} s");
-            return;
-        }
-        catch (HttpRequestException ex)
-        {
-            var socketError = (ex.InnerException as SocketException)?.SocketErrorCode.ToString() ?? ex.HttpRequestError.ToString();
-            logger.LogWarning("S3 proxy: {Origin} unreachable for {Method} on bucket {Bucket}: {Error}", target.InternalOrigin, request.Method, bucket, socketError);
-            await ApiErrors.WriteAsync(context, StatusCodes.Status502BadGateway, $"S3 is unreachable ({socketError})");
-            return;
-        }
-
-        using (upstream)
-        {
-            metrics.AddStreamedBytes(StreamDirection.Upload, body?.BytesRead ?? 0);
-            await RelayResponseAsync(context, upstream, bucket);
-        }
-    }
-
-    private async Task RelayResponseAsync(HttpContext context, HttpResponseMessage upstream, string bucket)
-    {
-        var response = context.Response;
-        response.StatusCode = (int)upstream.StatusCode;
-        var connectionListed = new HashSet<string>(upstream.Headers.Connection, StringComparer.OrdinalIgnoreCase);
-        CopyResponseHeaders(upstream.Headers, response.Headers, connectionListed);
-        CopyResponseHeaders(upstream.Content.Headers, response.Headers, connectionListed);
-        var bodyless = HttpMethods.IsHead(context.Request.Method) || response.StatusCode is 204 or 304 || response.StatusCode < 200;
-        if (upstream.Content.Headers.ContentLength is { } length && response.StatusCode is not (204 or < 200))
-        {
-            response.ContentLength = length;
-        }
-
-        if (bodyless)
-        {
-            return;
-        }
-
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        long copied = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
-        {
-            await using var source = await upstream.Content.ReadAsStreamAsync(context.RequestAborted);
-            int n;
-            while ((n = await source.ReadAsync(buffer, context.RequestAborted)) > 0)
-            {
-                await response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
-                copied += n;
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or HttpRequestException)
-        {
-            // Headers are gone already: the only honest signal left is a cut connection.
-            logger.LogInformation("S3 proxy: response body for bucket {Bucket} cut after {Bytes} bytes: {Error}", bucket, copied, ex.GetType().Name);
-            context.Abort();
+            error = await forwarder.SendAsync(context, target.InternalOrigin, transport.Invoker, RequestConfig,
+                new S3ProxyTransformer(targetUri, target.SignedHost));
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            metrics.AddStreamedBytes(StreamDirection.Download, copied);
+            metrics.AddStreamedBytes(StreamDirection.Upload, upload.BytesRead);
+            metrics.AddStreamedBytes(StreamDirection.Download, download.BytesWritten);
+        }
+
+        if (error != ForwarderError.None)
+        {
+            await ReportAsync(context, error, target, bucket);
         }
     }
 
-    private static void CopyRequestHeaders(HttpRequest request, HttpRequestMessage message)
+    /// <summary>YARP has set 502/504 (or cut the connection once headers were sent); say why, as every route does.</summary>
+    private async Task ReportAsync(HttpContext context, ForwarderError error, S3ProxyTarget target, string bucket)
     {
-        var connectionListed = ConnectionTokens(request.Headers.Connection);
-        foreach (var (name, values) in request.Headers)
+        var method = context.Request.Method;
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        switch (error)
         {
-            if (RequestHeadersNotForwarded.Contains(name) || connectionListed.Contains(name))
-            {
-                continue;
-            }
-
-            if (string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) && !IsAwsSignature(values))
-            {
-                continue; // a Hypha bearer token must not reach S3; an S3 signature header must
-            }
-
-            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
-            {
-                // Content-* headers belong to the content; without a body there is nothing to describe.
-                message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
-            }
-        }
-    }
-
-    private static bool IsAwsSignature(StringValues values) =>
-        values.Count == 1 && values[0] is { } value
-        && (value.StartsWith("AWS4-", StringComparison.Ordinal) || value.StartsWith("AWS ", StringComparison.Ordinal));
-
-    private static HashSet<string> ConnectionTokens(StringValues connection)
-    {
-        var tokens = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var value in connection)
-        {
-            foreach (var token in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                tokens.Add(token);
-            }
-        }
-
-        return tokens;
-    }
-
-    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders from, IHeaderDictionary to, HashSet<string> connectionListed)
-    {
-        foreach (var (name, values) in from.NonValidated)
-        {
-            // The API's CORS policy answers for /s3 as for every route; S3's own CORS headers would contradict it.
-            if (ResponseHeadersNotCopied.Contains(name) || connectionListed.Contains(name) || name.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            var copied = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values]);
-            // CORS already said "Vary: Origin"; S3's Vary adds to it rather than replacing it.
-            to[name] = string.Equals(name, "Vary", StringComparison.OrdinalIgnoreCase) ? StringValues.Concat(to[name], copied) : copied;
+            case ForwarderError.RequestTimedOut when !context.Response.HasStarted:
+                logger.LogWarning("S3 proxy: {Origin} sent no response headers within {Timeout} for {Method} on bucket {Bucket}",
+                    target.InternalOrigin, headersTimeout, method, bucket);
+                await ApiErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, $"S3 did not answer within {headersTimeout.TotalSeconds:0.###} s");
+                break;
+            case ForwarderError.Request when !context.Response.HasStarted:
+                var socketError = (exception?.InnerException as SocketException)?.SocketErrorCode.ToString()
+                    ?? (exception as HttpRequestException)?.HttpRequestError.ToString() ?? error.ToString();
+                logger.LogWarning("S3 proxy: {Origin} unreachable for {Method} on bucket {Bucket}: {Error}", target.InternalOrigin, method, bucket, socketError);
+                await ApiErrors.WriteAsync(context, StatusCodes.Status502BadGateway, $"S3 is unreachable ({socketError})");
+                break;
+            default:
+                // The client went away, or a body was cut after the headers left: the only honest signal is a cut connection.
+                logger.LogInformation("S3 proxy: {Method} on bucket {Bucket} ended early: {Error} ({Exception})", method, bucket, error, exception?.GetType().Name);
+                context.Abort();
+                break;
         }
     }
 

@@ -2,7 +2,7 @@ namespace WorkspaceStorage.Api.Proxy;
 
 /// <summary>
 /// The <c>/s3/{bucket}/{key}</c> proxy (Hypha's <c>--enable-s3-proxy</c>). Bound from <c>Api:S3Proxy</c>.
-/// Bodies stream both ways with no total timeout; only the wait for S3's response headers is bounded.
+/// Bodies stream both ways with no total timeout; only idle time is bounded.
 /// </summary>
 public sealed class S3ProxyOptions
 {
@@ -11,7 +11,10 @@ public sealed class S3ProxyOptions
     /// <summary>Mount <c>/s3/...</c> and rewrite presigned URLs to go through this API. Off by default, as in Hypha.</summary>
     public bool Enabled { get; set; }
 
-    /// <summary>How long S3 may take to answer with headers once the request body has been sent.</summary>
+    /// <summary>
+    /// How long an exchange may be idle: S3 sending no headers once the request body was sent, or no byte of a body
+    /// moving either way (YARP's activity timeout). The name is kept from when only the header wait was bounded.
+    /// </summary>
     public TimeSpan ResponseHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -5,19 +5,19 @@ using WorkspaceStorage.Storage.S3;
 namespace WorkspaceStorage.Api.Proxy;
 
 /// <summary>
-/// The one HttpClient the proxy forwards with: pooled connections, no environment proxy (HTTP_PROXY made Hypha's
+/// The one message invoker the proxy forwards with (YARP takes an invoker, not an HttpClient): pooled connections, no environment proxy (HTTP_PROXY made Hypha's
 /// uploads hang), no decompression (bytes and Content-Length pass through untouched), no redirects, no cookies, no
-/// trace headers, and no total timeout (bodies of any length stream; the forwarder bounds only the header wait).
+/// trace headers, and no total timeout (bodies of any length stream; the forwarder bounds only idle time).
 /// </summary>
 public sealed class S3ProxyTransport : IDisposable
 {
     public S3ProxyTransport(IOptions<ApiOptions> api)
     {
         var options = api.Value.S3Proxy;
-        Client = new HttpClient(CreateHandler(options), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        Invoker = new HttpMessageInvoker(CreateHandler(options), disposeHandler: true);
     }
 
-    public HttpClient Client { get; }
+    public HttpMessageInvoker Invoker { get; }
 
     public static SocketsHttpHandler CreateHandler(S3ProxyOptions options)
     {
@@ -33,5 +33,5 @@ public sealed class S3ProxyTransport : IDisposable
         return handler;
     }
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose() => Invoker.Dispose();
 }

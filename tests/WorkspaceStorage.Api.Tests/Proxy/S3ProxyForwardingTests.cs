@@ -268,6 +268,31 @@ public sealed class S3ProxyForwardingTests
     }
 
     [Fact]
+    public async Task S3ThatStallsMidBodyIsCutAfterTheIdleTimeout()
+    {
+        var (fake, api) = await StartAsync(headersTimeout: TimeSpan.FromSeconds(1));
+        await using var _ = fake;
+        await using var __ = api;
+        var chunk = PatternStream.Bytes(1024);
+        fake.Respond = async context =>
+        {
+            context.Response.ContentLength = chunk.Length * 2L;
+            await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted); // the second half never comes
+        };
+
+        // Without an idle bound the proxy would hold this connection (and the client) for ever.
+        var clock = Stopwatch.StartNew();
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        wait.CancelAfter(TimeSpan.FromSeconds(20));
+        var failure = await Record.ExceptionAsync(() => api.Client.GetByteArrayAsync("/s3/hypha-workspaces/ws-a/stalled", wait.Token));
+        Assert.False(wait.IsCancellationRequested, $"the body was not cut within 20 s ({failure?.GetType().Name})");
+        Assert.IsAssignableFrom<HttpRequestException>(failure);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"cut after {clock.Elapsed}, before the 1 s idle timeout");
+    }
+
+    [Fact]
     public async Task SlowUploadOutlastsTheHeaderTimeout()
     {
         var (fake, api) = await StartAsync(headersTimeout: TimeSpan.FromSeconds(1));
