@@ -67,11 +67,11 @@ public sealed class CompanionAuditTests : IAsyncDisposable
 
         var record = Assert.Single(audit.OfType(nameof(AuditEventType.TemporaryCredentialIssued)));
         Assert.Equal(AuditTrail.LogEventId, record.EventId);
-        Assert.Null(record.Mismatch(new Dictionary<string, string?>
+        record.RequireFields(new Dictionary<string, string?>
         {
             ["workspace"] = "ws-audit", ["actor"] = "user", ["user"] = "github|12345", ["client"] = "ws-audit/client-1", ["backend"] = "ceph",
             ["access"] = access, ["accessKeyId"] = temporary.AccessKeyId, ["expiresAt"] = "2030-01-02T03:04:05Z", ["path"] = "ws-audit/",
-        }));
+        });
         var @event = await EventAsync(nameof(AuditEventType.TemporaryCredentialIssued));
         Assert.Equal("audit-ws", @event.Object);
         Assert.Contains("by user github|12345 (client ws-audit/client-1)", @event.Message, StringComparison.Ordinal);
@@ -89,11 +89,11 @@ public sealed class CompanionAuditTests : IAsyncDisposable
         var url = (await CallOkAsync("generate_presigned_url", token, new { path = "dir/file.txt", client_method = clientMethod, expiration = 600 })).GetString()!;
 
         var record = Assert.Single(audit.OfType(nameof(AuditEventType.PresignedUrlIssued)));
-        Assert.Null(record.Mismatch(new Dictionary<string, string?>
+        record.RequireFields(new Dictionary<string, string?>
         {
             ["workspace"] = "ws-audit", ["actor"] = "user", ["user"] = "github|12345", ["client"] = "ws-audit/client-1",
             ["access"] = access, ["accessKeyId"] = workspaceKey.AccessKeyId, ["method"] = method, ["path"] = "ws-audit/dir/file.txt",
-        }));
+        });
         var expires = DateTimeOffset.Parse(record["expiresAt"]!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(expires, before.AddSeconds(599), DateTimeOffset.UtcNow.AddSeconds(601));
 

@@ -17,6 +17,15 @@ public sealed record AuditRecord(int EventId, string Message, IReadOnlyDictionar
         return wrong.Count == 0 ? null : string.Join("; ", wrong) + " in: " + All;
     }
 
+    /// <summary>Throws, with the whole record in the message, unless every field of <paramref name="expected"/> has its value.</summary>
+    public void RequireFields(IReadOnlyDictionary<string, string?> expected)
+    {
+        if (Mismatch(expected) is { } wrong)
+        {
+            throw new InvalidOperationException("audit record fields differ: " + wrong);
+        }
+    }
+
     /// <summary>Everything the record carries, for secret searches.</summary>
     public string All => Message + " " + string.Join(' ', Fields.Select(f => $"{f.Key}={f.Value}"));
 }
