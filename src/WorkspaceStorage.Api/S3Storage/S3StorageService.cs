@@ -1,6 +1,7 @@
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Credentials;
 using Microsoft.Extensions.Options;
+using WorkspaceStorage.Api.Audit;
 using WorkspaceStorage.Api.Auth;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Multipart;
@@ -8,6 +9,7 @@ using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Presigning;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Core.Audit;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.S3Storage;
@@ -39,9 +41,12 @@ public sealed class S3StorageService
     private readonly MultipartUploads multipart;
     private readonly TtlMarkerStore ttl;
     private readonly Dictionary<string, S3StorageFunction> byName;
+    private readonly CompanionAuditTrail audit;
 
-    public S3StorageService(IOptions<StorageOptions> options, IPresignedUrlRewriter rewriter, MultipartUploads multipart, TtlMarkerStore ttl)
+    public S3StorageService(IOptions<StorageOptions> options, IPresignedUrlRewriter rewriter, MultipartUploads multipart, TtlMarkerStore ttl,
+        CompanionAuditTrail audit)
     {
+        this.audit = audit;
         this.options = options.Value;
         this.rewriter = rewriter;
         this.multipart = multipart;
@@ -128,6 +133,14 @@ public sealed class S3StorageService
             ? AccessLevel.ReadWrite
             : AccessLevel.ReadOnly;
         var issued = await handle.CredentialIssuer.IssueAsync(handle.Workspace, access, lifetime, call.CancellationToken);
+        audit.Record(handle, new AuditEvent(AuditEventType.TemporaryCredentialIssued, handle.Workspace.Value, CompanionAuditTrail.ActorOf(call.Access.Principal))
+        {
+            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
+            Access = access,
+            AccessKeyId = issued.Credentials.AccessKeyId,
+            ExpiresAt = issued.Expiration,
+            Path = handle.Prefix,
+        });
         var result = new Dictionary<string, object?>
         {
             ["endpoint_url"] = handle.Location.PublicEndpoint.ToString().TrimEnd('/'),
@@ -282,6 +295,17 @@ public sealed class S3StorageService
     private string Presign(S3StorageCall call, HttpMethod method, string key, int expirySeconds, bool? useProxy)
     {
         var url = call.Storage.Client.Presign(method, key, TimeSpan.FromSeconds(expirySeconds));
+        var handle = call.Storage.Handle;
+        // The URL itself is a bearer credential: the record names the object, never the URL or its signature.
+        audit.Record(handle, new AuditEvent(AuditEventType.PresignedUrlIssued, handle.Workspace.Value, CompanionAuditTrail.ActorOf(call.Access.Principal))
+        {
+            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
+            Access = method == HttpMethod.Put ? AccessLevel.ReadWrite : AccessLevel.ReadOnly,
+            AccessKeyId = handle.Key.AccessKeyId,
+            ExpiresAt = audit.Now.AddSeconds(expirySeconds),
+            Method = method.Method,
+            Path = key,
+        });
         return useProxy == false ? url : rewriter.Rewrite(call.Workspace, url);
     }
 

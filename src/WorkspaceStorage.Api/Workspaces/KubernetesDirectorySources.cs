@@ -9,13 +9,15 @@ namespace WorkspaceStorage.Api.Workspaces;
 /// client for on-demand provisioning (create, annotate, delete).
 /// </summary>
 /// <param name="Namespaces">Namespaces, for claim ceilings that select namespaces by label; null: such selectors match nothing.</param>
+/// <param name="Events">core/v1 Events, for the audit trail's Events on WorkspaceStorages; null: audit log records only.</param>
 public sealed record KubernetesDirectorySources(
     IResourceWatcher<WorkspaceStorageResource> WorkspaceStorages,
     IResourceWatcher<StorageBackendResource> StorageBackends,
     IResourceWatcher<V1Secret> SecretWatcher,
     IResourceClient<V1Secret> Secrets,
     IResourceClient<WorkspaceStorageResource> WorkspaceStorageClient,
-    IResourceWatcher<V1Namespace>? Namespaces = null)
+    IResourceWatcher<V1Namespace>? Namespaces = null,
+    IResourceClient<Corev1Event>? Events = null)
 {
     public static KubernetesDirectorySources FromKubernetes(k8s.IKubernetes kubernetes, ResourceClientOptions? options = null)
     {
@@ -24,6 +26,7 @@ public sealed record KubernetesDirectorySources(
         return new KubernetesDirectorySources(
             workspaceStorages,
             new KubernetesResourceClient<StorageBackendResource>(kubernetes, ResourceDescriptors.StorageBackends, options),
-            secrets, secrets, workspaceStorages, new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options));
+            secrets, secrets, workspaceStorages, new KubernetesResourceClient<V1Namespace>(kubernetes, ResourceDescriptor.Namespaces, options),
+            new KubernetesResourceClient<Corev1Event>(kubernetes, ResourceDescriptor.Events, options));
     }
 }

@@ -152,7 +152,7 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             PublicEndpoint = Uri.TryCreate(status.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : backend.Location.PublicEndpoint,
         };
         return new WorkspaceStorageHandle(workspace, location, key, resource.Spec.Access.ToLevel(), IsPublic(resource), backend.Issuer,
-            location.Bucket == backend.Location.Bucket ? backend.Admin : null);
+            location.Bucket == backend.Location.Bucket ? backend.Admin : null, resource);
     }
 
     /// <summary>Where the StorageBackend serving <paramref name="bucket"/> lives (for the /s3 proxy), or null when none does.</summary>

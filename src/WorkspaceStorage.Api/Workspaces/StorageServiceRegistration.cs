@@ -1,3 +1,6 @@
+using WorkspaceStorage.Api.Audit;
+using WorkspaceStorage.Kubernetes.Audit;
+using WorkspaceStorage.Kubernetes.Runtime;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using WorkspaceStorage.Api.Auth;
@@ -35,12 +38,22 @@ public static class StorageServiceRegistration
         services.TryAddSingleton<MultipartUploadTokens>();
         services.TryAddSingleton<MultipartUploads>();
         services.TryAddSingleton<TtlMarkerStore>();
+        services.TryAddSingleton(CreateEventRecorder);
+        services.TryAddSingleton(sp => new CompanionAuditTrail(
+            new AuditTrail(sp.GetRequiredService<IEventRecorder>(), AuditTrail.CreateLogger(sp.GetRequiredService<ILoggerFactory>())),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CompanionAuditTrail>>()));
         services.TryAddSingleton<S3StorageService>();
         services.TryAddSingleton<S3StorageInvoker>();
         services.TryAddSingleton<TtlSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<TtlSweeper>());
         return services;
     }
+
+    /// <summary>The audit trail's Events: on WorkspaceStorages when the directory reads a cluster, else none (audit log records only).</summary>
+    private static IEventRecorder CreateEventRecorder(IServiceProvider services) =>
+        services.GetService<KubernetesDirectorySources>()?.Events is { } client
+            ? new EventRecorder(client, services.GetRequiredService<ILogger<EventRecorder>>(), services.GetRequiredService<TimeProvider>(), component: "workspace-storage-api")
+            : NullEventRecorder.Instance;
 
     /// <summary>In a cluster a Kubernetes Lease elects one sweeping replica; outside a pod this process sweeps alone.</summary>
     private static ISweepLease CreateSweepLease(IServiceProvider services)

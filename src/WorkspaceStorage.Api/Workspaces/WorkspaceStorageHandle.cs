@@ -1,5 +1,6 @@
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Resources;
 using WorkspaceStorage.Storage.Backends;
 
 namespace WorkspaceStorage.Api.Workspaces;
@@ -15,6 +16,7 @@ namespace WorkspaceStorage.Api.Workspaces;
 /// The backend's admin key for the bucket, used only for the API's own bookkeeping under <c>etc/</c> (TTL markers).
 /// Null when the API was not given it; uploads with a <c>ttl</c> are then refused.
 /// </param>
+/// <param name="Resource">The WorkspaceStorage serving W, which audit Events are about; null outside a cluster (audit log records only).</param>
 public sealed record WorkspaceStorageHandle(
     WorkspaceId Workspace,
     S3Location Location,
@@ -22,7 +24,8 @@ public sealed record WorkspaceStorageHandle(
     AccessLevel Access,
     bool IsPublic,
     ITemporaryCredentialIssuer CredentialIssuer,
-    AwsCredentials? BucketAdmin = null)
+    AwsCredentials? BucketAdmin = null,
+    WorkspaceStorageResource? Resource = null)
 {
     /// <summary>W's prefix inside the bucket, with its trailing '/'.</summary>
     public string Prefix => Workspace.Prefix;

@@ -6,6 +6,7 @@ using WorkspaceStorage.Resources;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Configuration;
 using WorkspaceStorage.Operator.Reconciliation;
+using WorkspaceStorage.Kubernetes.Audit;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.Http;
@@ -112,7 +113,8 @@ public sealed class OperatorHost : IDisposable
         // The reconciler's writes (finalizer, status, Secret) must not each set off one more, read-only reconcile.
         var ownWrites = new OwnWrites(clock);
         WorkspaceStorageReconciler = new WorkspaceStorageReconciler(ownWrites.Tracking(stores.WorkspaceStorages), ownWrites.Tracking(stores.Secrets), Resolver, Events,
-            loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock, new NamespaceLabels(namespaceInformer));
+            loggers.CreateLogger<WorkspaceStorageReconciler>(), WorkspaceStorageInformer, options.Reconciler, clock, new NamespaceLabels(namespaceInformer),
+            new AuditTrail(Events, AuditTrail.CreateLogger(loggers)));
         var storagesInformer = WorkspaceStorageInformer;
         WorkspaceStorageController = new Controller<WorkspaceStorageResource>("workspacestorage", WorkspaceStorageInformer, WorkspaceStorageReconciler,
                 options.Controller, metrics, loggers.CreateLogger("Controller.WorkspaceStorage"))

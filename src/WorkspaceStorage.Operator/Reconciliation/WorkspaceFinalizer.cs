@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Audit;
 using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Kubernetes.Audit;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Storage.Backends;
@@ -16,7 +18,7 @@ namespace WorkspaceStorage.Operator.Reconciliation;
 /// the backend's claim ceiling does not let it claim loses only the keys it recorded, never the identity or the data.
 /// </summary>
 public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource> storages, IStorageBackendResolver resolver, WorkspaceClaims claims,
-    ClaimAdmission admission, CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, WorkspaceStorageReconcilerOptions options, TimeProvider clock,
+    ClaimAdmission admission, CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, IAuditTrail audit, WorkspaceStorageReconcilerOptions options, TimeProvider clock,
     ILogger logger)
 {
     public async Task<ReconcileResult> FinalizeAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
@@ -90,6 +92,14 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
 
             var backend = await resolver.ResolveAsync(backendName, cancellationToken);
             await backend.Backend.DeleteWorkspaceAsync(workspace, policy == DeletionPolicy.Delete ? DataDeletion.Delete : DataDeletion.Retain, cancellationToken);
+            // Recorded on every successful delete, a repeat after a crash included: the trail may say it twice, never not at all.
+            await audit.RecordAsync(resource, new AuditEvent(AuditEventType.IdentityDeleted, workspace.Value, AuditActor.Operator)
+            {
+                Backend = backend.Name,
+                AccessKeyId = resource.Status?.AccessKeyId,
+                Path = $"{backend.Backend.Location.Bucket}/{workspace.Prefix}",
+                Reason = policy == DeletionPolicy.Delete ? "deletionPolicy Delete: data removed" : "deletionPolicy Retain: data retained",
+            }, cancellationToken);
             return (policy == DeletionPolicy.Delete
                 ? $"Removed the identity, keys and policies of workspace '{workspace}' and every object under {workspace.Prefix}"
                 : $"Removed the identity, keys and policies of workspace '{workspace}'; data under {workspace.Prefix} retained", null);

@@ -1,8 +1,10 @@
 using k8s.Models;
+using WorkspaceStorage.Core.Audit;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
+using WorkspaceStorage.Kubernetes.Audit;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
 
@@ -16,15 +18,17 @@ public sealed record KeyResult(AwsCredentials Current, KeyPlan Plan);
 /// records a new key, and the one it replaces, before the backend learns it, so a crash never orphans a key), then the
 /// backend, then revocation of every key that is neither the current one nor a previous one in its grace period.
 /// Backends that make keys themselves (<see cref="IServerIssuedKeys"/>, AWS) go the other way round; see <see cref="IssueAsync"/>.
+/// Every key written or revoked is an audit record (KeyIssued, KeyRotated, KeyRevoked), here and nowhere else.
 /// </summary>
-public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder events, TimeProvider clock)
+public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder events, IAuditTrail audit, TimeProvider clock)
 {
     /// <param name="secret">The credential Secret as read (owned by <paramref name="resource"/>), or null.</param>
     /// <param name="brought">The user's own key (spec.credentials.existingSecretRef), already read; null when the operator manages keys.</param>
     /// <param name="identityIsNew">The backend identity was created by this reconcile, so it holds no key but the one
     /// added here and the sweep for stray keys (a backend read) is skipped.</param>
+    /// <param name="backendName">The StorageBackend's name, for the audit records ("" for the default backend).</param>
     public async Task<KeyResult> ReconcileAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec, IStorageBackend backend,
-        V1Secret? secret, AwsCredentials? brought, bool identityIsNew, CancellationToken cancellationToken)
+        V1Secret? secret, AwsCredentials? brought, bool identityIsNew, string? backendName, CancellationToken cancellationToken)
     {
         var now = WholeSeconds(clock.GetUtcNow());
         var inSecret = CredentialSecretLayout.ReadCredentials(secret?.Data);
@@ -33,6 +37,7 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         var plan = CredentialRotation.Plan(spec, CredentialSecretAnnotations.Read(secret?.Metadata?.Annotations), inSecret?.AccessKeyId, secret is not null,
             holdsBroughtKey: brought is not null && inSecret == brought, request, now);
         AwsCredentials current;
+        string? replacedBecause = null;
         if (backend is IServerIssuedKeys issued && plan.Action is KeyAction.Issue or KeyAction.Rotate)
         {
             current = await IssueAsync(issued, resource, spec, backend, secret, plan, cancellationToken);
@@ -58,16 +63,21 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
                 await events.RecordAsync(resource, EventSeverity.Warning, "KeyMissing",
                     $"Key {current.AccessKeyId} is no longer on the backend; a new one replaces it", cancellationToken);
                 current = await IssueAsync(vanished, resource, spec, backend, secret, plan, cancellationToken);
+                replacedBecause = $"key {inSecret?.AccessKeyId} was no longer on the backend";
             }
         }
 
-        if (plan.Reason is not null)
+        if (KeyAudit(plan, replacedBecause) is { } type)
         {
-            var previous = plan.State.PreviousAccessKeyId is { } p
-                ? $"; {p} stays valid until {CredentialSecretAnnotations.Format(plan.State.PreviousRevokeAfter!.Value)}"
-                : "";
-            await events.RecordAsync(resource, EventSeverity.Normal, "CredentialsRotated",
-                $"New key {current.AccessKeyId} in Secret {spec.SecretName}: {plan.Reason}{previous}", cancellationToken);
+            await audit.RecordAsync(resource, new AuditEvent(type, spec.Workspace.Value, AuditActor.Operator)
+            {
+                Backend = backendName,
+                Access = spec.Access,
+                AccessKeyId = current.AccessKeyId,
+                PreviousAccessKeyId = type == AuditEventType.KeyRotated ? plan.State.PreviousAccessKeyId : null,
+                ExpiresAt = type == AuditEventType.KeyRotated ? plan.State.PreviousRevokeAfter : null,
+                Reason = replacedBecause ?? plan.Reason ?? (plan.Action == KeyAction.Adopt ? "the key of spec.credentials.existingSecretRef" : $"first key, in Secret {spec.SecretName}"),
+            }, cancellationToken);
         }
 
         if (identityIsNew)
@@ -86,7 +96,12 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
             if (await backend.RevokeKeyAsync(spec.Workspace, keyId, cancellationToken) != EnsureOutcome.Unchanged)
             {
                 var why = keyId == plan.RetiredKeyId ? "its grace period ended" : "it is not the key in the Secret";
-                await events.RecordAsync(resource, EventSeverity.Normal, "KeyRevoked", $"Revoked key {keyId}: {why}", cancellationToken);
+                await audit.RecordAsync(resource, new AuditEvent(AuditEventType.KeyRevoked, spec.Workspace.Value, AuditActor.Operator)
+                {
+                    Backend = backendName,
+                    AccessKeyId = keyId,
+                    Reason = why,
+                }, cancellationToken);
             }
         }
 
@@ -108,6 +123,14 @@ public sealed class WorkspaceKeys(CredentialSecretWriter secrets, IEventRecorder
         await secrets.WriteAsync(resource, spec, backend.Location, secret, current, plan.State, cancellationToken);
         return current;
     }
+
+    /// <summary>Which audit record a plan makes: a key replacing one the Secret held is a rotation, any other new key an issue.</summary>
+    internal static AuditEventType? KeyAudit(KeyPlan plan, string? replacedBecause) => plan.Action switch
+    {
+        KeyAction.Rotate => AuditEventType.KeyRotated,
+        KeyAction.Issue or KeyAction.Adopt => AuditEventType.KeyIssued,
+        _ => replacedBecause is null ? null : AuditEventType.KeyIssued,
+    };
 
     private static DateTimeOffset WholeSeconds(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 }

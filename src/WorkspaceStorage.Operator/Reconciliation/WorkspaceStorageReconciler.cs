@@ -1,10 +1,12 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using WorkspaceStorage.Core.Audit;
 using WorkspaceStorage.Core.Credentials;
 using WorkspaceStorage.Core.Model;
 using WorkspaceStorage.Resources;
 using WorkspaceStorage.Core.Signing;
 using WorkspaceStorage.Core.Workspaces;
+using WorkspaceStorage.Kubernetes.Audit;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Storage.Backends;
@@ -46,14 +48,16 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
     private readonly WorkspaceStatusReporter status;
     private readonly WorkspaceFinalizer finalizer;
     private readonly ClaimAdmission admission;
+    private readonly IAuditTrail audit;
 
     /// <param name="claims">The informer's cache of all WorkspaceStorages, used to find a second claimant of a workspace
     /// without a list call; null lists through <paramref name="storages"/>.</param>
     /// <param name="namespaces">Namespaces' labels for claim ceilings that select namespaces by label; null: such selectors match nothing.</param>
+    /// <param name="audit">Where identity and key audit records go; null: Events through <paramref name="events"/>, no audit log records.</param>
     public WorkspaceStorageReconciler(IResourceClient<WorkspaceStorageResource> storages, IResourceClient<V1Secret> secrets,
         IStorageBackendResolver resolver, IEventRecorder events, ILogger<WorkspaceStorageReconciler> logger,
         IResourceCache<WorkspaceStorageResource>? claims = null, WorkspaceStorageReconcilerOptions? options = null, TimeProvider? time = null,
-        NamespaceLabels? namespaces = null)
+        NamespaceLabels? namespaces = null, IAuditTrail? audit = null)
     {
         this.storages = storages ?? throw new ArgumentNullException(nameof(storages));
         ArgumentNullException.ThrowIfNull(secrets);
@@ -64,11 +68,12 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         clock = time ?? TimeProvider.System;
         this.claims = new WorkspaceClaims(storages, claims, logger);
         this.secrets = new CredentialSecretWriter(secrets);
-        keys = new WorkspaceKeys(this.secrets, events, clock);
+        this.audit = audit ?? new AuditTrail(events, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        keys = new WorkspaceKeys(this.secrets, events, this.audit, clock);
         status = new WorkspaceStatusReporter(new StatusWriter<WorkspaceStorageResource, WorkspaceStorageStatus>(storages, this.options.StatusWriteAttempts),
             events, clock, logger);
         admission = new ClaimAdmission(resolver, namespaces ?? NamespaceLabels.None, this.secrets, status, logger);
-        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.options, clock, logger);
+        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.audit, this.options, clock, logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<WorkspaceStorageResource> request, CancellationToken cancellationToken)
@@ -231,7 +236,18 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         }
 
         var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken);
-        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, cancellationToken);
+        if (identity == EnsureOutcome.Created)
+        {
+            await audit.RecordAsync(resource, new AuditEvent(AuditEventType.IdentityCreated, spec.Workspace.Value, AuditActor.Operator)
+            {
+                Backend = backend.Name,
+                Access = spec.Access,
+                Path = $"{backend.Backend.Location.Bucket}/{spec.Workspace.Prefix}",
+            }, cancellationToken);
+        }
+
+        var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, backend.Name,
+            cancellationToken);
         var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken);
         if (ready.BecameReady)
         {

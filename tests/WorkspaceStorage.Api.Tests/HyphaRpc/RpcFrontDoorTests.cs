@@ -117,7 +117,7 @@ public sealed class RpcFrontDoorTests
     }
 
     private static S3StorageFunction Function(string name) =>
-        new S3StorageService(Options.Create(new Workspaces.StorageOptions()), new Presigning.IdentityPresignedUrlRewriter(), null!, null!).Find(name)!;
+        new S3StorageService(Options.Create(new Workspaces.StorageOptions()), new Presigning.IdentityPresignedUrlRewriter(), null!, null!, null!).Find(name)!;
 
     private static HyphaCall Call(IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs) =>
         new(args, kwargs, Context("ws-alpha", null));

@@ -198,10 +198,12 @@ public sealed class KustomizeDefaultTests
     }
 
     [Fact]
-    public void Api_role_only_reads()
+    public void Api_role_reads_and_writes_nothing_but_audit_events()
     {
         var grants = Grants(Single("ClusterRole", "workspace-storage-api"));
-        Assert.All(grants, g => Assert.Matches(":(get|list|watch)$", g));
+        string[] writes = ["/events:create", "/events:patch"];
+        Assert.All(grants.Except(writes), g => Assert.Matches(":(get|list|watch)$", g));
+        Assert.All(writes, w => Assert.Contains(w, grants));
         // The informers of the Kubernetes workspace directory need exactly these.
         foreach (var resource in new[] { "workspacestorage.hypha.amun.ai/workspacestorages", "workspacestorage.hypha.amun.ai/storagebackends", "/secrets", "/namespaces" })
         {

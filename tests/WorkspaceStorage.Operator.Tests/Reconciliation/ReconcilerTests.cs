@@ -13,7 +13,9 @@ using WorkspaceStorage.Operator.BackendResolution;
 using WorkspaceStorage.Operator.Reconciliation;
 using WorkspaceStorage.Kubernetes.Runtime;
 using WorkspaceStorage.Storage.Backends;
+using WorkspaceStorage.Kubernetes.Audit;
 using WorkspaceStorage.Testing.Kubernetes;
+using WorkspaceStorage.Testing.Support;
 
 namespace WorkspaceStorage.Operator.Tests.Reconciliation;
 
@@ -27,7 +29,7 @@ public sealed class ReconcilerTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Remembers identities and keys; counts writes; can be told to fail.</summary>
-    private class MemoryBackend : IStorageBackend
+    internal class MemoryBackend : IStorageBackend
     {
         public ConcurrentDictionary<string, AccessLevel> Identities { get; } = new();
 
@@ -108,7 +110,7 @@ public sealed class ReconcilerTests
     }
 
     /// <summary>Like AWS IAM: it makes every key itself, cannot import one, and refuses a third key per identity.</summary>
-    private sealed class IssuingMemoryBackend : MemoryBackend, IServerIssuedKeys
+    internal sealed class IssuingMemoryBackend : MemoryBackend, IServerIssuedKeys
     {
         public int MaxKeysPerIdentity => 2;
 
@@ -138,7 +140,7 @@ public sealed class ReconcilerTests
         });
     }
 
-    private sealed class StaticResolver(MemoryBackend backend) : IStorageBackendResolver
+    internal sealed class StaticResolver(MemoryBackend backend) : IStorageBackendResolver
     {
         public bool HasDefaultBackend => true;
 
@@ -149,7 +151,7 @@ public sealed class ReconcilerTests
         public Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken) => Task.FromResult(ClaimCeiling.Any("the test resolver"));
     }
 
-    private sealed class ListRecorder : IEventRecorder
+    internal sealed class ListRecorder : IEventRecorder
     {
         public ConcurrentQueue<(string Reason, string Message)> Events { get; } = new();
 
@@ -162,7 +164,7 @@ public sealed class ReconcilerTests
 
     /// <summary>The real API server (emptied, namespace team-b) through the test kit's counting proxy, the reconciler
     /// alone on it with a fake clock: no controller runs, each test calls ReconcileAsync itself.</summary>
-    private sealed class World : IAsyncDisposable
+    internal sealed class World : IAsyncDisposable
     {
         private readonly k8s.Kubernetes _client;
 
@@ -174,7 +176,7 @@ public sealed class ReconcilerTests
             Storages = new KubernetesResourceClient<WorkspaceStorageResource>(_client, ResourceDescriptors.WorkspaceStorages);
             Secrets = new KubernetesResourceClient<V1Secret>(_client, ResourceDescriptor.Secrets);
             Reconciler = new WorkspaceStorageReconciler(Storages, Secrets, new StaticResolver(Backend), Events, NullLogger<WorkspaceStorageReconciler>.Instance,
-                time: Time);
+                time: Time, audit: new AuditTrail(Events, Audit.Logger));
         }
 
         public static async Task<World> StartAsync(MemoryBackend? backend = null) => new(await KubeCluster.StartAsync([Ns], Ct), backend);
@@ -190,6 +192,9 @@ public sealed class ReconcilerTests
         public MemoryBackend Backend { get; }
 
         public ListRecorder Events { get; } = new();
+
+        /// <summary>The audit trail's log records.</summary>
+        public AuditLog Audit { get; } = new();
 
         public WorkspaceStorageReconciler Reconciler { get; }
 
@@ -374,8 +379,8 @@ public sealed class ReconcilerTests
         w.Time.Advance(TimeSpan.FromMinutes(10));
         await w.ReconcileAsync("twice");
         Assert.Equal([k2.AccessKeyId], Valid());
-        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k0.AccessKeyId}: its grace period ended");
-        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message == $"Revoked key {k1.AccessKeyId}: its grace period ended");
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains($"key {k0.AccessKeyId}; reason its grace period ended", StringComparison.Ordinal));
+        Assert.Contains(w.Events.Events, e => e.Reason == "KeyRevoked" && e.Message.Contains($"key {k1.AccessKeyId}; reason its grace period ended", StringComparison.Ordinal));
     }
 
     [Fact]

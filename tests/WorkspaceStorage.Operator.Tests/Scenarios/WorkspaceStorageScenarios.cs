@@ -295,7 +295,7 @@ public sealed class WorkspaceStorageScenarios
         Assert.Equal(HttpStatusCode.Forbidden, await h.GetAsync(oldKey, workspace.Prefix + "new.txt"));
         Assert.Equal(HttpStatusCode.OK, await h.GetAsync(newKey, workspace.Prefix + "old.txt"));
         var events = (await h.Kube.ObjectsAsync<Corev1Event>(ScenarioHarness.Namespace));
-        Assert.Contains(events, e => e.Reason == "CredentialsRotated");
+        Assert.Contains(events, e => e.Reason == "KeyRotated");
         Assert.Contains(events, e => e.Reason == "KeyRevoked" && e.Message.Contains(oldKey.AccessKeyId, StringComparison.Ordinal));
         Assert.Equal([newKey.AccessKeyId], await (await h.DirectBackendAsync()).ListKeysAsync(workspace, Ct));
     }
