@@ -33,6 +33,26 @@ public sealed class CompanionAuditTrail(AuditTrail trail, TimeProvider clock, IL
         return AuditActor.Hypha(principal.UserId, principal.ClientId);
     }
 
+    /// <summary>
+    /// A presigned URL handed out, wherever it was made (generate_presigned_url, get_file/put_file, multipart part URLs,
+    /// the Redirect download mode). The URL is a bearer credential: the record names the object, never the URL.
+    /// </summary>
+    public void RecordPresigned(WorkspaceStorageHandle handle, HyphaPrincipal principal, HttpMethod method, string key, TimeSpan lifetime, string? reason = null)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentNullException.ThrowIfNull(method);
+        Record(handle, new AuditEvent(AuditEventType.PresignedUrlIssued, handle.Workspace.Value, ActorOf(principal))
+        {
+            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
+            Access = method == HttpMethod.Get ? AccessLevel.ReadOnly : AccessLevel.ReadWrite,
+            AccessKeyId = handle.Key.AccessKeyId,
+            ExpiresAt = Now.Add(lifetime),
+            Method = method.Method,
+            Path = key,
+            Reason = reason,
+        });
+    }
+
     /// <summary>Logs <paramref name="audit"/>, and starts its Event on <paramref name="handle"/>'s WorkspaceStorage when the policy allows one.</summary>
     public void Record(WorkspaceStorageHandle handle, AuditEvent audit)
     {

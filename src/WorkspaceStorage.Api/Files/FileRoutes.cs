@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
+using WorkspaceStorage.Api.Audit;
 using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;
@@ -25,7 +26,8 @@ public static class FileRoutes
         await resolver.ResolveAsync(context.GetWorkspaceGrant().Workspace, context.RequestAborted);
 
     public static async Task<Results<Ok<DirectoryListing>, EmptyHttpResult, RedirectHttpResult, NotFound<ApiError>, JsonHttpResult<ApiError>>> GetAsync(
-        HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics, IOptions<StorageOptions> options)
+        HttpContext context, string? path, WorkspaceStorageResolver resolver, ApiMetrics metrics, IOptions<StorageOptions> options,
+        CompanionAuditTrail audit)
     {
         var file = WorkspacePath.Parse(context.GetWorkspaceGrant().Workspace, path);
         var storage = await ResolveAsync(context, resolver);
@@ -43,7 +45,9 @@ public static class FileRoutes
 
         if (options.Value.FileDownloadMode == FileDownloadMode.Redirect)
         {
-            return RedirectToPresignedGet(context.Response, storage, file.Key, options.Value.FileDownloadUrlLifetime);
+            var lifetime = options.Value.FileDownloadUrlLifetime;
+            audit.RecordPresigned(storage.Handle, context.GetWorkspaceGrant().Principal, HttpMethod.Get, file.Key, lifetime, "file download redirect");
+            return RedirectToPresignedGet(context.Response, storage, file.Key, lifetime);
         }
 
         // One "bytes=a-b", "a-" or "-n" range is passed on; anything else (several ranges, garbage) gets the whole file, as RFC 9110 allows.

@@ -226,7 +226,10 @@ public sealed class S3StorageService
         var partCount = args.RequiredInt("part_count", 1, MultipartUploads.MaxParts);
         var expiry = args.Int("expires_in", DefaultExpirySeconds, 1, MaxExpirySeconds);
         var ttlSeconds = args.OptionalInt("ttl", 1, MaxTtlSeconds);
-        return await multipart.StartAsync(call.Storage, path, partCount, expiry, ttlSeconds, call.CancellationToken);
+        var started = await multipart.StartAsync(call.Storage, path, partCount, expiry, ttlSeconds, call.CancellationToken);
+        audit.RecordPresigned(call.Storage.Handle, call.Access.Principal, HttpMethod.Put, path.Key, TimeSpan.FromSeconds(expiry),
+            $"multipart upload, {partCount} part URLs");
+        return started;
     }
 
     private async Task<object?> CompleteMultipartAsync(S3StorageCall call)
@@ -295,17 +298,7 @@ public sealed class S3StorageService
     private string Presign(S3StorageCall call, HttpMethod method, string key, int expirySeconds, bool? useProxy)
     {
         var url = call.Storage.Client.Presign(method, key, TimeSpan.FromSeconds(expirySeconds));
-        var handle = call.Storage.Handle;
-        // The URL itself is a bearer credential: the record names the object, never the URL or its signature.
-        audit.Record(handle, new AuditEvent(AuditEventType.PresignedUrlIssued, handle.Workspace.Value, CompanionAuditTrail.ActorOf(call.Access.Principal))
-        {
-            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
-            Access = method == HttpMethod.Put ? AccessLevel.ReadWrite : AccessLevel.ReadOnly,
-            AccessKeyId = handle.Key.AccessKeyId,
-            ExpiresAt = audit.Now.AddSeconds(expirySeconds),
-            Method = method.Method,
-            Path = key,
-        });
+        audit.RecordPresigned(call.Storage.Handle, call.Access.Principal, method, key, TimeSpan.FromSeconds(expirySeconds));
         return useProxy == false ? url : rewriter.Rewrite(call.Workspace, url);
     }
 

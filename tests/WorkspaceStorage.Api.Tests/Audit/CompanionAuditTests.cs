@@ -109,6 +109,27 @@ public sealed class CompanionAuditTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_download_redirect_is_a_presigned_URL_handed_out_and_is_recorded_without_the_URL()
+    {
+        var token = await StartAsync("r", new Dictionary<string, string?> { ["Storage:FileDownloadMode"] = "Redirect" });
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { BaseAddress = api!.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/{Workspace}/files/dir/report.pdf");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, response.StatusCode);
+
+        var record = Assert.Single(audit.OfType(nameof(AuditEventType.PresignedUrlIssued)));
+        record.RequireFields(new Dictionary<string, string?>
+        {
+            ["workspace"] = "ws-audit", ["user"] = "github|12345", ["access"] = "ReadOnly", ["accessKeyId"] = workspaceKey.AccessKeyId,
+            ["method"] = "GET", ["path"] = "ws-audit/dir/report.pdf", ["reason"] = "file download redirect",
+        });
+        var signature = response.Headers.Location!.Query.Split('&').Single(p => p.Contains("X-Amz-Signature=", StringComparison.Ordinal)).Split('=')[1];
+        Assert.DoesNotContain(audit.Records, r => r.All.Contains(signature, StringComparison.Ordinal));
+        AssertNoSecret(token);
+    }
+
+    [Fact]
     public async Task A_busy_caller_gets_every_log_record_but_one_Event_a_minute_per_access()
     {
         var rw = await StartAsync("rw");
@@ -136,7 +157,7 @@ public sealed class CompanionAuditTests : IAsyncDisposable
     }
 
     /// <summary>The API with one workspace served by WorkspaceStorage audit-ws; returns a token with <paramref name="permission"/> on it.</summary>
-    private async Task<string> StartAsync(string permission)
+    private async Task<string> StartAsync(string permission, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var directory = new InMemoryWorkspaceDirectory();
         var location = new S3Location(new Uri("http://s3.internal:9000"), new Uri("https://s3.example.org"), "eu-west-1", "shared");
@@ -151,7 +172,7 @@ public sealed class CompanionAuditTests : IAsyncDisposable
             b.Services.AddSingleton<IWorkspaceStorageDirectory>(directory);
             b.Services.AddSingleton<IEventRecorder>(events);
             b.Logging.AddProvider(audit);
-        }, settings: new Dictionary<string, string?> { ["Logging:LogLevel:WorkspaceStorage.Audit"] = "Information" });
+        }, settings: new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Logging:LogLevel:WorkspaceStorage.Audit"] = "Information" });
         return api.Tokens.ForWorkspace(Workspace.Value, permission);
     }
 

@@ -68,6 +68,12 @@ public sealed class AuditSystemTests
         var url = await CallAsync(companion, workspace, token, "generate_presigned_url", new { path = "report.csv", client_method = "put_object" });
         var signature = new Uri(url!.Value.GetString()!).Query.Split('&').Single(p => p.StartsWith("X-Amz-Signature=", StringComparison.Ordinal))[16..];
         secrets.Add(signature);
+        // Multipart part URLs are presigned URLs handed out too: one record for the upload, no URL in it.
+        var multipart = await CallAsync(companion, workspace, token, "put_file_start_multipart", new { file_path = "big.bin", part_count = 2 });
+        foreach (var part in multipart!.Value.GetProperty("parts").EnumerateArray())
+        {
+            secrets.Add(new Uri(part.GetProperty("url").GetString()!).Query.Split('&').Single(p => p.StartsWith("X-Amz-Signature=", StringComparison.Ordinal))[16..]);
+        }
 
         await EventAsync(cluster, nameof(AuditEventType.TemporaryCredentialIssued), "github|12345");
         await cluster.Kube.DeleteAsync<WorkspaceStorageResource>(Ns, Name);
@@ -84,6 +90,8 @@ public sealed class AuditSystemTests
             Assert.Equal(type != AuditEventType.PresignedUrlIssued, events.Any(e => e.Reason == type.ToString()));
         }
 
+        Assert.Contains(companionAudit, l => l.Contains("type=PresignedUrlIssued ", StringComparison.Ordinal)
+            && l.Contains($"path={workspace}/big.bin ", StringComparison.Ordinal) && l.Contains("reason=multipart upload, 2 part URLs", StringComparison.Ordinal));
         var everything = operatorAudit.Concat(companionAudit).Concat(events.Select(e => $"{e.Reason}: {e.Message}")).ToList();
         foreach (var secret in secrets)
         {
