@@ -76,6 +76,7 @@ public static class OperatorBenchmarks
                 ["minimum calls/workspace"] = new(baseline.CallsPerWorkspace, "calls"),
                 ["operator writes/workspace"] = new(coldCalls.Count(c => c.IsWrite) / (double)n, "calls"),
                 ["minimum writes/workspace"] = new(baseline.WritesPerWorkspace, "calls"),
+                ["usage reads/workspace"] = new(UsageReads(coldCalls) / (double)n, "listings"),
             },
             Note = "per workspace, operator: " + Breakdown(coldCalls, n) + " — minimum: " + Breakdown(baseline.Calls, context.BaselineSample),
         };
@@ -96,14 +97,15 @@ public static class OperatorBenchmarks
         var resyncRow = new BenchRow(resyncId, $"steady state: full resync of the {n} Ready{label}")
         {
             Measured = new Figure(resync.TotalSeconds, "s"),
-            Target = "0 backend writes, 0 Secret writes; time reported",
-            TargetMet = resynced && backendWrites == 0 && secretWrites == 0,
+            Target = "0 backend writes, 0 Secret writes, 0 usage listings (each workspace was measured less than --usage-period ago); time reported",
+            TargetMet = resynced && backendWrites == 0 && secretWrites == 0 && UsageReads(resyncCalls) == 0,
             Extra = new Dictionary<string, Figure>
             {
                 ["backend writes"] = new(backendWrites, "calls"),
                 ["Secret writes"] = new(secretWrites, "writes"),
                 ["status writes"] = new(statusWrites, "writes"),
                 ["backend reads/workspace"] = new(resyncCalls.Count(c => !c.IsWrite) / (double)n, "calls"),
+                ["usage reads"] = new(UsageReads(resyncCalls), "listings"),
                 ["reconciles"] = new(metrics.Completed(Controller), ""),
             },
             Note = (resynced ? "" : "NOT every object reconciled within 5 min; ") +
@@ -111,6 +113,9 @@ public static class OperatorBenchmarks
         };
         return [coldRow, resyncRow];
     }
+
+    /// <summary>The usage reader's listings (ListObjectsV2 of a workspace prefix, at most one sequence per workspace per --usage-period).</summary>
+    private static int UsageReads(IEnumerable<BackendCall> calls) => calls.Count(c => c.Operation == "ListObjectsV2");
 
     private static (OperatorHost Host, CancellationTokenSource Stop, Task Running) Start(OperatorWorld world, BackendCallCounter calls, CountingControllerMetrics metrics)
     {
