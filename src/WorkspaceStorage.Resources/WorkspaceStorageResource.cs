@@ -149,7 +149,7 @@ public sealed record WorkspaceUsageStatus
     public long Objects { get; set; }
 
     [JsonPropertyName("readAt")]
-    [Description("When the listing was made.")]
+    [Description("When these figures were read; a later read that finds the same figures does not rewrite the status (a converged workspace costs no write).")]
     [CrdFormat("date-time")]
     public DateTime? ReadAt { get; set; }
 

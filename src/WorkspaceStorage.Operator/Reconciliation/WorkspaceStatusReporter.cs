@@ -74,9 +74,14 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
             {
                 changed |= Assign(s.Quota, quota.Limits.IsLimited ? new WorkspaceQuotaStatus { MaxBytes = quota.Limits.MaxBytes, MaxObjects = quota.Limits.MaxObjects } : null,
                     v => s.Quota = v);
+                // Written only when the figures changed: a converged workspace costs no status write, so readAt is
+                // when these figures were first read (later reads that found the same ones leave it).
                 var figures = quota.Usage.Figures;
-                changed |= Assign(s.Usage, new WorkspaceUsageStatus { Bytes = figures.Bytes, Objects = figures.Objects, ReadAt = quota.Usage.ReadAt.UtcDateTime, Complete = figures.Complete },
-                    v => s.Usage = v);
+                if (s.Usage is not { } recorded || recorded.Bytes != figures.Bytes || recorded.Objects != figures.Objects || recorded.Complete != figures.Complete)
+                {
+                    s.Usage = new WorkspaceUsageStatus { Bytes = figures.Bytes, Objects = figures.Objects, ReadAt = quota.Usage.ReadAt.UtcDateTime, Complete = figures.Complete };
+                    changed = true;
+                }
                 changed |= s.Set(WorkspaceStorageConditions.QuotaExceeded, quota.Reached ? Conditions.True : Conditions.False,
                     quota.Reached ? WorkspaceStorageConditions.OverQuota : WorkspaceStorageConditions.WithinQuota, quota.Message, generation, now);
             }
