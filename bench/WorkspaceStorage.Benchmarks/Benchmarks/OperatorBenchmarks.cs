@@ -164,9 +164,9 @@ public static class OperatorBenchmarks
     private static async Task<Minimum> MinimumCallsOneByOneAsync(BenchContext context, string bucket, int n)
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, bucket);
-        using var clients = new S3ClientFactory();
-        using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var calls = new BackendCallCounter();
+        using var clients = new S3ClientFactory(observer: calls); // the usage listing is an S3 call: counted like the operator's
+        using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var buckets = new AdminBucketOperations(clients.Create(location, context.Admin));
         IStorageBackend backend = context.BackendType == StorageBackendType.Aws
             ? new AwsStorageBackend(new AwsBackendOptions(location, context.Admin), http, buckets, calls, NullLogger<AwsStorageBackend>.Instance)
@@ -181,6 +181,8 @@ public static class OperatorBenchmarks
         for (var i = 0; i < n; i++)
         {
             var workspace = WorkspaceId.Parse($"ws-min-{run}-{i:D5}");
+            // What a new workspace needs now: its usage measured once (one ListObjectsV2: status.usage, the quota's access).
+            await backend.MeasureUsageAsync(workspace, 1, context.CancellationToken);
             await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, context.CancellationToken);
             if (backend is IServerIssuedKeys issued)
             {
