@@ -172,7 +172,7 @@ until_ok 30 "the API's RBAC (config/rbac) to take effect" env KUBECONFIG="$API_K
 # ---- the operator: cluster mode, the operator's service account, leader election in its namespace ----
 # (The admin's KUBECONFIG is kept out of its environment, and the API's: each has its service account's only.)
 env -u KUBECONFIG dotnet "$OPERATOR_PROJECT/bin/Release/net10.0/WorkspaceStorage.Operator.dll" --kubeconfig "$OPERATOR_KUBECONFIG" \
-  --leader-elect --leader-election-namespace "$SYSTEM_NAMESPACE" --health-addr "$HEALTH" "$@" >"$OPERATOR_LOG" 2>&1 &
+  --leader-elect --leader-election-namespace "$SYSTEM_NAMESPACE" --health-addr "$HEALTH" --usage-period 10s "$@" >"$OPERATOR_LOG" 2>&1 &
 operator_pid=$!
 log "operator started (pid $operator_pid) as $SYSTEM_NAMESPACE/$OPERATOR_ACCOUNT, logs: $OPERATOR_LOG"
 
@@ -229,6 +229,17 @@ s3_check() (
 )
 until_ok 60 "an upload with $usage_ns/$usage_secret's key to s3://$usage_bucket/$usage_prefix" s3_check
 s3_verified="checked: uploaded s3://$usage_bucket/${usage_prefix}make-run-check.txt with this workspace's key and listed it"
+
+# The usage, measured by the operator (a bounded listing, at most once per --usage-period: 10s here, 5m by default)
+# after the upload: an annotation wakes the reconcile, and the line shown is the one run.
+usage_query='{.status.usage.bytes} bytes, {.status.usage.objects} objects, read at {.status.usage.readAt}{"\n"}'
+usage_line="kubectl get wss $usage_name -n $usage_ns -o jsonpath='$usage_query'"
+usage_check() {
+  kubectl annotate wss "$usage_name" -n "$usage_ns" workspacestorage.hypha.amun.ai/make-run-usage="$SECONDS" --overwrite >/dev/null &&
+    [ "$(kubectl get wss "$usage_name" -n "$usage_ns" -o jsonpath='{.status.usage.objects}')" -ge 1 ]
+}
+until_ok 60 "the operator to measure $usage_ns/$usage_name's usage after the upload" usage_check
+usage_shown=$(eval "$usage_line")
 
 # The claim ceiling, shown by trying it: a claim in $usage_ns on a workspace its StorageBackend does not let it have is
 # refused (no key, no Secret), then removed. Skipped when the sample StorageBackend lets every namespace claim anything.
@@ -443,6 +454,8 @@ Use a workspace's storage (its own key, confined to its prefix):
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 cp ./file "s3://$usage_bucket/${usage_prefix}file"
   aws --endpoint-url "\$AWS_ENDPOINT_URL" s3 ls "s3://$usage_bucket/$usage_prefix"
 ($s3_verified)
+  $usage_line
+(checked: $usage_shown)
 $ceiling_usage
 $api_usage
 $on_demand_usage

@@ -115,4 +115,45 @@ public sealed class WorkspaceStorageStatus : IConditionedStatus
     [JsonPropertyName("lastRotationRequest")]
     [Description("The value of the workspacestorage.hypha.amun.ai/rotate annotation last acted on.")]
     public string? LastRotationRequest { get; set; }
+
+    [JsonPropertyName("quota")]
+    [Description("The limits in force: spec.quota, else the StorageBackend's quota.default, else its ceiling. Absent: no limit.")]
+    public WorkspaceQuotaStatus? Quota { get; set; }
+
+    [JsonPropertyName("usage")]
+    [Description("What the workspace holds under its prefix, as last measured (a bounded listing, at most once per --usage-period).")]
+    public WorkspaceUsageStatus? Usage { get; set; }
+}
+
+/// <summary>The limits a workspace is held to, in bytes and objects.</summary>
+public sealed record WorkspaceQuotaStatus
+{
+    [JsonPropertyName("maxBytes")]
+    [Description("Most bytes; absent: no size limit.")]
+    public long? MaxBytes { get; set; }
+
+    [JsonPropertyName("maxObjects")]
+    [Description("Most objects; absent: no object limit.")]
+    public long? MaxObjects { get; set; }
+}
+
+/// <summary>A workspace's measured usage.</summary>
+public sealed record WorkspaceUsageStatus
+{
+    [JsonPropertyName("bytes")]
+    [Description("Bytes under the prefix.")]
+    public long Bytes { get; set; }
+
+    [JsonPropertyName("objects")]
+    [Description("Objects under the prefix.")]
+    public long Objects { get; set; }
+
+    [JsonPropertyName("readAt")]
+    [Description("When these figures were read; a later read that finds the same figures does not rewrite the status (a converged workspace costs no write).")]
+    [CrdFormat("date-time")]
+    public DateTime? ReadAt { get; set; }
+
+    [JsonPropertyName("complete")]
+    [Description("false when the listing stopped at --usage-max-pages pages: bytes and objects are then a lower bound.")]
+    public bool Complete { get; set; }
 }

@@ -76,6 +76,7 @@ public static class OperatorBenchmarks
                 ["minimum calls/workspace"] = new(baseline.CallsPerWorkspace, "calls"),
                 ["operator writes/workspace"] = new(coldCalls.Count(c => c.IsWrite) / (double)n, "calls"),
                 ["minimum writes/workspace"] = new(baseline.WritesPerWorkspace, "calls"),
+                ["usage reads/workspace"] = new(UsageReads(coldCalls) / (double)n, "listings"),
             },
             Note = "per workspace, operator: " + Breakdown(coldCalls, n) + " — minimum: " + Breakdown(baseline.Calls, context.BaselineSample),
         };
@@ -96,14 +97,15 @@ public static class OperatorBenchmarks
         var resyncRow = new BenchRow(resyncId, $"steady state: full resync of the {n} Ready{label}")
         {
             Measured = new Figure(resync.TotalSeconds, "s"),
-            Target = "0 backend writes, 0 Secret writes; time reported",
-            TargetMet = resynced && backendWrites == 0 && secretWrites == 0,
+            Target = "0 backend writes, 0 Secret writes, 0 usage listings (each workspace was measured less than --usage-period ago); time reported",
+            TargetMet = resynced && backendWrites == 0 && secretWrites == 0 && UsageReads(resyncCalls) == 0,
             Extra = new Dictionary<string, Figure>
             {
                 ["backend writes"] = new(backendWrites, "calls"),
                 ["Secret writes"] = new(secretWrites, "writes"),
                 ["status writes"] = new(statusWrites, "writes"),
                 ["backend reads/workspace"] = new(resyncCalls.Count(c => !c.IsWrite) / (double)n, "calls"),
+                ["usage reads"] = new(UsageReads(resyncCalls), "listings"),
                 ["reconciles"] = new(metrics.Completed(Controller), ""),
             },
             Note = (resynced ? "" : "NOT every object reconciled within 5 min; ") +
@@ -111,6 +113,9 @@ public static class OperatorBenchmarks
         };
         return [coldRow, resyncRow];
     }
+
+    /// <summary>The usage reader's listings (ListObjectsV2 of a workspace prefix, at most one sequence per workspace per --usage-period).</summary>
+    private static int UsageReads(IEnumerable<BackendCall> calls) => calls.Count(c => c.Operation == "ListObjectsV2");
 
     private static (OperatorHost Host, CancellationTokenSource Stop, Task Running) Start(OperatorWorld world, BackendCallCounter calls, CountingControllerMetrics metrics)
     {
@@ -159,9 +164,9 @@ public static class OperatorBenchmarks
     private static async Task<Minimum> MinimumCallsOneByOneAsync(BenchContext context, string bucket, int n)
     {
         var location = new S3Location(context.RgwEndpoint, context.RgwEndpoint, context.Region, bucket);
-        using var clients = new S3ClientFactory();
-        using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var calls = new BackendCallCounter();
+        using var clients = new S3ClientFactory(observer: calls); // the usage listing is an S3 call: counted like the operator's
+        using var http = new HttpClient(QuickAckConnections.Apply(new SocketsHttpHandler { UseProxy = false })) { Timeout = Timeout.InfiniteTimeSpan };
         var buckets = new AdminBucketOperations(clients.Create(location, context.Admin));
         IStorageBackend backend = context.BackendType == StorageBackendType.Aws
             ? new AwsStorageBackend(new AwsBackendOptions(location, context.Admin), http, buckets, calls, NullLogger<AwsStorageBackend>.Instance)
@@ -176,6 +181,8 @@ public static class OperatorBenchmarks
         for (var i = 0; i < n; i++)
         {
             var workspace = WorkspaceId.Parse($"ws-min-{run}-{i:D5}");
+            // What a new workspace needs now: its usage measured once (one ListObjectsV2: status.usage, the quota's access).
+            await backend.MeasureUsageAsync(workspace, 1, context.CancellationToken);
             await backend.EnsureIdentityAsync(workspace, AccessLevel.ReadWrite, context.CancellationToken);
             if (backend is IServerIssuedKeys issued)
             {

@@ -133,20 +133,30 @@ public static class FileRoutes
         var contentType = string.IsNullOrEmpty(request.ContentType) ? WorkspaceFiles.GuessContentType(file.Name) : request.ContentType;
         string etag;
         long length;
-        if (request.ContentLength is { } declared)
+        // Before a byte of the body is read: an upload the quota cannot take is refused here, not after streaming it.
+        Quotas.UploadQuota.Check(storage.Handle, request.ContentLength ?? 0);
+        try
         {
-            length = declared;
-            etag = await storage.Client.PutAsync(file.Key, request.Body, declared, contentType, cancellationToken);
+            if (request.ContentLength is { } declared)
+            {
+                length = declared;
+                etag = await storage.Client.PutAsync(file.Key, request.Body, declared, contentType, cancellationToken);
+            }
+            else
+            {
+                // No length: S3 (RGW) needs one, so spool to a temporary file under a size cap, never to memory.
+                var directory = string.IsNullOrEmpty(options.Value.SpoolDirectory) ? Path.GetTempPath() : options.Value.SpoolDirectory;
+                await using var spool = new FileStream(Path.Combine(directory, "wso-upload-" + Guid.NewGuid().ToString("N")), FileMode.CreateNew,
+                    FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+                length = await StreamCopy.CopyAsync(request.Body, spool, options.Value.ChunkedUploadLimitBytes, null, cancellationToken);
+                spool.Position = 0;
+                Quotas.UploadQuota.Check(storage.Handle, length);
+                etag = await storage.Client.PutAsync(file.Key, spool, length, contentType, cancellationToken);
+            }
         }
-        else
+        catch (Exception error) when (Quotas.UploadQuota.FromServerRefusal(storage.Handle, error) is { } quota)
         {
-            // No length: S3 (RGW) needs one, so spool to a temporary file under a size cap, never to memory.
-            var directory = string.IsNullOrEmpty(options.Value.SpoolDirectory) ? Path.GetTempPath() : options.Value.SpoolDirectory;
-            await using var spool = new FileStream(Path.Combine(directory, "wso-upload-" + Guid.NewGuid().ToString("N")), FileMode.CreateNew,
-                FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-            length = await StreamCopy.CopyAsync(request.Body, spool, options.Value.ChunkedUploadLimitBytes, null, cancellationToken);
-            spool.Position = 0;
-            etag = await storage.Client.PutAsync(file.Key, spool, length, contentType, cancellationToken);
+            throw quota;
         }
 
         metrics.AddStreamedBytes(StreamDirection.Upload, length);

@@ -24,6 +24,7 @@ public sealed class MultipartUploads(MultipartUploadTokens tokens, IPresignedUrl
             TtlMarkerStore.EnsureSupported(storage.Handle);
         }
 
+        Quotas.UploadQuota.Check(storage.Handle, declaredLength: 0); // the total is not known: refused only at the quota
         var expiry = TimeSpan.FromSeconds(expirySeconds);
         var uploadId = await storage.Client.CreateMultipartUploadAsync(path.Key, WorkspaceFiles.GuessContentType(path.Name), cancellationToken);
         if (ttlSeconds is { } seconds)

@@ -297,6 +297,11 @@ public sealed class S3StorageService
 
     private string Presign(S3StorageCall call, HttpMethod method, string key, int expirySeconds, bool? useProxy)
     {
+        if (method == HttpMethod.Put)
+        {
+            Quotas.UploadQuota.Check(call.Storage.Handle, declaredLength: 0); // the length is not known yet: refused only at the quota
+        }
+
         var url = call.Storage.Client.Presign(method, key, TimeSpan.FromSeconds(expirySeconds));
         audit.RecordPresigned(call.Storage.Handle, call.Access.Principal, method, key, TimeSpan.FromSeconds(expirySeconds));
         return useProxy == false ? url : rewriter.Rewrite(call.Workspace, url);

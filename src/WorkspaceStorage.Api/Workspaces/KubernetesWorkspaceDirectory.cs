@@ -152,7 +152,11 @@ public sealed class KubernetesWorkspaceDirectory : IWorkspaceStorageDirectory, I
             PublicEndpoint = Uri.TryCreate(status.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : backend.Location.PublicEndpoint,
         };
         return new WorkspaceStorageHandle(workspace, location, key, resource.Spec.Access.ToLevel(), IsPublic(resource), backend.Issuer,
-            location.Bucket == backend.Location.Bucket ? backend.Admin : null, resource);
+            location.Bucket == backend.Location.Bucket ? backend.Admin : null, resource)
+        {
+            Quota = status.Quota is { } quota ? new Core.Model.QuotaLimits(quota.MaxBytes, quota.MaxObjects) : Core.Model.QuotaLimits.None,
+            Usage = status.Usage is { } usage ? new Core.Model.UsageFigures(usage.Bytes, usage.Objects, usage.Complete) : null,
+        };
     }
 
     /// <summary>Where the StorageBackend serving <paramref name="bucket"/> lives (for the /s3 proxy), or null when none does.</summary>

@@ -30,6 +30,12 @@ public sealed record WorkspaceStorageHandle(
     /// <summary>W's prefix inside the bucket, with its trailing '/'.</summary>
     public string Prefix => Workspace.Prefix;
 
+    /// <summary>The limits in the WorkspaceStorage's status.quota (None: no limit).</summary>
+    public Core.Model.QuotaLimits Quota { get; init; } = Core.Model.QuotaLimits.None;
+
+    /// <summary>status.usage as the operator last measured it; null: not measured.</summary>
+    public Core.Model.UsageFigures? Usage { get; init; }
+
     public override string ToString() =>
         $"WorkspaceStorageHandle {{ Workspace = {Workspace}, Endpoint = {Location.Endpoint}, Bucket = {Location.Bucket}, KeyId = {Key.AccessKeyId}, Access = {Access}, IsPublic = {IsPublic} }}";
 }

@@ -72,6 +72,10 @@ public sealed record StorageBackendSpec
     [JsonPropertyName("cors")]
     [Description("The CORS rule the operator keeps on the bucket (ID workspace-storage-operator:<name>, among the bucket's other rules, which it never changes), so browsers can use presigned URLs and workspace keys. Defaults to Hypha's rule for any origin; enabled: false removes that rule only.")]
     public BucketCorsSpec? Cors { get; init; }
+
+    [JsonPropertyName("quota")]
+    [Description("Workspace quotas on this backend, owned by its admin: the default a WorkspaceStorage gets when it sets no spec.quota, and the ceiling it may not ask above. Enforced by the workspace identity's policy (no put at the quota), on every backend type.")]
+    public BackendQuotaSpec? Quota { get; init; }
 }
 
 public sealed record BucketCorsSpec

@@ -60,6 +60,7 @@ public static class StorageBackendValidator
             WorkspaceStorageValidator.AddIfError(errors, "spec.cors.allowedOrigins", BucketCorsRule.OriginsError(cors.AllowedOrigins));
         }
 
+        var quota = QuotaRules.BackendQuotaOf(spec.Quota, errors);
         CeilingOf(name, spec, errors); // for its errors only: the ceiling's readers call CeilingOf themselves
 
         if (errors.Count > 0)
@@ -78,7 +79,7 @@ public static class StorageBackendValidator
             admin!,
             spec.PathStyle,
             spec.CaBundle,
-            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null));
+            cors.Enabled ? BucketCorsRule.Hypha(cors.AllowedOrigins, BucketCorsRule.OperatorRuleId(name!)) : null) { Quota = quota });
     }
 
     /// <summary>

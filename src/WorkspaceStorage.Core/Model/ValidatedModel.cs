@@ -49,7 +49,11 @@ public sealed record ValidatedWorkspaceStorage(
     TimeSpan? RotationInterval,
     TimeSpan RotationGracePeriod,
     ExistingSecretReference? ExistingSecret,
-    DeletionPolicy DeletionPolicy);
+    DeletionPolicy DeletionPolicy)
+{
+    /// <summary>What spec.quota asks for (parsed; not yet held to the backend's ceiling or filled from its default).</summary>
+    public QuotaLimits Quota { get; init; } = QuotaLimits.None;
+}
 
 /// <summary>A StorageBackend with every default applied and every field checked.</summary>
 public sealed record ValidatedStorageBackend(
@@ -62,4 +66,8 @@ public sealed record ValidatedStorageBackend(
     AdminCredentialsSecretReference AdminCredentialsSecret,
     bool PathStyle,
     string? CaBundle,
-    BucketCorsRule? Cors);
+    BucketCorsRule? Cors)
+{
+    /// <summary>spec.quota: the default and the ceiling of workspace quotas.</summary>
+    public BackendQuota Quota { get; init; } = BackendQuota.None;
+}

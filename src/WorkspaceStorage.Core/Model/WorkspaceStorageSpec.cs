@@ -39,6 +39,10 @@ public sealed record WorkspaceStorageSpec
     [Description("Retain keeps the data under the prefix when this resource is deleted; Delete removes it. Identities and policies are always removed.")]
     [CrdDefault("Retain")]
     public DeletionPolicy DeletionPolicy { get; set; } = DeletionPolicy.Retain;
+
+    [JsonPropertyName("quota")]
+    [Description("Most bytes and objects the workspace may hold, within the StorageBackend's spec.quota.ceiling (asking above it is refused: Stalled, reason QuotaAboveCeiling). At the quota the workspace's identity keeps read, list and delete but loses put, so the storage server refuses uploads until usage falls back under it. Unset fields take the backend's spec.quota.default.")]
+    public QuotaSpec? Quota { get; init; }
 }
 
 public sealed record BackendReference

@@ -142,6 +142,8 @@ public static class WorkspaceStorageValidator
             }
         }
 
+        var quota = QuotaRules.LimitsOf(spec.Quota, "spec.quota", errors);
+
         if (errors.Count > 0)
         {
             return ValidationResult.Invalid<ValidatedWorkspaceStorage>(errors);
@@ -156,7 +158,7 @@ public static class WorkspaceStorageValidator
             interval,
             grace,
             existing,
-            spec.DeletionPolicy));
+            spec.DeletionPolicy) { Quota = quota });
     }
 
     /// <summary>Shorter intervals would churn identities on the backend faster than pods can restart.</summary>

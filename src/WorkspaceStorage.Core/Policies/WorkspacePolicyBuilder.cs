@@ -18,6 +18,19 @@ public static class WorkspacePolicyBuilder
     public static readonly IReadOnlyList<string> ReadWriteObjectActions =
         ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
+    /// <summary>Over quota: reading and freeing space stay possible; no s3:PutObject, so no upload (single or multipart) starts or completes.</summary>
+    public static readonly IReadOnlyList<string> ReadDeleteObjectActions =
+        ["s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+
+    /// <summary>The object actions of <paramref name="access"/>.</summary>
+    public static IReadOnlyList<string> ObjectActions(AccessLevel access) => access switch
+    {
+        AccessLevel.ReadOnly => ReadOnlyObjectActions,
+        AccessLevel.ReadWrite => ReadWriteObjectActions,
+        AccessLevel.ReadDelete => ReadDeleteObjectActions,
+        _ => throw new ArgumentOutOfRangeException(nameof(access), access, "unknown access level"),
+    };
+
     public static string Build(string bucket, WorkspaceId workspace, AccessLevel access)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(bucket);
@@ -35,7 +48,7 @@ public static class WorkspacePolicyBuilder
             WriteStatement(json, "AllowListingOfWorkspaceFolder", ["s3:ListBucket"], bucketArn,
                 ("StringLike", [("s3:prefix", prefix + "*")]));
             WriteStatement(json, "AllowObjectActionsInWorkspaceFolder",
-                access == AccessLevel.ReadWrite ? ReadWriteObjectActions : ReadOnlyObjectActions, $"{bucketArn}/{prefix}*", null);
+                ObjectActions(access), $"{bucketArn}/{prefix}*", null);
             json.WriteEndArray();
             json.WriteEndObject();
         }

@@ -11,7 +11,11 @@ namespace WorkspaceStorage.Operator.BackendResolution;
 
 /// <summary>A backend ready for use: its bucket was ensured once for this configuration.</summary>
 /// <param name="Name">The StorageBackend's name; "" for the operator's default backend.</param>
-public sealed record ResolvedBackend(string Name, IStorageBackend Backend);
+/// <param name="Quota">The backend's default and ceiling of workspace quotas (spec.quota).</param>
+public sealed record ResolvedBackend(string Name, IStorageBackend Backend, BackendQuota? Quota = null)
+{
+    public BackendQuota Quota { get; init; } = Quota ?? BackendQuota.None;
+}
 
 /// <summary>Finds the <see cref="IStorageBackend"/> a WorkspaceStorage or StorageBackend refers to.</summary>
 public interface IStorageBackendResolver
@@ -84,9 +88,9 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
     async Task<ResolvedBackend> IStorageBackendClients.ResolveAsync(StorageBackendResource resource, CancellationToken cancellationToken) =>
         await ResolveAsync(await ClusterSettingsAsync(resource, cancellationToken), cancellationToken);
 
-    private async Task<ResolvedBackend> ResolveAsync((string Name, string Version, BackendSettings Settings) wanted, CancellationToken cancellationToken)
+    private async Task<ResolvedBackend> ResolveAsync((string Name, string Version, BackendSettings Settings, BackendQuota Quota) wanted, CancellationToken cancellationToken)
     {
-        var (name, version, settings) = wanted;
+        var (name, version, settings, quota) = wanted;
         CacheEntry entry;
         // A lock, not AddOrUpdate: its factory may run twice under contention and build (and leak) a second client.
         lock (cacheGate)
@@ -100,7 +104,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
         }
 
         await entry.EnsureBucketAsync(cancellationToken);
-        return new ResolvedBackend(name, entry.Owned.Backend);
+        return new ResolvedBackend(name, entry.Owned.Backend, quota);
     }
 
     public async Task<ClaimCeiling> CeilingAsync(string? backendName, CancellationToken cancellationToken)
@@ -152,13 +156,13 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
         return new CacheEntry(version, factory.Create(settings));
     }
 
-    private (string Name, string Version, BackendSettings Settings) DefaultSettings()
+    private (string Name, string Version, BackendSettings Settings, BackendQuota Quota) DefaultSettings()
     {
         var options = defaultBackend ?? throw new BackendNotUsableException(
             "spec.backendRef", "is required: the operator runs without a default backend", ConditionReasons.InvalidSpec);
         var settings = new BackendSettings(options.Type, new Uri(options.Endpoint), new Uri(options.PublicEndpoint), options.Region,
             options.Bucket, options.AdminCredentials, options.PathStyle, CaBundle: null);
-        return (DefaultBackendName, "default", settings);
+        return (DefaultBackendName, "default", settings, BackendQuota.None);
     }
 
     /// <summary>
@@ -171,7 +175,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
         ?? await backends.GetAsync(new ResourceKey(null, name), cancellationToken)
         ?? throw new BackendNotUsableException("spec.backendRef.name", $"StorageBackend \"{name}\" not found", ConditionReasons.BackendNotFound);
 
-    private async Task<(string, string, BackendSettings)> ClusterSettingsAsync(StorageBackendResource resource, CancellationToken cancellationToken)
+    private async Task<(string, string, BackendSettings, BackendQuota)> ClusterSettingsAsync(StorageBackendResource resource, CancellationToken cancellationToken)
     {
         var name = resource.Metadata.Name;
         var validation = resource.Validate();
@@ -194,7 +198,7 @@ public sealed class StorageBackendResolver : IStorageBackendResolver, IStorageBa
         await RefuseSecondNameAsync(resource, spec, cancellationToken);
         var version = $"{resource.Metadata.Generation}/{secret.Metadata.ResourceVersion}";
         var settings = BackendSettings.For(spec, admin);
-        return (name, version, settings);
+        return (name, version, settings, spec.Quota);
     }
 
     /// <summary>

@@ -58,6 +58,8 @@ internal sealed class CacheTrimmer
                     Workspace = status.Workspace,
                     AccessKeyId = status.AccessKeyId,
                     ObservedGeneration = status.ObservedGeneration,
+                    Usage = status.Usage,   // the usage and quota gauges of OperatorMetrics
+                    Quota = status.Quota,
                     Conditions = status.Conditions is null
                         ? []
                         : [.. status.Conditions.Select(c => new V1Condition { Type = Shared(c.Type), Status = Shared(c.Status) })],

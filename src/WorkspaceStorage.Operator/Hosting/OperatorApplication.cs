@@ -1,3 +1,4 @@
+using WorkspaceStorage.Operator.Reconciliation;
 using System.Net;
 using k8s;
 using Microsoft.Extensions.Logging;
@@ -103,7 +104,7 @@ public sealed class OperatorApplication
 
     private async Task<int> RunAsync(OperatorApplicationOptions options, ILoggerFactory loggers, ILogger logger, CancellationToken cancellationToken)
     {
-        var metrics = new OperatorMetrics();
+        var metrics = new OperatorMetrics(options.UsageMetricsMaxWorkspaces);
         var health = new HealthState();
         var hostOptions = new OperatorHostOptions
         {
@@ -111,6 +112,7 @@ public sealed class OperatorApplication
             WatchNamespace = options.Operator.WatchNamespace,
             ResyncPeriod = options.ResyncPeriod,
             Controller = new ControllerOptions { Queue = new WorkQueueOptions { Workers = options.MaxConcurrentReconciles } },
+            Reconciler = new WorkspaceStorageReconcilerOptions { Usage = options.Usage },
         };
 
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,3 +1,4 @@
+using WorkspaceStorage.Operator.Reconciliation;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
@@ -51,7 +52,14 @@ public sealed record OperatorApplicationOptions(
     int MaxConcurrentReconciles,
     TimeSpan ResyncPeriod,
     ListenAddress HealthAddress,
-    ListenAddress? MetricsAddress);
+    ListenAddress? MetricsAddress)
+{
+    /// <summary>--usage-period and --usage-max-pages.</summary>
+    public UsageReaderOptions Usage { get; init; } = new();
+
+    /// <summary>--usage-metrics-max-workspaces: the per-workspace gauges' cardinality guard.</summary>
+    public int UsageMetricsMaxWorkspaces { get; init; } = OperatorMetrics.DefaultUsageMetricsMaxWorkspaces;
+}
 
 /// <summary>
 /// The executable's command line: <see cref="CommandLineOptions"/> (default backend, leader election, ports) plus
@@ -68,7 +76,7 @@ public sealed class OperatorCommandLine
         shared = new CommandLineOptions(getEnvironmentVariable, readFile);
         shared.LeaderElectionId.Aliases.Add("--lease-name");
         shared.LeaderElectionNamespace.Aliases.Add("--lease-namespace");
-        foreach (var option in (Option[])[Kubeconfig, MaxConcurrentReconciles, ResyncPeriod, HealthAddress])
+        foreach (var option in (Option[])[Kubeconfig, MaxConcurrentReconciles, ResyncPeriod, HealthAddress, UsagePeriod, UsageMaxPages, UsageMetricsMaxWorkspaces])
         {
             shared.RootCommand.Options.Add(option);
         }
@@ -83,6 +91,12 @@ public sealed class OperatorCommandLine
     public Option<string?> ResyncPeriod { get; } = new("--resync-period") { Description = "How often every object is reconciled again to find drift in the backend (e.g. 10m, 30s; default 10m)." };
 
     public Option<string?> HealthAddress { get; } = new("--health-addr") { Description = "Listen address of /healthz, /readyz and /metrics (default :<--health-port>, i.e. :8081; port 0 picks a free one)." };
+
+    public Option<string?> UsagePeriod { get; } = new("--usage-period") { Description = "Measure each workspace's usage (a bounded listing of its prefix) at most this often (default 5m, at least 10s)." };
+
+    public Option<int> UsageMaxPages { get; } = new("--usage-max-pages") { Description = "Pages of 1000 keys per usage listing; a longer workspace is reported with status.usage.complete=false.", DefaultValueFactory = _ => UsageReaderOptions.DefaultMaxPages };
+
+    public Option<int> UsageMetricsMaxWorkspaces { get; } = new("--usage-metrics-max-workspaces") { Description = "Above this many measured workspaces, emit only aggregate usage series, no per-workspace ones.", DefaultValueFactory = _ => OperatorMetrics.DefaultUsageMetricsMaxWorkspaces };
 
     /// <summary>Options, or the errors (each starting with the flag it is about).</summary>
     public (OperatorApplicationOptions? Options, IReadOnlyList<string> Errors) Parse(IReadOnlyList<string> args)
@@ -105,6 +119,22 @@ public sealed class OperatorCommandLine
 
         var resync = Duration(parsed.GetValue(ResyncPeriod), "--resync-period", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1), errors);
 
+        var usage = new UsageReaderOptions
+        {
+            Period = Duration(parsed.GetValue(UsagePeriod), "--usage-period", UsageReaderOptions.DefaultPeriod, UsageReaderOptions.MinimumPeriod, errors),
+            MaxPages = parsed.GetValue(UsageMaxPages),
+        };
+        if (usage.MaxPages is < 1 or > UsageReaderOptions.MaxMaxPages)
+        {
+            errors.Add($"--usage-max-pages: must be between 1 and {UsageReaderOptions.MaxMaxPages} (got {usage.MaxPages})");
+        }
+
+        var metricsMax = parsed.GetValue(UsageMetricsMaxWorkspaces);
+        if (metricsMax is < 0 or > 100_000)
+        {
+            errors.Add($"--usage-metrics-max-workspaces: must be between 0 and 100000 (got {metricsMax})");
+        }
+
         var healthPort = parsed.GetValue(shared.HealthPort);
         var healthText = parsed.GetValue(HealthAddress) ?? $":{healthPort}";
         var health = ListenAddress.TryParse(healthText, out var healthError);
@@ -125,7 +155,7 @@ public sealed class OperatorCommandLine
             return (null, errors.Count > 0 ? errors : ["invalid command line"]);
         }
 
-        return (new OperatorApplicationOptions(sharedResult.Options, kubeconfig, workers, resync, health, metrics), []);
+        return (new OperatorApplicationOptions(sharedResult.Options, kubeconfig, workers, resync, health, metrics) { Usage = usage, UsageMetricsMaxWorkspaces = metricsMax }, []);
     }
 
     private static TimeSpan Duration(string? text, string flag, TimeSpan fallback, TimeSpan minimum, List<string> errors)

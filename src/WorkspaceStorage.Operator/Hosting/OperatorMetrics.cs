@@ -15,8 +15,14 @@ namespace WorkspaceStorage.Operator.Hosting;
 /// <item><c>workspace_storage_backend_calls_total{backend,operation}</c>, <c>workspace_storage_backend_call_errors_total{backend,operation}</c>,
 ///   <c>workspace_storage_backend_call_duration_seconds{backend,operation}</c>;</item>
 /// <item><c>workspace_storage_managed_workspaces{condition}</c>: WorkspaceStorages by state (Ready, Stalled, Reconciling, Terminating).</item>
+/// <item><c>workspace_storage_usage_bytes</c>, <c>workspace_storage_usage_objects</c>, <c>workspace_storage_quota_bytes</c>,
+///   <c>workspace_storage_quota_objects</c> <c>{namespace,name,workspace}</c>: per workspace, from status.usage and status.quota,
+///   while at most <c>--usage-metrics-max-workspaces</c> WorkspaceStorages have a usage; above that only the aggregates
+///   <c>workspace_storage_usage_bytes_all</c>, <c>workspace_storage_usage_objects_all</c> and
+///   <c>workspace_storage_over_quota_workspaces</c> (always emitted).</item>
 /// </list>
-/// Labels are fixed words (backend type, operation name, result), never object names, error texts or keys.
+/// Labels are fixed words (backend type, operation name, result), never error texts or keys; the per-workspace gauges
+/// alone name objects, and their count is bounded by the cardinality guard.
 /// </summary>
 public sealed class OperatorMetrics : IControllerMetrics, IBackendCallObserver
 {
@@ -33,11 +39,24 @@ public sealed class OperatorMetrics : IControllerMetrics, IBackendCallObserver
     private readonly Counter backendErrors;
     private readonly Histogram backendDurations;
     private readonly Gauge managed;
+    private readonly Gauge usageBytes;
+    private readonly Gauge usageObjects;
+    private readonly Gauge quotaBytes;
+    private readonly Gauge quotaObjects;
+    private readonly Gauge usageBytesAll;
+    private readonly Gauge usageObjectsAll;
+    private readonly Gauge overQuota;
+    private readonly HashSet<(string, string, string)> published = [];
     private readonly Lock gate = new();
     private Func<IEnumerable<WorkspaceStorageResource>>? workspaces;
 
-    public OperatorMetrics()
+    public const int DefaultUsageMetricsMaxWorkspaces = 500;
+
+    /// <param name="usageMetricsMaxWorkspaces">The cardinality guard: above this many workspaces with a usage, no per-workspace series.</param>
+    public OperatorMetrics(int usageMetricsMaxWorkspaces = DefaultUsageMetricsMaxWorkspaces)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(usageMetricsMaxWorkspaces);
+        UsageMetricsMaxWorkspaces = usageMetricsMaxWorkspaces;
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
         controller = new PrometheusControllerMetrics(Registry);
@@ -53,10 +72,21 @@ public sealed class OperatorMetrics : IControllerMetrics, IBackendCallObserver
             managed.WithLabels(state).Set(0);
         }
 
+        string[] perWorkspace = ["namespace", "name", "workspace"];
+        usageBytes = factory.CreateGauge("workspace_storage_usage_bytes", "Bytes under the workspace's prefix, as last measured (status.usage.bytes).", perWorkspace);
+        usageObjects = factory.CreateGauge("workspace_storage_usage_objects", "Objects under the workspace's prefix, as last measured (status.usage.objects).", perWorkspace);
+        quotaBytes = factory.CreateGauge("workspace_storage_quota_bytes", "The workspace's size limit (status.quota.maxBytes); absent: none.", perWorkspace);
+        quotaObjects = factory.CreateGauge("workspace_storage_quota_objects", "The workspace's object limit (status.quota.maxObjects); absent: none.", perWorkspace);
+        usageBytesAll = factory.CreateGauge("workspace_storage_usage_bytes_all", "Bytes under every measured workspace's prefix, summed.");
+        usageObjectsAll = factory.CreateGauge("workspace_storage_usage_objects_all", "Objects under every measured workspace's prefix, summed.");
+        overQuota = factory.CreateGauge("workspace_storage_over_quota_workspaces", "Workspaces at or over their quota (QuotaExceeded=True).");
+
         Registry.AddBeforeCollectCallback(CountWorkspaces);
     }
 
     public CollectorRegistry Registry { get; }
+
+    public int UsageMetricsMaxWorkspaces { get; }
 
     /// <summary>Where <c>workspace_storage_managed_workspaces</c> counts from (the WorkspaceStorage informer's cache).</summary>
     public void CountWorkspacesFrom(Func<IEnumerable<WorkspaceStorageResource>> source)
@@ -125,6 +155,57 @@ public sealed class OperatorMetrics : IControllerMetrics, IBackendCallObserver
         foreach (var (state, count) in counts)
         {
             managed.WithLabels(state).Set(count);
+        }
+
+        CountUsage(source);
+    }
+
+    private void CountUsage(Func<IEnumerable<WorkspaceStorageResource>> source)
+    {
+        var measured = source().Where(r => r.Status?.Usage is not null && r.Metadata.DeletionTimestamp is null).ToList();
+        usageBytesAll.Set(measured.Sum(r => (double)r.Status!.Usage!.Bytes));
+        usageObjectsAll.Set(measured.Sum(r => (double)r.Status!.Usage!.Objects));
+        overQuota.Set(measured.Count(r => r.Status.IsTrue("QuotaExceeded")));
+        var current = new HashSet<(string, string, string)>();
+        if (measured.Count <= UsageMetricsMaxWorkspaces)
+        {
+            foreach (var resource in measured)
+            {
+                var status = resource.Status!;
+                var labels = (resource.Metadata.NamespaceProperty ?? "", resource.Metadata.Name ?? "", status.Workspace ?? "");
+                current.Add(labels);
+                usageBytes.WithLabels(labels.Item1, labels.Item2, labels.Item3).Set(status.Usage!.Bytes);
+                usageObjects.WithLabels(labels.Item1, labels.Item2, labels.Item3).Set(status.Usage.Objects);
+                SetOrRemove(quotaBytes, labels, status.Quota?.MaxBytes);
+                SetOrRemove(quotaObjects, labels, status.Quota?.MaxObjects);
+            }
+        }
+
+        lock (gate)
+        {
+            foreach (var gone in published.Where(p => !current.Contains(p)).ToList())
+            {
+                foreach (var gauge in (Gauge[])[usageBytes, usageObjects, quotaBytes, quotaObjects])
+                {
+                    gauge.RemoveLabelled(gone.Item1, gone.Item2, gone.Item3);
+                }
+
+                published.Remove(gone);
+            }
+
+            published.UnionWith(current);
+        }
+    }
+
+    private static void SetOrRemove(Gauge gauge, (string, string, string) labels, long? value)
+    {
+        if (value is { } v)
+        {
+            gauge.WithLabels(labels.Item1, labels.Item2, labels.Item3).Set(v);
+        }
+        else
+        {
+            gauge.RemoveLabelled(labels.Item1, labels.Item2, labels.Item3);
         }
     }
 }

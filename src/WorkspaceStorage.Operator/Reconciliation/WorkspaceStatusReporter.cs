@@ -43,7 +43,7 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
 
     /// <returns>The stored object and whether it became Ready for its generation just now.</returns>
     public async Task<(WorkspaceStorageResource Resource, bool BecameReady)> ReadyAsync(WorkspaceStorageResource resource, ValidatedWorkspaceStorage spec,
-        ResolvedBackend backend, KeyResult keys, CancellationToken cancellationToken)
+        ResolvedBackend backend, KeyResult keys, CancellationToken cancellationToken, QuotaOutcome? quota = null)
     {
         var wasReady = resource.Status.IsTrue(ConditionTypes.Ready) && resource.Status?.ObservedGeneration == resource.Metadata.Generation;
         var location = backend.Backend.Location;
@@ -70,6 +70,22 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
                     generation, now)
                 : s.Set(WorkspaceStorageConditions.CredentialsRotating, Conditions.False, WorkspaceStorageConditions.RotationComplete,
                     $"only key {keys.Current.AccessKeyId} is valid", generation, now);
+            if (quota is not null)
+            {
+                changed |= Assign(s.Quota, quota.Limits.IsLimited ? new WorkspaceQuotaStatus { MaxBytes = quota.Limits.MaxBytes, MaxObjects = quota.Limits.MaxObjects } : null,
+                    v => s.Quota = v);
+                // Written only when the figures changed: a converged workspace costs no status write, so readAt is
+                // when these figures were first read (later reads that found the same ones leave it).
+                var figures = quota.Usage.Figures;
+                if (s.Usage is not { } recorded || recorded.Bytes != figures.Bytes || recorded.Objects != figures.Objects || recorded.Complete != figures.Complete)
+                {
+                    s.Usage = new WorkspaceUsageStatus { Bytes = figures.Bytes, Objects = figures.Objects, ReadAt = quota.Usage.ReadAt.UtcDateTime, Complete = figures.Complete };
+                    changed = true;
+                }
+                changed |= s.Set(WorkspaceStorageConditions.QuotaExceeded, quota.Reached ? Conditions.True : Conditions.False,
+                    quota.Reached ? WorkspaceStorageConditions.OverQuota : WorkspaceStorageConditions.WithinQuota, quota.Message, generation, now);
+            }
+
             changed |= s.MarkReady(generation, ConditionReasons.Reconciled,
                 $"workspace '{spec.Workspace}' ready at {location.Bucket}/{spec.Workspace.Prefix}; credentials in Secret {spec.SecretName}", now);
             return changed;
@@ -87,4 +103,16 @@ public sealed class WorkspaceStatusReporter(StatusWriter<WorkspaceStorageResourc
         set(desired);
         return true;
     }
+}
+
+/// <summary>A workspace's limits and its usage as last read: whether it is at its quota, and the words for it.</summary>
+public sealed record QuotaOutcome(QuotaLimits Limits, UsageReading Usage)
+{
+    public bool Reached => QuotaRules.IsReached(Usage.Figures, Limits);
+
+    public string Message => !Limits.IsLimited
+        ? $"no quota applies; the workspace holds {QuotaRules.Describe(Usage.Figures, Limits)}"
+        : Reached
+            ? $"at or over its quota: {QuotaRules.Describe(Usage.Figures, Limits)}; uploads are refused (the identity keeps read, list and delete) until usage falls under the quota or the quota is raised"
+            : $"within its quota: {QuotaRules.Describe(Usage.Figures, Limits)}";
 }

@@ -25,6 +25,9 @@ public sealed record WorkspaceStorageReconcilerOptions
 
     /// <summary>Attempts of a status write that meets 409 Conflict (re-reading in between).</summary>
     public int StatusWriteAttempts { get; init; } = 4;
+
+    /// <summary>How often and how far each workspace's usage is measured (--usage-period, --usage-max-pages).</summary>
+    public UsageReaderOptions Usage { get; init; } = new();
 }
 
 /// <summary>
@@ -49,6 +52,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
     private readonly WorkspaceFinalizer finalizer;
     private readonly ClaimAdmission admission;
     private readonly IAuditTrail audit;
+    private readonly WorkspaceUsageReader usage;
 
     /// <param name="claims">The informer's cache of all WorkspaceStorages, used to find a second claimant of a workspace
     /// without a list call; null lists through <paramref name="storages"/>.</param>
@@ -73,6 +77,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
         status = new WorkspaceStatusReporter(new StatusWriter<WorkspaceStorageResource, WorkspaceStorageStatus>(storages, this.options.StatusWriteAttempts),
             events, clock, logger);
         admission = new ClaimAdmission(resolver, namespaces ?? NamespaceLabels.None, this.secrets, status, logger);
+        usage = new WorkspaceUsageReader(this.options.Usage, clock);
         finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.audit, this.options, clock, logger);
     }
 
@@ -91,6 +96,9 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
             ? await finalizer.FinalizeAsync(resource, cancellationToken)
             : await ProvisionAsync(resource, cancellationToken);
     }
+
+    /// <summary>The usage reader (its read count: a resync makes no listing).</summary>
+    public WorkspaceUsageReader Usage => usage;
 
     internal static bool HasFinalizer(WorkspaceStorageResource resource) => resource.Metadata.Finalizers?.Contains(ResourceMetadata.Finalizer) == true;
 
@@ -235,20 +243,32 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
             }
         }
 
-        var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, spec.Access, cancellationToken);
+        // The quota, held to the backend's ceiling (a tenant cannot raise its own), then the access the usage leaves:
+        // at the quota the identity's policy loses put (ReadDelete), so the storage server itself refuses uploads.
+        var limits = QuotaRules.Effective(spec.Quota, backend.Quota, backend.Name);
+        if (!limits.IsValid)
+        {
+            await status.StallAsync(resource, WorkspaceStorageConditions.QuotaAboveCeiling, limits.Message, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var used = await usage.ReadAsync(backend.Name, backend.Backend, spec.Workspace, resource.Status?.Usage, cancellationToken);
+        var quota = new QuotaOutcome(limits.Value!, used);
+        var access = QuotaRules.AccessWithin(used.Figures, quota.Limits, spec.Access);
+        var identity = await backend.Backend.EnsureIdentityAsync(spec.Workspace, access, cancellationToken);
         if (identity == EnsureOutcome.Created)
         {
             await audit.RecordAsync(resource, new AuditEvent(AuditEventType.IdentityCreated, spec.Workspace.Value, AuditActor.Operator)
             {
                 Backend = backend.Name,
-                Access = spec.Access,
+                Access = access,
                 Path = $"{backend.Backend.Location.Bucket}/{spec.Workspace.Prefix}",
             }, cancellationToken);
         }
 
         var key = await keys.ReconcileAsync(resource, spec, backend.Backend, secret, brought, identityIsNew: identity == EnsureOutcome.Created, backend.Name,
             cancellationToken);
-        var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken);
+        var ready = await status.ReadyAsync(resource, spec, backend, key, cancellationToken, quota);
         if (ready.BecameReady)
         {
             await events.RecordAsync(ready.Resource, EventSeverity.Normal, "Provisioned",
@@ -261,8 +281,21 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
                 $"Identity or policy of workspace '{spec.Workspace}' differed on the backend and was restored", cancellationToken);
         }
 
-        // Run again when the next revocation or rotation falls due; otherwise the periodic resync finds drift.
-        return key.Plan.NextCheck is { } at
+        if (quota.Reached != resource.Status.IsTrue(WorkspaceStorageConditions.QuotaExceeded) && (quota.Reached || resource.Status?.Usage is not null))
+        {
+            await events.RecordAsync(ready.Resource, quota.Reached ? EventSeverity.Warning : EventSeverity.Normal,
+                quota.Reached ? WorkspaceStorageConditions.OverQuota : WorkspaceStorageConditions.WithinQuota, quota.Message, cancellationToken);
+        }
+
+        // Run again when the next revocation or rotation falls due, or (under a quota) the next usage read; otherwise the
+        // periodic resync finds drift and measures usage again.
+        var next = key.Plan.NextCheck;
+        if (quota.Limits.IsLimited && usage.NextRead(used.ReadAt) is var read && (next is null || read < next))
+        {
+            next = read;
+        }
+
+        return next is { } at
             ? ReconcileResult.RequeueAfter(Max(at - clock.GetUtcNow() + MinimumRequeue, MinimumRequeue))
             : ReconcileResult.Done;
     }

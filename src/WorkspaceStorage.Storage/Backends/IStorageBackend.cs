@@ -56,6 +56,13 @@ public interface IStorageBackend
 
     /// <summary>Checks the admin endpoint answers and the admin credentials are accepted.</summary>
     Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What W holds under its prefix: a ListObjectsV2 of <c>W/</c> with the admin's key, at most <paramref name="maxPages"/>
+    /// pages of 1000 keys (Complete false when capped). The same on every backend: RGW's own user stats cannot be used,
+    /// because RGW charges usage to the bucket's owner (the admin), not to the workspace user that wrote the objects.
+    /// </summary>
+    Task<WorkspaceStorage.Core.Model.UsageFigures> MeasureUsageAsync(WorkspaceId workspace, int maxPages, CancellationToken cancellationToken);
 }
 
 /// <summary>

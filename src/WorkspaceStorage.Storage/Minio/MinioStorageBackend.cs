@@ -73,6 +73,9 @@ public sealed class MinioStorageBackend : IStorageBackend
 
     public Task<EnsureOutcome> RemoveBucketCorsAsync(string ruleId, CancellationToken cancellationToken) => buckets.RemoveCorsAsync(ruleId, cancellationToken);
 
+    public Task<WorkspaceStorage.Core.Model.UsageFigures> MeasureUsageAsync(WorkspaceId workspace, int maxPages, CancellationToken cancellationToken) =>
+        buckets.MeasurePrefixAsync((workspace ?? throw new ArgumentNullException(nameof(workspace))).Prefix, maxPages, cancellationToken);
+
     public async Task<EnsureOutcome> EnsureIdentityAsync(WorkspaceId workspace, AccessLevel access, CancellationToken cancellationToken)
     {
         var names = Names(workspace);

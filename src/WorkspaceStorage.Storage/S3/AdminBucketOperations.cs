@@ -138,6 +138,33 @@ public sealed class AdminBucketOperations(S3ObjectClient adminClient, ILogger<Ad
         }
     }
 
+    public async Task<WorkspaceStorage.Core.Model.UsageFigures> MeasurePrefixAsync(string prefix, int maxPages, CancellationToken cancellationToken)
+    {
+        ValidatePrefix(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPages, 1);
+        long bytes = 0, objects = 0;
+        var pages = 0;
+        string? token = null;
+        do
+        {
+            var page = await adminClient.ListAsync(prefix, delimiter: null, token, MeasurePageSize, cancellationToken);
+            pages++;
+            objects += page.Objects.Count;
+            foreach (var item in page.Objects)
+            {
+                bytes += item.Size;
+            }
+
+            token = page.NextContinuationToken;
+        }
+        while (token is not null && pages < maxPages);
+
+        return new WorkspaceStorage.Core.Model.UsageFigures(bytes, objects, Complete: token is null);
+    }
+
+    /// <summary>Keys per page of <see cref="MeasurePrefixAsync"/>: S3's most; smaller in tests to cross the page cap.</summary>
+    internal int MeasurePageSize { get; init; } = 1000;
+
     public async Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         ValidatePrefix(prefix);

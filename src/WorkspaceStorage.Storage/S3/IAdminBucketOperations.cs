@@ -24,4 +24,11 @@ public interface IAdminBucketOperations
     /// <summary>Deletes every object (and aborts every multipart upload) whose key starts with <paramref name="prefix"/>. Returns how many objects went.</summary>
     /// <param name="prefix">Must end in '/' and be non-empty: deleting "" or "W" (which would also match "Wx/") is refused.</param>
     Task<int> DeletePrefixAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Bytes and objects under <paramref name="prefix"/> by ListObjectsV2 (1000 keys a page), stopping after
+    /// <paramref name="maxPages"/> pages (then the figures are a lower bound: Complete is false).
+    /// </summary>
+    /// <param name="prefix">Must end in '/' and be non-empty, as for <see cref="DeletePrefixAsync"/>.</param>
+    Task<WorkspaceStorage.Core.Model.UsageFigures> MeasurePrefixAsync(string prefix, int maxPages, CancellationToken cancellationToken);
 }

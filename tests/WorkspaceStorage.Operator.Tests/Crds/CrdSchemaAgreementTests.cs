@@ -34,6 +34,7 @@ public sealed class CrdSchemaAgreementTests
                 ExistingSecretRef = new ExistingSecretReference { Name = "keys", AccessKeyIdKey = "id", SecretAccessKeyKey = "secret" },
             },
             DeletionPolicy = DeletionPolicy.Delete,
+            Quota = new QuotaSpec { MaxSize = "10Gi", MaxObjects = 100000 },
         },
         Status = new WorkspaceStorageStatus
         {
@@ -50,6 +51,8 @@ public sealed class CrdSchemaAgreementTests
             PreviousAccessKeyId = "AKIA0000000000000000",
             PreviousKeyRevokeAfter = When.AddMinutes(10),
             LastRotationRequest = "2026-11-23T12:00:00Z",
+            Quota = new WorkspaceQuotaStatus { MaxBytes = 10737418240, MaxObjects = 100000 },
+            Usage = new WorkspaceUsageStatus { Bytes = 9000, Objects = 3, ReadAt = When, Complete = true },
         },
     };
 
@@ -74,6 +77,11 @@ public sealed class CrdSchemaAgreementTests
                 Workspaces = ["ws-team-a-*"],
             }],
             AllowClaimsFromAnyNamespace = true,
+            Quota = new BackendQuotaSpec
+            {
+                Default = new QuotaSpec { MaxSize = "1Gi", MaxObjects = 10000 },
+                Ceiling = new QuotaSpec { MaxSize = "100Gi", MaxObjects = 1000000 },
+            },
         },
         Status = new StorageBackendStatus
         {

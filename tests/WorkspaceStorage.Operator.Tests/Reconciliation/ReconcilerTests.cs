@@ -106,6 +106,17 @@ public sealed class ReconcilerTests
 
         public Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(new BackendHealth(true, "ok"));
 
+        /// <summary>What <see cref="MeasureUsageAsync"/> answers per workspace (absent: empty); each call is counted.</summary>
+        public ConcurrentDictionary<string, Core.Model.UsageFigures> Usage { get; } = new();
+
+        public int UsageReads;
+
+        public Task<Core.Model.UsageFigures> MeasureUsageAsync(WorkspaceId workspace, int maxPages, CancellationToken cancellationToken) => Call(() =>
+        {
+            Interlocked.Increment(ref UsageReads);
+            return Usage.TryGetValue(workspace.Value, out var usage) ? usage : new Core.Model.UsageFigures(0, 0, Complete: true);
+        });
+
         private protected Task<TResult> Call<TResult>(Func<TResult> action) => FailWith is { } error ? Task.FromException<TResult>(error) : Task.FromResult(action());
     }
 

@@ -39,6 +39,9 @@ internal class ForwardingBackend(IStorageBackend inner) : IStorageBackend
         inner.DeleteWorkspaceAsync(workspace, data, cancellationToken);
 
     public virtual Task<BackendHealth> CheckHealthAsync(CancellationToken cancellationToken) => inner.CheckHealthAsync(cancellationToken);
+
+    public virtual Task<Core.Model.UsageFigures> MeasureUsageAsync(WorkspaceId workspace, int maxPages, CancellationToken cancellationToken) =>
+        inner.MeasureUsageAsync(workspace, maxPages, cancellationToken);
 }
 
 /// <summary>

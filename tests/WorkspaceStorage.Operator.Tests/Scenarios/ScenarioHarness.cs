@@ -159,12 +159,14 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     }
 
     /// <summary>A reconciler of its own (no controller), for driving one reconcile at a time; <paramref name="wrap"/> decorates the backend.</summary>
-    public WorkspaceStorageReconciler NewReconciler(Func<IStorageBackend, IStorageBackend>? wrap = null, ILogger<WorkspaceStorageReconciler>? logger = null)
+    public WorkspaceStorageReconciler NewReconciler(Func<IStorageBackend, IStorageBackend>? wrap = null, ILogger<WorkspaceStorageReconciler>? logger = null,
+        WorkspaceStorageReconcilerOptions? options = null, TimeProvider? time = null)
     {
         var factory = new WrappingFactory(new StorageBackendFactory(BackendCalls, NullLoggerFactory.Instance, FastRetry), wrap ?? (b => b));
         var resolver = new StorageBackendResolver(Stores.StorageBackends, Stores.Secrets, factory, null, NullLogger<StorageBackendResolver>.Instance);
         return new WorkspaceStorageReconciler(Stores.WorkspaceStorages, Stores.Secrets, resolver,
-            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), logger ?? NullLogger<WorkspaceStorageReconciler>.Instance);
+            new EventRecorder(Stores.Events!, NullLogger<EventRecorder>.Instance), logger ?? NullLogger<WorkspaceStorageReconciler>.Instance,
+            options: options, time: time);
     }
 
     /// <summary>A StorageBackend reconciler of its own (no controller), for driving one reconcile at a time.</summary>

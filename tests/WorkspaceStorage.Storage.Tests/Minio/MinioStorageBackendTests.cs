@@ -537,4 +537,7 @@ internal sealed class RecordingBucketOperations : IAdminBucketOperations
         DeletedPrefixes.Add(prefix);
         return Task.FromResult(3);
     }
+
+    public Task<WorkspaceStorage.Core.Model.UsageFigures> MeasurePrefixAsync(string prefix, int maxPages, CancellationToken cancellationToken) =>
+        Task.FromResult(new WorkspaceStorage.Core.Model.UsageFigures(0, 0, Complete: true));
 }
