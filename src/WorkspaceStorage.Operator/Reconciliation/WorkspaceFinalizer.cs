@@ -18,8 +18,8 @@ namespace WorkspaceStorage.Operator.Reconciliation;
 /// the backend's claim ceiling does not let it claim loses only the keys it recorded, never the identity or the data.
 /// </summary>
 public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource> storages, IStorageBackendResolver resolver, WorkspaceClaims claims,
-    ClaimAdmission admission, CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, IAuditTrail audit, WorkspaceStorageReconcilerOptions options, TimeProvider clock,
-    ILogger logger)
+    ClaimAdmission admission, CredentialSecretWriter secrets, WorkspaceStatusReporter status, IEventRecorder events, IAuditTrail audit, WorkspaceUsageReader usage, WorkspaceStorageReconcilerOptions options,
+    TimeProvider clock, ILogger logger)
 {
     public async Task<ReconcileResult> FinalizeAsync(WorkspaceStorageResource resource, CancellationToken cancellationToken)
     {
@@ -92,6 +92,7 @@ public sealed class WorkspaceFinalizer(IResourceClient<WorkspaceStorageResource>
 
             var backend = await resolver.ResolveAsync(backendName, cancellationToken);
             await backend.Backend.DeleteWorkspaceAsync(workspace, policy == DeletionPolicy.Delete ? DataDeletion.Delete : DataDeletion.Retain, cancellationToken);
+            usage.Forget(backend.Name, workspace); // what the reader remembers must not grow with churn
             // Recorded on every successful delete, a repeat after a crash included: the trail may say it twice, never not at all.
             await audit.RecordAsync(resource, new AuditEvent(AuditEventType.IdentityDeleted, workspace.Value, AuditActor.Operator)
             {

@@ -78,7 +78,7 @@ public sealed class WorkspaceStorageReconciler : IReconciler<WorkspaceStorageRes
             events, clock, logger);
         admission = new ClaimAdmission(resolver, namespaces ?? NamespaceLabels.None, this.secrets, status, logger);
         usage = new WorkspaceUsageReader(this.options.Usage, clock);
-        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.audit, this.options, clock, logger);
+        finalizer = new WorkspaceFinalizer(storages, resolver, this.claims, admission, this.secrets, status, events, this.audit, usage, this.options, clock, logger);
     }
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest<WorkspaceStorageResource> request, CancellationToken cancellationToken)

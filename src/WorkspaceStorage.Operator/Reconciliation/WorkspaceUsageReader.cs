@@ -45,6 +45,9 @@ public sealed class WorkspaceUsageReader(UsageReaderOptions? options = null, Tim
 
     private TimeProvider Clock { get; } = time ?? TimeProvider.System;
 
+    /// <summary>Workspaces whose last reading is remembered (it must shrink when workspaces are deleted).</summary>
+    public int Remembered => last.Count;
+
     /// <summary>Listing sequences made so far (tests and the bench: a resync makes none).</summary>
     public int Reads => Volatile.Read(ref reads);
 

@@ -86,8 +86,10 @@ public sealed class ReconcilerAuditTests
         await w.CreateAsync("a-del", new WorkspaceStorageSpec { Workspace = "ws-a-del", DeletionPolicy = DeletionPolicy.Delete });
         await w.ReconcileAsync("a-del");
         var key = await w.KeyAsync("a-del-s3");
+        Assert.Equal(1, w.Reconciler.Usage.Remembered);
         await w.Storages.DeleteAsync(new ResourceKey(Ns, "a-del"), Ct);
         await w.ReconcileAsync("a-del");
+        Assert.Equal(0, w.Reconciler.Usage.Remembered); // the usage reader forgets a deleted workspace: no growth with churn
 
         AssertRecorded(w, AuditEventType.IdentityDeleted, new()
         {
