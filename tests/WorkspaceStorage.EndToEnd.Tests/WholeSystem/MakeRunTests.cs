@@ -42,6 +42,9 @@ public sealed class MakeRunTests
         Assert.Matches(@"(?m)^  export KUBECONFIG=/\S+/apiserver/kubeconfig$", printed);
         Assert.Contains("checked: READY True for default/github-12345-home default/ws-alpha", printed, StringComparison.Ordinal);
         Assert.Contains("checked: uploaded s3://hypha-workspaces/ws-alpha/make-run-check.txt with this workspace's key", printed, StringComparison.Ordinal);
+        // The operator's usage reading after that upload, and the kubectl line that shows it.
+        Assert.Matches(@"(?m)^  kubectl get wss ws-alpha -n default -o jsonpath='\{\.status\.usage\.bytes\} bytes", printed);
+        Assert.Matches(@"\(checked: [1-9][0-9]* bytes, [1-9][0-9]* objects, read at 20[0-9]{2}-", printed);
         Assert.Contains("checked: uploaded ws-alpha/files/make-run-check.txt and listed it through the API", printed, StringComparison.Ordinal);
         Assert.Contains("checked: a WorkspaceStorage in default for ws-not-yours-make-run was refused, no key: spec.workspace: StorageBackend 'local-ceph' spec.allowedClaims", printed, StringComparison.Ordinal);
         Assert.Contains("kubectl patch wsb local-ceph --type merge -p '{\"spec\":{\"allowClaimsFromAnyNamespace\":true}}'", printed, StringComparison.Ordinal);
