@@ -33,6 +33,20 @@ public sealed class CompanionAuditTrail(AuditTrail trail, TimeProvider clock, IL
         return AuditActor.Hypha(principal.UserId, principal.ClientId);
     }
 
+    /// <summary>Temporary credentials handed out (generate_credential): their public key id and expiry, never the secret or the session token.</summary>
+    public void RecordCredential(WorkspaceStorageHandle handle, HyphaPrincipal principal, AccessLevel access, string accessKeyId, DateTimeOffset expiresAt)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        Record(handle, new AuditEvent(AuditEventType.TemporaryCredentialIssued, handle.Workspace.Value, ActorOf(principal))
+        {
+            Backend = BackendOf(handle),
+            Access = access,
+            AccessKeyId = accessKeyId,
+            ExpiresAt = expiresAt,
+            Path = handle.Prefix,
+        });
+    }
+
     /// <summary>
     /// A presigned URL handed out, wherever it was made (generate_presigned_url, get_file/put_file, multipart part URLs,
     /// the Redirect download mode). The URL is a bearer credential: the record names the object, never the URL.
@@ -43,7 +57,7 @@ public sealed class CompanionAuditTrail(AuditTrail trail, TimeProvider clock, IL
         ArgumentNullException.ThrowIfNull(method);
         Record(handle, new AuditEvent(AuditEventType.PresignedUrlIssued, handle.Workspace.Value, ActorOf(principal))
         {
-            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
+            Backend = BackendOf(handle),
             Access = method == HttpMethod.Get ? AccessLevel.ReadOnly : AccessLevel.ReadWrite,
             AccessKeyId = handle.Key.AccessKeyId,
             ExpiresAt = Now.Add(lifetime),
@@ -52,6 +66,9 @@ public sealed class CompanionAuditTrail(AuditTrail trail, TimeProvider clock, IL
             Reason = reason,
         });
     }
+
+    // The StorageBackend that provisioned the workspace, else the one it names.
+    private static string? BackendOf(WorkspaceStorageHandle handle) => handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name;
 
     /// <summary>Logs <paramref name="audit"/>, and starts its Event on <paramref name="handle"/>'s WorkspaceStorage when the policy allows one.</summary>
     public void Record(WorkspaceStorageHandle handle, AuditEvent audit)

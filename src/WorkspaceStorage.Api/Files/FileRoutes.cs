@@ -7,6 +7,7 @@ using WorkspaceStorage.Api.Hosting;
 using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Http;
 using WorkspaceStorage.Api.Workspaces;
+using WorkspaceStorage.Api.Quotas;
 using WorkspaceStorage.Storage.Backends;
 using WorkspaceStorage.Storage.S3;
 
@@ -134,7 +135,7 @@ public static class FileRoutes
         string etag;
         long length;
         // Before a byte of the body is read: an upload the quota cannot take is refused here, not after streaming it.
-        Quotas.UploadQuota.Check(storage.Handle, request.ContentLength ?? 0);
+        UploadQuota.Check(storage.Handle, request.ContentLength ?? 0);
         try
         {
             if (request.ContentLength is { } declared)
@@ -150,11 +151,11 @@ public static class FileRoutes
                     FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
                 length = await StreamCopy.CopyAsync(request.Body, spool, options.Value.ChunkedUploadLimitBytes, null, cancellationToken);
                 spool.Position = 0;
-                Quotas.UploadQuota.Check(storage.Handle, length);
+                UploadQuota.Check(storage.Handle, length);
                 etag = await storage.Client.PutAsync(file.Key, spool, length, contentType, cancellationToken);
             }
         }
-        catch (Exception error) when (Quotas.UploadQuota.FromServerRefusal(storage.Handle, error) is { } quota)
+        catch (Exception error) when (UploadQuota.FromServerRefusal(storage.Handle, error) is { } quota)
         {
             throw quota;
         }

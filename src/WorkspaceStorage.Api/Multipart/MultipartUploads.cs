@@ -4,6 +4,7 @@ using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Presigning;
 using WorkspaceStorage.Api.Workspaces;
 using WorkspaceStorage.Api.Ttl;
+using WorkspaceStorage.Api.Quotas;
 using WorkspaceStorage.Storage.S3;
 
 namespace WorkspaceStorage.Api.Multipart;
@@ -24,7 +25,7 @@ public sealed class MultipartUploads(MultipartUploadTokens tokens, IPresignedUrl
             TtlMarkerStore.EnsureSupported(storage.Handle);
         }
 
-        Quotas.UploadQuota.Check(storage.Handle, declaredLength: 0); // the total is not known: refused only at the quota
+        UploadQuota.Check(storage.Handle, declaredLength: 0); // the total is not known: refused only at the quota
         var expiry = TimeSpan.FromSeconds(expirySeconds);
         var uploadId = await storage.Client.CreateMultipartUploadAsync(path.Key, WorkspaceFiles.GuessContentType(path.Name), cancellationToken);
         if (ttlSeconds is { } seconds)

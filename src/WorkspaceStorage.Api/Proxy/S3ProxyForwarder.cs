@@ -29,9 +29,9 @@ public sealed class S3ProxyForwarder(
     private readonly TimeSpan headersTimeout = api.Value.S3Proxy.ResponseHeadersTimeout;
 
     // HTTP/1.1 as S3 servers speak it; no Expect: 100-continue (the client's was answered by Kestrel already).
-    private ForwarderRequestConfig RequestConfig => new()
+    private readonly ForwarderRequestConfig requestConfig = new()
     {
-        ActivityTimeout = headersTimeout,
+        ActivityTimeout = api.Value.S3Proxy.ResponseHeadersTimeout,
         Version = HttpVersion.Version11,
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
     };
@@ -79,7 +79,7 @@ public sealed class S3ProxyForwarder(
         ForwarderError error;
         try
         {
-            error = await forwarder.SendAsync(context, target.InternalOrigin, transport.Invoker, RequestConfig,
+            error = await forwarder.SendAsync(context, target.InternalOrigin, transport.Invoker, requestConfig,
                 new S3ProxyTransformer(targetUri, target.SignedHost));
         }
         finally

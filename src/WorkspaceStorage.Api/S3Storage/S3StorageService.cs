@@ -7,9 +7,9 @@ using WorkspaceStorage.Api.Errors;
 using WorkspaceStorage.Api.Multipart;
 using WorkspaceStorage.Api.Paths;
 using WorkspaceStorage.Api.Presigning;
+using WorkspaceStorage.Api.Quotas;
 using WorkspaceStorage.Api.Ttl;
 using WorkspaceStorage.Api.Workspaces;
-using WorkspaceStorage.Core.Audit;
 using WorkspaceStorage.Core.Workspaces;
 
 namespace WorkspaceStorage.Api.S3Storage;
@@ -133,14 +133,7 @@ public sealed class S3StorageService
             ? AccessLevel.ReadWrite
             : AccessLevel.ReadOnly;
         var issued = await handle.CredentialIssuer.IssueAsync(handle.Workspace, access, lifetime, call.CancellationToken);
-        audit.Record(handle, new AuditEvent(AuditEventType.TemporaryCredentialIssued, handle.Workspace.Value, CompanionAuditTrail.ActorOf(call.Access.Principal))
-        {
-            Backend = handle.Resource?.Status?.Backend ?? handle.Resource?.Spec?.BackendRef?.Name,
-            Access = access,
-            AccessKeyId = issued.Credentials.AccessKeyId,
-            ExpiresAt = issued.Expiration,
-            Path = handle.Prefix,
-        });
+        audit.RecordCredential(handle, call.Access.Principal, access, issued.Credentials.AccessKeyId, issued.Expiration);
         var result = new Dictionary<string, object?>
         {
             ["endpoint_url"] = handle.Location.PublicEndpoint.ToString().TrimEnd('/'),
@@ -299,7 +292,7 @@ public sealed class S3StorageService
     {
         if (method == HttpMethod.Put)
         {
-            Quotas.UploadQuota.Check(call.Storage.Handle, declaredLength: 0); // the length is not known yet: refused only at the quota
+            UploadQuota.Check(call.Storage.Handle, declaredLength: 0); // the length is not known yet: refused only at the quota
         }
 
         var url = call.Storage.Client.Presign(method, key, TimeSpan.FromSeconds(expirySeconds));
